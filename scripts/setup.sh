@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what ha-agent's commands and tests need, only when missing, then builds.
+# Usage: scripts/setup.sh [--docker]   (--docker also installs the Docker engine and compose)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_docker=0
+[ "${1:-}" = "--docker" ] && want_docker=1
+
+missing=()
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+command -v serf >/dev/null 2>&1 || missing+=(serf)
+command -v s6-svscan >/dev/null 2>&1 || missing+=(s6)
+if [ "$want_docker" = 1 ]; then
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "ha-agent setup: missing system packages: ${missing[*]}. Run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "ha-agent setup: apt-get install ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's haproxy package starts a service where an init system runs; ours starts its own.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet haproxy 2>/dev/null; then
+    systemctl stop haproxy || true
+  fi
+fi
+
+# npm packages: install when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ha-agent setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+npm run --silent build >&2

@@ -1,0 +1,78 @@
+/** `ha-agent status`: one row per server, from `show stat`. */
+import { splitAddress, type StatRow } from '../runtime/parse.js';
+import type { CliIo } from './io.js';
+import { helpOption, parseCommandLine, runtimeOption, traceOption, type CommandSpec } from './options.js';
+import { withRuntime } from './runtime-session.js';
+
+export const statusSpec: CommandSpec = {
+  name: 'status',
+  summary: "Show every server HAProxy has: backend, name, address:port, state, last check, current sessions, weight.",
+  usage: 'ha-agent status [--runtime URL] [--backend NAME] [--json] [--trace]',
+  options: [
+    runtimeOption,
+    { name: 'backend', type: 'string', env: 'HA_AGENT_BACKEND', valueName: 'NAME', description: 'only this backend (default: all)' },
+    { name: 'json', type: 'boolean', description: 'print a JSON array instead of a table' },
+    traceOption,
+    helpOption,
+  ],
+};
+
+export interface StatusRow {
+  backend: string;
+  name: string;
+  address: string;
+  port: number | null;
+  state: string;
+  check: string;
+  sessions: number;
+  weight: number;
+}
+
+export function toStatusRow(stat: StatRow): StatusRow {
+  const { address, port } = splitAddress(stat.address);
+  const check = [stat.checkStatus, stat.checkCode].filter((part) => part !== '').join(' ');
+  return {
+    backend: stat.backend,
+    name: stat.name,
+    address,
+    port: port ?? null,
+    state: stat.status,
+    check: check === '' ? '-' : check,
+    sessions: stat.sessions,
+    weight: stat.weight,
+  };
+}
+
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function formatStatus(rows: readonly StatusRow[]): string {
+  if (rows.length === 0) return 'no servers\n';
+  return formatTable(
+    ['BACKEND', 'NAME', 'ADDRESS', 'STATE', 'CHECK', 'SESSIONS', 'WEIGHT'],
+    rows.map((row) => [
+      row.backend,
+      row.name,
+      row.port === null ? row.address : `${row.address.includes(':') ? `[${row.address}]` : row.address}:${row.port}`,
+      row.state,
+      row.check,
+      String(row.sessions),
+      String(row.weight),
+    ]),
+  );
+}
+
+export async function status(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandLine(statusSpec, argv, io.env);
+  const backend = values.backend as string | undefined;
+  const rows = await withRuntime(values, io, async (client) => (await client.stat(backend)).map(toStatusRow));
+  io.stdout(values.json === true ? `${JSON.stringify(rows, null, 2)}\n` : formatStatus(rows));
+  return 0;
+}

@@ -1,0 +1,163 @@
+/**
+ * Runtime API commands as data. Every builder validates its values first and throws
+ * RUNTIME_INVALID_ARGUMENT before anything could be sent: HAProxy runs whatever follows a `;`
+ * or a newline as another command, so nothing unvalidated is ever interpolated.
+ */
+import { z } from 'zod';
+import { backendName, describeIssues, ipAddress, milliseconds, port, serverName, weight } from '../model/values.js';
+import { RuntimeError } from './errors.js';
+
+/** How a command's answer tells success. */
+export type Expect =
+  | { kind: 'empty' } // set / enable / disable / shutdown answer nothing
+  | { kind: 'exact'; text: string } // add → "New server registered.", del → "Server deleted."
+  | { kind: 'addr' } // set server addr answers informational text
+  | { kind: 'read' } // show … answers a table, or an error text
+  | { kind: 'raw' }; // exec: shown verbatim, never judged
+
+export interface Command {
+  readonly text: string;
+  /** Mutations go through the client's single ordered queue; reads may run concurrently. */
+  readonly mutation: boolean;
+  readonly expect: Expect;
+  /** Prompt mode answers once per `;`-separated command. */
+  readonly responses: number;
+}
+
+/** HAProxy's buffer is 16 KB minus maxrewrite; a longer single command gets no answer at all. */
+export const MAX_COMMAND_BYTES = 15_000;
+
+export type ServerState = 'ready' | 'drain' | 'maint';
+
+export interface ServerSpec {
+  address: string;
+  port: number;
+  weight: number;
+  check: { inter: number; rise: number; fall: number };
+  /** Idle-connection reuse: dynamic servers have no pool unless asked (runtime-api.md §1). */
+  pool: { maxConn: number; purgeDelay: number };
+}
+
+const serverRef = z.object({ backend: backendName, server: serverName });
+const checkSpec = z.object({
+  inter: milliseconds,
+  rise: z.number().int().min(1).max(100),
+  fall: z.number().int().min(1).max(100),
+});
+const poolSpec = z.object({ maxConn: z.number().int().min(-1).max(1_000_000), purgeDelay: milliseconds });
+const serverSpec = z.object({ address: ipAddress, port, weight, check: checkSpec, pool: poolSpec });
+
+function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new RuntimeError('RUNTIME_INVALID_ARGUMENT', `refused ${what}: ${describeIssues(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
+function ref(backend: string, server: string, what: string): string {
+  const checked = valid(serverRef, { backend, server }, what);
+  return `${checked.backend}/${checked.server}`;
+}
+
+/** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */
+export function endpoint(address: string, portNumber: number): string {
+  return address.includes(':') ? `[${address}]:${portNumber}` : `${address}:${portNumber}`;
+}
+
+const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });
+const read = (text: string): Command => ({ text, mutation: false, expect: { kind: 'read' }, responses: 1 });
+
+/** Added servers start in MAINT; never pass `enabled` (it corrupts 2.6's server counts). */
+export function addServer(backend: string, server: string, spec: ServerSpec): Command {
+  const target = ref(backend, server, 'add server');
+  const s = valid(serverSpec, spec, `add server ${target}`);
+  return mutation(
+    `add server ${target} ${endpoint(s.address, s.port)} check inter ${s.check.inter} rise ${s.check.rise} fall ${s.check.fall}` +
+      ` weight ${s.weight} pool-max-conn ${s.pool.maxConn} pool-purge-delay ${s.pool.purgeDelay}`,
+    { kind: 'exact', text: 'New server registered.' },
+  );
+}
+
+export function enableHealth(backend: string, server: string): Command {
+  return mutation(`enable health ${ref(backend, server, 'enable health')}`, { kind: 'empty' });
+}
+
+export function setState(backend: string, server: string, state: ServerState): Command {
+  const target = ref(backend, server, 'set server state');
+  const checked = valid(z.enum(['ready', 'drain', 'maint']), state, `set server ${target} state`);
+  return mutation(`set server ${target} state ${checked}`, { kind: 'empty' });
+}
+
+export function setWeight(backend: string, server: string, value: number): Command {
+  const target = ref(backend, server, 'set server weight');
+  return mutation(`set server ${target} weight ${valid(weight, value, `set server ${target} weight`)}`, { kind: 'empty' });
+}
+
+/** The answer is informational text, and HAProxy accepts some bad values silently: verify with `show servers state`. */
+export function setAddr(backend: string, server: string, address: string, portNumber: number): Command {
+  const target = ref(backend, server, 'set server addr');
+  const a = valid(ipAddress, address, `set server ${target} addr`);
+  const p = valid(port, portNumber, `set server ${target} port`);
+  return mutation(`set server ${target} addr ${a} port ${p}`, { kind: 'addr' });
+}
+
+export function shutdownSessions(backend: string, server: string): Command {
+  return mutation(`shutdown sessions server ${ref(backend, server, 'shutdown sessions')}`, { kind: 'empty' });
+}
+
+export function delServer(backend: string, server: string): Command {
+  return mutation(`del server ${ref(backend, server, 'del server')}`, { kind: 'exact', text: 'Server deleted.' });
+}
+
+export function showServersState(backend?: string): Command {
+  return read(backend === undefined ? 'show servers state' : `show servers state ${valid(backendName, backend, 'show servers state')}`);
+}
+
+/** Servers only (type 4); `-1` means every proxy. */
+export function showStat(backend?: string): Command {
+  return read(`show stat ${backend === undefined ? '-1' : valid(backendName, backend, 'show stat')} 4 -1`);
+}
+
+export function showInfo(): Command {
+  return read('show info');
+}
+
+export function showServersConn(backend?: string): Command {
+  return read(backend === undefined ? 'show servers conn' : `show servers conn ${valid(backendName, backend, 'show servers conn')}`);
+}
+
+/** Splits at unescaped `;` (HAProxy passes `\;` through as a literal `;`). */
+export function splitCommands(line: string): string[] {
+  return line.split(/(?<!\\);/);
+}
+
+/**
+ * A raw command line typed by an operator (`ha-agent exec`). CR and LF are refused: they
+ * would start commands HAProxy runs without this client expecting their answers.
+ */
+export function raw(line: string): Command {
+  if (/[\r\n]/.test(line)) {
+    throw new RuntimeError('RUNTIME_INVALID_ARGUMENT', 'refused a command containing CR or LF; join commands with ";"', {
+      command: line,
+    });
+  }
+  const parts = splitCommands(line);
+  if (parts.some((part) => part.trim() === '')) {
+    throw new RuntimeError('RUNTIME_INVALID_ARGUMENT', 'refused an empty command', { command: line });
+  }
+  return { text: line, mutation: true, expect: { kind: 'raw' }, responses: parts.length };
+}
+
+/** Refuses, before sending, any single command HAProxy would never answer. */
+export function assertSendable(command: Command): void {
+  for (const part of splitCommands(command.text)) {
+    if (Buffer.byteLength(part) > MAX_COMMAND_BYTES) {
+      throw new RuntimeError('RUNTIME_COMMAND_TOO_LONG', `refused a ${Buffer.byteLength(part)}-byte command (limit ${MAX_COMMAND_BYTES})`, {
+        command: command.text.slice(0, 200),
+      });
+    }
+  }
+}

@@ -126,7 +126,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   }
 
   /** Sends a command and returns every raw answer (one per `;`-separated command). */
-  send(command: Command): Promise<string[]> {
+  async send(command: Command): Promise<string[]> {
     commands.assertSendable(command);
     return command.mutation ? this.mutations.add(() => this.transmit(command)) : this.transmit(command);
   }

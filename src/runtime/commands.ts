@@ -4,7 +4,8 @@
  * or a newline as another command, so nothing unvalidated is ever interpolated.
  */
 import { z } from 'zod';
-import { backendName, describeIssues, ipAddress, milliseconds, port, serverName, weight } from '../model/values.js';
+import { serverPolicySchema, type ServerPolicy } from '../model/server.js';
+import { backendName, describeIssues, ipAddress, port, serverName, weight } from '../model/values.js';
 import { RuntimeError } from './errors.js';
 
 /** How a command's answer tells success. */
@@ -29,23 +30,16 @@ export const MAX_COMMAND_BYTES = 15_000;
 
 export type ServerState = 'ready' | 'drain' | 'maint';
 
+const serverRef = z.object({ backend: backendName, server: serverName });
+const serverSpec = z.object({ address: ipAddress, port, weight, policy: serverPolicySchema });
+
+/** Everything `add server` sets: HAProxy ignores `default-server` for dynamic servers. */
 export interface ServerSpec {
   address: string;
   port: number;
   weight: number;
-  check: { inter: number; rise: number; fall: number };
-  /** Idle-connection reuse: dynamic servers have no pool unless asked (runtime-api.md §1). */
-  pool: { maxConn: number; purgeDelay: number };
+  policy: ServerPolicy;
 }
-
-const serverRef = z.object({ backend: backendName, server: serverName });
-const checkSpec = z.object({
-  inter: milliseconds,
-  rise: z.number().int().min(1).max(100),
-  fall: z.number().int().min(1).max(100),
-});
-const poolSpec = z.object({ maxConn: z.number().int().min(-1).max(1_000_000), purgeDelay: milliseconds });
-const serverSpec = z.object({ address: ipAddress, port, weight, check: checkSpec, pool: poolSpec });
 
 function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
@@ -62,6 +56,12 @@ function ref(backend: string, server: string, what: string): string {
   return `${checked.backend}/${checked.server}`;
 }
 
+/** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
+export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
+  const { check, pool } = policy;
+  return `check inter ${check.inter} rise ${check.rise} fall ${check.fall} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
+}
+
 /** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */
 export function endpoint(address: string, portNumber: number): string {
   return address.includes(':') ? `[${address}]:${portNumber}` : `${address}:${portNumber}`;
@@ -74,11 +74,10 @@ const read = (text: string): Command => ({ text, mutation: false, expect: { kind
 export function addServer(backend: string, server: string, spec: ServerSpec): Command {
   const target = ref(backend, server, 'add server');
   const s = valid(serverSpec, spec, `add server ${target}`);
-  return mutation(
-    `add server ${target} ${endpoint(s.address, s.port)} check inter ${s.check.inter} rise ${s.check.rise} fall ${s.check.fall}` +
-      ` weight ${s.weight} pool-max-conn ${s.pool.maxConn} pool-purge-delay ${s.pool.purgeDelay}`,
-    { kind: 'exact', text: 'New server registered.' },
-  );
+  return mutation(`add server ${target} ${endpoint(s.address, s.port)} ${serverKeywords(s.weight, s.policy)}`, {
+    kind: 'exact',
+    text: 'New server registered.',
+  });
 }
 
 export function enableHealth(backend: string, server: string): Command {

@@ -1,0 +1,52 @@
+/**
+ * Renders haproxy.cfg from the Handlebars template (pure). Every value is validated first: the
+ * template must never receive a newline that would add a line of configuration.
+ */
+import Handlebars from 'handlebars';
+import { z } from 'zod';
+import { serverPolicySchema, serverSchema, type Server, type ServerPolicy } from '../model/server.js';
+import { backendName, describeIssues } from '../model/values.js';
+import { endpoint, serverKeywords } from '../runtime/commands.js';
+
+/** A bind or socket address: no whitespace, no quotes, nothing that could end a config line. */
+const bindAddress = z.string().regex(/^[A-Za-z0-9_.:@/[\]*-]{1,200}$/, 'must be an address without spaces or quotes');
+
+export const configModelSchema = z.object({
+  runtime: z.object({ unixSocket: bindAddress.optional(), tcp: bindAddress.optional() }),
+  frontend: z.object({ bind: bindAddress }),
+  stats: z
+    .object({
+      bind: bindAddress,
+      credentials: z.string().regex(/^[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.~+/=-]{8,128}$/, 'must be USER:PASSWORD of safe characters').optional(),
+    })
+    .optional(),
+  backend: z.object({
+    name: backendName,
+    balance: z.enum(['roundrobin', 'leastconn', 'first', 'random']),
+    healthPath: z.string().regex(/^\/[A-Za-z0-9_.~/-]{0,200}$/, 'must be a URL path'),
+  }),
+  policy: serverPolicySchema,
+  servers: z.array(serverSchema),
+});
+
+export type ConfigModel = z.infer<typeof configModelSchema>;
+
+export class TemplateError extends Error {
+  readonly code = 'RENDER_INVALID_MODEL';
+}
+
+export type RenderConfig = (model: ConfigModel) => string;
+
+export function compileTemplate(source: string): RenderConfig {
+  const template = Handlebars.compile(source, { noEscape: true, strict: true });
+  return (model) => {
+    const parsed = configModelSchema.safeParse(model);
+    if (!parsed.success) throw new TemplateError(`refused to render haproxy.cfg: ${describeIssues(parsed.error)}`);
+    const { policy, servers, ...rest } = parsed.data;
+    return template({ ...rest, stats: rest.stats ?? {}, servers: servers.map((server) => view(server, policy)) });
+  };
+}
+
+function view(server: Server, policy: ServerPolicy) {
+  return { ...server, endpoint: endpoint(server.address, server.port), keywords: serverKeywords(server.weight, policy) };
+}

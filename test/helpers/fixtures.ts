@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface Recorded {
+  command: string;
+  raw: string;
+}
+
+/** Real answers recorded from HAProxy `version` by test/fixtures/haproxy/record.ts. */
+export function haproxyTranscript(version = '2.6'): { backend: string; transcript: Recorded[] } {
+  return JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy', version, 'transcript.json'), 'utf8'));
+}
+
+/** The answer body to the `index`-th command matching `command` (prompt removed, as the framer yields it). */
+export function answerTo(transcript: Recorded[], command: string | RegExp, index = 0): string {
+  const matches = transcript.filter((entry) => (typeof command === 'string' ? entry.command === command : command.test(entry.command)));
+  const entry = matches[index];
+  if (!entry) throw new Error(`no recorded answer to ${String(command)}`);
+  return entry.raw.slice(0, entry.raw.lastIndexOf('\n> '));
+}

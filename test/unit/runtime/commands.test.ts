@@ -1,0 +1,120 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { defaultServerPolicy } from '../../../src/model/server.js';
+import {
+  addServer,
+  assertSendable,
+  delServer,
+  enableHealth,
+  MAX_COMMAND_BYTES,
+  raw,
+  setAddr,
+  setState,
+  setWeight,
+  showStat,
+  shutdownSessions,
+} from '../../../src/runtime/commands.js';
+
+const spec = { address: '127.0.0.2', port: 3000, weight: 100, policy: defaultServerPolicy };
+const invalid = expect.objectContaining({ code: 'RUNTIME_INVALID_ARGUMENT' });
+
+describe('command builder', () => {
+  it('builds add server with every parameter explicit and never `enabled`', () => {
+    const command = addServer('nodes', 'web-1', spec);
+    expect(command.text).toBe(
+      'add server nodes/web-1 127.0.0.2:3000 check inter 1000 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
+    );
+    expect(command.text).not.toMatch(/\benabled\b/);
+    expect(command).toMatchObject({ mutation: true, responses: 1, expect: { kind: 'exact', text: 'New server registered.' } });
+  });
+
+  it('brackets IPv6 addresses', () => {
+    expect(addServer('nodes', 'v6', { ...spec, address: '::1' }).text).toContain(' [::1]:3000 ');
+  });
+
+  it('builds the rest of the lifecycle', () => {
+    expect(enableHealth('nodes', 'a').text).toBe('enable health nodes/a');
+    expect(setState('nodes', 'a', 'drain').text).toBe('set server nodes/a state drain');
+    expect(setWeight('nodes', 'a', 0).text).toBe('set server nodes/a weight 0');
+    expect(setAddr('nodes', 'a', '10.0.0.1', 8080).text).toBe('set server nodes/a addr 10.0.0.1 port 8080');
+    expect(shutdownSessions('nodes', 'a').text).toBe('shutdown sessions server nodes/a');
+    expect(delServer('nodes', 'a')).toMatchObject({ text: 'del server nodes/a', expect: { kind: 'exact', text: 'Server deleted.' } });
+    expect(showStat()).toMatchObject({ text: 'show stat -1 4 -1', mutation: false });
+  });
+
+  it.each([
+    'x;shutdown sessions server nodes/s1',
+    'a b',
+    'cr\rname',
+    'lf\nname',
+    'tab\tname',
+    'nul\0',
+    'ünï',
+    'a@b',
+    'back\\slash',
+    '{{name}}',
+    '',
+    'x'.repeat(65),
+  ])('refuses the server name %j before anything is sent', (name) => {
+    expect(() => addServer('nodes', name, spec)).toThrow(invalid);
+    expect(() => setState('nodes', name, 'ready')).toThrow(invalid);
+    expect(() => delServer('nodes', name)).toThrow(invalid);
+  });
+
+  it.each(['nodes;show info', 'no des', 'nodes\n'])('refuses the backend name %j', (backend) => {
+    expect(() => enableHealth(backend, 'a')).toThrow(invalid);
+  });
+
+  it.each(['999.1.1.1', 'localhost', '127.0.0.1;show info', '', '1.2.3.4 ', 'x.invalid'])('refuses the address %j', (address) => {
+    expect(() => addServer('nodes', 'a', { ...spec, address })).toThrow(invalid);
+    expect(() => setAddr('nodes', 'a', address, 80)).toThrow(invalid);
+  });
+
+  it.each([0, 65536, 70000, -1, 1.5, Number.NaN])('refuses the port %d', (port) => {
+    expect(() => addServer('nodes', 'a', { ...spec, port })).toThrow(invalid);
+    expect(() => setAddr('nodes', 'a', '127.0.0.1', port)).toThrow(invalid);
+  });
+
+  it.each([-1, 257, 1000, 2.5])('refuses the weight %d', (weight) => {
+    expect(() => addServer('nodes', 'a', { ...spec, weight })).toThrow(invalid);
+    expect(() => setWeight('nodes', 'a', weight)).toThrow(invalid);
+  });
+
+  it('refuses a state HAProxy does not know', () => {
+    expect(() => setState('nodes', 'a', 'up' as 'ready')).toThrow(invalid);
+  });
+
+  it('never lets a separator or line break into a built command, whatever the name', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (name) => {
+        let text: string;
+        try {
+          text = addServer('nodes', name, spec).text;
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'RUNTIME_INVALID_ARGUMENT' });
+          return;
+        }
+        expect(text).not.toMatch(/[;\r\n\0\t]/);
+        expect(text.split(' ')).toHaveLength(17);
+      }),
+    );
+  });
+});
+
+describe('raw commands (ha-agent exec)', () => {
+  it('counts one answer per unescaped ;', () => {
+    expect(raw('show info;show stat').responses).toBe(2);
+    expect(raw('set map x a\\;b').responses).toBe(1);
+  });
+
+  it.each(['show info\nshutdown sessions server nodes/a', 'show info\r', 'show info;', ';show info'])('refuses %j', (line) => {
+    expect(() => raw(line)).toThrow(invalid);
+  });
+
+  it('refuses a single command HAProxy would never answer, but not a long batch of short ones', () => {
+    expect(() => assertSendable(raw(`show info ${'x'.repeat(MAX_COMMAND_BYTES)}`))).toThrow(
+      expect.objectContaining({ code: 'RUNTIME_COMMAND_TOO_LONG' }),
+    );
+    expect(() => assertSendable(raw(Array(2000).fill('show info').join(';')))).not.toThrow();
+  });
+});

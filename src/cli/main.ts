@@ -1,8 +1,10 @@
 /** argv → subcommand. Errors become one clear line on stderr and a non-zero exit code. */
+import { SerfError } from '../membership/errors.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { exec, execSpec } from './exec.js';
 import { processIo, type CliIo } from './io.js';
 import { formatHelp, UsageError, type CommandSpec } from './options.js';
+import { run, runSpec } from './run.js';
 import { status, statusSpec } from './status.js';
 
 interface Subcommand {
@@ -11,6 +13,7 @@ interface Subcommand {
 }
 
 export const subcommands: readonly Subcommand[] = [
+  { spec: runSpec, run: (argv, io) => run(argv, io) },
   { spec: statusSpec, run: status },
   { spec: execSpec, run: exec },
 ];
@@ -52,7 +55,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stderr(`ha-agent ${name}: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof RuntimeError) {
+    if (error instanceof RuntimeError || error instanceof SerfError) {
       io.stderr(`ha-agent ${name}: ${error.code}: ${error.message}\n`);
       return 1;
     }

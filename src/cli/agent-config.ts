@@ -1,0 +1,154 @@
+/**
+ * The options shared by `run`, `plan` and `handle`, and their validation into one AgentConfig.
+ * A bad value stops the agent at start with one clear line naming the option.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { createLogger, type Logger } from '../log.js';
+import { parseSerfAddress, type SerfAddress } from '../membership/rpc-client.js';
+import { defaultServerPolicy, type ServerPolicy } from '../model/server.js';
+import { backendName, describeIssues } from '../model/values.js';
+import type { DesiredOptions } from '../reconcile/desired.js';
+import type { ConfigModel } from '../render/template.js';
+import { parseRuntimeUrl, type RuntimeAddress } from '../runtime/address.js';
+import { parseDuration } from '../util/duration.js';
+import { runtimeOption, traceOption, UsageError, type OptionSpec, type OptionValues } from './options.js';
+
+export const defaultTemplatePath = path.resolve(import.meta.dirname, '../../ha/config/haproxy.cfg.hbs');
+
+const o = (name: string, env: string, description: string, extra: Partial<OptionSpec> = {}): OptionSpec => ({
+  name,
+  type: 'string',
+  env,
+  description,
+  ...extra,
+});
+
+export const serfOptions: OptionSpec[] = [
+  o('serf', 'HA_AGENT_SERF', "the local Serf agent's RPC address", { default: '127.0.0.1:7373', valueName: 'HOST:PORT' }),
+  o('serf-auth', 'HA_AGENT_SERF_AUTH', "Serf's rpc_auth token", { valueName: 'TOKEN' }),
+];
+
+export const membershipOptions: OptionSpec[] = [
+  o('backend', 'HA_AGENT_BACKEND', 'the HAProxy backend ha-agent owns', { default: 'nodes', valueName: 'NAME' }),
+  o('role', 'HA_AGENT_ROLE', "members whose tag 'role' has this value are servers", { default: 'backend', valueName: 'ROLE' }),
+  o('default-port', 'HA_AGENT_DEFAULT_PORT', "a member's port when it has no 'port' tag", { default: '3000', valueName: 'PORT' }),
+  o('default-weight', 'HA_AGENT_DEFAULT_WEIGHT', "a member's weight when it has no 'weight' tag", { default: '100', valueName: 'WEIGHT' }),
+  o('check-inter', 'HA_AGENT_CHECK_INTER', "servers' health-check interval", { default: '1s', valueName: 'DURATION' }),
+];
+
+export const applyOptions: OptionSpec[] = [
+  o('drain-timeout', 'HA_AGENT_DRAIN_TIMEOUT', 'longest wait for in-flight requests before a server is cut', { default: '10s', valueName: 'DURATION' }),
+  o('check-timeout', 'HA_AGENT_CHECK_TIMEOUT', "longest wait for a new server's first passing health check", { default: '10s', valueName: 'DURATION' }),
+];
+
+export const renderOptions: OptionSpec[] = [
+  o('template', 'HA_AGENT_TEMPLATE', 'the haproxy.cfg Handlebars template', { default: defaultTemplatePath, valueName: 'PATH' }),
+  o('config-out', 'HA_AGENT_CONFIG_OUT', 'where the rendered haproxy.cfg is written (none: not written)', { valueName: 'PATH' }),
+  o('frontend-bind', 'HA_AGENT_FRONTEND_BIND', "the rendered config's HTTP front end", { default: '*:80', valueName: 'ADDR:PORT' }),
+  o('runtime-socket', 'HA_AGENT_RUNTIME_SOCKET', 'an extra admin unix socket the rendered config declares', { valueName: 'PATH' }),
+  o('stats-bind', 'HA_AGENT_STATS_BIND', "the rendered config's stats page (none: no stats page)", { valueName: 'ADDR:PORT' }),
+  o('stats-auth', 'HA_AGENT_STATS_AUTH', 'credentials for the stats page', { valueName: 'USER:PASSWORD' }),
+  o('balance', 'HA_AGENT_BALANCE', "the backend's balance algorithm", { default: 'roundrobin', valueName: 'ALGO' }),
+  o('health-path', 'HA_AGENT_HEALTH_PATH', 'the HTTP path health checks ask', { default: '/health', valueName: 'PATH' }),
+];
+
+export const logOptions: OptionSpec[] = [
+  o('log-format', 'HA_AGENT_LOG_FORMAT', 'json (one object per line) or pretty', { default: 'json', valueName: 'FORMAT' }),
+  o('log-level', 'HA_AGENT_LOG_LEVEL', 'debug, info, warn or error', { default: 'info', valueName: 'LEVEL' }),
+];
+
+export { runtimeOption, traceOption };
+
+export interface AgentConfig {
+  runtime: RuntimeAddress;
+  serf: SerfAddress;
+  serfAuth: string | undefined;
+  backend: string;
+  desired: DesiredOptions;
+  policy: ServerPolicy;
+  drainTimeoutMs: number;
+  checkTimeoutMs: number;
+  resyncMs: number;
+  templatePath: string;
+  configOut: string | undefined;
+  /** Everything the template needs but the servers. */
+  base: Omit<ConfigModel, 'servers'>;
+  dryRun: boolean;
+  trace: boolean;
+  log: Logger;
+}
+
+const duration = (name: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (!Number.isFinite(ms) || ms <= 0) ctx.addIssue({ code: 'custom', message: `--${name}: '${text}' is not a duration like 500ms, 10s or 2m` });
+    return ms;
+  });
+const whole = (name: string, min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!(n >= min && n <= max)) ctx.addIssue({ code: 'custom', message: `--${name}: '${text}' must be a whole number ${min}-${max}` });
+    return n;
+  });
+
+/** Reads every option given in `values` (the subcommand's own subset) into an AgentConfig. */
+export function resolveAgentConfig(values: OptionValues, write?: (line: string) => void): AgentConfig {
+  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const fail = (message: string): never => {
+    throw new UsageError(message);
+  };
+  const parse = <T>(schema: z.ZodType<T>, value: unknown, name: string): T => {
+    const parsed = schema.safeParse(value);
+    return parsed.success ? parsed.data : fail(`--${name}: ${describeIssues(parsed.error).replace(new RegExp(`^--${name}: `), '')}`);
+  };
+  const wrap = <T>(name: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      return fail(`--${name}: ${(error as Error).message}`);
+    }
+  };
+  const runtime = wrap('runtime', () => parseRuntimeUrl(str('runtime') ?? 'tcp://127.0.0.1:9999'));
+  const format = parse(z.enum(['json', 'pretty']), str('log-format') ?? 'json', 'log-format');
+  const level = parse(z.enum(['debug', 'info', 'warn', 'error']), str('log-level') ?? 'info', 'log-level');
+  const statsBind = str('stats-bind');
+  const policy: ServerPolicy = {
+    ...defaultServerPolicy,
+    check: { ...defaultServerPolicy.check, inter: parse(duration('check-inter'), str('check-inter') ?? '1s', 'check-inter') },
+  };
+  return {
+    runtime,
+    serf: wrap('serf', () => parseSerfAddress(str('serf') ?? '127.0.0.1:7373')),
+    serfAuth: str('serf-auth'),
+    backend: parse(backendName, str('backend') ?? 'nodes', 'backend'),
+    desired: {
+      role: str('role') ?? 'backend',
+      defaultPort: parse(whole('default-port', 1, 65535), str('default-port') ?? '3000', 'default-port'),
+      defaultWeight: parse(whole('default-weight', 0, 256), str('default-weight') ?? '100', 'default-weight'),
+    },
+    policy,
+    drainTimeoutMs: parse(duration('drain-timeout'), str('drain-timeout') ?? '10s', 'drain-timeout'),
+    checkTimeoutMs: parse(duration('check-timeout'), str('check-timeout') ?? '10s', 'check-timeout'),
+    resyncMs: parse(duration('resync'), str('resync') ?? '10s', 'resync'),
+    templatePath: str('template') ?? defaultTemplatePath,
+    configOut: str('config-out'),
+    base: {
+      runtime: {
+        tcp: runtime.kind === 'tcp' ? `${runtime.host}:${runtime.port}` : undefined,
+        unixSocket: runtime.kind === 'unix' ? runtime.path : str('runtime-socket'),
+      },
+      frontend: { bind: str('frontend-bind') ?? '*:80' },
+      stats: statsBind === undefined ? undefined : { bind: statsBind, credentials: str('stats-auth') },
+      backend: {
+        name: str('backend') ?? 'nodes',
+        balance: parse(z.enum(['roundrobin', 'leastconn', 'first', 'random']), str('balance') ?? 'roundrobin', 'balance'),
+        healthPath: str('health-path') ?? '/health',
+      },
+      policy,
+    },
+    dryRun: values['dry-run'] === true,
+    trace: values.trace === true,
+    log: createLogger({ format, level, ...(write ? { write } : {}) }),
+  };
+}

@@ -1,0 +1,58 @@
+/** `ha-agent run`: the long-running agent in the `ha` container. */
+import { SerfMembership } from '../membership/source.js';
+import { resolveAgentConfig, applyOptions, logOptions, membershipOptions, renderOptions, runtimeOption, serfOptions, traceOption } from './agent-config.js';
+import { createAgent } from './agent.js';
+import type { CliIo } from './io.js';
+import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
+
+export const runSpec: CommandSpec = {
+  name: 'run',
+  summary: "Keep an HAProxy backend equal to Serf's live members, through the Runtime API (never a reload).",
+  usage: 'ha-agent run [--runtime URL] [--serf HOST:PORT] [--backend NAME] [--template PATH] [--config-out PATH] [options]',
+  options: [
+    runtimeOption,
+    ...serfOptions,
+    ...membershipOptions,
+    ...applyOptions,
+    { name: 'resync', type: 'string', env: 'HA_AGENT_RESYNC', default: '10s', valueName: 'DURATION', description: 'how often the full member list is read again' },
+    ...renderOptions,
+    { name: 'dry-run', type: 'boolean', env: 'HA_AGENT_DRY_RUN', description: 'log the commands it would send and change nothing' },
+    ...logOptions,
+    traceOption,
+    helpOption,
+  ],
+};
+
+export async function run(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  const { values } = parseCommandLine(runSpec, argv, io.env);
+  const config = resolveAgentConfig(values, io.stdout);
+  const { log } = config;
+  const agent = createAgent(config);
+  const membership = new SerfMembership({ address: config.serf, authKey: config.serfAuth, resyncMs: config.resyncMs, log });
+  membership.on('members', (members, reason) => agent.reconciler.setMembers(members, reason));
+
+  log.info('agent.started', {
+    runtime: config.runtime.url,
+    serf: config.serf.text,
+    backend: config.backend,
+    role: config.desired.role,
+    configOut: config.configOut,
+    dryRun: config.dryRun,
+  });
+  agent.client.start();
+  membership.start();
+
+  const stopped = new Promise<string>((resolve) => {
+    const onSignal = (name: string) => () => resolve(name);
+    process.once('SIGINT', onSignal('SIGINT'));
+    process.once('SIGTERM', onSignal('SIGTERM'));
+    signal?.addEventListener('abort', () => resolve('abort'));
+  });
+  const why = await stopped;
+  log.info('agent.stopping', { signal: why });
+  membership.close();
+  await agent.reconciler.close();
+  await agent.client.close();
+  log.info('agent.stopped', {});
+  return 0;
+}

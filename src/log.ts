@@ -1,0 +1,53 @@
+/**
+ * Structured logs: one JSON object per line (`--log-format json`, the default) or one readable
+ * line (`pretty`). Every value is serialised, so a hostile name cannot forge a line.
+ */
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'json' | 'pretty';
+export type Fields = Record<string, unknown>;
+
+export interface Logger {
+  debug(event: string, fields?: Fields): void;
+  info(event: string, fields?: Fields): void;
+  warn(event: string, fields?: Fields): void;
+  error(event: string, fields?: Fields): void;
+}
+
+const rank: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+function serialise(value: unknown): unknown {
+  if (value instanceof Error) {
+    const { code, command, answer, address } = value as Error & Record<string, unknown>;
+    return { message: value.message, code, command, answer, address };
+  }
+  return value;
+}
+
+function pretty(time: Date, level: Level, event: string, fields: Fields): string {
+  const parts = Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => {
+      const v = serialise(value);
+      return `${key}=${typeof v === 'string' && /^[\w.:/@+-]+$/.test(v) ? v : JSON.stringify(v)}`;
+    });
+  return `${time.toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${event}${parts.length ? ` ${parts.join(' ')}` : ''}\n`;
+}
+
+export function createLogger(options: { format?: LogFormat; level?: Level; write?: (line: string) => void; now?: () => Date } = {}): Logger {
+  const { format = 'json', level = 'info', write = (line) => process.stdout.write(line), now = () => new Date() } = options;
+  const log = (at: Level) => (event: string, fields: Fields = {}) => {
+    if (rank[at] < rank[level]) return;
+    const time = now();
+    if (format === 'pretty') {
+      write(pretty(time, at, event, fields));
+      return;
+    }
+    const record: Fields = { time: time.toISOString(), level: at, event };
+    for (const [key, value] of Object.entries(fields)) record[key] = serialise(value);
+    write(`${JSON.stringify(record)}\n`);
+  };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+/** Swallows everything: for tests and library use. */
+export const silentLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -1,0 +1,160 @@
+/** One RPC connection to a local Serf agent: handshake, auth, members, stream. Moves bytes only. */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { decodeMultiStream } from '@msgpack/msgpack';
+import { SerfError } from './errors.js';
+import { encodeRequest, RpcDispatcher, type Expectation } from './rpc-codec.js';
+
+export interface SerfAddress {
+  host: string;
+  port: number;
+  text: string;
+}
+
+export function parseSerfAddress(text: string): SerfAddress {
+  const match = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) {
+    throw new SerfError('SERF_INVALID_ADDRESS', `invalid Serf RPC address '${text}': use HOST:PORT, e.g. 127.0.0.1:7373`, { address: text });
+  }
+  return { host: match[1] as string, port, text };
+}
+
+export interface SerfRpcOptions {
+  address: SerfAddress;
+  authKey?: string | undefined;
+  timeoutMs?: number;
+}
+
+interface Waiting {
+  command: string;
+  resolve: (body: unknown) => void;
+  reject: (error: SerfError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; close: [error: SerfError] }> {
+  private readonly dispatcher = new RpcDispatcher();
+  private readonly waiting = new Map<number, Waiting>();
+  private seq = 0;
+  private closedWith: SerfError | undefined;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    readonly address: SerfAddress,
+    private readonly timeoutMs: number,
+  ) {
+    super();
+    socket.on('error', (cause) => this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC ${address.text}: ${cause.message}`, { address: address.text, cause })));
+    socket.on('close', () => this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${address.text} closed`, { address: address.text })));
+    void this.read();
+  }
+
+  static async connect(options: SerfRpcOptions): Promise<SerfRpcClient> {
+    const { address } = options;
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: address.host, port: address.port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new SerfError('SERF_TIMEOUT', `no RPC connection to the Serf agent at ${address.text} within ${timeoutMs} ms`, { address: address.text }));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (cause: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new SerfError('SERF_CONNECT_FAILED', `cannot reach the Serf agent's RPC at ${address.text}: ${cause.code ?? cause.message}`, { address: address.text, cause }));
+      });
+    });
+    const client = new SerfRpcClient(socket, address, timeoutMs);
+    try {
+      await client.request('handshake', 'none', { Version: 1 });
+      // Nothing may be sent before auth succeeds: Serf would not read that request's body (serf.md §5).
+      if (options.authKey) await client.request('auth', 'none', { AuthKey: options.authKey });
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  async members(): Promise<unknown[]> {
+    const body = (await this.request('members', 'body')) as { Members?: unknown };
+    if (!Array.isArray(body?.Members)) throw new SerfError('SERF_PROTOCOL', 'members answer has no Members list', { command: 'members' });
+    return body.Members;
+  }
+
+  /** Subscribes to events; records arrive as 'record' events until the connection closes. */
+  async stream(type: string): Promise<void> {
+    await this.request('stream', 'stream', { Type: type });
+  }
+
+  close(): void {
+    this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${this.address.text} closed by the client`, { address: this.address.text }));
+  }
+
+  private request(command: string, kind: Expectation, body?: Record<string, unknown>): Promise<unknown> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const seq = this.seq++;
+    this.dispatcher.expect(seq, kind);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.fail(new SerfError('SERF_TIMEOUT', `the Serf agent at ${this.address.text} did not answer '${command}' within ${this.timeoutMs} ms`, { address: this.address.text, command })),
+        this.timeoutMs,
+      );
+      this.waiting.set(seq, { command, resolve, reject, timer });
+      this.socket.write(encodeRequest(command, seq, body));
+    });
+  }
+
+  private async read(): Promise<void> {
+    try {
+      for await (const value of decodeMultiStream(this.socket)) {
+        for (const output of this.dispatcher.push(value)) {
+          if (output.type === 'record') {
+            this.emit('record', output.record);
+            continue;
+          }
+          const waiting = this.waiting.get(output.seq);
+          if (!waiting) continue;
+          this.waiting.delete(output.seq);
+          this.dispatcher.forget(output.seq);
+          clearTimeout(waiting.timer);
+          if (output.error === '') waiting.resolve(output.body);
+          else
+            waiting.reject(
+              new SerfError(/auth/i.test(output.error) ? 'SERF_AUTH_FAILED' : 'SERF_COMMAND_FAILED', `Serf refused '${waiting.command}': ${output.error}`, {
+                address: this.address.text,
+                command: waiting.command,
+              }),
+            );
+        }
+      }
+    } catch (error) {
+      this.fail(
+        error instanceof SerfError
+          ? error
+          : new SerfError('SERF_PROTOCOL', `undecodable bytes from the Serf agent at ${this.address.text}: ${(error as Error).message}`, { address: this.address.text, cause: error }),
+      );
+    }
+  }
+
+  private fail(error: SerfError): void {
+    if (this.closedWith) return;
+    this.closedWith = error;
+    this.socket.destroy();
+    for (const waiting of this.waiting.values()) {
+      clearTimeout(waiting.timer);
+      waiting.reject(error);
+    }
+    this.waiting.clear();
+    this.emit('close', error);
+  }
+}

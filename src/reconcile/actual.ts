@@ -1,0 +1,54 @@
+/** HAProxy's answers → the servers it has in one backend (pure). */
+import { ADMIN, CHECK_RESULT, OP_STATE, type ServerStateRow, type StatRow } from '../runtime/parse.js';
+
+export type AdminMode = 'ready' | 'drain' | 'maint';
+
+export interface ActualServer {
+  name: string;
+  address: string;
+  port: number;
+  weight: number;
+  mode: AdminMode;
+  checkEnabled: boolean;
+  checkPassed: boolean;
+  /** HAProxy considers the server up (op state RUNNING). */
+  running: boolean;
+  sessions: number;
+  queue: number;
+  /** HAProxy's own words from `show stat` (UP, DOWN, MAINT, DRAIN…). */
+  status: string;
+}
+
+/** CMAINT only says the server came from a `disabled` template slot: it is not maintenance (runtime-api.md §5). */
+const MAINT_BITS = ADMIN.FMAINT | ADMIN.IMAINT | ADMIN.RMAINT | ADMIN.HMAINT;
+const DRAIN_BITS = ADMIN.FDRAIN | ADMIN.IDRAIN;
+const CHECK_ENABLED = 0x04;
+
+export function adminMode(adminState: number): AdminMode {
+  if (adminState & MAINT_BITS) return 'maint';
+  if (adminState & DRAIN_BITS) return 'drain';
+  return 'ready';
+}
+
+export function actualServers(backend: string, state: readonly ServerStateRow[], stat: readonly StatRow[]): Map<string, ActualServer> {
+  const stats = new Map(stat.filter((row) => row.backend === backend).map((row) => [row.name, row]));
+  const servers = new Map<string, ActualServer>();
+  for (const row of state) {
+    if (row.backend !== backend) continue;
+    const s = stats.get(row.name);
+    servers.set(row.name, {
+      name: row.name,
+      address: row.address,
+      port: row.port,
+      weight: row.userWeight,
+      mode: adminMode(row.adminState),
+      checkEnabled: (row.checkState & CHECK_ENABLED) !== 0,
+      checkPassed: row.checkResult === CHECK_RESULT.PASSED || row.checkResult === CHECK_RESULT.CONDPASS,
+      running: row.opState === OP_STATE.RUNNING,
+      sessions: s?.sessions ?? 0,
+      queue: s?.queue ?? 0,
+      status: s?.status ?? '',
+    });
+  }
+  return servers;
+}

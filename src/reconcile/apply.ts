@@ -1,0 +1,145 @@
+/** Runs one action's steps in order against HAProxy, logging every command and its answer. */
+import type { Logger } from '../log.js';
+import type { ServerPolicy } from '../model/server.js';
+import type { RuntimeClient } from '../runtime/client.js';
+import { RuntimeError } from '../runtime/errors.js';
+import { commandFor, type Action, type Step } from './plan.js';
+import type { ServerWatcher } from './watch.js';
+
+export interface ApplyContext {
+  client: RuntimeClient;
+  watcher: ServerWatcher;
+  backend: string;
+  policy: ServerPolicy;
+  log: Logger;
+  checkTimeoutMs: number;
+  drainTimeoutMs: number;
+  /** How often `del server` is retried while HAProxy says the server still has connections. */
+  delRetries?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Aborted when the agent stops: no further step is sent, and a restarted agent resumes from HAProxy's state. */
+  signal?: AbortSignal;
+}
+
+export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'aborted';
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function applyAction(ctx: ApplyContext, action: Action): Promise<ActionOutcome> {
+  const started = performance.now();
+  ctx.log.info('action.started', { server: action.server, action: action.kind, reason: action.reason });
+  for (const [index, step] of action.steps.entries()) {
+    if (ctx.signal?.aborted) {
+      ctx.log.warn('action.aborted', { server: action.server, action: action.kind, nextStep: step.kind });
+      return 'aborted';
+    }
+    try {
+      const ok = await applyStep(ctx, action, step);
+      if (ctx.signal?.aborted) continue;
+      if (!ok) {
+        await rollback(ctx, action);
+        return 'rolled-back';
+      }
+    } catch (error) {
+      ctx.log.error('step.failed', { server: action.server, action: action.kind, step: step.kind, index, error });
+      return 'failed';
+    }
+  }
+  ctx.log.info('action.finished', { server: action.server, action: action.kind, durationMs: round(performance.now() - started) });
+  return 'done';
+}
+
+/** Returns false when a bounded wait for a first passing check runs out. */
+async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise<boolean> {
+  const name = action.server;
+  switch (step.kind) {
+    case 'await-check': {
+      const waitStarted = performance.now();
+      const passed = await ctx.watcher.waitFor(name, (s) => s !== undefined && s.checkPassed, ctx.checkTimeoutMs);
+      ctx.log[passed ? 'info' : 'warn'](passed ? 'check.passed' : 'check.timeout', {
+        server: name,
+        waitedMs: round(performance.now() - waitStarted),
+      });
+      return passed;
+    }
+    case 'await-drained': {
+      const waitStarted = performance.now();
+      const drained = await ctx.watcher.waitFor(
+        name,
+        (s) => s === undefined || (s.sessions === 0 && s.queue === 0) || (step.untilDown && !s.running),
+        ctx.drainTimeoutMs,
+      );
+      ctx.log[drained ? 'info' : 'warn'](drained ? 'drain.finished' : 'drain.timeout', {
+        server: name,
+        waitedMs: round(performance.now() - waitStarted),
+      });
+      return true;
+    }
+    case 'del':
+      await deleteServer(ctx, name);
+      return true;
+    default:
+      await send(ctx, action, step);
+      if (step.kind === 'set-addr' || step.kind === 'set-weight') await verify(ctx, name, step);
+      return true;
+  }
+}
+
+async function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {
+  const command = commandFor(ctx.backend, action.server, step, ctx.policy);
+  if (!command) throw new Error(`bug: step ${step.kind} has no command`);
+  const started = performance.now();
+  try {
+    const answer = await ctx.client.run(command);
+    ctx.log.info('step.finished', { server: action.server, step: step.kind, command: command.text, answer, latencyMs: round(performance.now() - started) });
+    return answer;
+  } catch (error) {
+    if (error instanceof RuntimeError) ctx.log.debug('step.refused', { server: action.server, command: command.text, answer: error.answer });
+    throw error;
+  }
+}
+
+/** `del server` is refused while streams are attached: cut them and retry (runtime-api.md §4). */
+async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
+  const retries = ctx.delRetries ?? 20;
+  const sleep = ctx.sleep ?? defaultSleep;
+  const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await send(ctx, action, { kind: 'del' });
+      return;
+    } catch (error) {
+      if (!(error instanceof RuntimeError) || error.code !== 'RUNTIME_SERVER_HAS_CONNECTIONS' || attempt >= retries) throw error;
+      ctx.log.info('del.retry', { server: name, attempt: attempt + 1, answer: error.answer });
+      await send(ctx, action, { kind: 'shutdown-sessions' });
+      await sleep(100);
+    }
+  }
+}
+
+/** HAProxy accepts some bad values silently (port 70000 wraps): read back what it really has. */
+async function verify(ctx: ApplyContext, name: string, step: Extract<Step, { kind: 'set-addr' | 'set-weight' }>): Promise<void> {
+  const row = (await ctx.client.serversState(ctx.backend)).find((s) => s.name === name);
+  const ok =
+    row !== undefined &&
+    (step.kind === 'set-addr' ? row.address === step.address && row.port === step.port : row.userWeight === step.weight);
+  if (!ok) {
+    throw new RuntimeError('RUNTIME_COMMAND_REJECTED', `HAProxy does not show the ${step.kind} change on ${ctx.backend}/${name}`, {
+      command: step.kind,
+      answer: row ? `${row.address}:${row.port} weight ${row.userWeight}` : 'no such server',
+    });
+  }
+}
+
+/** A join whose first check never passed is deleted; a later pass adds it again. */
+async function rollback(ctx: ApplyContext, action: Action): Promise<void> {
+  try {
+    await send(ctx, action, { kind: 'set-state', state: 'maint' });
+    await deleteServer(ctx, action.server);
+    ctx.log.warn('action.rolled-back', { server: action.server, action: action.kind, reason: 'no passing health check in time' });
+  } catch (error) {
+    ctx.log.error('rollback.failed', { server: action.server, error });
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -1,0 +1,60 @@
+/**
+ * Waits on conditions over one backend's servers. While anyone waits, one poller reads
+ * `show servers state` + `show stat` for the backend and serves every waiter from that read,
+ * so 200 concurrent joins cost one read per tick, not 200.
+ */
+import type { RuntimeClient } from '../runtime/client.js';
+import { actualServers, type ActualServer } from './actual.js';
+
+interface Waiter {
+  server: string;
+  until: (server: ActualServer | undefined) => boolean;
+  deadline: number;
+  resolve: (met: boolean) => void;
+}
+
+export class ServerWatcher {
+  private readonly waiters = new Set<Waiter>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: RuntimeClient,
+    private readonly backend: string,
+    private readonly intervalMs = 100,
+  ) {}
+
+  /** Resolves true once `until` holds for the server, false when `timeoutMs` passes first. */
+  waitFor(server: string, until: (server: ActualServer | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.waiters.add({ server, until, deadline: Date.now() + timeoutMs, resolve });
+      this.timer ??= setTimeout(() => void this.poll(), 0);
+    });
+  }
+
+  /** Wakes every waiter with false (shutdown). */
+  cancelAll(): void {
+    for (const waiter of this.waiters) waiter.resolve(false);
+    this.waiters.clear();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async poll(): Promise<void> {
+    let servers: Map<string, ActualServer> | undefined;
+    try {
+      const [state, stat] = await Promise.all([this.client.serversState(this.backend), this.client.stat(this.backend)]);
+      servers = actualServers(this.backend, state, stat);
+    } catch {
+      // HAProxy unreachable for this tick: waiters keep waiting until their deadline.
+    }
+    const now = Date.now();
+    for (const waiter of this.waiters) {
+      const met = servers !== undefined && waiter.until(servers.get(waiter.server));
+      if (met || now >= waiter.deadline) {
+        this.waiters.delete(waiter);
+        waiter.resolve(met);
+      }
+    }
+    this.timer = this.waiters.size > 0 ? setTimeout(() => void this.poll(), this.intervalMs) : undefined;
+  }
+}

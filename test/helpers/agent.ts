@@ -1,0 +1,48 @@
+/** A real `ha-agent run` process, with its JSON log lines parsed. */
+import { binPath } from './cli.js';
+import type { TestHaproxy } from './haproxy.js';
+import { start, type Started } from './processes.js';
+import { waitFor } from './wait.js';
+
+export interface LogLine {
+  event: string;
+  level: string;
+  [key: string]: unknown;
+}
+
+export interface TestAgent {
+  process: Started;
+  logs: () => LogLine[];
+  waitForLog: (what: string, match: (line: LogLine) => boolean, timeoutMs?: number) => Promise<LogLine>;
+}
+
+/** Runs the agent against `haproxy`, rendering into the very file HAProxy boots from. */
+export function agentArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly string[] = []): string[] {
+  return [
+    'run',
+    '--runtime', haproxy.tcpUrl,
+    '--runtime-socket', haproxy.model.runtime.unixSocket!,
+    '--serf', serfRpc,
+    '--backend', haproxy.backend,
+    '--frontend-bind', haproxy.model.frontend.bind,
+    '--config-out', haproxy.configPath,
+    '--resync', '2s',
+    '--log-level', 'debug',
+    ...extra,
+  ];
+}
+
+export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): TestAgent {
+  const process = start(globalThis.process.execPath, [binPath, ...args], { env: { ...globalThis.process.env, ...env } });
+  const logs = () =>
+    process
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LogLine);
+  return {
+    process,
+    logs,
+    waitForLog: (what, match, timeoutMs = 20_000) => waitFor(what, () => logs().find(match), { timeoutMs }),
+  };
+}

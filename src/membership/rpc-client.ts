@@ -1,9 +1,8 @@
 /** One RPC connection to a local Serf agent: handshake, auth, members, stream. Moves bytes only. */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { decodeMultiStream } from '@msgpack/msgpack';
 import { SerfError } from './errors.js';
-import { encodeRequest, RpcDispatcher, type Expectation } from './rpc-codec.js';
+import { encodeRequest, RpcDecoder, type Expectation, type RpcOutput } from './rpc-codec.js';
 
 export interface SerfAddress {
   host: string;
@@ -34,7 +33,7 @@ interface Waiting {
 }
 
 export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; close: [error: SerfError] }> {
-  private readonly dispatcher = new RpcDispatcher();
+  private readonly decoder = new RpcDecoder();
   private readonly waiting = new Map<number, Waiting>();
   private seq = 0;
   private closedWith: SerfError | undefined;
@@ -47,7 +46,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     super();
     socket.on('error', (cause) => this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC ${address.text}: ${cause.message}`, { address: address.text, cause })));
     socket.on('close', () => this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${address.text} closed`, { address: address.text })));
-    void this.read();
+    socket.on('data', (chunk) => this.receive(chunk));
   }
 
   static async connect(options: SerfRpcOptions): Promise<SerfRpcClient> {
@@ -103,7 +102,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
   private request(command: string, kind: Expectation, body?: Record<string, unknown>): Promise<unknown> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const seq = this.seq++;
-    this.dispatcher.expect(seq, kind);
+    this.decoder.dispatcher.expect(seq, kind);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => this.fail(new SerfError('SERF_TIMEOUT', `the Serf agent at ${this.address.text} did not answer '${command}' within ${this.timeoutMs} ms`, { address: this.address.text, command })),
@@ -114,35 +113,32 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     });
   }
 
-  private async read(): Promise<void> {
+  private receive(chunk: Buffer): void {
+    let outputs: RpcOutput[];
     try {
-      for await (const value of decodeMultiStream(this.socket)) {
-        for (const output of this.dispatcher.push(value)) {
-          if (output.type === 'record') {
-            this.emit('record', output.record);
-            continue;
-          }
-          const waiting = this.waiting.get(output.seq);
-          if (!waiting) continue;
-          this.waiting.delete(output.seq);
-          this.dispatcher.forget(output.seq);
-          clearTimeout(waiting.timer);
-          if (output.error === '') waiting.resolve(output.body);
-          else
-            waiting.reject(
-              new SerfError(/auth/i.test(output.error) ? 'SERF_AUTH_FAILED' : 'SERF_COMMAND_FAILED', `Serf refused '${waiting.command}': ${output.error}`, {
-                address: this.address.text,
-                command: waiting.command,
-              }),
-            );
-        }
-      }
+      outputs = this.decoder.push(chunk);
     } catch (error) {
-      this.fail(
-        error instanceof SerfError
-          ? error
-          : new SerfError('SERF_PROTOCOL', `undecodable bytes from the Serf agent at ${this.address.text}: ${(error as Error).message}`, { address: this.address.text, cause: error }),
-      );
+      this.fail(error as SerfError);
+      return;
+    }
+    for (const output of outputs) {
+      if (output.type === 'record') {
+        this.emit('record', output.record);
+        continue;
+      }
+      const waiting = this.waiting.get(output.seq);
+      if (!waiting) continue;
+      this.waiting.delete(output.seq);
+      this.decoder.dispatcher.forget(output.seq);
+      clearTimeout(waiting.timer);
+      if (output.error === '') waiting.resolve(output.body);
+      else
+        waiting.reject(
+          new SerfError(/auth/i.test(output.error) ? 'SERF_AUTH_FAILED' : 'SERF_COMMAND_FAILED', `Serf refused '${waiting.command}': ${output.error}`, {
+            address: this.address.text,
+            command: waiting.command,
+          }),
+        );
     }
   }
 

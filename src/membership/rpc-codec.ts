@@ -4,7 +4,7 @@
  * itself, and whether a body follows a header depends on the command behind its Seq
  * (serf.md §5), so the dispatcher is told what each Seq expects.
  */
-import { encode } from '@msgpack/msgpack';
+import { Packr, Unpackr } from 'msgpackr';
 import { SerfError } from './errors.js';
 
 /** What follows a response header: nothing, a body when Error is empty, or a stream (ack, then header+record pairs). */
@@ -30,9 +30,44 @@ export function isHeader(value: unknown): value is Header {
   );
 }
 
+// Plain msgpack maps (no msgpackr records) are what Serf's Go codec reads.
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
 export function encodeRequest(command: string, seq: number, body?: Record<string, unknown>): Buffer {
-  const header = Buffer.from(encode({ Command: command, Seq: seq }));
-  return body === undefined ? header : Buffer.concat([header, Buffer.from(encode(body))]);
+  const header = packr.pack({ Command: command, Seq: seq });
+  return body === undefined ? header : Buffer.concat([header, packr.pack(body)]);
+}
+
+/** Far above a members list of thousands: past this the peer is not speaking Serf's RPC. */
+export const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Splits a byte stream into msgpack values. The wire has no length prefix, so a value cut
+ * across chunks is kept until the rest arrives.
+ */
+export class MsgpackFramer {
+  private rest: Buffer = Buffer.alloc(0);
+
+  push(chunk: Uint8Array): unknown[] {
+    const data = this.rest.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.rest, chunk]);
+    this.rest = Buffer.alloc(0);
+    if (data.length === 0) return [];
+    try {
+      return unpackr.unpackMultiple(data) as unknown[];
+    } catch (error) {
+      const partial = error as Error & { incomplete?: boolean; lastPosition?: number; values?: unknown[] };
+      if (!partial.incomplete) throw protocol(`undecodable msgpack: ${partial.message}`);
+      this.rest = Buffer.from(data.subarray(partial.lastPosition ?? 0));
+      if (this.rest.length > MAX_PENDING_BYTES) throw protocol(`a value grew past ${MAX_PENDING_BYTES} bytes`);
+      return partial.values ?? [];
+    }
+  }
+
+  /** Bytes of a value not yet complete. */
+  get pending(): number {
+    return this.rest.length;
+  }
 }
 
 export class RpcDispatcher {
@@ -76,4 +111,20 @@ export class RpcDispatcher {
 
 function protocol(message: string): SerfError {
   return new SerfError('SERF_PROTOCOL', `Serf RPC desync: ${message}`);
+}
+
+
+/** Bytes → responses and stream records, for one connection. */
+export class RpcDecoder {
+  private readonly framer = new MsgpackFramer();
+  readonly dispatcher = new RpcDispatcher();
+
+  push(chunk: Uint8Array): RpcOutput[] {
+    return this.framer.push(chunk).flatMap((value) => this.dispatcher.push(value));
+  }
+
+  /** The stream ended: a value or a body cut short is a protocol error. */
+  end(): void {
+    if (this.framer.pending > 0) throw protocol(`the stream ended inside a msgpack value (${this.framer.pending} bytes)`);
+  }
 }

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SerfError } from '../../../src/membership/errors.js';
+import { toMember } from '../../../src/membership/member.js';
+import { encodeRequest, isHeader, MsgpackFramer, RpcDecoder, RpcDispatcher, type Expectation, type RpcOutput } from '../../../src/membership/rpc-codec.js';
+
+const session = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../fixtures/serf/session.json'), 'utf8')) as {
+  requests: Record<string, Expectation>;
+  base64: string;
+};
+const bytes = Buffer.from(session.base64, 'base64');
+
+function decoder(): RpcDecoder {
+  const d = new RpcDecoder();
+  for (const [seq, kind] of Object.entries(session.requests)) d.dispatcher.expect(Number(seq), kind);
+  return d;
+}
+
+function chunks(data: Uint8Array, sizes: readonly number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0, i = 0; at < data.length; i += 1) {
+    const size = Math.max(1, sizes[i % sizes.length] ?? data.length);
+    out.push(data.subarray(at, at + size));
+    at += size;
+  }
+  return out;
+}
+
+/** Feeds the chunks, then ends the stream. */
+function collect(parts: readonly Uint8Array[]): RpcOutput[] {
+  const d = decoder();
+  const out = parts.flatMap((part) => d.push(part));
+  d.end();
+  return out;
+}
+
+describe('Serf RPC over a recorded session with Serf 0.9.4', () => {
+  it('decodes handshake, stream ack, members and the join and leave records', async () => {
+    const outputs = collect([bytes]);
+    expect(outputs.slice(0, 3)).toEqual([
+      { type: 'response', seq: 0, error: '' },
+      { type: 'response', seq: 1, error: '' },
+      { type: 'response', seq: 2, error: '', body: { Members: [expect.objectContaining({ Name: 'lb', Status: 'alive' })] } },
+    ]);
+    const records = outputs.filter((o): o is Extract<RpcOutput, { type: 'record' }> => o.type === 'record');
+    const events = records.map((r) => (r.record as { Event: string }).Event);
+    expect(events).toContain('member-join');
+    expect(events).toContain('member-leave');
+    const join = records.find((r) => (r.record as { Event: string }).Event === 'member-join')!.record as { Members: unknown[] };
+    expect(join.Members.map(toMember)).toContainEqual({
+      name: 'web-1',
+      address: '127.0.0.2',
+      status: 'alive',
+      tags: { role: 'backend', port: '3000', weight: '50' },
+    });
+  });
+
+  it('gives the same outputs byte by byte and under any chunking', () => {
+    const whole = collect([bytes]);
+    expect(collect(chunks(bytes, [1]))).toEqual(whole);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }), (sizes) => {
+        expect(collect(chunks(bytes, sizes))).toEqual(whole);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('fails with SERF_PROTOCOL on a truncated stream, never hangs', () => {
+    for (const cut of [1, 7, 20, bytes.length - 3]) {
+      expect(() => collect(chunks(bytes.subarray(0, cut), [5]))).toThrow(expect.objectContaining({ code: 'SERF_PROTOCOL' }));
+    }
+  });
+
+  it('throws only typed errors on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.integer({ min: 1, max: 16 }), { minLength: 1 }), (noise, sizes) => {
+        try {
+          collect(chunks(noise, sizes));
+        } catch (error) {
+          expect(error).toBeInstanceOf(SerfError);
+          expect((error as SerfError).code).toBe('SERF_PROTOCOL');
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('RpcDispatcher', () => {
+  it('expects no body after an error such as Authentication required', () => {
+    const d = new RpcDispatcher();
+    d.expect(1, 'body');
+    expect(d.push({ Seq: 1, Error: 'Authentication required' })).toEqual([{ type: 'response', seq: 1, error: 'Authentication required' }]);
+  });
+
+  it('keeps delivering records for a stream after it was forgotten (stop)', () => {
+    const d = new RpcDispatcher();
+    d.expect(4, 'stream');
+    d.push({ Seq: 4, Error: '' });
+    d.forget(4);
+    expect(d.push({ Seq: 4, Error: '' })).toEqual([]);
+    expect(d.push({ Event: 'member-join', Members: [] })).toEqual([{ type: 'record', seq: 4, record: { Event: 'member-join', Members: [] } }]);
+  });
+
+  it.each([
+    ['an answer for an unknown Seq', [{ Seq: 9, Error: '' }]],
+    ['a body with no header', [{ Members: [] }]],
+    ['a header where a body belongs', [{ Seq: 2, Error: '' }, { Seq: 2, Error: '' }]],
+  ])('refuses %s', (_, values) => {
+    const d = new RpcDispatcher();
+    d.expect(2, 'body');
+    expect(() => values.forEach((v) => d.push(v))).toThrow(expect.objectContaining({ code: 'SERF_PROTOCOL' }));
+  });
+
+  it('encodes requests as header then body, with case-sensitive keys', () => {
+    expect(new MsgpackFramer().push(encodeRequest('handshake', 0, { Version: 1 }))).toEqual([{ Command: 'handshake', Seq: 0 }, { Version: 1 }]);
+    expect(isHeader({ Seq: 1, Error: '' })).toBe(true);
+    expect(isHeader({ Seq: 1, Error: '', Extra: 1 })).toBe(false);
+    expect(isHeader({ seq: 1, error: '' })).toBe(false);
+  });
+});

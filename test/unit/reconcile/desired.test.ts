@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { Member } from '../../../src/membership/member.js';
+import { desiredServers } from '../../../src/reconcile/desired.js';
+
+const options = { role: 'backend', defaultPort: 3000, defaultWeight: 100 };
+const member = (name: string, extra: Partial<Member> = {}, tags: Record<string, string> = {}): Member => ({
+  name,
+  address: '127.0.0.2',
+  status: 'alive',
+  tags: { role: 'backend', ...tags },
+  ...extra,
+});
+
+describe('desiredServers', () => {
+  it('takes alive members with the role tag, with default port and weight', () => {
+    const { servers, rejected } = desiredServers(
+      [
+        member('web-1'),
+        member('web-2', { address: '::1' }, { port: '8080', weight: '7' }),
+        member('lb', {}, { role: 'lb' }),
+        member('untagged', { tags: {} }),
+        member('gone', { status: 'left' }),
+        member('dead', { status: 'failed' }),
+        member('leaving', { status: 'leaving' }),
+      ],
+      options,
+    );
+    expect([...servers.values()]).toEqual([
+      { name: 'web-1', address: '127.0.0.2', port: 3000, weight: 100 },
+      { name: 'web-2', address: '::1', port: 8080, weight: 7 },
+    ]);
+    expect(rejected).toEqual([]);
+  });
+
+  it.each([
+    ['x;shutdown sessions server nodes/s1', {}, {}, 'name'],
+    ['a b', {}, {}, 'name'],
+    ['cr\rname', {}, {}, 'name'],
+    ['lf\nserver evil 1.2.3.4:80', {}, {}, 'name'],
+    ['tab\tname', {}, {}, 'name'],
+    ['nul\0name', {}, {}, 'name'],
+    ['back\\slash', {}, {}, 'name'],
+    ['{{name}}', {}, {}, 'name'],
+    ['ünï', {}, {}, 'name'],
+    ['x'.repeat(65), {}, {}, 'name'],
+    ['bad-addr', { address: '' }, {}, 'address'],
+    ['port-0', {}, { port: '0' }, 'port'],
+    ['port-65536', {}, { port: '65536' }, 'port'],
+    ['port-inject', {}, { port: '3000;x' }, 'port'],
+    ['port-space', {}, { port: ' 3000' }, 'port'],
+    ['weight-neg', {}, { weight: '-1' }, 'weight'],
+    ['weight-1000', {}, { weight: '1000' }, 'weight'],
+    ['weight-text', {}, { weight: 'heavy' }, 'weight'],
+  ])('rejects %j, naming the field, and keeps the others', (name, extra, tags, field) => {
+    const { servers, rejected } = desiredServers([member('ok'), member(name, extra, tags)], options);
+    expect([...servers.keys()]).toEqual(['ok']);
+    expect(rejected).toEqual([{ member: JSON.stringify(name), reason: expect.stringMatching(new RegExp(`^${field}: `)) }]);
+  });
+
+  it('applies an address policy', () => {
+    const { servers, rejected } = desiredServers([member('a'), member('b', { address: '8.8.8.8' })], {
+      ...options,
+      refuseAddress: (address) => (address.startsWith('127.') ? undefined : 'outside 127.0.0.0/8'),
+    });
+    expect([...servers.keys()]).toEqual(['a']);
+    expect(rejected).toEqual([{ member: '"b"', reason: 'address: outside 127.0.0.0/8' }]);
+  });
+});

@@ -1,0 +1,208 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Member } from '../../../src/membership/member.js';
+import { defaultServerPolicy, type Server } from '../../../src/model/server.js';
+import type { ActualServer, AdminMode } from '../../../src/reconcile/actual.js';
+import { desiredServers } from '../../../src/reconcile/desired.js';
+import { describeStep, formatPlan, plan, type Action, type Step } from '../../../src/reconcile/plan.js';
+
+const server = (name: string, extra: Partial<Server> = {}): Server => ({ name, address: '127.0.0.2', port: 3000, weight: 100, ...extra });
+const actual = (name: string, extra: Partial<ActualServer> = {}): ActualServer => ({
+  name,
+  address: '127.0.0.2',
+  port: 3000,
+  weight: 100,
+  mode: 'ready',
+  checkEnabled: true,
+  checkPassed: true,
+  running: true,
+  sessions: 0,
+  queue: 0,
+  status: 'UP',
+  ...extra,
+});
+const map = <T extends { name: string }>(...items: T[]) => new Map(items.map((i) => [i.name, i]));
+const kinds = (action: Action | undefined) => action?.steps.map((s) => (s.kind === 'set-state' ? `state ${s.state}` : s.kind));
+
+describe('plan: every transition', () => {
+  it('joins a new member: add in MAINT, enable health, wait for a passing check, then ready', () => {
+    const [action] = plan(map(server('a')), new Map());
+    expect(action).toMatchObject({ server: 'a', kind: 'join' });
+    expect(kinds(action)).toEqual(['add', 'enable-health', 'await-check', 'state ready']);
+  });
+
+  it('removes a gone member: drain, wait, maint, shutdown sessions, del', () => {
+    const [action] = plan(new Map(), map(actual('a')));
+    expect(action).toMatchObject({ server: 'a', kind: 'remove', reason: 'not an alive member' });
+    expect(kinds(action)).toEqual(['state drain', 'await-drained', 'state maint', 'shutdown-sessions', 'del']);
+    expect(action?.steps[1]).toEqual({ kind: 'await-drained', untilDown: false });
+  });
+
+  it('lets the drain of a failed member end once it is down', () => {
+    const [action] = plan(new Map(), map(actual('a')), { failed: new Set(['a']) });
+    expect(action).toMatchObject({ reason: 'member failed' });
+    expect(action?.steps[1]).toEqual({ kind: 'await-drained', untilDown: true });
+  });
+
+  it('resumes removals an earlier agent left half done', () => {
+    expect(kinds(plan(new Map(), map(actual('a', { mode: 'drain' })))[0])).toEqual(['await-drained', 'state maint', 'shutdown-sessions', 'del']);
+    expect(kinds(plan(new Map(), map(actual('a', { mode: 'maint' })))[0])).toEqual(['shutdown-sessions', 'del']);
+  });
+
+  it('resumes joins an earlier agent left half done', () => {
+    expect(kinds(plan(map(server('a')), map(actual('a', { mode: 'maint', checkEnabled: false })))[0])).toEqual([
+      'enable-health',
+      'await-check',
+      'state ready',
+    ]);
+    expect(kinds(plan(map(server('a')), map(actual('a', { mode: 'maint' })))[0])).toEqual(['await-check', 'state ready']);
+  });
+
+  it('puts a draining server back in rotation when its member is alive again', () => {
+    const [action] = plan(map(server('a')), map(actual('a', { mode: 'drain' })));
+    expect(action).toMatchObject({ kind: 'resume', reason: 'draining' });
+    expect(kinds(action)).toEqual(['state ready']);
+  });
+
+  it('updates weight and address in place', () => {
+    const [action] = plan(map(server('a', { weight: 7, address: '127.0.0.3', port: 8080 })), map(actual('a')));
+    expect(action).toMatchObject({ kind: 'update', reason: 'address 127.0.0.2:3000 → 127.0.0.3:8080, weight 100 → 7' });
+    expect(action?.steps).toEqual([
+      { kind: 'set-addr', address: '127.0.0.3', port: 8080 },
+      { kind: 'set-weight', weight: 7 },
+    ]);
+  });
+
+  it('does nothing when HAProxy matches, and leaves busy servers alone', () => {
+    expect(plan(map(server('a')), map(actual('a')))).toEqual([]);
+    expect(plan(map(server('b')), map(actual('a')), { busy: new Set(['a', 'b']) })).toEqual([]);
+  });
+
+  it('prints a plan as the commands it would send', () => {
+    const text = formatPlan('nodes', plan(map(server('a')), map(actual('b'))), defaultServerPolicy);
+    expect(text).toBe(
+      [
+        'join a (member is alive)',
+        '  add server nodes/a 127.0.0.2:3000 check inter 1000 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
+        '  enable health nodes/a',
+        '  (wait for the first passing health check of nodes/a)',
+        '  set server nodes/a state ready',
+        'remove b (not an alive member)',
+        '  set server nodes/b state drain',
+        '  (wait until nodes/b has no sessions and no queue)',
+        '  set server nodes/b state maint',
+        '  shutdown sessions server nodes/b',
+        '  del server nodes/b',
+        '',
+      ].join('\n'),
+    );
+    expect(formatPlan('nodes', [], defaultServerPolicy)).toBe('nothing to do: HAProxy matches the members\n');
+  });
+});
+
+/** What HAProxy would hold after the step (checks pass, drains finish). */
+function simulate(servers: Map<string, ActualServer>, name: string, step: Step): void {
+  const current = servers.get(name);
+  if (step.kind === 'add') {
+    expect(current).toBeUndefined(); // never a duplicate
+    servers.set(name, actual(name, { ...step.server, mode: 'maint', checkEnabled: false, checkPassed: false }));
+    return;
+  }
+  expect(current).toBeDefined(); // never a step on a server HAProxy does not have
+  const s = current as ActualServer;
+  switch (step.kind) {
+    case 'enable-health':
+      s.checkEnabled = true;
+      break;
+    case 'await-check':
+      expect(s.checkEnabled).toBe(true);
+      s.checkPassed = true;
+      break;
+    case 'set-state':
+      s.mode = step.state;
+      break;
+    case 'await-drained':
+      s.sessions = 0;
+      break;
+    case 'del':
+      expect(s.mode).toBe('maint'); // HAProxy refuses to delete anything else
+      servers.delete(name);
+      break;
+    case 'set-weight':
+      s.weight = step.weight;
+      break;
+    case 'set-addr':
+      s.address = step.address;
+      s.port = step.port;
+      break;
+    case 'shutdown-sessions':
+      break;
+  }
+}
+
+const names = ['web-1', 'web-2', 'web-3', 'web-4', 'bad;name'];
+const memberOp = fc.oneof(
+  fc.record({ op: fc.constant('join' as const), name: fc.constantFrom(...names), addr: fc.integer({ min: 2, max: 5 }), port: fc.constantFrom('3000', '3001', '70000'), weight: fc.constantFrom('100', '50', '999') }),
+  fc.record({ op: fc.constantFrom('leave' as const, 'fail' as const, 'reap' as const, 'repeat' as const), name: fc.constantFrom(...names) }),
+);
+const leftover = fc.record({
+  name: fc.constantFrom(...names.slice(0, 4)),
+  mode: fc.constantFrom<AdminMode>('ready', 'drain', 'maint'),
+  checkEnabled: fc.boolean(),
+  weight: fc.integer({ min: 0, max: 256 }),
+});
+
+describe('plan: convergence', () => {
+  it('applying a plan and planning again yields no steps, whatever the events and whatever HAProxy held', () => {
+    fc.assert(
+      fc.property(fc.array(leftover, { maxLength: 4 }), fc.array(memberOp, { maxLength: 30 }), (leftovers, ops) => {
+        const servers = new Map<string, ActualServer>(leftovers.map((l) => [l.name, actual(l.name, l)]));
+        const members = new Map<string, Member>();
+        for (const op of ops) {
+          if (op.op === 'join') {
+            members.set(op.name, { name: op.name, address: `127.0.0.${op.addr}`, status: 'alive', tags: { role: 'backend', port: op.port, weight: op.weight } });
+          } else if (op.op === 'leave' || op.op === 'fail') {
+            const m = members.get(op.name);
+            if (m) members.set(op.name, { ...m, status: op.op === 'leave' ? 'left' : 'failed' });
+          } else if (op.op === 'reap') {
+            members.delete(op.name);
+          } // 'repeat': a duplicate or stale event changes nothing in the member list
+          const desired = desiredServers([...members.values()], { role: 'backend', defaultPort: 3000, defaultWeight: 100 });
+          for (const action of plan(desired.servers, servers)) for (const step of action.steps) simulate(servers, action.server, step);
+          expect(plan(desired.servers, servers)).toEqual([]);
+          expect([...servers.keys()].sort()).toEqual([...desired.servers.keys()].sort());
+          for (const [name, want] of desired.servers) {
+            expect(servers.get(name)).toMatchObject({ address: want.address, port: want.port, weight: want.weight, mode: 'ready' });
+          }
+          expect(servers.has('bad;name')).toBe(false);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('describes every step kind', () => {
+    const steps: Step[] = [
+      { kind: 'add', server: server('a') },
+      { kind: 'enable-health' },
+      { kind: 'await-check' },
+      { kind: 'set-state', state: 'drain' },
+      { kind: 'await-drained', untilDown: true },
+      { kind: 'shutdown-sessions' },
+      { kind: 'del' },
+      { kind: 'set-weight', weight: 3 },
+      { kind: 'set-addr', address: '::1', port: 80 },
+    ];
+    expect(steps.map((s) => describeStep('nodes', 'a', s, defaultServerPolicy))).toEqual([
+      'add server nodes/a 127.0.0.2:3000 check inter 1000 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
+      'enable health nodes/a',
+      '(wait for the first passing health check of nodes/a)',
+      'set server nodes/a state drain',
+      '(wait until nodes/a has no sessions and no queue, or is down)',
+      'shutdown sessions server nodes/a',
+      'del server nodes/a',
+      'set server nodes/a weight 3',
+      'set server nodes/a addr ::1 port 80',
+    ]);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/log.js';
+import { RuntimeError } from '../../../src/runtime/errors.js';
+import { parseDuration } from '../../../src/util/duration.js';
+import { cappedBackoff } from '../../../src/util/backoff.js';
+
+const now = () => new Date('2026-11-25T12:00:00.000Z');
+
+describe('logs', () => {
+  it('writes one JSON object per line, errors with code, command and answer', () => {
+    const lines: string[] = [];
+    const log = createLogger({ write: (l) => lines.push(l), now });
+    log.info('member.rejected', { member: JSON.stringify('x\ny'), reason: 'name: bad' });
+    log.error('step.failed', { error: new RuntimeError('RUNTIME_NO_SUCH_SERVER', 'm', { command: 'del server nodes/a', answer: 'No such server.' }) });
+    log.debug('hidden');
+    expect(lines).toHaveLength(2);
+    expect(lines.every((l) => l.endsWith('\n') && l.indexOf('\n') === l.length - 1)).toBe(true);
+    expect(JSON.parse(lines[0]!)).toEqual({ time: '2026-11-25T12:00:00.000Z', level: 'info', event: 'member.rejected', member: '"x\\ny"', reason: 'name: bad' });
+    expect(JSON.parse(lines[1]!).error).toEqual({ message: 'm', code: 'RUNTIME_NO_SUCH_SERVER', command: 'del server nodes/a', answer: 'No such server.' });
+  });
+
+  it('writes readable single lines in pretty format, quoting anything unusual', () => {
+    const lines: string[] = [];
+    createLogger({ format: 'pretty', level: 'debug', write: (l) => lines.push(l), now }).warn('x', { name: 'a\rb', n: 3, ok: 'web-1' });
+    expect(lines).toEqual(['12:00:00.000 WARN  x name="a\\rb" n=3 ok=web-1\n']);
+  });
+});
+
+describe('durations and backoff', () => {
+  it.each([
+    ['500ms', 500],
+    ['10s', 10_000],
+    ['2m', 120_000],
+    ['3', 3000],
+    ['1.5s', 1500],
+    ['ten', Number.NaN],
+    ['-1s', Number.NaN],
+  ])('parses %s', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it('backs off exponentially up to a cap', () => {
+    const backoff = cappedBackoff(100, 1000);
+    expect([0, 1, 2, 3, 4, 50].map(backoff)).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+});

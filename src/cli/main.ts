@@ -4,6 +4,8 @@ import { RuntimeError } from '../runtime/errors.js';
 import { exec, execSpec } from './exec.js';
 import { processIo, type CliIo } from './io.js';
 import { formatHelp, UsageError, type CommandSpec } from './options.js';
+import { handle, handleSpec } from './handle.js';
+import { planCommand, planSpec } from './plan.js';
 import { run, runSpec } from './run.js';
 import { status, statusSpec } from './status.js';
 
@@ -14,6 +16,8 @@ interface Subcommand {
 
 export const subcommands: readonly Subcommand[] = [
   { spec: runSpec, run: (argv, io) => run(argv, io) },
+  { spec: planSpec, run: planCommand },
+  { spec: handleSpec, run: (argv, io) => handle(argv, io) },
   { spec: statusSpec, run: status },
   { spec: execSpec, run: exec },
 ];

@@ -3,7 +3,7 @@ import { RuntimeClient, type TraceEvent } from '../runtime/client.js';
 import type { CliIo } from './io.js';
 import type { OptionValues } from './options.js';
 
-export function formatTrace(event: TraceEvent): string {
+export function formatTraceLine(event: TraceEvent): string {
   const head = `> ${event.command}  (${event.latencyMs.toFixed(1)} ms)`;
   if (event.error) return `${head}\n! ${event.error.code}: ${event.error.message}\n`;
   const body = event.answers
@@ -17,7 +17,7 @@ export function formatTrace(event: TraceEvent): string {
 
 export async function withRuntime<T>(values: OptionValues, io: CliIo, work: (client: RuntimeClient) => Promise<T>): Promise<T> {
   const client = new RuntimeClient({ url: String(values.runtime) });
-  if (values.trace === true) client.on('trace', (event) => io.stderr(formatTrace(event)));
+  if (values.trace === true) client.on('trace', (event) => io.stderr(formatTraceLine(event)));
   try {
     await client.connect();
     return await work(client);

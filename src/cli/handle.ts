@@ -1,0 +1,58 @@
+/**
+ * `ha-agent handle`: the same pipeline for a Serf `-event-handler` (the drop-in replacement for the
+ * seed lab's member-join.sh / member-leave.sh). It reads the event's member lines on stdin, treats
+ * HAProxy's ready servers plus the event's members as the membership, applies the change through
+ * the Runtime API, and exits. Serf runs handlers one at a time, so a drain holds the next event.
+ */
+import type { Member } from '../membership/member.js';
+import { isMemberEvent, parseHandlerInput } from '../membership/handler-input.js';
+import { actualServers } from '../reconcile/actual.js';
+import { applyOptions, logOptions, membershipOptions, renderOptions, resolveAgentConfig, runtimeOption, traceOption } from './agent-config.js';
+import { createAgent } from './agent.js';
+import type { CliIo } from './io.js';
+import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
+
+export const handleSpec: CommandSpec = {
+  name: 'handle',
+  summary: "Apply one Serf event-handler invocation (SERF_EVENT, member lines on stdin) through the Runtime API, then exit.",
+  usage: 'serf agent -event-handler "member-join,member-leave,member-failed,member-update,member-reap=ha-agent handle [options]"',
+  options: [runtimeOption, ...membershipOptions, ...applyOptions, ...renderOptions, ...logOptions, traceOption, helpOption],
+};
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text;
+}
+
+export async function handle(argv: readonly string[], io: CliIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  const { values } = parseCommandLine(handleSpec, argv, io.env);
+  const config = resolveAgentConfig(values, io.stdout);
+  const event = io.env.SERF_EVENT ?? '';
+  const { log } = config;
+  if (!isMemberEvent(event)) {
+    log.info('handle.ignored', { event });
+    return 0;
+  }
+  const eventMembers = parseHandlerInput(await readAll(stdin), event);
+  log.info('serf.event', { type: event, members: eventMembers.map((m) => m.name) });
+  const agent = createAgent(config);
+  try {
+    await agent.client.connect();
+    const [state, stat] = await Promise.all([agent.client.serversState(config.backend), agent.client.stat(config.backend)]);
+    // HAProxy's ready servers stand for the members this event does not mention.
+    const known = new Map<string, Member>();
+    for (const s of actualServers(config.backend, state, stat).values()) {
+      if (s.mode !== 'ready') continue;
+      known.set(s.name, { name: s.name, address: s.address, status: 'alive', tags: { role: config.desired.role, port: String(s.port), weight: String(s.weight) } });
+    }
+    for (const member of eventMembers) known.set(member.name, member);
+    agent.reconciler.setMembers([...known.values()], event);
+    await agent.reconciler.idle();
+    const failed = (agent.reconciler.stats.actions.get('failed') ?? 0) + (agent.reconciler.stats.actions.get('rolled-back') ?? 0);
+    return failed > 0 ? 1 : 0;
+  } finally {
+    await agent.reconciler.close();
+    await agent.client.close();
+  }
+}

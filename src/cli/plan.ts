@@ -1,0 +1,52 @@
+/** `ha-agent plan`: desired vs actual and the steps, printed once; nothing is changed. */
+import { SerfRpcClient } from '../membership/rpc-client.js';
+import { toMember, type Member } from '../membership/member.js';
+import { actualServers } from '../reconcile/actual.js';
+import { desiredServers } from '../reconcile/desired.js';
+import { formatPlan, plan } from '../reconcile/plan.js';
+import { RuntimeClient } from '../runtime/client.js';
+import { membershipOptions, resolveAgentConfig, runtimeOption, serfOptions, traceOption } from './agent-config.js';
+import type { CliIo } from './io.js';
+import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
+import { formatTraceLine } from './runtime-session.js';
+import { formatTable } from './status.js';
+
+export const planSpec: CommandSpec = {
+  name: 'plan',
+  summary: "Print Serf's live members (desired), HAProxy's servers (actual) and the steps that would reconcile them, then exit.",
+  usage: 'ha-agent plan [--runtime URL] [--serf HOST:PORT] [--backend NAME] [--role ROLE]',
+  options: [runtimeOption, ...serfOptions, ...membershipOptions, traceOption, helpOption],
+};
+
+async function listMembers(config: ReturnType<typeof resolveAgentConfig>): Promise<Member[]> {
+  const rpc = await SerfRpcClient.connect({ address: config.serf, authKey: config.serfAuth });
+  try {
+    return (await rpc.members()).map(toMember).filter((m): m is Member => m !== undefined);
+  } finally {
+    rpc.close();
+  }
+}
+
+export async function planCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandLine(planSpec, argv, io.env);
+  const config = resolveAgentConfig(values);
+  const client = new RuntimeClient({ url: config.runtime.url });
+  if (config.trace) client.on('trace', (event) => io.stderr(formatTraceLine(event)));
+  try {
+    await client.connect();
+    const [members, state, stat] = await Promise.all([listMembers(config), client.serversState(config.backend), client.stat(config.backend)]);
+    const desired = desiredServers(members, config.desired);
+    const actual = actualServers(config.backend, state, stat);
+    const failed = new Set(members.filter((m) => m.status === 'failed').map((m) => m.name));
+    io.stdout(`Desired (alive members with role=${config.desired.role}):\n`);
+    io.stdout(formatTable(['NAME', 'ADDRESS', 'PORT', 'WEIGHT'], [...desired.servers.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight)])));
+    for (const r of desired.rejected) io.stdout(`  rejected ${r.member}: ${r.reason}\n`);
+    io.stdout(`\nActual (HAProxy backend ${config.backend}):\n`);
+    io.stdout(formatTable(['NAME', 'ADDRESS', 'PORT', 'WEIGHT', 'MODE', 'STATUS'], [...actual.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight), s.mode, s.status])));
+    io.stdout('\nPlan:\n');
+    io.stdout(formatPlan(config.backend, plan(desired.servers, actual, { failed }), config.policy));
+    return 0;
+  } finally {
+    await client.close();
+  }
+}

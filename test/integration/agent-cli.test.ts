@@ -1,0 +1,134 @@
+/** `ha-agent plan`, `run --dry-run`, start-up validation, and `handle` as a real Serf event handler. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RuntimeClient } from '../../src/runtime/client.js';
+import { agentArgs, startAgent } from '../helpers/agent.js';
+import { binPath, haAgent } from '../helpers/cli.js';
+import { startWebMember, type WebMember } from '../helpers/cluster.js';
+import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { stopAll } from '../helpers/processes.js';
+import { startSerf, type TestSerf } from '../helpers/serf.js';
+import { waitFor } from '../helpers/wait.js';
+
+const webs: WebMember[] = [];
+const clients: RuntimeClient[] = [];
+
+async function connect(url: string): Promise<RuntimeClient> {
+  const client = new RuntimeClient({ url });
+  clients.push(client);
+  await client.connect();
+  return client;
+}
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await Promise.all(webs.map((w) => w.web.close()));
+  await stopAll();
+});
+
+describe('plan, dry run and start-up validation', () => {
+  let haproxy: TestHaproxy;
+  let lb: TestSerf;
+
+  beforeAll(async () => {
+    haproxy = await startHaproxy();
+    lb = await startSerf({ name: 'lb-a', address: '127.0.0.1', tags: { role: 'lb' } });
+    webs.push(await startWebMember('web-a1', '127.0.0.31', lb.bind));
+    await startSerf({ name: 'evil;x', address: '127.0.0.33', join: lb.bind, tags: { role: 'backend' } });
+    await waitFor('members joined', async () => (await haAgent(['plan', '--runtime', haproxy.tcpUrl, '--serf', lb.rpc])).stdout.includes('evil'), { timeoutMs: 15_000 });
+  });
+
+  it('prints desired, actual and the steps, and changes nothing', async () => {
+    const result = await haAgent(['plan', '--runtime', haproxy.tcpUrl, '--serf', lb.rpc]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Desired \(alive members with role=backend\):\nNAME\s+ADDRESS\s+PORT\s+WEIGHT\nweb-a1\s+127\.0\.0\.31/);
+    expect(result.stdout).toContain('  rejected "evil;x": name: must be 1-64 characters');
+    expect(result.stdout).toContain('join web-a1 (member is alive)\n  add server nodes/web-a1 127.0.0.31:');
+    const runtime = await connect(haproxy.tcpUrl);
+    expect(await runtime.serversState(haproxy.backend)).toEqual([]);
+  });
+
+  it('logs the commands a dry run would send, and sends none', async () => {
+    const before = readFileSync(haproxy.configPath, 'utf8');
+    const agent = startAgent(agentArgs(haproxy, lb.rpc, ['--dry-run']));
+    const line = await agent.waitForLog('dry-run step', (l) => l.event === 'dry-run.step' && String(l.step).startsWith('join web-a1: add server nodes/web-a1'));
+    expect(line.level).toBe('info');
+    await agent.process.stop('SIGTERM');
+    expect(await agent.process.exited).toBe(0);
+    const runtime = await connect(haproxy.tcpUrl);
+    expect(await runtime.serversState(haproxy.backend)).toEqual([]);
+    expect(readFileSync(haproxy.configPath, 'utf8')).toBe(before);
+    expect(agent.logs().some((l) => l.event === 'step.finished')).toBe(false);
+  });
+
+  it.each([
+    [['--drain-timeout', 'ten'], "--drain-timeout: 'ten' is not a duration like 500ms, 10s or 2m"],
+    [['--serf', 'nowhere'], "--serf: invalid Serf RPC address 'nowhere'"],
+    [['--backend', 'a;b'], '--backend: must be 1-64 characters'],
+    [['--runtime', 'http://x'], '--runtime: invalid runtime address'],
+    [['--default-port', '70000'], "--default-port: '70000' must be a whole number 1-65535"],
+    [['--log-format', 'xml'], '--log-format:'],
+    [['--frontend-bind', '*:80 ssl'], 'refused to render haproxy.cfg: frontend.bind'],
+  ])('refuses %j at start with one clear line', async (args, message) => {
+    const result = await haAgent(['run', ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('takes every flag from the environment too', async () => {
+    const result = await haAgent(['run'], { HA_AGENT_DRAIN_TIMEOUT: 'soon' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--drain-timeout: 'soon'");
+  });
+});
+
+describe('ha-agent handle as a real Serf event handler', () => {
+  let haproxy: TestHaproxy;
+  let lb: TestSerf;
+  let runtime: RuntimeClient;
+
+  beforeAll(async () => {
+    haproxy = await startHaproxy();
+    const handler = [process.execPath, binPath, 'handle', '--runtime', haproxy.tcpUrl, '--backend', haproxy.backend, '--config-out', haproxy.configPath, '--frontend-bind', haproxy.model.frontend.bind, '--runtime-socket', haproxy.model.runtime.unixSocket!].join(' ');
+    lb = await startSerf({
+      name: 'lb-b',
+      address: '127.0.0.1',
+      tags: { role: 'lb' },
+      config: { event_handlers: [`member-join,member-leave,member-failed,member-update,member-reap=${handler}`] },
+    });
+    runtime = await connect(haproxy.tcpUrl);
+  });
+
+  it('adds a joining member and serves through it', async () => {
+    const web = await startWebMember('web-b1', '127.0.0.32', lb.bind);
+    webs.push(web);
+    await waitFor('web-b1 UP', async () => (await runtime.stat(haproxy.backend)).find((s) => s.name === 'web-b1')?.status.startsWith('UP'), { timeoutMs: 20_000 });
+    const response = await fetch(`${haproxy.frontendUrl}/`);
+    expect(response.headers.get('x-backend')).toBe('web-b1');
+    expect(readFileSync(haproxy.configPath, 'utf8')).toMatch(/server web-b1 127\.0\.0\.32:\d+ check/);
+  });
+
+  it('drains and deletes a member that leaves', async () => {
+    await webs.find((w) => w.name === 'web-b1')!.serf.leave();
+    await waitFor('web-b1 deleted', async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 20_000 });
+    expect(readFileSync(haproxy.configPath, 'utf8')).not.toContain('server web-b1');
+  });
+
+  it('rejects a hostile line from stdin and applies the rest', async () => {
+    const web = webs.find((w) => w.name === 'web-a1')!;
+    const lines = [`x;shutdown\t127.0.0.9\tbackend\trole=backend,port=3000`, `web-a1\t${web.web.address}\tbackend\trole=backend,port=${web.web.port}`].join('\n');
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [binPath, 'handle', '--runtime', haproxy.tcpUrl, '--check-inter', '200ms'], { env: { ...process.env, SERF_EVENT: 'member-join' } });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout }));
+      child.stdin.end(`${lines}\n`);
+    });
+    expect(result.code).toBe(0);
+    const logs = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(logs.find((l) => l.event === 'member.rejected')).toMatchObject({ member: '"x;shutdown"' });
+    expect((await runtime.serversState(haproxy.backend)).map((s) => s.name)).toEqual(['web-a1']);
+  });
+});

@@ -113,9 +113,11 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
   const format = parse(z.enum(['json', 'pretty']), str('log-format') ?? 'json', 'log-format');
   const level = parse(z.enum(['debug', 'info', 'warn', 'error']), str('log-level') ?? 'info', 'log-level');
   const statsBind = str('stats-bind');
+  const inter = parse(duration('check-inter'), str('check-inter') ?? '1s', 'check-inter');
+  const { fastinter, downinter } = defaultServerPolicy.check;
   const policy: ServerPolicy = {
     ...defaultServerPolicy,
-    check: { ...defaultServerPolicy.check, inter: parse(duration('check-inter'), str('check-inter') ?? '1s', 'check-inter') },
+    check: { ...defaultServerPolicy.check, inter, fastinter: Math.min(fastinter, inter), downinter: Math.min(downinter, inter) },
   };
   return {
     runtime,

@@ -6,13 +6,24 @@ export const serverSchema = z.object({ name: serverName, address: ipAddress, por
 export type Server = z.infer<typeof serverSchema>;
 
 export const serverPolicySchema = z.object({
-  check: z.object({ inter: milliseconds, rise: z.number().int().min(1).max(100), fall: z.number().int().min(1).max(100) }),
+  /**
+   * `downinter` also sets when the first check runs after `enable health` (measured: inter 1000
+   * alone → ~1 s, downinter 200 → ~0.2 s), so a new server serves sooner; `fastinter` speeds up the
+   * checks that confirm a failure.
+   */
+  check: z.object({
+    inter: milliseconds,
+    fastinter: milliseconds,
+    downinter: milliseconds,
+    rise: z.number().int().min(1).max(100),
+    fall: z.number().int().min(1).max(100),
+  }),
   /** Dynamic servers have no idle-connection pool unless asked (runtime-api.md §1). */
   pool: z.object({ maxConn: z.number().int().min(-1).max(1_000_000), purgeDelay: milliseconds }),
 });
 export type ServerPolicy = z.infer<typeof serverPolicySchema>;
 
 export const defaultServerPolicy: ServerPolicy = {
-  check: { inter: 1000, rise: 1, fall: 2 },
+  check: { inter: 1000, fastinter: 200, downinter: 200, rise: 1, fall: 2 },
   pool: { maxConn: -1, purgeDelay: 5000 },
 };

@@ -59,7 +59,7 @@ function ref(backend: string, server: string, what: string): string {
 /** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
 export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
   const { check, pool } = policy;
-  return `check inter ${check.inter} rise ${check.rise} fall ${check.fall} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
+  return `check inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
 }
 
 /** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */

@@ -1,0 +1,88 @@
+/**
+ * A stand-in for a Serf agent's RPC, for scale benchmarks where running hundreds of real agents
+ * is not the point: it speaks the same wire protocol (msgpack header+body, handshake, auth,
+ * stream ack then header+record pairs, members), and lets the caller set the member list and
+ * push coalesced member events exactly as Serf's stream delivers them.
+ */
+import net from 'node:net';
+import { Packr } from 'msgpackr';
+import { MsgpackFramer } from '../../src/membership/rpc-codec.js';
+
+const packr = new Packr({ useRecords: false });
+
+export interface FakeMember {
+  name: string;
+  address: string;
+  tags: Record<string, string>;
+  status: 'alive' | 'leaving' | 'left' | 'failed';
+}
+
+function wire(member: FakeMember) {
+  return {
+    Name: member.name,
+    Addr: Buffer.from(member.address.split('.').map(Number)),
+    Port: 7946,
+    Tags: member.tags,
+    Status: member.status,
+    ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+  };
+}
+
+export class FakeSerf {
+  readonly members = new Map<string, FakeMember>();
+  private readonly streams = new Set<{ socket: net.Socket; seq: number }>();
+  private server!: net.Server;
+  address = '';
+
+  async listen(): Promise<void> {
+    this.server = net.createServer((socket) => this.serve(socket));
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.address = `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  /** Sets members and pushes one coalesced event naming them, as Serf's stream would. */
+  event(type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update', changed: FakeMember[]): void {
+    for (const member of changed) this.members.set(member.name, member);
+    for (const stream of this.streams) {
+      stream.socket.write(Buffer.concat([packr.pack({ Seq: stream.seq, Error: '' }), packr.pack({ Event: type, Members: changed.map(wire) })]));
+    }
+  }
+
+  /** Drops every stream connection (a lost stream, as when Serf's buffer fills or the agent restarts). */
+  dropStreams(): void {
+    for (const stream of this.streams) stream.socket.destroy();
+    this.streams.clear();
+  }
+
+  async close(): Promise<void> {
+    this.dropStreams();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private serve(socket: net.Socket): void {
+    const framer = new MsgpackFramer();
+    let pending: { Command: string; Seq: number } | undefined;
+    const reply = (seq: number, body?: unknown) =>
+      socket.write(body === undefined ? packr.pack({ Seq: seq, Error: '' }) : Buffer.concat([packr.pack({ Seq: seq, Error: '' }), packr.pack(body)]));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      for (const stream of this.streams) if (stream.socket === socket) this.streams.delete(stream);
+    });
+    socket.on('data', (chunk) => {
+      for (const value of framer.push(chunk)) {
+        const header = pending ?? (value as { Command: string; Seq: number });
+        const takesBody = ['handshake', 'auth', 'stream'].includes(header.Command);
+        if (!pending && takesBody) {
+          pending = header;
+          continue;
+        }
+        pending = undefined;
+        if (header.Command === 'members') reply(header.Seq, { Members: [...this.members.values()].map(wire) });
+        else if (header.Command === 'stream') {
+          reply(header.Seq);
+          this.streams.add({ socket, seq: header.Seq });
+        } else reply(header.Seq);
+      }
+    });
+  }
+}

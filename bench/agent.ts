@@ -62,8 +62,10 @@ async function joinAndLeave(): Promise<void> {
   const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' } });
   const agent = startAgent(agentArgs(haproxy, lb.rpc, ['--log-level', 'info']));
   const anchor = await startWebMember('anchor', '127.0.0.250', lb.bind); // keeps the backend serving
+  // Started (heartbeat on): HAProxy closes a prompt session idle for `stats timeout`.
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
-  await runtime.connect();
+  runtime.start();
+  await waitFor('runtime connected', () => runtime.connected);
   await waitFor('anchor UP', async () => (await runtime.stat(haproxy.backend)).some((s) => s.status.startsWith('UP')), { timeoutMs: 20_000 });
   const traffic = load(`${haproxy.frontendUrl}/`);
 
@@ -119,7 +121,8 @@ async function massChange(): Promise<void> {
   await serf.listen();
   const agent = startAgent(agentArgs(haproxy, serf.address, ['--log-level', 'info']));
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
-  await runtime.connect();
+  runtime.start();
+  await waitFor('runtime connected', () => runtime.connected);
   await agent.waitForLog('agent connected to serf', (l) => l.event === 'serf.connected');
   const webs: HttpBackend[] = [];
   for (let i = 0; i < MASS; i += 1) webs.push(await startHttpBackend(`m${i}`, `127.0.${2 + Math.floor(i / 250)}.${1 + (i % 250)}`));

@@ -6,6 +6,7 @@ import { processIo, type CliIo } from './io.js';
 import { formatHelp, UsageError, type CommandSpec } from './options.js';
 import { handle, handleSpec } from './handle.js';
 import { planCommand, planSpec } from './plan.js';
+import { render, renderSpec } from './render.js';
 import { run, runSpec } from './run.js';
 import { status, statusSpec } from './status.js';
 
@@ -18,6 +19,7 @@ export const subcommands: readonly Subcommand[] = [
   { spec: runSpec, run: (argv, io) => run(argv, io) },
   { spec: planSpec, run: planCommand },
   { spec: handleSpec, run: (argv, io) => handle(argv, io) },
+  { spec: renderSpec, run: render },
   { spec: statusSpec, run: status },
   { spec: execSpec, run: exec },
 ];

@@ -1,12 +1,36 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { subcommands } from '../../src/cli/main.js';
+import { serfErrorCodes } from '../../src/membership/errors.js';
 import { runtimeErrorCodes } from '../../src/runtime/errors.js';
 
 const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+const options = subcommands.flatMap(({ spec }) => spec.options.map((option) => ({ command: spec.name, option })));
+/** The rows of the README's flag table: | `--name VALUE` | `ENV` | default | meaning | commands | */
+const flagRows = [...readme.matchAll(/^\| `--([a-z-]+)[^`]*` \| (?:`([A-Z_]+)`)? *\|[^|]*\|[^|]*\| ([a-z, ]+) \|$/gm)].map((m) => ({
+  name: m[1]!,
+  env: m[2],
+  commands: m[3]!.split(', '),
+}));
 
 describe('README', () => {
-  it.each(Object.keys(runtimeErrorCodes))('documents the error code %s', (code) => {
+  it.each([...Object.keys(runtimeErrorCodes), ...Object.keys(serfErrorCodes)])('documents the error code %s', (code) => {
     expect(readme).toContain(`\`${code}\``);
+  });
+
+  it.each(options.map(({ command, option }) => [command, option.name, option.env] as const))('lists %s --%s with its env var', (command, name, env) => {
+    const row = flagRows.find((r) => r.name === name);
+    expect(row, `--${name} is missing from the README's flag table`).toBeDefined();
+    expect(row?.commands).toContain(command);
+    expect(row?.env).toBe(env);
+  });
+
+  it('lists no flag that does not exist', () => {
+    for (const row of flagRows) {
+      for (const command of row.commands) {
+        expect(options.some((o) => o.command === command && o.option.name === row.name), `README lists ${command} --${row.name}`).toBe(true);
+      }
+    }
   });
 });

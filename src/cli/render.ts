@@ -1,0 +1,43 @@
+/**
+ * `ha-agent render`: writes haproxy.cfg from the template with no servers, so that HAProxy can boot
+ * before the agent's first pass (the agent then adds the members at runtime and re-renders).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { compileTemplate } from '../render/template.js';
+import { ConfigWriter } from '../render/writer.js';
+import { logOptions, renderOptions, resolveAgentConfig, runtimeOption } from './agent-config.js';
+import type { CliIo } from './io.js';
+import { helpOption, parseCommandLine, UsageError, type CommandSpec } from './options.js';
+
+export const renderSpec: CommandSpec = {
+  name: 'render',
+  summary: 'Render haproxy.cfg from the template with an empty backend (to stdout, or validated and written to --config-out).',
+  usage: 'ha-agent render [--config-out PATH] [--if-missing] [--frontend-bind ADDR:PORT] [...]',
+  options: [
+    runtimeOption,
+    { name: 'backend', type: 'string', env: 'HA_AGENT_BACKEND', default: 'nodes', valueName: 'NAME', description: 'the HAProxy backend ha-agent owns' },
+    ...renderOptions,
+    { name: 'if-missing', type: 'boolean', description: 'leave an existing --config-out alone (it holds the servers of the last run)' },
+    ...logOptions,
+    helpOption,
+  ],
+};
+
+export async function render(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandLine(renderSpec, argv, io.env);
+  const config = resolveAgentConfig(values, io.stderr);
+  let text: string;
+  try {
+    text = compileTemplate(readFileSync(config.templatePath, 'utf8'))({ ...config.base, servers: [] });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (config.configOut === undefined) {
+    io.stdout(text);
+    return 0;
+  }
+  if (values['if-missing'] === true && existsSync(config.configOut)) return 0;
+  const writer = new ConfigWriter({ render: () => text, base: config.base, outPath: config.configOut, log: config.log });
+  const outcome = await writer.write([]);
+  return outcome === 'written' || outcome === 'unchanged' ? 0 : 1;
+}

@@ -37,6 +37,11 @@ export const membershipOptions: OptionSpec[] = [
   o('check-inter', 'HA_AGENT_CHECK_INTER', "servers' health-check interval", { default: '1s', valueName: 'DURATION' }),
 ];
 
+export const modeOption = o('mode', 'HA_AGENT_MODE', 'dynamic (add/del server) or slots (fill and free the server slots of a server-template backend)', {
+  default: 'dynamic',
+  valueName: 'MODE',
+});
+
 export const applyOptions: OptionSpec[] = [
   o('drain-timeout', 'HA_AGENT_DRAIN_TIMEOUT', 'longest wait for in-flight requests before a server is cut', { default: '10s', valueName: 'DURATION' }),
   o('check-timeout', 'HA_AGENT_CHECK_TIMEOUT', "longest wait for a new server's first passing health check", { default: '10s', valueName: 'DURATION' }),
@@ -74,6 +79,7 @@ export interface AgentConfig {
   configOut: string | undefined;
   /** Everything the template needs but the servers. */
   base: Omit<ConfigModel, 'servers'>;
+  mode: 'dynamic' | 'slots';
   dryRun: boolean;
   trace: boolean;
   log: Logger;
@@ -149,6 +155,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
       },
       policy,
     },
+    mode: parse(z.enum(['dynamic', 'slots']), str('mode') ?? 'dynamic', 'mode'),
     dryRun: values['dry-run'] === true,
     trace: values.trace === true,
     log: createLogger({ format, level, ...(write ? { write } : {}) }),

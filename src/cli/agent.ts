@@ -1,8 +1,7 @@
 /** Wires the agent's parts together for `run` and `handle`: client, reconciler, config writer. */
 import { readFileSync } from 'node:fs';
-import type { Server } from '../model/server.js';
 import { Reconciler } from '../reconcile/reconciler.js';
-import { compileTemplate } from '../render/template.js';
+import { compileTemplate, type ConfigServer } from '../render/template.js';
 import { ConfigWriter } from '../render/writer.js';
 import { RuntimeClient } from '../runtime/client.js';
 import { UsageError } from './options.js';
@@ -47,7 +46,8 @@ export function createAgent(config: AgentConfig): Agent {
     checkTimeoutMs: config.checkTimeoutMs,
     drainTimeoutMs: config.drainTimeoutMs,
     dryRun: config.dryRun,
-    ...(writer ? { persist: (servers: Server[]) => writer.write(servers) } : {}),
+    mode: config.mode,
+    ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers) } : {}),
   });
   client.on('connected', (info) => {
     log.info('runtime.connected', { address: config.runtime.url, pid: info.pid, version: info.version });

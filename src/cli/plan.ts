@@ -4,8 +4,9 @@ import { toMember, type Member } from '../membership/member.js';
 import { actualServers } from '../reconcile/actual.js';
 import { desiredServers } from '../reconcile/desired.js';
 import { formatPlan, plan } from '../reconcile/plan.js';
+import { planSlots } from '../reconcile/plan-slots.js';
 import { RuntimeClient } from '../runtime/client.js';
-import { membershipOptions, resolveAgentConfig, runtimeOption, serfOptions, traceOption } from './agent-config.js';
+import { membershipOptions, modeOption, resolveAgentConfig, runtimeOption, serfOptions, traceOption } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
 import { formatTraceLine } from './runtime-session.js';
@@ -15,7 +16,7 @@ export const planSpec: CommandSpec = {
   name: 'plan',
   summary: "Print Serf's live members (desired), HAProxy's servers (actual) and the steps that would reconcile them, then exit.",
   usage: 'ha-agent plan [--runtime URL] [--serf HOST:PORT] [--backend NAME] [--role ROLE]',
-  options: [runtimeOption, ...serfOptions, ...membershipOptions, traceOption, helpOption],
+  options: [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, traceOption, helpOption],
 };
 
 async function listMembers(config: ReturnType<typeof resolveAgentConfig>): Promise<Member[]> {
@@ -44,7 +45,13 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
     io.stdout(`\nActual (HAProxy backend ${config.backend}):\n`);
     io.stdout(formatTable(['NAME', 'ADDRESS', 'PORT', 'WEIGHT', 'MODE', 'STATUS'], [...actual.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight), s.mode, s.status])));
     io.stdout('\nPlan:\n');
-    io.stdout(formatPlan(config.backend, plan(desired.servers, actual, { failed }), config.policy));
+    if (config.mode === 'slots') {
+      const slots = planSlots(desired.servers, actual, { failed });
+      io.stdout(formatPlan(config.backend, slots.actions, config.policy));
+      if (slots.unplaced.length > 0) io.stdout(`no free slot for: ${slots.unplaced.join(', ')}\n`);
+    } else {
+      io.stdout(formatPlan(config.backend, plan(desired.servers, actual, { failed }), config.policy));
+    }
     return 0;
   } finally {
     await client.close();

@@ -18,6 +18,8 @@ export const renderSpec: CommandSpec = {
     { name: 'backend', type: 'string', env: 'HA_AGENT_BACKEND', default: 'nodes', valueName: 'NAME', description: 'the HAProxy backend ha-agent owns' },
     ...renderOptions,
     { name: 'if-missing', type: 'boolean', description: 'leave an existing --config-out alone (it holds the servers of the last run)' },
+    { name: 'slots', type: 'string', env: 'HA_AGENT_SLOTS', valueName: 'N', description: 'render N empty server slots (slot1…slotN) for --mode slots' },
+    { name: 'default-port', type: 'string', env: 'HA_AGENT_DEFAULT_PORT', default: '3000', valueName: 'PORT', description: "a member's port when it has no 'port' tag" },
     ...logOptions,
     helpOption,
   ],
@@ -26,9 +28,18 @@ export const renderSpec: CommandSpec = {
 export async function render(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandLine(renderSpec, argv, io.env);
   const config = resolveAgentConfig(values, io.stderr);
+  const slotCount = values.slots === undefined ? 0 : Number(values.slots);
+  if (!Number.isInteger(slotCount) || slotCount < 0 || slotCount > 10_000) throw new UsageError(`--slots: '${String(values.slots)}' must be a whole number 0-10000`);
+  const servers = Array.from({ length: slotCount }, (_, i) => ({
+    name: `slot${i + 1}`,
+    address: '0.0.0.0',
+    port: config.desired.defaultPort,
+    weight: config.desired.defaultWeight,
+    disabled: true,
+  }));
   let text: string;
   try {
-    text = compileTemplate(readFileSync(config.templatePath, 'utf8'))({ ...config.base, servers: [] });
+    text = compileTemplate(readFileSync(config.templatePath, 'utf8'))({ ...config.base, servers });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -38,6 +49,6 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
   }
   if (values['if-missing'] === true && existsSync(config.configOut)) return 0;
   const writer = new ConfigWriter({ render: () => text, base: config.base, outPath: config.configOut, log: config.log });
-  const outcome = await writer.write([]);
+  const outcome = await writer.write(servers);
   return outcome === 'written' || outcome === 'unchanged' ? 0 : 1;
 }

@@ -1,6 +1,6 @@
 /** `ha-agent run`: the long-running agent in the `ha` container. */
 import { SerfMembership } from '../membership/source.js';
-import { resolveAgentConfig, applyOptions, logOptions, membershipOptions, renderOptions, runtimeOption, serfOptions, traceOption } from './agent-config.js';
+import { resolveAgentConfig, applyOptions, logOptions, membershipOptions, modeOption, renderOptions, runtimeOption, serfOptions, traceOption } from './agent-config.js';
 import { createAgent } from './agent.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
@@ -13,6 +13,7 @@ export const runSpec: CommandSpec = {
     runtimeOption,
     ...serfOptions,
     ...membershipOptions,
+    modeOption,
     ...applyOptions,
     { name: 'resync', type: 'string', env: 'HA_AGENT_RESYNC', default: '10s', valueName: 'DURATION', description: 'how often the full member list is read again' },
     ...renderOptions,
@@ -36,6 +37,7 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
     serf: config.serf.text,
     backend: config.backend,
     role: config.desired.role,
+    mode: config.mode,
     configOut: config.configOut,
     dryRun: config.dryRun,
   });

@@ -131,11 +131,10 @@ async function verify(ctx: ApplyContext, name: string, step: Extract<Step, { kin
   }
 }
 
-/** A join whose first check never passed is deleted; a later pass adds it again. */
+/** A server whose first check never passed is taken out again (deleted, or its slot freed); a later pass retries. */
 async function rollback(ctx: ApplyContext, action: Action): Promise<void> {
   try {
-    await send(ctx, action, { kind: 'set-state', state: 'maint' });
-    await deleteServer(ctx, action.server);
+    for (const step of action.rollback ?? []) await applyStep(ctx, action, step);
     ctx.log.warn('action.rolled-back', { server: action.server, action: action.kind, reason: 'no passing health check in time' });
   } catch (error) {
     ctx.log.error('rollback.failed', { server: action.server, error });

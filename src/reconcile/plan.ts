@@ -31,10 +31,13 @@ export interface Action {
   kind: ActionKind;
   reason: string;
   steps: Step[];
+  /** What undoes the action when a new server's first check does not pass in time. */
+  rollback?: Step[];
 }
 
 const JOIN: Step[] = [{ kind: 'enable-health' }, { kind: 'await-check' }, { kind: 'set-state', state: 'ready' }];
 const REMOVE_FROM_MAINT: Step[] = [{ kind: 'shutdown-sessions' }, { kind: 'del' }];
+const DELETE: Step[] = [{ kind: 'set-state', state: 'maint' }, { kind: 'del' }];
 const removeFromDrain = (untilDown: boolean): Step[] => [{ kind: 'await-drained', untilDown }, { kind: 'set-state', state: 'maint' }, ...REMOVE_FROM_MAINT];
 
 export interface PlanOptions {
@@ -51,7 +54,7 @@ export function plan(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<s
     if (busy.has(name)) continue;
     const current = actual.get(name);
     if (!current) {
-      actions.push({ server: name, kind: 'join', reason: 'member is alive', steps: [{ kind: 'add', server }, ...JOIN] });
+      actions.push({ server: name, kind: 'join', reason: 'member is alive', steps: [{ kind: 'add', server }, ...JOIN], rollback: DELETE });
       continue;
     }
     const steps: Step[] = [];
@@ -73,7 +76,7 @@ export function plan(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<s
     }
     if (steps.length > 0) {
       const kind: ActionKind = current.mode === 'ready' ? 'update' : 'resume';
-      actions.push({ server: name, kind, reason: changed.join(', '), steps });
+      actions.push({ server: name, kind, reason: changed.join(', '), steps, ...(current.mode === 'maint' ? { rollback: DELETE } : {}) });
     }
   }
   for (const [name, current] of actual) {

@@ -6,12 +6,14 @@
  */
 import type { Logger } from '../log.js';
 import type { Member } from '../membership/member.js';
-import type { Server, ServerPolicy } from '../model/server.js';
+import type { ServerPolicy } from '../model/server.js';
 import type { RuntimeClient } from '../runtime/client.js';
 import { actualServers } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
 import { desiredServers, type DesiredOptions } from './desired.js';
-import { describeStep, plan } from './plan.js';
+import { describeStep, plan, type Action } from './plan.js';
+import { planSlots } from './plan-slots.js';
+import type { ConfigServer } from '../render/template.js';
 import { ServerWatcher } from './watch.js';
 
 export interface ReconcilerOptions {
@@ -23,8 +25,10 @@ export interface ReconcilerOptions {
   checkTimeoutMs: number;
   drainTimeoutMs: number;
   dryRun?: boolean;
-  /** Called with the live servers after every pass (the config writer). */
-  persist?: (servers: Server[]) => Promise<unknown>;
+  /** `dynamic`: add/del server; `slots`: fill and free fixed server slots. */
+  mode?: 'dynamic' | 'slots';
+  /** Called after every pass with the servers the config must list (the config writer). */
+  persist?: (servers: ConfigServer[]) => Promise<unknown>;
 }
 
 export interface ReconcilerStats {
@@ -43,6 +47,7 @@ export class Reconciler {
   private closed = false;
   private loggedRejections = new Map<string, string>();
   private lastDryRun = '';
+  private lastUnplaced = '';
   readonly stats: ReconcilerStats = { passes: 0, rejected: new Map(), actions: new Map() };
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -100,7 +105,23 @@ export class Reconciler {
     const desired = desiredServers(this.members, this.options.desired);
     this.logRejections(desired.rejected);
     const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
-    const actions = plan(desired.servers, actual, { busy: new Set(this.running.keys()), failed });
+    const options = { busy: new Set(this.running.keys()), failed };
+    let actions: Action[];
+    let persisted: ConfigServer[];
+    if (this.options.mode === 'slots') {
+      const slots = planSlots(desired.servers, actual, options);
+      actions = slots.actions;
+      persisted = slots.layout.map(({ slot, member }) =>
+        member ? { ...member, name: slot.name } : { name: slot.name, address: slot.address, port: slot.port, weight: slot.weight, disabled: true },
+      );
+      if (slots.unplaced.join() !== this.lastUnplaced) {
+        this.lastUnplaced = slots.unplaced.join();
+        if (slots.unplaced.length > 0) log.warn('slots.full', { members: slots.unplaced, slots: actual.size });
+      }
+    } else {
+      actions = plan(desired.servers, actual, options);
+      persisted = [...desired.servers.values()];
+    }
     log.debug('pass', { reason, members: this.members.length, desired: desired.servers.size, actual: actual.size, actions: actions.length });
 
     if (this.options.dryRun) {
@@ -121,7 +142,7 @@ export class Reconciler {
       });
       this.running.set(action.server, run);
     }
-    await this.options.persist?.([...desired.servers.values()]);
+    await this.options.persist?.(persisted);
   }
 
   /** One log line per rejected member, when first seen or when its reason changes; counted every time. */

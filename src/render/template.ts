@@ -26,10 +26,12 @@ export const configModelSchema = z.object({
     healthPath: z.string().regex(/^\/[A-Za-z0-9_.~/-]{0,200}$/, 'must be a URL path'),
   }),
   policy: serverPolicySchema,
-  servers: z.array(serverSchema),
+  /** `disabled`: an empty slot (slot mode), kept in MAINT until a member fills it. */
+  servers: z.array(serverSchema.extend({ disabled: z.boolean().optional() })),
 });
 
 export type ConfigModel = z.infer<typeof configModelSchema>;
+export type ConfigServer = ConfigModel['servers'][number];
 
 export class TemplateError extends Error {
   readonly code = 'RENDER_INVALID_MODEL';
@@ -47,6 +49,7 @@ export function compileTemplate(source: string): RenderConfig {
   };
 }
 
-function view(server: Server, policy: ServerPolicy) {
-  return { ...server, endpoint: endpoint(server.address, server.port), keywords: serverKeywords(server.weight, policy) };
+function view(server: Server & { disabled?: boolean | undefined }, policy: ServerPolicy) {
+  const keywords = serverKeywords(server.weight, policy) + (server.disabled ? ' disabled' : '');
+  return { ...server, endpoint: endpoint(server.address, server.port), keywords };
 }

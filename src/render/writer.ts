@@ -7,8 +7,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import type { Server } from '../model/server.js';
-import type { ConfigModel, RenderConfig } from './template.js';
+import type { ConfigModel, ConfigServer, RenderConfig } from './template.js';
 
 export type WriteOutcome = 'written' | 'unchanged' | 'invalid' | 'failed';
 
@@ -30,13 +29,13 @@ export class ConfigWriter {
   constructor(private readonly options: ConfigWriterOptions) {}
 
   /** Writes are serialised; each renders the servers it is given. */
-  write(servers: readonly Server[]): Promise<WriteOutcome> {
-    const sorted = [...servers].sort((a, b) => a.name.localeCompare(b.name));
+  write(servers: readonly ConfigServer[]): Promise<WriteOutcome> {
+    const sorted = [...servers].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     this.queue = this.queue.then(() => this.writeNow(sorted));
     return this.queue;
   }
 
-  private async writeNow(servers: Server[]): Promise<WriteOutcome> {
+  private async writeNow(servers: ConfigServer[]): Promise<WriteOutcome> {
     const { outPath, log } = this.options;
     let text: string;
     try {

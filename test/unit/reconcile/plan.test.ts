@@ -5,6 +5,7 @@ import { defaultServerPolicy, type Server } from '../../../src/model/server.js';
 import type { ActualServer, AdminMode } from '../../../src/reconcile/actual.js';
 import { desiredServers } from '../../../src/reconcile/desired.js';
 import { describeStep, formatPlan, plan, type Action, type Step } from '../../../src/reconcile/plan.js';
+import { planSlots } from '../../../src/reconcile/plan-slots.js';
 
 const server = (name: string, extra: Partial<Server> = {}): Server => ({ name, address: '127.0.0.2', port: 3000, weight: 100, ...extra });
 const actual = (name: string, extra: Partial<ActualServer> = {}): ActualServer => ({
@@ -204,5 +205,83 @@ describe('plan: convergence', () => {
       'set server nodes/a weight 3',
       'set server nodes/a addr ::1 port 80',
     ]);
+  });
+});
+
+describe('planSlots: fixed server slots', () => {
+  const slot = (name: string, extra: Partial<ActualServer> = {}) => actual(name, { address: '0.0.0.0', port: 3000, mode: 'maint', checkEnabled: true, checkPassed: false, running: false, ...extra });
+
+  it('fills the first free slot: address, then checked in DRAIN, then ready', () => {
+    const { actions, layout } = planSlots(map(server('web-1', { address: '127.0.0.5', port: 3001, weight: 7 })), map(slot('slot1'), slot('slot2')));
+    expect(actions).toEqual([
+      {
+        server: 'slot1',
+        kind: 'join',
+        reason: 'member web-1',
+        steps: [
+          { kind: 'set-addr', address: '127.0.0.5', port: 3001 },
+          { kind: 'set-weight', weight: 7 },
+          { kind: 'set-state', state: 'drain' },
+          { kind: 'await-check' },
+          { kind: 'set-state', state: 'ready' },
+        ],
+        rollback: [{ kind: 'set-state', state: 'maint' }],
+      },
+    ]);
+    expect(layout.map((l) => [l.slot.name, l.member?.name])).toEqual([['slot1', 'web-1'], ['slot2', undefined]]);
+  });
+
+  it('adopts slots already holding members, and frees the slot of a member that left', () => {
+    const { actions } = planSlots(map(server('web-1')), map(slot('slot1', { address: '127.0.0.2', mode: 'ready' }), slot('slot2', { address: '127.0.0.9', mode: 'ready' })));
+    expect(actions).toEqual([
+      {
+        server: 'slot2',
+        kind: 'remove',
+        reason: 'frees slot of 127.0.0.9:3000',
+        steps: [{ kind: 'set-state', state: 'drain' }, { kind: 'await-drained', untilDown: false }, { kind: 'set-state', state: 'maint' }],
+      },
+    ]);
+  });
+
+  it('gives a returning member its old slot back without changing the address', () => {
+    const { actions } = planSlots(map(server('web-1')), map(slot('slot1'), slot('slot2', { address: '127.0.0.2' })));
+    expect(actions.map((a) => [a.server, kinds(a)])).toEqual([['slot2', ['state drain', 'await-check', 'state ready']]]);
+  });
+
+  it('never places a member twice while its slot is being filled', () => {
+    const { actions } = planSlots(map(server('web-1')), map(slot('slot1', { address: '127.0.0.2' }), slot('slot2')), { busy: new Set(['slot1']) });
+    expect(actions).toEqual([]);
+  });
+
+  it('reports members for which no slot is free', () => {
+    const result = planSlots(map(server('a'), server('b', { address: '127.0.0.3' })), map(slot('slot1')));
+    expect(result.actions.map((a) => a.reason)).toEqual(['member a']);
+    expect(result.unplaced).toEqual(['b']);
+  });
+
+  it('converges: applying a slot plan and planning again yields no steps', () => {
+    fc.assert(
+      fc.property(fc.array(memberOp, { maxLength: 30 }), (ops) => {
+        const slots = new Map(['slot1', 'slot2', 'slot3'].map((n) => [n, slot(n)]));
+        const members = new Map<string, Member>();
+        for (const op of ops) {
+          if (op.op === 'join') members.set(op.name, { name: op.name, address: `127.0.0.${op.addr}`, status: 'alive', tags: { role: 'backend', port: op.port, weight: op.weight } });
+          else if (op.op !== 'repeat') members.delete(op.name);
+          const desired = desiredServers([...members.values()], { role: 'backend', defaultPort: 3000, defaultWeight: 100 });
+          for (const action of planSlots(desired.servers, slots).actions) for (const step of action.steps) simulate(slots, action.server, step);
+          const again = planSlots(desired.servers, slots);
+          expect(again.actions).toEqual([]);
+          expect(slots.size).toBe(3); // slots are never added or deleted
+          const held = again.layout.filter((l) => l.member).map((l) => l.member!.name).sort();
+          const byAddress = new Set([...desired.servers.values()].map((s) => `${s.address}:${s.port}`));
+          expect(held.length).toBe(Math.min(3, byAddress.size));
+          for (const { slot: s, member } of again.layout) {
+            expect(s.mode).toBe(member ? 'ready' : 'maint');
+            if (member) expect(s).toMatchObject({ address: member.address, port: member.port, weight: member.weight });
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -81,7 +81,7 @@ export class ConfigWriter {
   private validate(file: string): Promise<string | undefined> {
     const bin = this.options.haproxyBin ?? 'haproxy';
     return new Promise((resolve) => {
-      execFile(bin, ['-c', '-q', '-f', file], (error, stdout, stderr) => {
+      execFile(bin, ['-c', '-f', file], (error, stdout, stderr) => {
         if (!error) return resolve(undefined);
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined);
         resolve(`${stderr}${stdout}`.trim() || error.message);

@@ -52,6 +52,7 @@ export const renderOptions: OptionSpec[] = [
   o('config-out', 'HA_AGENT_CONFIG_OUT', 'where the rendered haproxy.cfg is written (none: not written)', { valueName: 'PATH' }),
   o('frontend-bind', 'HA_AGENT_FRONTEND_BIND', "the rendered config's HTTP front end", { default: '*:80', valueName: 'ADDR:PORT' }),
   o('runtime-socket', 'HA_AGENT_RUNTIME_SOCKET', 'an extra admin unix socket the rendered config declares', { valueName: 'PATH' }),
+  o('runtime-operator-bind', 'HA_AGENT_RUNTIME_OPERATOR_BIND', 'a read-only (level operator) Runtime API listener the rendered config declares', { valueName: 'ADDR:PORT' }),
   o('stats-bind', 'HA_AGENT_STATS_BIND', "the rendered config's stats page (none: no stats page)", { valueName: 'ADDR:PORT' }),
   o('stats-auth', 'HA_AGENT_STATS_AUTH', 'credentials for the stats page', { valueName: 'USER:PASSWORD' }),
   o('balance', 'HA_AGENT_BALANCE', "the backend's balance algorithm", { default: 'roundrobin', valueName: 'ALGO' }),
@@ -145,6 +146,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
       runtime: {
         tcp: runtime.kind === 'tcp' ? `${runtime.host}:${runtime.port}` : undefined,
         unixSocket: runtime.kind === 'unix' ? runtime.path : str('runtime-socket'),
+        operator: str('runtime-operator-bind'),
       },
       frontend: { bind: str('frontend-bind') ?? '*:80' },
       stats: statsBind === undefined ? undefined : { bind: statsBind, credentials: str('stats-auth') },

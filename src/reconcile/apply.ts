@@ -2,6 +2,7 @@
 import type { Logger } from '../log.js';
 import type { ServerPolicy } from '../model/server.js';
 import type { RuntimeClient } from '../runtime/client.js';
+import { supportsWaitRemovable, waitRemovable, type Command } from '../runtime/commands.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { commandFor, type Action, type Step } from './plan.js';
 import type { ServerWatcher } from './watch.js';
@@ -88,22 +89,34 @@ async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise
 async function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {
   const command = commandFor(ctx.backend, action.server, step, ctx.policy);
   if (!command) throw new Error(`bug: step ${step.kind} has no command`);
+  return sendCommand(ctx, action.server, step.kind, command);
+}
+
+async function sendCommand(ctx: ApplyContext, server: string, step: string, command: Command): Promise<string> {
   const started = performance.now();
   try {
     const answer = await ctx.client.run(command);
-    ctx.log.info('step.finished', { server: action.server, step: step.kind, command: command.text, answer, latencyMs: round(performance.now() - started) });
+    ctx.log.info('step.finished', { server, step, command: command.text, answer, latencyMs: round(performance.now() - started) });
     return answer;
   } catch (error) {
-    if (error instanceof RuntimeError) ctx.log.debug('step.refused', { server: action.server, command: command.text, answer: error.answer });
+    if (error instanceof RuntimeError) ctx.log.debug('step.refused', { server, command: command.text, answer: error.answer });
     throw error;
   }
 }
 
-/** `del server` is refused while streams are attached: cut them and retry (runtime-api.md §4). */
+/**
+ * `del server` is refused while streams are attached. HAProxy ≥ 2.8 can say when the server is
+ * removable (`wait … srv-removable`); either way a refusal cuts the sessions and retries (runtime-api.md §4).
+ */
 async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
   const retries = ctx.delRetries ?? 20;
   const sleep = ctx.sleep ?? defaultSleep;
   const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
+  if (supportsWaitRemovable(ctx.client.version)) {
+    await sendCommand(ctx, name, 'wait-removable', waitRemovable(ctx.backend, name, 2_000)).catch((error: unknown) => {
+      ctx.log.info('wait-removable.failed', { server: name, answer: error instanceof RuntimeError ? error.answer : String(error) });
+    });
+  }
   for (let attempt = 0; ; attempt += 1) {
     try {
       await send(ctx, action, { kind: 'del' });

@@ -12,7 +12,8 @@ import { endpoint, serverKeywords } from '../runtime/commands.js';
 const bindAddress = z.string().regex(/^[A-Za-z0-9_.:@/[\]*-]{1,200}$/, 'must be an address without spaces or quotes');
 
 export const configModelSchema = z.object({
-  runtime: z.object({ unixSocket: bindAddress.optional(), tcp: bindAddress.optional() }),
+  /** `unixSocket` and `tcp` at level admin (keep them local); `operator`: a read-only listener that may be published. */
+  runtime: z.object({ unixSocket: bindAddress.optional(), tcp: bindAddress.optional(), operator: bindAddress.optional() }),
   frontend: z.object({ bind: bindAddress }),
   stats: z
     .object({

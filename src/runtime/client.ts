@@ -48,6 +48,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   private readonly mutations = new PQueue({ concurrency: 1 });
   private connection: PromptConnection | undefined;
   private lastPid: number | undefined;
+  private lastVersion: string | undefined;
   private running = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -71,6 +72,11 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     return this.lastPid;
   }
 
+  /** The version of the HAProxy process last connected to (e.g. `3.0.11-1+deb13u4`). */
+  get version(): string | undefined {
+    return this.lastVersion;
+  }
+
   /** One connection attempt; throws RUNTIME_CONNECT_* when HAProxy cannot be reached. */
   async connect(): Promise<Info> {
     const connection = await PromptConnection.open(this.address, {
@@ -86,6 +92,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     const info = await this.info();
     const previousPid = this.lastPid;
     this.lastPid = info.pid;
+    this.lastVersion = info.version;
     this.emit('connected', info);
     if (previousPid !== undefined && previousPid !== info.pid) this.emit('restarted', { previousPid, pid: info.pid });
     return info;

@@ -111,6 +111,21 @@ export function delServer(backend: string, server: string): Command {
   return mutation(`del server ${ref(backend, server, 'del server')}`, { kind: 'exact', text: 'Server deleted.' });
 }
 
+/** HAProxy ≥ 2.8: blocks until the server can be deleted, or answers "Failed." after `timeoutMs`. */
+export function waitRemovable(backend: string, server: string, timeoutMs: number): Command {
+  const target = ref(backend, server, 'wait srv-removable');
+  const ms = valid(z.number().int().min(1).max(60_000), timeoutMs, `wait srv-removable ${target}`);
+  return mutation(`wait ${ms} srv-removable ${target}`, { kind: 'exact', text: 'Done.' });
+}
+
+/** `wait … srv-removable` exists from HAProxy 2.8 (the images run 3.0; bookworm's host package is 2.6). */
+export function supportsWaitRemovable(version: string | undefined): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(version ?? '');
+  if (!match) return false;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > 2 || (major === 2 && minor >= 8);
+}
+
 export function showServersState(backend?: string): Command {
   return read(backend === undefined ? 'show servers state' : `show servers state ${valid(backendName, backend, 'show servers state')}`);
 }

@@ -13,6 +13,8 @@ import {
   setWeight,
   showStat,
   shutdownSessions,
+  supportsWaitRemovable,
+  waitRemovable,
 } from '../../../src/runtime/commands.js';
 
 const spec = { address: '127.0.0.2', port: 3000, weight: 100, policy: defaultServerPolicy };
@@ -116,5 +118,22 @@ describe('raw commands (ha-agent exec)', () => {
       expect.objectContaining({ code: 'RUNTIME_COMMAND_TOO_LONG' }),
     );
     expect(() => assertSendable(raw(Array(2000).fill('show info').join(';')))).not.toThrow();
+  });
+});
+
+describe('wait srv-removable (HAProxy >= 2.8)', () => {
+  it('builds the command and expects Done.', () => {
+    expect(waitRemovable('nodes', 'a', 2000)).toMatchObject({ text: 'wait 2000 srv-removable nodes/a', expect: { kind: 'exact', text: 'Done.' } });
+    expect(() => waitRemovable('nodes', 'a;b', 2000)).toThrow(invalid);
+  });
+
+  it.each([
+    ['2.6.12-1+deb12u4', false],
+    ['2.7.1', false],
+    ['2.8.3', true],
+    ['3.0.11-1+deb13u4', true],
+    [undefined, false],
+  ])('knows whether %s has it', (version, supported) => {
+    expect(supportsWaitRemovable(version)).toBe(supported);
   });
 });

@@ -1,0 +1,61 @@
+/** The web application, started for real as its container runs it. */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
+import { start, stopAll, type Started } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
+
+const serverPath = path.resolve(import.meta.dirname, '../../webapp/dist/server.js');
+let port: number;
+let url: string;
+
+async function startWebapp(env: Record<string, string> = {}): Promise<Started> {
+  port = await freePort('127.0.0.51');
+  url = `http://127.0.0.51:${port}`;
+  const web = start(process.execPath, [serverPath], { env: { ...process.env, HOST: '127.0.0.51', PORT: String(port), SERVER_NAME: 'web-x', ...env } });
+  await waitFor('webapp listening', () => web.output().includes('webapp.listening'));
+  return web;
+}
+
+afterAll(stopAll);
+
+describe('webapp', () => {
+  beforeAll(async () => {
+    await startWebapp();
+  });
+
+  it('answers the lab JSON and counts session views with NODESESSID', async () => {
+    const first = await fetch(`${url}/`);
+    const body = (await first.json()) as { id: string };
+    expect(body).toMatchObject({ hello: 'world!', ip: '127.0.0.51', sessionViews: 1, tag: expect.any(String), host: expect.any(String) });
+    expect(first.headers.get('x-backend-ip')).toBe('127.0.0.51');
+    expect(first.headers.get('x-backend')).toBe('web-x');
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+    expect(cookie).toBe(`NODESESSID=${body.id}`);
+    const second = await (await fetch(`${url}/`, { headers: { cookie } })).json();
+    expect(second).toMatchObject({ id: body.id, sessionViews: 2 });
+  });
+
+  it('delays later answers after POST /delay, and refuses a bad delay', async () => {
+    expect((await fetch(`${url}/delay`, { method: 'POST', body: JSON.stringify({ delay: 'x' }) })).status).toBe(400);
+    await fetch(`${url}/delay`, { method: 'POST', body: JSON.stringify({ delay: 300 }) });
+    const started = performance.now();
+    await (await fetch(`${url}/`)).text();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    await fetch(`${url}/delay`, { method: 'POST', body: JSON.stringify({ delay: 0 }) });
+  });
+
+  it('on SIGTERM: /health 503 during the grace period, the request in flight completes, then it exits 0', async () => {
+    const stopping = await startWebapp({ GRACE_MS: '500' });
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const slow = fetch(`${url}/?delay=1500`).then(async (r) => ({ status: r.status, body: await r.json() }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    process.kill(stopping.pid, 'SIGTERM');
+    await waitFor('stopping', () => stopping.output().includes('webapp.stopping'));
+    expect((await fetch(`${url}/health`)).status).toBe(503);
+    expect((await fetch(`${url}/`)).status).toBe(200); // still serving during the grace period
+    expect(await slow).toMatchObject({ status: 200, body: { hello: 'world!' } });
+    expect(await stopping.exited).toBe(0);
+    expect(stopping.output()).toMatch(/webapp\.closing[\s\S]*webapp\.stopped/);
+  });
+});

@@ -7,7 +7,8 @@
 #   SERF_ROLE      (tag role)  SERF_TAG_<KEY>=VALUE (tag key, lowercased)
 #   SERF_ENCRYPT_KEY / SERF_KEYRING_FILE  SERF_RPC_AUTH / SERF_RPC_AUTH_FILE
 #   SERF_RECONNECT_TIMEOUT, SERF_TOMBSTONE_TIMEOUT (30s: departed members do not linger for 24 h)
-#   SERF_STATE_DIR (/run/serf)
+#   SERF_STATE_DIR (/run/serf): also holds the snapshot, so a restarted agent rejoins the nodes it knew
+#   (after a graceful leave too): a restarted `ha` finds its web servers again without their help.
 set -eu
 state="${SERF_STATE_DIR:-/run/serf}"
 mkdir -p "$state"
@@ -32,6 +33,8 @@ const config = {
   reconnect_timeout: env.SERF_RECONNECT_TIMEOUT || '30s',
   tombstone_timeout: env.SERF_TOMBSTONE_TIMEOUT || '30s',
   leave_on_terminate: true,
+  snapshot_path: `${require('node:path').dirname(process.argv[2])}/snapshot`,
+  rejoin_after_leave: true,
   ...(join.length > 0 ? { retry_join: join, retry_interval: env.SERF_RETRY_INTERVAL || '2s' } : {}),
 };
 const key = env.SERF_ENCRYPT_KEY || read(env.SERF_KEYRING_FILE);

@@ -1,0 +1,166 @@
+/**
+ * The images and docker-compose.yml, end to end with a real Docker engine: build, `up --scale
+ * webapp=3`, then under continuous HTTP load through the published port: scale to 6, 1 and 4,
+ * `docker stop` a web container during a slow request, `docker kill` one, restart `ha`.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLoad, once, type Load } from '../helpers/load.js';
+import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const project = `hae2e${process.pid}`;
+const report: string[] = [];
+let env: NodeJS.ProcessEnv;
+let url: string;
+let load: Load;
+let startedEngine = false;
+
+function sh(command: string, args: readonly string[], timeoutMs = 600_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd: root, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.slice(-3000)}`));
+      else resolve(stdout);
+    });
+  });
+}
+const compose = (...args: string[]) => sh('docker-compose', ['-p', project, ...args]);
+
+interface StatusRow {
+  name: string;
+  state: string;
+}
+async function servers(): Promise<StatusRow[]> {
+  return JSON.parse(await compose('exec', '-T', 'ha', 'ha-agent', 'status', '--json')) as StatusRow[];
+}
+/** Pid and start time: a restarted container may well reuse the same Pid number. */
+async function haproxyProcess(): Promise<string> {
+  const info = await compose('exec', '-T', 'ha', 'ha-agent', 'exec', '--', 'show info');
+  return `pid ${/^Pid: (\d+)$/m.exec(info)?.[1]} started ${/^Start_time_sec: (\d+)$/m.exec(info)?.[1]}`;
+}
+/** Hostnames (= Serf node names = server names) of the running web containers. */
+async function webHosts(): Promise<string[]> {
+  const ids = (await compose('ps', '-q', 'webapp')).split('\n').filter(Boolean);
+  const running: string[] = [];
+  for (const id of ids) {
+    const [state, host] = (await sh('docker', ['inspect', '-f', '{{.State.Running}} {{.Config.Hostname}}', id])).trim().split(' ');
+    if (state === 'true' && host) running.push(host);
+  }
+  return running.sort();
+}
+async function converged(count: number): Promise<void> {
+  await waitFor(
+    `${count} web servers UP and nothing else`,
+    async () => {
+      const [rows, hosts] = await Promise.all([servers(), webHosts()]);
+      return hosts.length === count && rows.length === count && rows.every((r) => r.state.startsWith('UP')) && rows.map((r) => r.name).sort().join() === hosts.join();
+    },
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
+}
+async function phase(name: string, action: () => Promise<void>): Promise<{ requests: number; failed: number; errors: string[]; seconds: number }> {
+  const from = Date.now();
+  await action();
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // answers already in flight are counted too
+  const result = { ...load.window(from), seconds: (Date.now() - from) / 1000 };
+  report.push(`${name.padEnd(44)} ${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s ${result.errors.join('; ')}`);
+  return result;
+}
+
+beforeAll(async () => {
+  env = {
+    ...process.env,
+    HA_HTTP_PORT: String(await freePort('0.0.0.0')),
+    HA_STATS_PORT: String(await freePort('0.0.0.0')),
+    HA_RUNTIME_PORT: String(await freePort()),
+    WEBAPP_GRACE_MS: '3000',
+  };
+  url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
+  startedEngine = !(await sh('docker', ['info']).then(() => true, () => false));
+  await sh('bash', ['scripts/docker-engine.sh', 'start']);
+  await sh('bash', ['scripts/base-image.sh']);
+  // A TLS-intercepting proxy in front of the npm registry needs its CA in the build stage.
+  const cas = '/usr/local/share/ca-certificates';
+  for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt'))) copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
+  const started = Date.now();
+  await compose('build');
+  report.push(`images built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  await compose('up', '-d', '--scale', 'webapp=3');
+  await converged(3);
+  load = startLoad(url);
+}, 900_000);
+
+afterAll(async () => {
+  await load?.stop();
+  console.log(['', `E2E (${project}): phase, requests, failed, duration`, ...report].join('\n'));
+  await compose('down', '-v', '--remove-orphans', '-t', '10').catch((error) => console.error(error));
+  if (startedEngine) await sh('bash', ['scripts/docker-engine.sh', 'stop']);
+}, 300_000);
+
+describe('docker compose --scale under continuous load', () => {
+  let haproxy: string;
+
+  it('serves through all 3 web containers, HAProxy 3.0 with a read-only published Runtime API', async () => {
+    haproxy = await haproxyProcess();
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i += 1) seen.add((await once(url, '/')).by);
+    expect([...seen].sort()).toEqual(await webHosts());
+    expect(await compose('exec', '-T', 'ha', 'haproxy', '-v')).toMatch(/^HAProxy version 3\.0\./);
+  });
+
+  it.each([6, 1, 4])('scales to %i with no failed request', async (count) => {
+    const result = await phase(`scale to ${count}`, async () => {
+      await compose('up', '-d', '--no-recreate', '--scale', `webapp=${count}`);
+      await converged(count);
+    });
+    expect(result.failed).toBe(0);
+    expect(result.requests).toBeGreaterThan(0);
+  });
+
+  it('drains a web container under `docker stop`: its slow request gets 200, nothing fails', async () => {
+    const hosts = await webHosts();
+    const slow = hosts.map(() => once(url, '/?delay=5000'));
+    // The victim is a server with a slow request in flight (the load's requests are fast).
+    const victim = await waitFor('a server with a request in flight', async () => {
+      const busiest = (await servers() as Array<StatusRow & { sessions: number }>).sort((a, b) => b.sessions - a.sessions)[0];
+      return busiest && busiest.sessions > 0 ? busiest.name : undefined;
+    });
+    const result = await phase('docker stop one web container', async () => {
+      await sh('docker', ['stop', '-t', '30', victim]);
+      await converged(hosts.length - 1);
+    });
+    const answers = await Promise.all(slow);
+    expect(answers.map((a) => a.status)).toEqual(hosts.map(() => 200));
+    expect(answers.some((a) => a.by === victim)).toBe(true);
+    expect(result.failed).toBe(0);
+  });
+
+  it('recovers from `docker kill` once checks mark the server down (failures reported, not asserted)', async () => {
+    const hosts = await webHosts();
+    const result = await phase('docker kill one web container', async () => {
+      await sh('docker', ['kill', hosts[0]!]);
+      await converged(hosts.length - 1);
+    });
+    expect(result.requests).toBeGreaterThan(0);
+    const after = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(load.window(after).failed).toBe(0);
+  });
+
+  it('never reloaded HAProxy through every membership change', async () => {
+    expect(await haproxyProcess()).toBe(haproxy);
+  });
+
+  it('brings every live web container back after the ha container restarts', async () => {
+    const hosts = await webHosts();
+    await phase('docker restart ha (requests fail while it is down)', async () => {
+      await compose('restart', '-t', '10', 'ha');
+      await converged(hosts.length);
+    });
+    expect((await servers()).map((s) => s.name).sort()).toEqual(hosts);
+    expect(await haproxyProcess()).not.toBe(haproxy);
+  }, 180_000);
+});

@@ -1,6 +1,9 @@
 /** argv → subcommand. Errors become one clear line on stderr and a non-zero exit code. */
+import { ClusterError } from '../cluster/local.js';
 import { SerfError } from '../membership/errors.js';
 import { RuntimeError } from '../runtime/errors.js';
+import { cluster, clusterSpec } from './cluster.js';
+import { demo, demoSpec } from './demo.js';
 import { exec, execSpec } from './exec.js';
 import { processIo, type CliIo } from './io.js';
 import { formatHelp, UsageError, type CommandSpec } from './options.js';
@@ -20,6 +23,8 @@ export const subcommands: readonly Subcommand[] = [
   { spec: planSpec, run: planCommand },
   { spec: handleSpec, run: (argv, io) => handle(argv, io) },
   { spec: renderSpec, run: render },
+  { spec: clusterSpec, run: cluster },
+  { spec: demoSpec, run: demo },
   { spec: statusSpec, run: status },
   { spec: execSpec, run: exec },
 ];
@@ -61,7 +66,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stderr(`ha-agent ${name}: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof RuntimeError || error instanceof SerfError) {
+    if (error instanceof RuntimeError || error instanceof SerfError || error instanceof ClusterError) {
       io.stderr(`ha-agent ${name}: ${error.code}: ${error.message}\n`);
       return 1;
     }

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLoad, once, type Load } from '../helpers/load.js';
+import { once, startLoad, type Load } from '../../src/demo/load.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -10,9 +10,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function haAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function haAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [binPath, ...args], { env: { ...process.env, HA_AGENT_RUNTIME: '', HA_AGENT_TRACE: '', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [binPath, ...args], { env: { ...process.env, HA_AGENT_RUNTIME: '', HA_AGENT_TRACE: '', ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });

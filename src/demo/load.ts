@@ -1,11 +1,13 @@
 /**
- * Continuous HTTP load from this process, bounded in time by the caller: keep-alive clients and
- * new-connection-per-request clients, each recording every answer (who served it, or the error).
+ * Continuous HTTP load, bounded in time by the caller: keep-alive clients and new-connection-per-
+ * request clients, each recording every answer (when, how long, who served it, or the error).
+ * A failed request is a connection error, a timeout or any status other than 200.
  */
 import http from 'node:http';
 
 export interface Outcome {
   at: number;
+  latencyMs: number;
   ok: boolean;
   status: number;
   by: string;
@@ -13,10 +15,35 @@ export interface Outcome {
   keepAlive: boolean;
 }
 
+export interface Window {
+  requests: number;
+  failed: number;
+  errors: string[];
+  p50: number;
+  p99: number;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+export function summarise(outcomes: readonly Outcome[]): Window {
+  const failed = outcomes.filter((o) => !o.ok);
+  const latencies = outcomes.map((o) => o.latencyMs).sort((a, b) => a - b);
+  return {
+    requests: outcomes.length,
+    failed: failed.length,
+    errors: [...new Set(failed.map((o) => o.error ?? `HTTP ${o.status}`))],
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
 export interface Load {
   outcomes: Outcome[];
   /** Outcomes since `from` (ms since epoch): totals and failures. */
-  window: (from: number, to?: number) => { requests: number; failed: number; errors: string[] };
+  window: (from: number, to?: number) => Window;
   stop: () => Promise<void>;
 }
 
@@ -38,11 +65,12 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, pause
   const worker = async (reuse: boolean) => {
     const agent = reuse ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
     while (running) {
+      const started = performance.now();
       try {
         const { status, by } = await request(url, agent);
-        outcomes.push({ at: Date.now(), ok: status === 200, status, by, keepAlive: reuse });
+        outcomes.push({ at: Date.now(), latencyMs: performance.now() - started, ok: status === 200, status, by, keepAlive: reuse });
       } catch (error) {
-        outcomes.push({ at: Date.now(), ok: false, status: 0, by: '', error: (error as Error).message, keepAlive: reuse });
+        outcomes.push({ at: Date.now(), latencyMs: performance.now() - started, ok: false, status: 0, by: '', error: (error as Error).message, keepAlive: reuse });
       }
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
@@ -51,11 +79,7 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, pause
   const workers = [...Array.from({ length: keepAlive }, () => worker(true)), ...Array.from({ length: newConnection }, () => worker(false))];
   return {
     outcomes,
-    window: (from, to = Date.now()) => {
-      const inWindow = outcomes.filter((o) => o.at >= from && o.at <= to);
-      const failed = inWindow.filter((o) => !o.ok);
-      return { requests: inWindow.length, failed: failed.length, errors: [...new Set(failed.map((o) => o.error ?? `HTTP ${o.status}`))] };
-    },
+    window: (from, to = Date.now()) => summarise(outcomes.filter((o) => o.at >= from && o.at <= to)),
     stop: async () => {
       running = false;
       await Promise.all(workers);

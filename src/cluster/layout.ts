@@ -1,0 +1,93 @@
+/**
+ * The local cluster's "containers" (pure): each is an s6-svscan over the same service tree the
+ * images use, with the environment its container would have. Web servers each own a loopback
+ * address, like a container owns its IP; the balancer's ports match the container's defaults.
+ */
+import path from 'node:path';
+
+export type ContainerKind = 'ha' | 'webapp';
+
+export interface ContainerSpec {
+  name: string;
+  kind: ContainerKind;
+  address: string;
+  dir: string;
+  /** The service tree the image uses (copied into `dir` before s6 supervises it). */
+  tree: string;
+  env: Record<string, string>;
+}
+
+export interface ClusterOptions {
+  home: string;
+  stateDir: string;
+  /** HAProxy's HTTP front end on 127.0.0.1. */
+  port: number;
+  /** Serf's gossip timing profile: `local` detects leaves and failures faster than `lan`. */
+  serfProfile?: string;
+  graceMs?: number;
+}
+
+/** The address of web server number `n` (1-based): 127.0.0.11, 127.0.0.12, … then 127.0.1.1… */
+export function webAddress(n: number): string {
+  const index = n + 10;
+  return index < 255 ? `127.0.0.${index}` : `127.0.${Math.floor((index - 255) / 254) + 1}.${((index - 255) % 254) + 1}`;
+}
+
+function common(options: ClusterOptions, dir: string): Record<string, string> {
+  return {
+    HA_AGENT_HOME: options.home,
+    PATH: `${path.join(options.stateDir, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    SERF_PROFILE: options.serfProfile ?? 'local',
+    SERF_STATE_DIR: path.join(dir, 'serf'),
+  };
+}
+
+export function haSpec(options: ClusterOptions): ContainerSpec {
+  const dir = path.join(options.stateDir, 'ha');
+  return {
+    name: 'ha',
+    kind: 'ha',
+    address: '127.0.0.1',
+    dir,
+    tree: path.join(options.home, 'ha/services'),
+    env: {
+      ...common(options, dir),
+      HA_AGENT_RUNTIME: 'tcp://127.0.0.1:9999',
+      HA_AGENT_RUNTIME_SOCKET: path.join(dir, 'admin.sock'),
+      HA_AGENT_FRONTEND_BIND: `127.0.0.1:${options.port}`,
+      HA_AGENT_CONFIG_OUT: path.join(dir, 'haproxy.cfg'),
+      HA_AGENT_SERF: '127.0.0.1:7373',
+      HA_AGENT_LOG_FORMAT: 'json',
+      SERF_NODE_NAME: 'ha',
+      SERF_ROLE: 'lb',
+      SERF_BIND: '127.0.0.1:7946',
+      SERF_RPC_ADDR: '127.0.0.1:7373',
+    },
+  };
+}
+
+export function webSpec(options: ClusterOptions, n: number): ContainerSpec {
+  const name = `web-${n}`;
+  const address = webAddress(n);
+  const dir = path.join(options.stateDir, name);
+  return {
+    name,
+    kind: 'webapp',
+    address,
+    dir,
+    tree: path.join(options.home, 'webapp/services'),
+    env: {
+      ...common(options, dir),
+      HOST: address,
+      PORT: '3000',
+      SERVER_NAME: name,
+      GRACE_MS: String(options.graceMs ?? 3000),
+      SERF_NODE_NAME: name,
+      SERF_ROLE: 'backend',
+      SERF_TAG_PORT: '3000',
+      SERF_BIND: `${address}:7946`,
+      SERF_RPC_ADDR: `${address}:7373`,
+      SERF_JOIN: '127.0.0.1:7946',
+    },
+  };
+}

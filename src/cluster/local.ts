@@ -1,0 +1,256 @@
+/**
+ * The local cluster (no Docker): every "container" is an `s6-svscan` over a copy of the image's
+ * service tree, in its own process group, with the environment its container would have. Stopping
+ * one is what `docker stop` does (SIGTERM to PID 1, bounded, then SIGKILL); killing one is
+ * `docker kill`. The state file records every PID it started, so `down` stops those and nothing else.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { RuntimeClient } from '../runtime/client.js';
+import { haSpec, webSpec, type ClusterOptions, type ContainerKind, type ContainerSpec } from './layout.js';
+
+export interface ContainerState {
+  name: string;
+  kind: ContainerKind;
+  address: string;
+  dir: string;
+  /** s6-svscan's PID, which is also its process group. */
+  pid: number;
+}
+
+interface StateFile {
+  options: ClusterOptions;
+  next: number;
+  containers: ContainerState[];
+}
+
+export class ClusterError extends Error {
+  readonly code = 'CLUSTER_FAILED';
+}
+
+const BACKEND = 'nodes';
+export const RUNTIME_URL = 'tcp://127.0.0.1:9999';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A process and all its descendants. s6-supervise makes each service a session leader, so a
+ * container's processes do not share one process group: they are found through /proc.
+ */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i += 1) tree.push(...(children.get(tree[i] as number) ?? []));
+  return tree.filter(alive);
+}
+
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function assertFree(host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', () =>
+      reject(new ClusterError(`${host}:${port} is already in use (a cluster already up? try 'ha-agent cluster down')`)),
+    );
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+export class LocalCluster {
+  private constructor(private state: StateFile) {}
+
+  static statePath(stateDir: string): string {
+    return path.join(stateDir, 'cluster.json');
+  }
+
+  /** Starts `ha` and `webapps` web servers, and returns once every web server is UP in HAProxy. */
+  static async up(options: ClusterOptions & { webapps: number; timeoutMs?: number }): Promise<LocalCluster> {
+    if (existsSync(LocalCluster.statePath(options.stateDir))) {
+      const previous = LocalCluster.load(options.stateDir);
+      if (previous.containers.some((c) => alive(c.pid))) throw new ClusterError(`a cluster is already up (${options.stateDir}); run 'ha-agent cluster down' first`);
+    }
+    for (const [host, port] of [['127.0.0.1', 9999], ['127.0.0.1', 7946], ['127.0.0.1', 7373], ['127.0.0.1', options.port]] as const) {
+      await assertFree(host, port);
+    }
+    rmSync(options.stateDir, { recursive: true, force: true });
+    mkdirSync(path.join(options.stateDir, 'bin'), { recursive: true });
+    // The run scripts call `ha-agent`, as they do in the image.
+    symlinkSync(path.join(options.home, 'bin/ha-agent.js'), path.join(options.stateDir, 'bin/ha-agent'));
+    const { webapps, timeoutMs, ...clusterOptions } = options;
+    const cluster = new LocalCluster({ options: clusterOptions, next: 1, containers: [] });
+    try {
+      cluster.start(haSpec(clusterOptions));
+      await cluster.scale(webapps, timeoutMs);
+    } catch (error) {
+      await cluster.down();
+      throw error;
+    }
+    return cluster;
+  }
+
+  static load(stateDir: string): LocalCluster {
+    const file = LocalCluster.statePath(stateDir);
+    if (!existsSync(file)) throw new ClusterError(`no local cluster in ${stateDir} (start one with 'ha-agent cluster up')`);
+    return new LocalCluster(JSON.parse(readFileSync(file, 'utf8')) as StateFile);
+  }
+
+  get frontendUrl(): string {
+    return `http://127.0.0.1:${this.state.options.port}`;
+  }
+
+  get containers(): readonly ContainerState[] {
+    return this.state.containers;
+  }
+
+  webs(): ContainerState[] {
+    return this.state.containers.filter((c) => c.kind === 'webapp');
+  }
+
+  /** Starts or stops web servers (newest first, gracefully) until `count` run, then waits for HAProxy to match. */
+  async scale(count: number, timeoutMs = 60_000): Promise<void> {
+    const webs = this.webs();
+    if (count > webs.length) {
+      for (let i = webs.length; i < count; i += 1) this.start(webSpec(this.state.options, this.state.next++));
+    } else {
+      await Promise.all(webs.slice(count).map((c) => this.stop(c.name)));
+    }
+    this.save();
+    await this.waitConverged(timeoutMs);
+  }
+
+  /** `docker kill`: SIGKILL to every process of the container at once. */
+  kill(name: string): void {
+    killAll(processTree(this.find(name).pid));
+    this.forget(name);
+  }
+
+  /** `docker stop`: SIGTERM to s6-svscan (each service gets its down-signal), SIGKILL after `graceMs`. */
+  async stop(name: string, graceMs = 35_000): Promise<void> {
+    const container = this.find(name);
+    const tree = processTree(container.pid);
+    if (alive(container.pid)) process.kill(container.pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (tree.some(alive) && Date.now() < deadline) await sleep(50);
+    killAll(tree.filter(alive));
+    this.forget(name);
+  }
+
+  /** Kills one supervised process for real (SIGKILL); s6 starts it again, as in the container. */
+  async killService(container: string, service: string): Promise<number> {
+    const dir = path.join(this.find(container).dir, 'services', service);
+    const before = await servicePid(dir);
+    await run('s6-svc', ['-k', dir]);
+    for (let i = 0; i < 200; i += 1) {
+      const pid = await servicePid(dir);
+      if (pid !== undefined && pid !== before) return pid;
+      await sleep(50);
+    }
+    throw new ClusterError(`s6 did not restart ${container}/${service}`);
+  }
+
+  /** Stops every container this cluster started (web servers first, gracefully), and nothing else. */
+  async down(): Promise<void> {
+    await Promise.all(this.webs().map((c) => this.stop(c.name)));
+    for (const c of [...this.state.containers]) await this.stop(c.name);
+    this.save();
+  }
+
+  /** Resolves once HAProxy's backend holds exactly the running web servers, all UP. */
+  async waitConverged(timeoutMs = 60_000): Promise<void> {
+    const want = this.webs().map((c) => c.name).sort().join();
+    const client = new RuntimeClient({ url: RUNTIME_URL, connectTimeoutMs: 500 });
+    const deadline = Date.now() + timeoutMs;
+    let last = 'HAProxy not reachable';
+    try {
+      while (Date.now() < deadline) {
+        try {
+          if (!client.connected) await client.connect();
+          const stat = await client.stat(BACKEND);
+          const up = stat.filter((s) => s.status.startsWith('UP')).map((s) => s.name).sort().join();
+          if (up === want && stat.length === this.webs().length) return;
+          last = `UP: [${up}], want [${want}]`;
+        } catch (error) {
+          last = (error as Error).message;
+        }
+        await sleep(100);
+      }
+    } finally {
+      await client.close();
+    }
+    throw new ClusterError(`the cluster did not converge in ${timeoutMs} ms (${last})`);
+  }
+
+  private start(spec: ContainerSpec): void {
+    rmSync(spec.dir, { recursive: true, force: true });
+    mkdirSync(spec.dir, { recursive: true });
+    cpSync(spec.tree, path.join(spec.dir, 'services'), { recursive: true });
+    const out = openSync(path.join(spec.dir, 'output.log'), 'a');
+    const child = spawn('s6-svscan', [path.join(spec.dir, 'services')], {
+      env: { ...process.env, ...spec.env },
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    closeSync(out);
+    if (child.pid === undefined) throw new ClusterError(`could not start s6-svscan for ${spec.name}`);
+    child.unref();
+    this.state.containers.push({ name: spec.name, kind: spec.kind, address: spec.address, dir: spec.dir, pid: child.pid });
+    this.save();
+  }
+
+  private find(name: string): ContainerState {
+    const container = this.state.containers.find((c) => c.name === name);
+    if (!container) throw new ClusterError(`no container ${name} in this cluster`);
+    return container;
+  }
+
+  private forget(name: string): void {
+    this.state.containers = this.state.containers.filter((c) => c.name !== name);
+    this.save();
+  }
+
+  private save(): void {
+    writeFileSync(LocalCluster.statePath(this.state.options.stateDir), `${JSON.stringify(this.state, null, 2)}\n`);
+  }
+}
+
+function run(command: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, (error, stdout, stderr) => (error ? reject(new ClusterError(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout)));
+  });
+}
+
+/** The PID of a supervised service, from `s6-svstat`. */
+async function servicePid(dir: string): Promise<number | undefined> {
+  const out = await run('s6-svstat', [dir]).catch(() => '');
+  const match = /\(pid (\d+)/.exec(out);
+  return match ? Number(match[1]) : undefined;
+}

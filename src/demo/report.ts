@@ -1,0 +1,162 @@
+/** The demo's outputs (pure): the live frame, the summary table and the self-contained HTML report. */
+import type { Outcome } from './load.js';
+import type { Sample } from './monitor.js';
+import type { PhaseResult } from './scenario.js';
+
+export interface FrameState {
+  label: string;
+  frontendUrl: string;
+  elapsedMs: number;
+  phase: string;
+  servers: Array<{ name: string; status: string; rate: number }>;
+  totalRate: number;
+  requests: number;
+  failed: number;
+  process: string | undefined;
+  commands: string[];
+}
+
+export function frame(state: FrameState): string {
+  const rows = state.servers.map((s) => `  ${s.name.padEnd(14)} ${s.status.padEnd(10)} ${s.rate.toFixed(0).padStart(6)} req/s`);
+  return [
+    `ha-agent demo — ${state.label}, HAProxy on ${state.frontendUrl}   ${(state.elapsedMs / 1000).toFixed(1)} s`,
+    `phase: ${state.phase}`,
+    '',
+    `  ${'SERVER'.padEnd(14)} ${'STATE'.padEnd(10)} ${'RATE'.padStart(6)}`,
+    ...(rows.length > 0 ? rows : ['  (no servers)']),
+    '',
+    `total ${state.totalRate.toFixed(0)} req/s   requests ${state.requests}   failed ${state.failed}   HAProxy ${state.process ?? 'unreachable'}`,
+    'last runtime commands:',
+    ...(state.commands.length > 0 ? state.commands.map((c) => `  ${c}`) : ['  (none yet)']),
+    '',
+  ].join('\n');
+}
+
+/** One line of a frame, for output that is not a terminal. */
+export function plainLine(state: FrameState): string {
+  const servers = state.servers.map((s) => `${s.name}=${s.status}`).join(' ');
+  return `[${(state.elapsedMs / 1000).toFixed(1)}s] ${state.phase} | ${state.totalRate.toFixed(0)} req/s, ${state.requests} requests, ${state.failed} failed | ${servers}\n`;
+}
+
+/** `add server …  → New server registered.` from the agent's step.finished log lines. */
+export function lastCommands(lines: readonly string[], count = 6): string[] {
+  const commands: string[] = [];
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const record = JSON.parse(line) as { event?: string; command?: string; answer?: string };
+      if (record.event === 'step.finished' && record.command) commands.push(`${record.command}  → ${record.answer || '(done)'}`);
+    } catch {
+      // not one of the agent's lines
+    }
+  }
+  return commands.slice(-count);
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
+
+export function summaryTable(results: readonly PhaseResult[]): string {
+  const header = ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'reloads', 'converged in'];
+  const rows = results.map((r) => [
+    r.name,
+    String(r.requests),
+    String(r.failed),
+    ms(r.p50),
+    ms(r.p99),
+    r.name.startsWith('restart HAProxy') ? `restart (${r.haproxyProcesses})` : String(r.haproxyProcesses),
+    r.convergeMs > 0 ? `${(r.convergeMs / 1000).toFixed(2)} s` : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+
+export interface ReportInput {
+  title: string;
+  label: string;
+  startedAt: number;
+  samples: readonly Sample[];
+  outcomes: readonly Outcome[];
+  results: readonly PhaseResult[];
+  problems: readonly string[];
+}
+
+/** One HTML file, no scripts, no CDN: a timeline of requests/s per server with phases and failures marked. */
+export function htmlReport(input: ReportInput): string {
+  const width = 1000;
+  const height = 320;
+  const pad = { left: 50, right: 20, top: 20, bottom: 40 };
+  const end = Math.max(input.startedAt + 1000, ...input.samples.map((s) => s.at), ...input.outcomes.map((o) => o.at));
+  const x = (at: number) => pad.left + ((at - input.startedAt) / (end - input.startedAt)) * (width - pad.left - pad.right);
+  // Requests per second of each server between consecutive samples.
+  const series = new Map<string, Array<[number, number]>>();
+  for (let i = 1; i < input.samples.length; i += 1) {
+    const previous = input.samples[i - 1] as Sample;
+    const sample = input.samples[i] as Sample;
+    const before = new Map(previous.servers.map((s) => [s.name, s.total]));
+    for (const s of sample.servers) {
+      const rate = Math.max(0, (s.total - (before.get(s.name) ?? s.total)) / ((sample.at - previous.at) / 1000));
+      series.set(s.name, [...(series.get(s.name) ?? []), [sample.at, rate]]);
+    }
+  }
+  const peak = Math.max(10, ...[...series.values()].flat().map(([, rate]) => rate));
+  const y = (rate: number) => height - pad.bottom - (rate / peak) * (height - pad.top - pad.bottom);
+  const lines = [...series.entries()].map(([name, points], i) => {
+    const color = colors[i % colors.length] as string;
+    const d = points.map(([at, rate], j) => `${j === 0 ? 'M' : 'L'}${x(at).toFixed(1)},${y(rate).toFixed(1)}`).join(' ');
+    return `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"><title>${escape(name)}</title></path>`;
+  });
+  const legend = [...series.keys()].map((name, i) => `<span style="color:${colors[i % colors.length]}">■ ${escape(name)}</span>`).join(' ');
+  // Labels alternate between three rows so that short phases do not overwrite each other.
+  const phases = input.results.map(
+    (r, i) =>
+      `<line x1="${x(r.startedAt).toFixed(1)}" x2="${x(r.startedAt).toFixed(1)}" y1="${pad.top}" y2="${height - pad.bottom}" stroke="#999" stroke-dasharray="4 3"/>` +
+      `<text x="${(x(r.startedAt) + 3).toFixed(1)}" y="${pad.top + 11 + (i % 3) * 12}" font-size="10" fill="#555">${escape(r.name)}</text>`,
+  );
+  // Failed requests, one mark per 250 ms that had any, sized by how many.
+  const buckets = new Map<number, { count: number; errors: Set<string> }>();
+  for (const o of input.outcomes) {
+    if (o.ok) continue;
+    const key = Math.floor(o.at / 250) * 250;
+    const bucket = buckets.get(key) ?? { count: 0, errors: new Set<string>() };
+    bucket.count += 1;
+    bucket.errors.add(o.error ?? `HTTP ${o.status}`);
+    buckets.set(key, bucket);
+  }
+  const failures = [...buckets.entries()].map(
+    ([at, b]) =>
+      `<circle cx="${x(at + 125).toFixed(1)}" cy="${height - pad.bottom + 8}" r="${Math.min(7, 2 + Math.log2(b.count)).toFixed(1)}" fill="#d62728"><title>${b.count} failed: ${escape([...b.errors].join('; '))}</title></circle>`,
+  );
+  const axis = [0, 0.5, 1].map((f) => `<text x="${pad.left - 6}" y="${y(peak * f) + 4}" font-size="10" text-anchor="end">${(peak * f).toFixed(0)}</text>`);
+  const rows = input.results
+    .map(
+      (r) =>
+        `<tr class="${r.graceful && r.failed > 0 ? 'bad' : ''}"><td>${escape(r.name)}</td><td>${r.requests}</td><td>${r.failed}</td><td>${ms(r.p50)}</td><td>${ms(r.p99)}</td><td>${r.haproxyProcesses}</td><td>${r.convergeMs > 0 ? (r.convergeMs / 1000).toFixed(2) + ' s' : '-'}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(input.title)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}tr.bad{background:#fdd}.ok{color:#2a2}.ko{color:#d22}</style>
+</head><body>
+<h1>${escape(input.title)}</h1>
+<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second per server (from HAProxy's counters); dashed lines: phases; red dots: failed requests.</p>
+<p>${legend}</p>
+<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">
+<rect x="${pad.left}" y="${pad.top}" width="${width - pad.left - pad.right}" height="${height - pad.top - pad.bottom}" fill="#fafafa" stroke="#ddd"/>
+${axis.join('\n')}
+${phases.join('\n')}
+${lines.join('\n')}
+${failures.join('\n')}
+<text x="${width / 2}" y="${height - 5}" font-size="11" text-anchor="middle">seconds since start (${((end - input.startedAt) / 1000).toFixed(0)} s in all)</text>
+</svg>
+<h2>Phases</h2>
+<table><tr><th>phase</th><th>requests</th><th>failed</th><th>p50 ms</th><th>p99 ms</th><th>new HAProxy processes</th><th>converged in</th></tr>
+${rows}
+</table>
+<p class="${input.problems.length === 0 ? 'ok' : 'ko'}">${input.problems.length === 0 ? 'Every graceful phase: 0 failed requests, 0 HAProxy reloads.' : input.problems.map(escape).join('<br>')}</p>
+</body></html>
+`;
+}

@@ -1,0 +1,111 @@
+/** Runs the scenario against a cluster under continuous load, with a live view, and collects the results. */
+import type { DemoDriver } from './driver.js';
+import { startLoad } from './load.js';
+import { Monitor } from './monitor.js';
+import { frame, lastCommands, plainLine, type FrameState } from './report.js';
+import { INITIAL_WEBAPPS, scenario, type Phase, type PhaseResult } from './scenario.js';
+
+export interface DemoOptions {
+  driver: DemoDriver;
+  /** How long each phase holds steady after converging. */
+  holdMs: number;
+  /** Where the live view goes; `tty` redraws in place. */
+  write: (text: string) => void;
+  tty: boolean;
+}
+
+export interface DemoRun {
+  startedAt: number;
+  results: PhaseResult[];
+  monitor: Monitor;
+  outcomes: ReturnType<typeof startLoad>['outcomes'];
+}
+
+async function perform(driver: DemoDriver, phase: Phase): Promise<string> {
+  const step = phase.step;
+  switch (step.kind) {
+    case 'steady':
+      return '';
+    case 'scale':
+      await driver.scale(step.to);
+      return '';
+    case 'kill-web': {
+      const victim = await driver.killWeb();
+      await driver.waitConverged();
+      return victim;
+    }
+    case 'restart-agent':
+      await driver.restartAgent();
+      await driver.waitConverged();
+      return '';
+    case 'restart-haproxy':
+      await driver.restartHaproxy();
+      await driver.waitConverged();
+      return '';
+  }
+}
+
+export async function runDemo({ driver, holdMs, write, tty }: DemoOptions): Promise<DemoRun> {
+  await driver.up(INITIAL_WEBAPPS);
+  const startedAt = Date.now();
+  const monitor = new Monitor(driver.runtimeUrl);
+  monitor.start();
+  const load = startLoad(driver.frontendUrl, { keepAlive: 4, newConnection: 2, pauseMs: 2 });
+  let phaseName = 'starting';
+  let commands: string[] = [];
+  let ticks = 0;
+  const view = setInterval(() => {
+    ticks += 1;
+    if (ticks % 2 === 0) void driver.agentLog().then((lines) => (commands = lastCommands(lines)));
+    const rates = monitor.rates();
+    const latest = monitor.latest();
+    const state: FrameState = {
+      label: driver.label,
+      frontendUrl: driver.frontendUrl,
+      elapsedMs: Date.now() - startedAt,
+      phase: phaseName,
+      servers: (latest?.servers ?? []).map((s) => ({ name: s.name, status: s.status, rate: rates.get(s.name) ?? 0 })),
+      totalRate: [...rates.values()].reduce((a, b) => a + b, 0),
+      requests: load.outcomes.length,
+      failed: load.outcomes.filter((o) => !o.ok).length,
+      process: latest?.process,
+      commands,
+    };
+    if (tty) write(`\x1b[H\x1b[2J${frame(state)}`);
+    else if (ticks % 4 === 0) write(plainLine(state));
+  }, 500);
+
+  const results: PhaseResult[] = [];
+  try {
+    for (const phase of scenario) {
+      const started = Date.now();
+      phaseName = phase.name;
+      const detail = await perform(driver, phase);
+      const converged = Date.now();
+      if (detail) phaseName = `${phase.name} (${detail})`;
+      await new Promise((resolve) => setTimeout(resolve, holdMs));
+      // Answers to requests sent during the phase are counted in it, even if they arrive a little later.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const ended = Date.now();
+      const window = load.window(started, ended);
+      results.push({
+        name: detail ? `${phase.name} (${detail})` : phase.name,
+        graceful: phase.graceful,
+        startedAt: started,
+        endedAt: ended,
+        requests: window.requests,
+        failed: window.failed,
+        errors: window.errors,
+        p50: window.p50,
+        p99: window.p99,
+        haproxyProcesses: monitor.newProcesses(started, ended),
+        convergeMs: phase.step.kind === 'steady' ? 0 : converged - started,
+      });
+    }
+  } finally {
+    clearInterval(view);
+    await load.stop();
+    await monitor.stop();
+  }
+  return { startedAt, results, monitor, outcomes: load.outcomes };
+}

@@ -1,0 +1,52 @@
+/** The demo's scripted scenario (pure data): what happens, and which phases must lose nothing. */
+export type DemoStep =
+  | { kind: 'steady' }
+  | { kind: 'scale'; to: number }
+  | { kind: 'kill-web' }
+  | { kind: 'restart-agent' }
+  | { kind: 'restart-haproxy' };
+
+export interface Phase {
+  name: string;
+  step: DemoStep;
+  /** Graceful phases must have 0 failed requests; the others report their count. */
+  graceful: boolean;
+}
+
+export const INITIAL_WEBAPPS = 1;
+
+export const scenario: readonly Phase[] = [
+  { name: 'steady, 1 web server', step: { kind: 'steady' }, graceful: true },
+  { name: 'scale 1 → 5', step: { kind: 'scale', to: 5 }, graceful: true },
+  { name: 'scale 5 → 2', step: { kind: 'scale', to: 2 }, graceful: true },
+  { name: 'scale 2 → 4', step: { kind: 'scale', to: 4 }, graceful: true },
+  { name: 'SIGKILL one web server', step: { kind: 'kill-web' }, graceful: false },
+  { name: 'restart ha-agent (SIGKILL)', step: { kind: 'restart-agent' }, graceful: true },
+  { name: 'restart HAProxy (SIGKILL)', step: { kind: 'restart-haproxy' }, graceful: false },
+];
+
+export interface PhaseResult {
+  name: string;
+  graceful: boolean;
+  startedAt: number;
+  endedAt: number;
+  requests: number;
+  failed: number;
+  errors: string[];
+  p50: number;
+  p99: number;
+  /** New HAProxy processes seen during the phase (a reload or a restart). */
+  haproxyProcesses: number;
+  /** From the phase's event to HAProxy matching the cluster again. */
+  convergeMs: number;
+}
+
+/** A graceful phase with a failed request, or a new HAProxy process outside the restart phase, fails the demo. */
+export function verdict(results: readonly PhaseResult[]): string[] {
+  const problems: string[] = [];
+  for (const r of results) {
+    if (r.graceful && r.failed > 0) problems.push(`${r.name}: ${r.failed} failed requests (${r.errors.join('; ')})`);
+    if (!r.name.startsWith('restart HAProxy') && r.haproxyProcesses > 0) problems.push(`${r.name}: HAProxy reloaded or restarted ${r.haproxyProcesses} time(s)`);
+  }
+  return problems;
+}

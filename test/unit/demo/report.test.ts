@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { frame, htmlReport, lastCommands, plainLine, summaryTable } from '../../../src/demo/report.js';
+import { summarise, type Outcome } from '../../../src/demo/load.js';
+import { verdict, type PhaseResult } from '../../../src/demo/scenario.js';
+
+const result = (name: string, extra: Partial<PhaseResult> = {}): PhaseResult => ({
+  name,
+  graceful: true,
+  startedAt: 1_000,
+  endedAt: 2_000,
+  requests: 100,
+  failed: 0,
+  errors: [],
+  p50: 0.7,
+  p99: 5.25,
+  haproxyProcesses: 0,
+  convergeMs: 1_500,
+  ...extra,
+});
+
+describe('demo outputs', () => {
+  it('judges the phases: graceful ones lose nothing, only the HAProxy restart phase may see a new process', () => {
+    expect(verdict([result('scale 1 → 5'), result('restart HAProxy (SIGKILL)', { graceful: false, failed: 9, haproxyProcesses: 1 })])).toEqual([]);
+    expect(verdict([result('scale 5 → 2', { failed: 2, errors: ['read ECONNRESET'] }), result('scale 2 → 4', { haproxyProcesses: 1 })])).toEqual([
+      'scale 5 → 2: 2 failed requests (read ECONNRESET)',
+      'scale 2 → 4: HAProxy reloaded or restarted 1 time(s)',
+    ]);
+  });
+
+  it('prints the summary table', () => {
+    expect(summaryTable([result('scale 1 → 5'), result('restart HAProxy (SIGKILL)', { failed: 9, haproxyProcesses: 1, convergeMs: 0 })])).toBe(
+      [
+        'phase                      requests  failed  p50 ms  p99 ms      reloads  converged in',
+        'scale 1 → 5                     100       0     0.7     5.3            0        1.50 s',
+        'restart HAProxy (SIGKILL)       100       9     0.7     5.3  restart (1)             -',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('summarises outcomes with percentiles and distinct errors', () => {
+    const outcomes: Outcome[] = [1, 2, 3, 4, 100].map((latencyMs, i) => ({ at: i, latencyMs, ok: i !== 4, status: i === 4 ? 0 : 200, by: 'a', keepAlive: true, ...(i === 4 ? { error: 'ECONNREFUSED' } : {}) }));
+    expect(summarise(outcomes)).toEqual({ requests: 5, failed: 1, errors: ['ECONNREFUSED'], p50: 3, p99: 100 });
+  });
+
+  it('picks the last runtime commands from the agent log', () => {
+    const lines = [
+      '{"event":"step.finished","command":"add server nodes/web-1 127.0.0.11:3000","answer":"New server registered."}',
+      'not json',
+      '{"event":"check.passed","server":"web-1"}',
+      '{"event":"step.finished","command":"set server nodes/web-1 state ready","answer":""}',
+    ];
+    expect(lastCommands(lines)).toEqual(['add server nodes/web-1 127.0.0.11:3000  → New server registered.', 'set server nodes/web-1 state ready  → (done)']);
+  });
+
+  it('draws a frame and a plain line', () => {
+    const state = {
+      label: 'local cluster',
+      frontendUrl: 'http://127.0.0.1:8080',
+      elapsedMs: 12_300,
+      phase: 'scale 1 → 5',
+      servers: [{ name: 'web-1', status: 'UP', rate: 420.4 }],
+      totalRate: 420.4,
+      requests: 5000,
+      failed: 0,
+      process: '42@1795600000',
+      commands: ['set server nodes/web-1 state ready  → (done)'],
+    };
+    expect(frame(state)).toContain('  web-1          UP            420 req/s');
+    expect(frame(state)).toContain('total 420 req/s   requests 5000   failed 0   HAProxy 42@1795600000');
+    expect(plainLine(state)).toBe('[12.3s] scale 1 → 5 | 420 req/s, 5000 requests, 0 failed | web-1=UP\n');
+  });
+
+  it('writes one self-contained HTML file with an inline SVG, escaping names', () => {
+    const html = htmlReport({
+      title: 'demo',
+      label: 'local',
+      startedAt: 0,
+      samples: [
+        { at: 0, process: '1@1', servers: [{ name: '<web-1>', status: 'UP', total: 0 }] },
+        { at: 1000, process: '1@1', servers: [{ name: '<web-1>', status: 'UP', total: 500 }] },
+      ],
+      outcomes: [{ at: 500, latencyMs: 1, ok: false, status: 0, by: '', error: 'ECONNREFUSED', keepAlive: false }],
+      results: [result('scale 1 → 5', { startedAt: 0 })],
+      problems: [],
+    });
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
+    expect(html).toContain('&#60;web-1&#62;');
+    expect(html).not.toContain('<web-1>');
+    expect(html).toContain('1 failed: ECONNREFUSED');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+  });
+});

@@ -92,23 +92,28 @@ export class LocalCluster {
     return path.join(stateDir, 'cluster.json');
   }
 
-  /** Starts `ha` and `webapps` web servers, and returns once every web server is UP in HAProxy. */
-  static async up(options: ClusterOptions & { webapps: number; timeoutMs?: number }): Promise<LocalCluster> {
+  /**
+   * Starts `ha` and `webapps` web servers, and returns once every web server is UP in HAProxy.
+   * With `ha: false` only web servers start: the caller runs the balancer (benchmarks of other ways).
+   */
+  static async up(options: ClusterOptions & { webapps: number; timeoutMs?: number; ha?: boolean }): Promise<LocalCluster> {
     if (existsSync(LocalCluster.statePath(options.stateDir))) {
       const previous = LocalCluster.load(options.stateDir);
       if (previous.containers.some((c) => alive(c.pid))) throw new ClusterError(`a cluster is already up (${options.stateDir}); run 'ha-agent cluster down' first`);
     }
-    for (const [host, port] of [['127.0.0.1', 9999], ['127.0.0.1', 7946], ['127.0.0.1', 7373], ['127.0.0.1', options.port]] as const) {
-      await assertFree(host, port);
+    if (options.ha !== false) {
+      for (const [host, port] of [['127.0.0.1', 9999], ['127.0.0.1', 7946], ['127.0.0.1', 7373], ['127.0.0.1', options.port]] as const) {
+        await assertFree(host, port);
+      }
     }
     rmSync(options.stateDir, { recursive: true, force: true });
     mkdirSync(path.join(options.stateDir, 'bin'), { recursive: true });
     // The run scripts call `ha-agent`, as they do in the image.
     symlinkSync(path.join(options.home, 'bin/ha-agent.js'), path.join(options.stateDir, 'bin/ha-agent'));
-    const { webapps, timeoutMs, ...clusterOptions } = options;
+    const { webapps, timeoutMs, ha = true, ...clusterOptions } = options;
     const cluster = new LocalCluster({ options: clusterOptions, next: 1, containers: [] });
     try {
-      cluster.start(haSpec(clusterOptions));
+      if (ha) cluster.start(haSpec(clusterOptions));
       await cluster.scale(webapps, timeoutMs);
     } catch (error) {
       await cluster.down();

@@ -91,30 +91,33 @@ export function htmlReport(input: ReportInput): string {
   const pad = { left: 50, right: 20, top: 20, bottom: 40 };
   const end = Math.max(input.startedAt + 1000, ...input.samples.map((s) => s.at), ...input.outcomes.map((o) => o.at));
   const x = (at: number) => pad.left + ((at - input.startedAt) / (end - input.startedAt)) * (width - pad.left - pad.right);
-  // Requests per second of each server between consecutive samples.
-  const series = new Map<string, Array<[number, number]>>();
+  // Requests per second of each server between consecutive samples, stacked so every server shows.
+  const names = [...new Set(input.samples.flatMap((sample) => sample.servers.map((server) => server.name)))];
+  const points: Array<{ at: number; rates: Map<string, number> }> = [];
   for (let i = 1; i < input.samples.length; i += 1) {
     const previous = input.samples[i - 1] as Sample;
     const sample = input.samples[i] as Sample;
-    const before = new Map(previous.servers.map((s) => [s.name, s.total]));
-    for (const s of sample.servers) {
-      const rate = Math.max(0, (s.total - (before.get(s.name) ?? s.total)) / ((sample.at - previous.at) / 1000));
-      series.set(s.name, [...(series.get(s.name) ?? []), [sample.at, rate]]);
-    }
+    const before = new Map(previous.servers.map((server) => [server.name, server.total]));
+    const seconds = (sample.at - previous.at) / 1000;
+    points.push({ at: sample.at, rates: new Map(sample.servers.map((server) => [server.name, Math.max(0, (server.total - (before.get(server.name) ?? server.total)) / seconds)])) });
   }
-  const peak = Math.max(10, ...[...series.values()].flat().map(([, rate]) => rate));
+  const peak = Math.max(10, ...points.map((p) => [...p.rates.values()].reduce((a, b) => a + b, 0)));
   const y = (rate: number) => height - pad.bottom - (rate / peak) * (height - pad.top - pad.bottom);
-  const lines = [...series.entries()].map(([name, points], i) => {
+  const lower = points.map(() => 0);
+  const lines = names.map((name, i) => {
     const color = colors[i % colors.length] as string;
-    const d = points.map(([at, rate], j) => `${j === 0 ? 'M' : 'L'}${x(at).toFixed(1)},${y(rate).toFixed(1)}`).join(' ');
-    return `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"><title>${escape(name)}</title></path>`;
+    const upper = points.map((p, j) => (lower[j] as number) + (p.rates.get(name) ?? 0));
+    const top = points.map((p, j) => `${x(p.at).toFixed(1)},${y(upper[j] as number).toFixed(1)}`);
+    const bottom = points.map((p, j) => `${x(p.at).toFixed(1)},${y(lower[j] as number).toFixed(1)}`).reverse();
+    upper.forEach((value, j) => (lower[j] = value));
+    return points.length === 0 ? '' : `<polygon points="${[...top, ...bottom].join(' ')}" fill="${color}" fill-opacity="0.75" stroke="${color}" stroke-width="0.5"><title>${escape(name)}</title></polygon>`;
   });
-  const legend = [...series.keys()].map((name, i) => `<span style="color:${colors[i % colors.length]}">■ ${escape(name)}</span>`).join(' ');
+  const legend = names.map((name, i) => `<span style="color:${colors[i % colors.length]}">■ ${escape(name)}</span>`).join(' ');
   // Labels alternate between three rows so that short phases do not overwrite each other.
   const phases = input.results.map(
     (r, i) =>
       `<line x1="${x(r.startedAt).toFixed(1)}" x2="${x(r.startedAt).toFixed(1)}" y1="${pad.top}" y2="${height - pad.bottom}" stroke="#999" stroke-dasharray="4 3"/>` +
-      `<text x="${(x(r.startedAt) + 3).toFixed(1)}" y="${pad.top + 11 + (i % 3) * 12}" font-size="10" fill="#555">${escape(r.name)}</text>`,
+      `<text x="${(x(r.startedAt) + 3).toFixed(1)}" y="${pad.top + 11 + (i % 3) * 12}" font-size="10" fill="#333"${x(r.startedAt) > width * 0.75 ? ' text-anchor="end"' : ''}>${escape(r.name)}</text>`,
   );
   // Failed requests, one mark per 250 ms that had any, sized by how many.
   const buckets = new Map<number, { count: number; errors: Set<string> }>();
@@ -142,7 +145,7 @@ export function htmlReport(input: ReportInput): string {
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}tr.bad{background:#fdd}.ok{color:#2a2}.ko{color:#d22}</style>
 </head><body>
 <h1>${escape(input.title)}</h1>
-<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second per server (from HAProxy's counters); dashed lines: phases; red dots: failed requests.</p>
+<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second, stacked by server (from HAProxy's counters); dashed lines: phases; red dots: failed requests.</p>
 <p>${legend}</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">
 <rect x="${pad.left}" y="${pad.top}" width="${width - pad.left - pad.right}" height="${height - pad.top - pad.bottom}" fill="#fafafa" stroke="#ddd"/>

@@ -25,12 +25,13 @@ export interface SerfOptions {
   /** Extra config-file keys (rpc_auth, encrypt_key, …). */
   config?: Record<string, unknown>;
   bindPort?: number;
+  rpcPort?: number;
 }
 
 export async function startSerf(options: SerfOptions): Promise<TestSerf> {
   const dir = mkdtempSync(path.join(tmpdir(), `ha-agent-serf-${options.name.replace(/[^A-Za-z0-9]/g, '_').slice(0, 20)}-`));
   const bindPort = options.bindPort ?? (await freePort(options.address));
-  const rpcPort = await freePort('127.0.0.1');
+  const rpcPort = options.rpcPort ?? (await freePort('127.0.0.1'));
   const bind = `${options.address}:${bindPort}`;
   const rpc = `127.0.0.1:${rpcPort}`;
   const configFile = path.join(dir, 'serf.json');

@@ -48,8 +48,13 @@ ENV HA_AGENT_RUNTIME=tcp://127.0.0.1:9999 \
     HA_AGENT_STATS_BIND=*:1936 \
     HA_AGENT_CONFIG_OUT=/var/lib/ha-agent/haproxy.cfg \
     HA_AGENT_SERF=127.0.0.1:7373 \
+    HA_AGENT_ALLOW_CIDR=auto \
+    HA_AGENT_METRICS=127.0.0.1:9101 \
     SERF_ROLE=lb
 EXPOSE 80 1936 7946 9998
+# Healthy while ha-agent reaches both HAProxy's Runtime API and the local Serf agent.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+  CMD node -e "fetch('http://127.0.0.1:9101/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 ENTRYPOINT ["/app/scripts/container-init.sh", "/app/ha/services"]
 
 # --- a web server: the web app + Serf under s6 ----------------------------------------------------------

@@ -9,9 +9,8 @@
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
 import { startWebMember, type WebMember } from '../test/helpers/cluster.js';
-import { FakeSerf } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
-import { startHttpBackend, type HttpBackend } from '../test/helpers/http-backend.js';
+import { massChange } from './mass.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { startSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
@@ -115,41 +114,12 @@ async function joinAndLeave(): Promise<void> {
   await stopAll();
 }
 
-async function massChange(): Promise<void> {
-  const haproxy = await startHaproxy();
-  const serf = new FakeSerf();
-  await serf.listen();
-  const agent = startAgent(agentArgs(haproxy, serf.address, ['--log-level', 'info']));
-  const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
-  runtime.start();
-  await waitFor('runtime connected', () => runtime.connected);
-  await agent.waitForLog('agent connected to serf', (l) => l.event === 'serf.connected');
-  const webs: HttpBackend[] = [];
-  for (let i = 0; i < MASS; i += 1) webs.push(await startHttpBackend(`m${i}`, `127.0.${2 + Math.floor(i / 250)}.${1 + (i % 250)}`));
-  const members = webs.map((w) => ({ name: w.id, address: w.address, tags: { role: 'backend', port: String(w.port) }, status: 'alive' as const }));
-
-  const t0 = Date.now();
-  serf.event('member-join', members);
-  await waitFor(`${MASS} UP`, async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length === MASS, { timeoutMs: 60_000, intervalMs: 10 });
-  const joined = Date.now() - t0;
-  const served = new Set<string>();
-  for (let i = 0; i < MASS * 2 && served.size < MASS; i += 1) served.add((await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend') ?? '?');
-
-  const t1 = Date.now();
-  serf.event('member-leave', members.map((m) => ({ ...m, status: 'left' as const })));
-  await waitFor(`${MASS} out of rotation`, async () => (await runtime.stat(haproxy.backend)).every((s) => !s.status.startsWith('UP')), { timeoutMs: 60_000, intervalMs: 10 });
-  const outOfRotation = Date.now() - t1;
-  await waitFor(`${MASS} deleted`, async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 60_000, intervalMs: 10 });
-  const deleted = Date.now() - t1;
-  await runtime.close();
-
+async function mass(): Promise<void> {
+  const m = await massChange(MASS);
   console.log(`\n${MASS} members at once (Serf RPC stand-in; real haproxy, real HTTP servers, health checks every 1 s)`);
-  console.log(`  join event → all ${MASS} UP in HAProxy: ${joined} ms (target < 2000); ${served.size} distinct servers then answered requests`);
-  console.log(`  leave event → all ${MASS} out of rotation: ${outOfRotation} ms; all deleted: ${deleted} ms`);
-  await Promise.all(webs.map((w) => w.close()));
-  await serf.close();
-  await stopAll();
+  console.log(`  join event → all ${MASS} UP in HAProxy: ${m.joinMs} ms (target < 2000); ${m.distinctServed} distinct servers then answered requests`);
+  console.log(`  leave event → all ${MASS} out of rotation: ${m.outMs} ms; all deleted: ${m.deletedMs} ms; ha-agent RSS ${m.agentRssMb.toFixed(1)} MB`);
 }
 
 await joinAndLeave();
-await massChange();
+await mass();

@@ -2,10 +2,12 @@
  * The options shared by `run`, `plan` and `handle`, and their validation into one AgentConfig.
  * A bad value stops the agent at start with one clear line naming the option.
  */
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { createLogger, type Logger } from '../log.js';
 import { parseSerfAddress, type SerfAddress } from '../membership/rpc-client.js';
+import { addressPolicy, parseCidr, type Cidr } from '../model/cidr.js';
 import { defaultServerPolicy, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues } from '../model/values.js';
 import type { DesiredOptions } from '../reconcile/desired.js';
@@ -35,6 +37,12 @@ export const membershipOptions: OptionSpec[] = [
   o('default-port', 'HA_AGENT_DEFAULT_PORT', "a member's port when it has no 'port' tag", { default: '3000', valueName: 'PORT' }),
   o('default-weight', 'HA_AGENT_DEFAULT_WEIGHT', "a member's weight when it has no 'weight' tag", { default: '100', valueName: 'WEIGHT' }),
   o('check-inter', 'HA_AGENT_CHECK_INTER', "servers' health-check interval", { default: '1s', valueName: 'DURATION' }),
+  o(
+    'allow-cidr',
+    'HA_AGENT_ALLOW_CIDR',
+    "ranges member addresses must be in, comma-separated, or 'auto' (this host's networks); 0.0.0.0, multicast and the balancer's own addresses are always refused",
+    { valueName: 'CIDR[,CIDR]' },
+  ),
 ];
 
 export const modeOption = o('mode', 'HA_AGENT_MODE', 'dynamic (add/del server) or slots (fill and free the server slots of a server-template backend)', {
@@ -66,6 +74,20 @@ export const logOptions: OptionSpec[] = [
 
 export { runtimeOption, traceOption };
 
+/** This host's addresses, and with `auto` its networks (in a container: the compose network). */
+function addressRules(text: string | undefined): { allowed: Cidr[]; own: string[] } {
+  const interfaces = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  const own = interfaces.map((i) => i.address);
+  if (text === undefined || text.trim() === '') return { allowed: [], own };
+  const parts = text.trim() === 'auto' ? interfaces.filter((i) => !i.internal).map((i) => i.cidr ?? '') : text.split(',');
+  const allowed = parts.map((part) => {
+    const cidr = parseCidr(part);
+    if (!cidr) throw new UsageError(`--allow-cidr: '${part}' is not a range like 172.18.0.0/16 or fd00::/8`);
+    return cidr;
+  });
+  return { allowed, own };
+}
+
 export interface AgentConfig {
   runtime: RuntimeAddress;
   serf: SerfAddress;
@@ -83,6 +105,7 @@ export interface AgentConfig {
   mode: 'dynamic' | 'slots';
   dryRun: boolean;
   trace: boolean;
+  /** Replaced by `run` with a logger that also feeds the metrics. */
   log: Logger;
 }
 
@@ -120,6 +143,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
   const format = parse(z.enum(['json', 'pretty']), str('log-format') ?? 'json', 'log-format');
   const level = parse(z.enum(['debug', 'info', 'warn', 'error']), str('log-level') ?? 'info', 'log-level');
   const statsBind = str('stats-bind');
+  const rules = addressRules(str('allow-cidr'));
   const inter = parse(duration('check-inter'), str('check-inter') ?? '1s', 'check-inter');
   const { fastinter, downinter } = defaultServerPolicy.check;
   const policy: ServerPolicy = {
@@ -132,6 +156,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
     serfAuth: str('serf-auth'),
     backend: parse(backendName, str('backend') ?? 'nodes', 'backend'),
     desired: {
+      refuseAddress: addressPolicy(rules.allowed, rules.own),
       role: str('role') ?? 'backend',
       defaultPort: parse(whole('default-port', 1, 65535), str('default-port') ?? '3000', 'default-port'),
       defaultWeight: parse(whole('default-weight', 0, 256), str('default-weight') ?? '100', 'default-weight'),

@@ -2,8 +2,11 @@
 import { SerfMembership } from '../membership/source.js';
 import { resolveAgentConfig, applyOptions, logOptions, membershipOptions, modeOption, renderOptions, runtimeOption, serfOptions, traceOption } from './agent-config.js';
 import { createAgent } from './agent.js';
+import { observe, type Health } from '../metrics/observe.js';
+import { Registry } from '../metrics/registry.js';
+import { serveMetrics } from '../metrics/server.js';
 import type { CliIo } from './io.js';
-import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
+import { helpOption, parseCommandLine, UsageError, type CommandSpec } from './options.js';
 
 export const runSpec: CommandSpec = {
   name: 'run',
@@ -18,6 +21,13 @@ export const runSpec: CommandSpec = {
     { name: 'resync', type: 'string', env: 'HA_AGENT_RESYNC', default: '10s', valueName: 'DURATION', description: 'how often the full member list is read again' },
     ...renderOptions,
     { name: 'dry-run', type: 'boolean', env: 'HA_AGENT_DRY_RUN', description: 'log the commands it would send and change nothing' },
+    {
+      name: 'metrics',
+      type: 'string',
+      env: 'HA_AGENT_METRICS',
+      valueName: 'ADDR:PORT',
+      description: 'serve Prometheus metrics on /metrics and a health check on /healthz (503 while HAProxy or Serf is unreachable)',
+    },
     ...logOptions,
     traceOption,
     helpOption,
@@ -27,7 +37,14 @@ export const runSpec: CommandSpec = {
 export async function run(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
   const { values } = parseCommandLine(runSpec, argv, io.env);
   const config = resolveAgentConfig(values, io.stdout);
+  const health: Health = { runtime: false, serf: false, configError: undefined };
+  const metrics = new Registry();
+  // Metrics and health are read off the agent's own log events.
+  config.log = observe(config.log, metrics, health);
   const { log } = config;
+  const metricsServer = typeof values.metrics === 'string' ? await serveMetrics(values.metrics, metrics, health).catch((error: Error) => {
+    throw new UsageError(`--metrics: cannot listen on ${String(values.metrics)}: ${error.message}`);
+  }) : undefined;
   const agent = createAgent(config);
   const membership = new SerfMembership({ address: config.serf, authKey: config.serfAuth, resyncMs: config.resyncMs, log });
   membership.on('members', (members, reason) => agent.reconciler.setMembers(members, reason));
@@ -55,6 +72,7 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
   membership.close();
   await agent.reconciler.close();
   await agent.client.close();
+  metricsServer?.close();
   log.info('agent.stopped', {});
   return 0;
 }

@@ -12,6 +12,13 @@ export const statusSpec: CommandSpec = {
     runtimeOption,
     { name: 'backend', type: 'string', env: 'HA_AGENT_BACKEND', valueName: 'NAME', description: 'only this backend (default: all)' },
     { name: 'json', type: 'boolean', description: 'print a JSON array instead of a table' },
+    {
+      name: 'metrics',
+      type: 'string',
+      env: 'HA_AGENT_METRICS',
+      valueName: 'ADDR:PORT',
+      description: "also show the agent's health from its /healthz (table only; set in the ha container)",
+    },
     traceOption,
     helpOption,
   ],
@@ -73,6 +80,23 @@ export async function status(argv: readonly string[], io: CliIo): Promise<number
   const { values } = parseCommandLine(statusSpec, argv, io.env);
   const backend = values.backend as string | undefined;
   const rows = await withRuntime(values, io, async (client) => (await client.stat(backend)).map(toStatusRow));
-  io.stdout(values.json === true ? `${JSON.stringify(rows, null, 2)}\n` : formatStatus(rows));
+  if (values.json === true) {
+    io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  io.stdout(formatStatus(rows));
+  if (typeof values.metrics === 'string') io.stdout(await agentHealth(values.metrics));
   return 0;
+}
+
+/** One line about the agent itself: its connections, and whether the rendered config is being written. */
+export async function agentHealth(bind: string): Promise<string> {
+  try {
+    const response = await fetch(`http://${bind}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const health = (await response.json()) as { runtime: boolean; serf: boolean; config: string };
+    const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
+    return `agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`}\n`;
+  } catch (error) {
+    return `agent: no answer on http://${bind}/healthz (${(error as Error).message})\n`;
+  }
 }

@@ -58,6 +58,8 @@ export function haSpec(options: ClusterOptions): ContainerSpec {
       HA_AGENT_CONFIG_OUT: path.join(dir, 'haproxy.cfg'),
       HA_AGENT_SERF: '127.0.0.1:7373',
       HA_AGENT_LOG_FORMAT: 'json',
+      // The local web servers own loopback addresses, as containers own the compose network's.
+      HA_AGENT_ALLOW_CIDR: '127.0.0.0/8',
       SERF_NODE_NAME: 'ha',
       SERF_ROLE: 'lb',
       SERF_BIND: '127.0.0.1:7946',

@@ -48,7 +48,7 @@ function alive(pid: number): boolean {
  * A process and all its descendants. s6-supervise makes each service a session leader, so a
  * container's processes do not share one process group: they are found through /proc.
  */
-function processTree(root: number): number[] {
+export function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -144,7 +144,13 @@ export class LocalCluster {
   async scale(count: number, timeoutMs = 60_000): Promise<void> {
     const webs = this.webs();
     if (count > webs.length) {
-      for (let i = webs.length; i < count; i += 1) this.start(webSpec(this.state.options, this.state.next++));
+      for (let i = webs.length; i < count; i += 1) {
+        const spec = webSpec(this.state.options, this.state.next++);
+        // A web server left over from another run would hold the address: say so instead of hanging.
+        await assertFree(spec.address, 7946);
+        await assertFree(spec.address, 3000);
+        this.start(spec);
+      }
     } else {
       await Promise.all(webs.slice(count).map((c) => this.stop(c.name)));
     }

@@ -20,6 +20,8 @@ export interface ApplyContext {
   sleep?: (ms: number) => Promise<void>;
   /** Aborted when the agent stops: no further step is sent, and a restarted agent resumes from HAProxy's state. */
   signal?: AbortSignal;
+  /** When the member list that planned this action arrived (performance.now()). */
+  listedAt?: number;
 }
 
 export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'aborted';
@@ -46,7 +48,13 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
       return 'failed';
     }
   }
-  ctx.log.info('action.finished', { server: action.server, action: action.kind, durationMs: round(performance.now() - started) });
+  const now = performance.now();
+  ctx.log.info('action.finished', {
+    server: action.server,
+    action: action.kind,
+    durationMs: round(now - started),
+    sinceListMs: round(now - (ctx.listedAt ?? started)),
+  });
   return 'done';
 }
 

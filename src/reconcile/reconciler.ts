@@ -39,6 +39,7 @@ export interface ReconcilerStats {
 
 export class Reconciler {
   private members: readonly Member[] | undefined;
+  private listedAt = 0;
   private readonly running = new Map<string, Promise<void>>();
   private readonly watcher: ServerWatcher;
   private readonly stopping = new AbortController();
@@ -57,6 +58,7 @@ export class Reconciler {
   /** The full member list (never a delta): every call replaces the previous one. */
   setMembers(members: readonly Member[], reason: string): void {
     this.members = members;
+    this.listedAt = performance.now();
     this.trigger(reason);
   }
 
@@ -134,7 +136,7 @@ export class Reconciler {
     }
     for (const action of actions) {
       log.info('plan.action', { server: action.server, action: action.kind, reason: action.reason, steps: action.steps.map((s) => s.kind) });
-      const run = applyAction({ ...this.options, watcher: this.watcher, signal: this.stopping.signal }, action).then((outcome) => {
+      const run = applyAction({ ...this.options, watcher: this.watcher, signal: this.stopping.signal, listedAt: this.listedAt }, action).then((outcome) => {
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
         this.running.delete(action.server);
         // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state.

@@ -34,6 +34,11 @@ export class FakeSerf {
   private server!: net.Server;
   address = '';
 
+  /** Whether a client has subscribed to the event stream. */
+  get streaming(): boolean {
+    return this.streams.size > 0;
+  }
+
   async listen(): Promise<void> {
     this.server = net.createServer((socket) => this.serve(socket));
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,100 @@
+/**
+ * The reload-based ways the benchmark compares ha-agent with: the same Serf membership and the same
+ * template, but every change renders haproxy.cfg and then
+ *   restart   — stops HAProxy and starts it again (the seed lab's way);
+ *   soft      — starts a new HAProxy with `-sf <old pids>` (consul-template's usual command);
+ *   seamless  — reloads a master-worker HAProxy whose workers pass their listeners on
+ *               (`expose-fd listeners`: HAProxy's best reload).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { silentLogger } from '../src/log.js';
+import { SerfMembership } from '../src/membership/source.js';
+import { parseSerfAddress } from '../src/membership/rpc-client.js';
+import { defaultServerPolicy } from '../src/model/server.js';
+import { desiredServers } from '../src/reconcile/desired.js';
+import { compileTemplate, type ConfigModel } from '../src/render/template.js';
+
+export type ReloadWay = 'restart' | 'soft' | 'seamless';
+
+export class ReloadBalancer {
+  readonly processes: ChildProcess[] = [];
+  reloads = 0;
+  private readonly render = compileTemplate(readFileSync(path.resolve(import.meta.dirname, '../ha/config/haproxy.cfg.hbs'), 'utf8'));
+  private readonly configPath: string;
+  private readonly masterSocket: string;
+  private membership: SerfMembership | undefined;
+  private last = '';
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly way: ReloadWay, private readonly dir: string, private readonly port: number, private readonly serfRpc: string) {
+    mkdirSync(dir, { recursive: true });
+    this.configPath = path.join(dir, 'haproxy.cfg');
+    this.masterSocket = path.join(dir, 'master.sock');
+  }
+
+  async start(): Promise<void> {
+    this.write([]);
+    this.launch([]);
+    this.membership = new SerfMembership({ address: parseSerfAddress(this.serfRpc), resyncMs: 10_000, log: silentLogger });
+    this.membership.on('members', (members) => {
+      const servers = [...desiredServers(members, { role: 'backend', defaultPort: 3000, defaultWeight: 100 }).servers.values()].sort((a, b) => a.name.localeCompare(b.name));
+      this.chain = this.chain.then(() => this.apply(servers));
+    });
+    this.membership.start();
+  }
+
+  /** HAProxy processes still alive (old ones linger while their connections last). */
+  alive(): number[] {
+    return this.processes.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid as number);
+  }
+
+  async stop(): Promise<void> {
+    this.membership?.close();
+    await this.chain;
+    for (const child of this.alive().length > 0 ? this.processes : []) child.kill('SIGKILL');
+  }
+
+  private model(servers: ConfigModel['servers']): ConfigModel {
+    return {
+      runtime: { tcp: '127.0.0.1:9999', unixSocket: path.join(this.dir, 'admin.sock') },
+      frontend: { bind: `127.0.0.1:${this.port}` },
+      backend: { name: 'nodes', balance: 'roundrobin', healthPath: '/health' },
+      policy: defaultServerPolicy,
+      servers,
+    };
+  }
+
+  private write(servers: ConfigModel['servers']): boolean {
+    let text = this.render(this.model(servers));
+    // Seamless reloads: the old worker hands its listening sockets to the new one.
+    if (this.way === 'seamless') text = text.replace('mode 600 level admin', 'mode 600 level admin expose-fd listeners');
+    if (text === this.last) return false;
+    this.last = text;
+    writeFileSync(this.configPath, text);
+    return true;
+  }
+
+  private launch(extra: string[]): ChildProcess {
+    const args = this.way === 'seamless' ? ['-W', '-db', '-S', this.masterSocket, '-f', this.configPath] : ['-db', '-f', this.configPath, ...extra];
+    const child = spawn('haproxy', args, { stdio: 'ignore' });
+    this.processes.push(child);
+    return child;
+  }
+
+  private async apply(servers: ConfigModel['servers']): Promise<void> {
+    if (!this.write(servers)) return;
+    this.reloads += 1;
+    const current = this.alive();
+    if (this.way === 'restart') {
+      for (const child of this.processes) if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.all(this.processes.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : undefined)));
+      this.launch([]);
+    } else if (this.way === 'soft') {
+      this.launch(['-sf', ...current.map(String)]);
+    } else {
+      this.processes[0]?.kill('SIGUSR2'); // the master re-executes itself and starts a new worker
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Metrics from the agent's own log events: every event is logged once, and the same call feeds
+ * the counters, so logs and metrics cannot disagree.
+ */
+import type { Fields, Logger } from '../log.js';
+import type { Registry } from './registry.js';
+
+const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface Health {
+  runtime: boolean;
+  serf: boolean;
+  configError: string | undefined;
+}
+
+export function observe(log: Logger, metrics: Registry, health: Health): Logger {
+  const record = (event: string, fields: Fields) => {
+    switch (event) {
+      case 'serf.event':
+        metrics.inc('ha_agent_serf_events_total', 'Serf member events received', { type: String(fields.type) });
+        break;
+      case 'member.rejected':
+        metrics.inc('ha_agent_members_rejected_total', 'Members refused, by the field at fault', { reason: String(fields.reason).split(':')[0] ?? 'unknown' });
+        break;
+      case 'step.finished':
+        metrics.inc('ha_agent_steps_total', 'Runtime API steps applied', { kind: String(fields.step) });
+        break;
+      case 'step.failed':
+        metrics.inc('ha_agent_commands_failed_total', 'Steps HAProxy refused or that could not be sent', { kind: String(fields.step) });
+        break;
+      case 'drain.finished':
+      case 'drain.timeout':
+        metrics.observe('ha_agent_drain_seconds', 'How long drains waited for in-flight requests', Number(fields.waitedMs) / 1000, SECONDS, {
+          outcome: event === 'drain.finished' ? 'drained' : 'timeout',
+        });
+        break;
+      case 'action.finished':
+        metrics.observe('ha_agent_event_to_applied_seconds', 'From the member list showing a change to HAProxy applying it', Number(fields.sinceListMs) / 1000, SECONDS, {
+          action: String(fields.action),
+        });
+        break;
+      case 'runtime.connected':
+      case 'runtime.disconnected':
+        health.runtime = event === 'runtime.connected';
+        metrics.set('ha_agent_runtime_connected', 'Whether the Runtime API connection to HAProxy is up', health.runtime ? 1 : 0);
+        break;
+      case 'serf.connected':
+      case 'serf.disconnected':
+        health.serf = event === 'serf.connected';
+        metrics.set('ha_agent_serf_connected', 'Whether the RPC connection to the local Serf agent is up', health.serf ? 1 : 0);
+        break;
+      case 'config.written':
+      case 'config.invalid':
+      case 'config.write-failed':
+      case 'config.render-failed':
+        health.configError = event === 'config.written' ? undefined : String(fields.alert ?? (fields.error as Error | undefined)?.message ?? event);
+        metrics.set('ha_agent_config_written', 'Whether the last rendered haproxy.cfg was written (0: the previous file is kept)', health.configError ? 0 : 1);
+        break;
+    }
+  };
+  const wrap = (level: keyof Logger) => (event: string, fields: Fields = {}) => {
+    record(event, fields);
+    log[level](event, fields);
+  };
+  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/log.js';
+import { observe, type Health } from '../../../src/metrics/observe.js';
+import { Registry } from '../../../src/metrics/registry.js';
+
+describe('metrics', () => {
+  it('renders counters, gauges and histograms in Prometheus text format, escaping label values', () => {
+    const registry = new Registry();
+    registry.inc('x_total', 'X things', { kind: 'a"b' });
+    registry.inc('x_total', 'X things', { kind: 'a"b' }, 2);
+    registry.set('up', 'Is it up', 1);
+    registry.observe('wait_seconds', 'Waits', 0.3, [0.1, 0.5, 1]);
+    expect(registry.render()).toBe(
+      [
+        '# HELP x_total X things',
+        '# TYPE x_total counter',
+        'x_total{kind="a\\"b"} 3',
+        '# HELP up Is it up',
+        '# TYPE up gauge',
+        'up 1',
+        '# HELP wait_seconds Waits',
+        '# TYPE wait_seconds histogram',
+        'wait_seconds_bucket{le="0.1"} 0',
+        'wait_seconds_bucket{le="0.5"} 1',
+        'wait_seconds_bucket{le="1"} 1',
+        'wait_seconds_bucket{le="+Inf"} 1',
+        'wait_seconds_sum 0.3',
+        'wait_seconds_count 1',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('counts the agent log events, and tracks health from them', () => {
+    const registry = new Registry();
+    const health: Health = { runtime: false, serf: false, configError: undefined };
+    const log = observe(silentLogger, registry, health);
+    log.info('serf.event', { type: 'member-join', members: ['a'] });
+    log.warn('member.rejected', { member: '"a;b"', reason: 'name: must be 1-64 characters' });
+    log.warn('member.rejected', { member: '"c"', reason: 'port: must be 1-65535' });
+    log.info('step.finished', { step: 'add', command: 'add server …' });
+    log.error('step.failed', { step: 'del' });
+    log.info('drain.finished', { waitedMs: 1500 });
+    log.info('runtime.connected', {});
+    log.info('serf.connected', {});
+    log.error('config.write-failed', { error: new Error('EROFS') });
+    expect(registry.get('ha_agent_serf_events_total', { type: 'member-join' })).toBe(1);
+    expect(registry.get('ha_agent_members_rejected_total', { reason: 'name' })).toBe(1);
+    expect(registry.get('ha_agent_members_rejected_total', { reason: 'port' })).toBe(1);
+    expect(registry.get('ha_agent_steps_total', { kind: 'add' })).toBe(1);
+    expect(registry.get('ha_agent_commands_failed_total', { kind: 'del' })).toBe(1);
+    expect(registry.render()).toContain('ha_agent_drain_seconds_sum{outcome="drained"} 1.5');
+    expect(health).toEqual({ runtime: true, serf: true, configError: 'EROFS' });
+    log.warn('serf.disconnected', {});
+    expect(health.serf).toBe(false);
+    expect(registry.get('ha_agent_serf_connected')).toBe(0);
+  });
+});

@@ -23,7 +23,8 @@ export async function massChange(count: number): Promise<MassResult> {
   const haproxy = await startHaproxy();
   const serf = new FakeSerf();
   await serf.listen();
-  const agent = startAgent(agentArgs(haproxy, serf.address, ['--log-level', 'warn']));
+  // As ha/services/ha-agent/run starts it.
+  const agent = startAgent(agentArgs(haproxy, serf.address, ['--log-level', 'info']), { NODE_OPTIONS: '--max-semi-space-size=1' });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
   await waitFor('runtime connected', () => runtime.connected);
@@ -37,6 +38,8 @@ export async function massChange(count: number): Promise<MassResult> {
   const up = async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length;
   await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 10 });
   const joinMs = Date.now() - t0;
+  // Memory with every member served, once the burst of joins has settled.
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
   const agentRssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${agent.process.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   const served = new Set<string>();
   for (let i = 0; i < Math.min(count * 2, 400); i += 1) served.add((await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend') ?? '?');

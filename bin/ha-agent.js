@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm install` (prepare) or `npm run build`.
-import { main } from '../dist/cli/main.js';
+// msgpackr's optional native decoder costs ~6 MB of memory and buys nothing at Serf's message rates.
+process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= 'true';
+const { main } = await import('../dist/cli/main.js');
 
 process.exitCode = await main(process.argv.slice(2));

@@ -77,6 +77,7 @@ async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise
         name,
         (s) => s === undefined || (s.sessions === 0 && s.queue === 0) || (step.untilDown && !s.running),
         ctx.drainTimeoutMs,
+        true,
       );
       ctx.log[drained ? 'info' : 'warn'](drained ? 'drain.finished' : 'drain.timeout', {
         server: name,

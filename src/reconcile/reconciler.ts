@@ -1,6 +1,6 @@
 /**
  * The level-triggered loop: on every trigger (member event, resync, HAProxy (re)connected, an
- * action finished) it reads HAProxy, recomputes desired state from the latest member list, plans
+ * action that did not simply succeed, or one a pass had to leave alone) it reads HAProxy, recomputes desired state from the latest member list, plans
  * from scratch and starts the actions. Actions for different servers run concurrently; a server
  * with an action in flight is left alone until it finishes.
  */
@@ -41,6 +41,8 @@ export class Reconciler {
   private members: readonly Member[] | undefined;
   private listedAt = 0;
   private readonly running = new Map<string, Promise<void>>();
+  /** Busy servers a pass had to leave alone: their state is planned again once their action ends. */
+  private readonly deferred = new Set<string>();
   private readonly watcher: ServerWatcher;
   private readonly stopping = new AbortController();
   private passing: Promise<void> | undefined;
@@ -108,6 +110,7 @@ export class Reconciler {
     this.logRejections(desired.rejected);
     const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
     const options = { busy: new Set(this.running.keys()), failed };
+    for (const name of options.busy) this.deferred.add(name);
     let actions: Action[];
     let persisted: ConfigServer[];
     if (this.options.mode === 'slots') {
@@ -139,8 +142,10 @@ export class Reconciler {
       const run = applyAction({ ...this.options, watcher: this.watcher, signal: this.stopping.signal, listedAt: this.listedAt }, action).then((outcome) => {
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
         this.running.delete(action.server);
-        // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state.
-        this.trigger(`${action.kind} ${action.server} ${outcome}`);
+        // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
+        // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
+        const deferred = this.deferred.delete(action.server);
+        if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
       });
       this.running.set(action.server, run);
     }

@@ -1,13 +1,15 @@
 /**
- * Waits on conditions over one backend's servers. While anyone waits, one poller reads
- * `show servers state` + `show stat` for the backend and serves every waiter from that read,
- * so 200 concurrent joins cost one read per tick, not 200.
+ * Waits on conditions over one backend's servers. While anyone waits, one poller reads the
+ * backend's tables and serves every waiter from that read, so 200 concurrent joins cost one read
+ * per tick, not 200. `show stat` (sessions, ~230 bytes a server) is read only while someone waits
+ * for a drain; check results come from the smaller `show servers state`.
  */
 import type { RuntimeClient } from '../runtime/client.js';
 import { actualServers, type ActualServer } from './actual.js';
 
 interface Waiter {
   server: string;
+  needsSessions: boolean;
   until: (server: ActualServer | undefined) => boolean;
   deadline: number;
   resolve: (met: boolean) => void;
@@ -23,10 +25,13 @@ export class ServerWatcher {
     private readonly intervalMs = 100,
   ) {}
 
-  /** Resolves true once `until` holds for the server, false when `timeoutMs` passes first. */
-  waitFor(server: string, until: (server: ActualServer | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+  /**
+   * Resolves true once `until` holds for the server, false when `timeoutMs` passes first.
+   * `needsSessions`: `until` reads sessions and queue (drains), so `show stat` must be read too.
+   */
+  waitFor(server: string, until: (server: ActualServer | undefined) => boolean, timeoutMs: number, needsSessions = false): Promise<boolean> {
     return new Promise((resolve) => {
-      this.waiters.add({ server, until, deadline: Date.now() + timeoutMs, resolve });
+      this.waiters.add({ server, needsSessions, until, deadline: Date.now() + timeoutMs, resolve });
       this.timer ??= setTimeout(() => void this.poll(), 0);
     });
   }
@@ -42,7 +47,8 @@ export class ServerWatcher {
   private async poll(): Promise<void> {
     let servers: Map<string, ActualServer> | undefined;
     try {
-      const [state, stat] = await Promise.all([this.client.serversState(this.backend), this.client.stat(this.backend)]);
+      const sessions = [...this.waiters].some((waiter) => waiter.needsSessions);
+      const [state, stat] = await Promise.all([this.client.serversState(this.backend), sessions ? this.client.stat(this.backend) : []]);
       servers = actualServers(this.backend, state, stat);
     } catch {
       // HAProxy unreachable for this tick: waiters keep waiting until their deadline.

@@ -132,10 +132,16 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     return list.some((command) => command.mutation) ? this.mutations.add(task) : task();
   }
 
-  /** Sends a command and returns every raw answer (one per `;`-separated command). */
+  /**
+   * Sends a command and returns every raw answer (one per `;`-separated command). Mutations are
+   * written in queue order; the queue moves on once a command is written, not answered, so
+   * concurrent callers pipeline on the connection while each one's own steps stay ordered.
+   */
   async send(command: Command): Promise<string[]> {
     commands.assertSendable(command);
-    return command.mutation ? this.mutations.add(() => this.transmit(command)) : this.transmit(command);
+    if (!command.mutation) return this.transmit(command);
+    const { answers } = await this.mutations.add(async () => ({ answers: this.transmit(command) }));
+    return answers;
   }
 
   async info(): Promise<Info> {

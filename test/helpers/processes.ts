@@ -16,7 +16,7 @@ export function start(command: string, args: readonly string[], options: SpawnOp
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   let output = '';
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-200_000);
+    output = (output + chunk.toString()).slice(-Number(process.env.TEST_OUTPUT_LIMIT ?? 200_000));
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

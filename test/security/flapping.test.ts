@@ -36,17 +36,23 @@ describe('1,000 members flapping for a minute', () => {
     const stable = await startHttpBackend('stable', '127.0.0.2');
     webs.push(stable);
     serf.event('member-join', [{ name: 'stable', address: '127.0.0.2', tags: { role: 'backend', port: String(stable.port) }, status: 'alive' }]);
+    await waitFor('stable UP', async () => (await runtime.stat(haproxy.backend)).some((s) => s.name === 'stable' && s.status.startsWith('UP')), { timeoutMs: 20_000 });
     for (let i = 0; i < FLAPPERS; i += 1) webs.push(await startHttpBackend(`f${i}`, `127.0.${10 + Math.floor(i / 250)}.${1 + (i % 250)}`));
     const flappers: FakeMember[] = webs.slice(1).map((w) => ({ name: w.id, address: w.address, tags: { role: 'backend', port: String(w.port) }, status: 'alive' }));
 
     let failed = 0;
     let served = 0;
     let running = true;
+    const failures = new Map<string, number>();
     const probe = (async () => {
       while (running) {
-        const response = await fetch(`${haproxy.frontendUrl}/`).catch(() => undefined);
-        if (response?.status === 200) served += 1;
-        else failed += 1;
+        const response = await fetch(`${haproxy.frontendUrl}/`).catch((error: Error) => error);
+        if (!(response instanceof Error) && response.status === 200) served += 1;
+        else {
+          failed += 1;
+          const why = response instanceof Error ? response.message : `HTTP ${response.status} ${response.headers.get('x-backend') ?? ''}`;
+          failures.set(why, (failures.get(why) ?? 0) + 1);
+        }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
@@ -67,7 +73,7 @@ describe('1,000 members flapping for a minute', () => {
     running = false;
     await probe;
     await runtime.close();
-    console.log(`flapping: ${cycles} cycles of ${FLAPPERS} joins and leaves; agent RSS ${warm.toFixed(1)} MB after 3 cycles, ${end.toFixed(1)} MB at the end; stable member: ${served} served, ${failed} failed`);
+    console.log(`flapping: ${cycles} cycles of ${FLAPPERS} joins and leaves; agent RSS ${warm.toFixed(1)} MB after 3 cycles, ${end.toFixed(1)} MB at the end; stable member: ${served} served, ${failed} failed ${JSON.stringify([...failures])}`);
     expect(cycles).toBeGreaterThanOrEqual(5);
     expect(failed).toBe(0);
     expect(served).toBeGreaterThan(100);

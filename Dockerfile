@@ -12,7 +12,7 @@ ENV HA_AGENT_HOME=/app \
     SERF_BIND=0.0.0.0:7946 \
     SERF_RPC_ADDR=127.0.0.1:7373
 WORKDIR /app
-COPY scripts/serf-agent.sh scripts/container-init.sh /app/scripts/
+COPY scripts/serf-agent.sh scripts/container-init.sh scripts/keygen.sh /app/scripts/
 
 # --- build stage: npm and TypeScript never reach a final image ----------------------------------------
 FROM base AS build

@@ -3,10 +3,10 @@
  * webapp=3`, then under continuous HTTP load through the published port: scale to 6, 1 and 4,
  * `docker stop` a web container during a slow request, `docker kill` one, restart `ha`.
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ComposeDriver } from '../../src/demo/driver.js';
 import { once, startLoad, type Load } from '../../src/demo/load.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
@@ -19,15 +19,10 @@ let url: string;
 let load: Load;
 let startedEngine = false;
 
-function sh(command: string, args: readonly string[], timeoutMs = 600_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: root, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.slice(-3000)}`));
-      else resolve(stdout);
-    });
-  });
-}
-const compose = (...args: string[]) => sh('docker-compose', ['-p', project, ...args]);
+let driver: ComposeDriver;
+const sh = (command: string, args: readonly string[]) => driver.sh(command, args);
+const compose = (...args: string[]) => driver.compose(...args);
+const webHosts = () => driver.webHosts();
 
 interface StatusRow {
   name: string;
@@ -41,25 +36,9 @@ async function haproxyProcess(): Promise<string> {
   const info = await compose('exec', '-T', 'ha', 'ha-agent', 'exec', '--', 'show info');
   return `pid ${/^Pid: (\d+)$/m.exec(info)?.[1]} started ${/^Start_time_sec: (\d+)$/m.exec(info)?.[1]}`;
 }
-/** Hostnames (= Serf node names = server names) of the running web containers. */
-async function webHosts(): Promise<string[]> {
-  const ids = (await compose('ps', '-q', 'webapp')).split('\n').filter(Boolean);
-  const running: string[] = [];
-  for (const id of ids) {
-    const [state, host] = (await sh('docker', ['inspect', '-f', '{{.State.Running}} {{.Config.Hostname}}', id])).trim().split(' ');
-    if (state === 'true' && host) running.push(host);
-  }
-  return running.sort();
-}
 async function converged(count: number): Promise<void> {
-  await waitFor(
-    `${count} web servers UP and nothing else`,
-    async () => {
-      const [rows, hosts] = await Promise.all([servers(), webHosts()]);
-      return hosts.length === count && rows.length === count && rows.every((r) => r.state.startsWith('UP')) && rows.map((r) => r.name).sort().join() === hosts.join();
-    },
-    { timeoutMs: 90_000, intervalMs: 500 },
-  );
+  await driver.waitConverged();
+  expect(await webHosts()).toHaveLength(count);
 }
 async function phase(name: string, action: () => Promise<void>): Promise<{ requests: number; failed: number; errors: string[]; seconds: number }> {
   const from = Date.now();
@@ -79,6 +58,7 @@ beforeAll(async () => {
     WEBAPP_GRACE_MS: '3000',
   };
   url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
+  driver = new ComposeDriver({ root, project, env });
   startedEngine = !(await sh('docker', ['info']).then(() => true, () => false));
   await sh('bash', ['scripts/docker-engine.sh', 'start']);
   await sh('bash', ['scripts/base-image.sh']);
@@ -96,7 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await load?.stop();
   console.log(['', `E2E (${project}): phase, requests, failed, duration`, ...report].join('\n'));
-  await compose('down', '-v', '--remove-orphans', '-t', '10').catch((error) => console.error(error));
+  await driver.down().catch((error) => console.error(error));
   if (startedEngine) await sh('bash', ['scripts/docker-engine.sh', 'stop']);
 }, 300_000);
 
@@ -111,10 +91,42 @@ describe('docker compose --scale under continuous load', () => {
     expect(await compose('exec', '-T', 'ha', 'haproxy', '-v')).toMatch(/^HAProxy version 3\.0\./);
   });
 
+  it('encrypts gossip with this deployment\'s own key: a Serf agent without it cannot join', async () => {
+    const network = `${project}_default`;
+    const rogue = await sh('docker', ['run', '--rm', '--network', network, '--entrypoint', 'serf', 'ha-agent/webapp:latest', 'agent', '-node', 'rogue', '-join', 'ha']).then(
+      () => 'joined',
+      (error: Error) => error.message,
+    );
+    expect(rogue).toMatch(/Remote state is encrypted and encryption is not configured/);
+    const key = await compose('exec', '-T', 'ha', 'sh', '-c', 'cat /secrets/serf.key');
+    expect(key.trim()).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    const cmdlines = await compose('exec', '-T', 'ha', 'sh', '-c', 'cat /proc/[0-9]*/cmdline | tr "\\0" " "');
+    expect(cmdlines).not.toContain(key.trim()); // never on a command line
+  });
+
+  it('keeps admin level off the network: every Runtime API listener and the stats page, as rendered', async () => {
+    const config = await compose('exec', '-T', 'ha', 'cat', '/var/lib/ha-agent/haproxy.cfg');
+    const sockets = config.split('\n').filter((line) => /^\s*stats socket /.test(line)).map((line) => line.trim());
+    expect(sockets).toEqual([
+      'stats socket /run/haproxy/admin.sock mode 600 level admin',
+      'stats socket ipv4@127.0.0.1:9999 level admin',
+      'stats socket ipv4@0.0.0.0:9998 level operator',
+    ]);
+    expect(config).toMatch(/^\s*stats auth admin:\S{20,}$/m);
+    expect((await fetch(`http://127.0.0.1:${env.HA_STATS_PORT}/`)).status).toBe(401);
+    const published = await compose('port', 'ha', '9998');
+    expect(published.trim()).toBe(`127.0.0.1:${env.HA_RUNTIME_PORT}`);
+  });
+
+  it('reports healthy through the agent\'s /healthz', async () => {
+    const id = (await compose('ps', '-q', 'ha')).trim();
+    await waitFor('ha healthy', async () => (await sh('docker', ['inspect', '-f', '{{.State.Health.Status}}', id])).trim() === 'healthy', { timeoutMs: 60_000, intervalMs: 1000 });
+  });
+
   it.each([6, 1, 4])('scales to %i with no failed request', async (count) => {
     const result = await phase(`scale to ${count}`, async () => {
-      await compose('up', '-d', '--no-recreate', '--scale', `webapp=${count}`);
-      await converged(count);
+      await driver.scale(count);
+      expect(await webHosts()).toHaveLength(count);
     });
     expect(result.failed).toBe(0);
     expect(result.requests).toBeGreaterThan(0);

@@ -59,6 +59,7 @@ function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]>
 
 interface Row {
   way: string;
+  seconds: number;
   requests: number;
   failed: number;
   errors: string[];
@@ -96,6 +97,7 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
   const lat = (list: Outcome[]) => list.map((o) => o.latencyMs).sort((a, b) => a - b);
   return {
     way,
+    seconds: ((outcomes.at(-1)?.at ?? t0) - (outcomes[0]?.at ?? t0)) / 1000,
     requests: all.requests,
     failed: all.failed,
     errors: all.errors,
@@ -148,9 +150,9 @@ rows.push(await reloadWay('soft', 'c. render + haproxy -sf (consul-template)'));
 rows.push(await reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
 
 const table = [
-  '| way | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | leave → last request ms | reloads | HAProxy processes at end | their RSS MB |',
-  '|---|---|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.way} | ${r.requests} | ${r.failed}${r.errors.length ? ` (${r.errors.slice(0, 2).join('; ')})` : ''} | ${f(r.steadyP50)} / ${f(r.steadyP99)} | ${f(r.changeP50)} / ${f(r.changeP99)} | ${f(r.joinMs, 0)} | ${f(r.leaveMs, 0)} | ${r.reloads} | ${r.processes} | ${f(r.rssMb)} |`),
+  '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | reloads | HAProxy processes at end | their RSS MB |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.way} | ${f(r.seconds)} | ${r.requests} | ${r.failed}${r.errors.length ? ` (${r.errors.slice(0, 2).join('; ')})` : ''} | ${f(r.steadyP50)} / ${f(r.steadyP99)} | ${f(r.changeP50)} / ${f(r.changeP99)} | ${f(r.joinMs, 0)} | ${f(r.leaveMs, 0)} | ${r.reloads} | ${r.processes} | ${f(r.rssMb)} |`),
 ];
 console.log(`\nScale 2 → 4 → 2 under load (4 keep-alive + 2 new-connection clients), ${HOLD_MS} ms per phase:\n`);
 console.log(table.join('\n'));

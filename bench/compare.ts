@@ -4,10 +4,10 @@
  *   c. render + `haproxy -sf` (consul-template)  d. render + master-worker seamless reload
  * then how fast ha-agent converges when 10, 100 and 1,000 members join or leave at once, and its
  * memory at 1,000. Real haproxy, serf, s6 and web app on loopback; load from a separate process.
- * Prints figures and writes docs/benchmarks.html; asserts nothing.
+ * Prints figures (docs/benchmarks.md records a run); asserts nothing.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../src/cluster/local.js';
@@ -144,10 +144,12 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
 
 const f = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const rows: Row[] = [];
-rows.push(await agentWay());
-rows.push(await reloadWay('restart', 'b. render + restart (seed lab)'));
-rows.push(await reloadWay('soft', 'c. render + haproxy -sf (consul-template)'));
-rows.push(await reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
+const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=agent,soft
+const wanted = (name: string) => only === undefined || only.split(',').includes(name);
+if (wanted('agent')) rows.push(await agentWay());
+if (wanted('restart')) rows.push(await reloadWay('restart', 'b. render + restart (seed lab)'));
+if (wanted('soft')) rows.push(await reloadWay('soft', 'c. render + haproxy -sf (consul-template)'));
+if (wanted('seamless')) rows.push(await reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
 
 const table = [
   '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | reloads | HAProxy processes at end | their RSS MB |',
@@ -158,10 +160,10 @@ console.log(`\nScale 2 → 4 → 2 under load (4 keep-alive + 2 new-connection c
 console.log(table.join('\n'));
 
 const mass: string[] = ['| members at once | join → all UP ms | leave → all out of rotation ms | leave → all deleted ms | ha-agent RSS MB |', '|---|---|---|---|---|'];
-for (const n of [10, 100, 1000]) {
+for (const n of wanted('mass') ? [10, 100, 1000] : []) {
   const m = await massChange(n);
   mass.push(`| ${n} | ${m.joinMs} | ${m.outMs} | ${m.deletedMs} | ${f(m.agentRssMb)} |`);
 }
 console.log(`\nha-agent with many members at once (Serf RPC stand-in, real haproxy and HTTP servers):\n`);
 console.log(mass.join('\n'));
-writeFileSync(path.join(home, 'docs/benchmarks-latest.md'), `${table.join('\n')}\n\n${mass.join('\n')}\n`);
+

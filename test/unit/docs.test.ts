@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { subcommands } from '../../src/cli/main.js';
@@ -32,5 +32,21 @@ describe('README', () => {
         expect(options.some((o) => o.command === command && o.option.name === row.name), `README lists ${command} --${row.name}`).toBe(true);
       }
     }
+  });
+});
+
+describe('README log reference', () => {
+  it('lists every log event the code emits', () => {
+    const files = (readdirSync(path.resolve(import.meta.dirname, '../../src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const events = new Set<string>();
+    for (const file of files) {
+      const text = readFileSync(path.resolve(import.meta.dirname, '../../src', file), 'utf8');
+      for (const m of text.matchAll(/\.(?:debug|info|warn|error)\('([a-z][a-z.-]+)'|\[[^\]]+\]\('([a-z][a-z.-]+)'|\? '([a-z]+\.[a-z-]+)' : '([a-z]+\.[a-z-]+)'/g)) {
+        for (const name of m.slice(1)) if (name) events.add(name);
+      }
+    }
+    expect(events.size).toBeGreaterThan(30);
+    const logs = readme.slice(readme.indexOf('### Logs'), readme.indexOf('## Security'));
+    for (const event of events) expect(logs, `log event ${event}`).toContain(`\`${event}\``);
   });
 });

@@ -8,7 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { RuntimeClient } from '../runtime/client.js';
+import { waitUntilServing } from './converge.js';
 import { haSpec, webSpec, type ClusterOptions, type ContainerKind, type ContainerSpec } from './layout.js';
 
 export interface ContainerState {
@@ -30,7 +30,6 @@ export class ClusterError extends Error {
   readonly code = 'CLUSTER_FAILED';
 }
 
-const BACKEND = 'nodes';
 export const RUNTIME_URL = 'tcp://127.0.0.1:9999';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -196,28 +195,8 @@ export class LocalCluster {
   }
 
   /** Resolves once HAProxy's backend holds exactly the running web servers, all UP. */
-  async waitConverged(timeoutMs = 60_000): Promise<void> {
-    const want = this.webs().map((c) => c.name).sort().join();
-    const client = new RuntimeClient({ url: RUNTIME_URL, connectTimeoutMs: 500 });
-    const deadline = Date.now() + timeoutMs;
-    let last = 'HAProxy not reachable';
-    try {
-      while (Date.now() < deadline) {
-        try {
-          if (!client.connected) await client.connect();
-          const stat = await client.stat(BACKEND);
-          const up = stat.filter((s) => s.status.startsWith('UP')).map((s) => s.name).sort().join();
-          if (up === want && stat.length === this.webs().length) return;
-          last = `UP: [${up}], want [${want}]`;
-        } catch (error) {
-          last = (error as Error).message;
-        }
-        await sleep(100);
-      }
-    } finally {
-      await client.close();
-    }
-    throw new ClusterError(`the cluster did not converge in ${timeoutMs} ms (${last})`);
+  waitConverged(timeoutMs = 60_000): Promise<void> {
+    return waitUntilServing(RUNTIME_URL, () => this.webs().map((c) => c.name), { timeoutMs });
   }
 
   private start(spec: ContainerSpec): void {

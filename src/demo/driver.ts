@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { LocalCluster, RUNTIME_URL } from '../cluster/local.js';
 import type { ClusterOptions } from '../cluster/layout.js';
-import { RuntimeClient } from '../runtime/client.js';
+import { waitUntilServing } from '../cluster/converge.js';
 
 export interface DemoDriver {
   readonly label: string;
@@ -133,27 +133,8 @@ export class ComposeDriver implements DemoDriver {
     return running.sort();
   }
 
-  async waitConverged(timeoutMs = 90_000): Promise<void> {
-    const client = new RuntimeClient({ url: this.runtimeUrl, connectTimeoutMs: 1000 });
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    try {
-      while (Date.now() < deadline) {
-        try {
-          if (!client.connected) await client.connect();
-          const [stat, hosts] = await Promise.all([client.stat('nodes'), this.webHosts()]);
-          const up = stat.filter((s) => s.status.startsWith('UP')).map((s) => s.name).sort();
-          if (up.join() === hosts.join() && stat.length === hosts.length) return;
-          last = `UP [${up.join()}], running [${hosts.join()}]`;
-        } catch (error) {
-          last = (error as Error).message;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }
-    } finally {
-      await client.close();
-    }
-    throw new Error(`the compose stack did not converge in ${timeoutMs} ms (${last})`);
+  waitConverged(timeoutMs = 90_000): Promise<void> {
+    return waitUntilServing(this.runtimeUrl, () => this.webHosts(), { timeoutMs, intervalMs: 300 });
   }
 
   async killWeb(): Promise<string> {

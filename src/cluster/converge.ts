@@ -1,0 +1,33 @@
+/** Waits until an HAProxy backend holds exactly the expected servers, all UP (the cluster and the demo use it). */
+import { RuntimeClient } from '../runtime/client.js';
+
+export class ConvergeError extends Error {
+  readonly code = 'CLUSTER_FAILED';
+}
+
+export async function waitUntilServing(
+  runtimeUrl: string,
+  expected: () => string[] | Promise<string[]>,
+  { backend = 'nodes', timeoutMs = 60_000, intervalMs = 100 } = {},
+): Promise<void> {
+  const client = new RuntimeClient({ url: runtimeUrl, connectTimeoutMs: 1000 });
+  const deadline = Date.now() + timeoutMs;
+  let last = 'HAProxy not reachable';
+  try {
+    while (Date.now() < deadline) {
+      try {
+        if (!client.connected) await client.connect();
+        const [stat, want] = await Promise.all([client.stat(backend), expected()]);
+        const up = stat.filter((s) => s.status.startsWith('UP')).map((s) => s.name).sort().join();
+        if (up === [...want].sort().join() && stat.length === want.length) return;
+        last = `UP [${up}], want [${[...want].sort().join()}]`;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  } finally {
+    await client.close();
+  }
+  throw new ConvergeError(`HAProxy did not converge in ${timeoutMs} ms (${last})`);
+}

@@ -6,6 +6,7 @@
  *     (test/helpers/fake-serf.ts) so that the figure is the agent's, not 200 Serf processes'.
  * Prints figures; asserts nothing.
  */
+import { startLoad } from '../src/demo/load.js';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
 import { startWebMember, type WebMember } from '../test/helpers/cluster.js';
@@ -29,33 +30,6 @@ const logTime = (agent: TestAgent, match: (l: LogLine) => boolean) => {
   return line ? Date.parse(String(line.time)) : Number.NaN;
 };
 
-/** Continuous keep-alive load through HAProxy, remembering which server answered when. */
-function load(url: string, workers = 4) {
-  const served: Array<{ at: number; by: string }> = [];
-  let running = true;
-  let failed = 0;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      try {
-        const response = await fetch(url);
-        await response.arrayBuffer();
-        if (response.status === 200) served.push({ at: Date.now(), by: response.headers.get('x-backend') ?? '?' });
-        else failed += 1;
-      } catch {
-        failed += 1;
-      }
-    }
-  });
-  return {
-    served,
-    failed: () => failed,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
-
 async function joinAndLeave(): Promise<void> {
   const haproxy = await startHaproxy();
   const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' } });
@@ -66,7 +40,8 @@ async function joinAndLeave(): Promise<void> {
   runtime.start();
   await waitFor('runtime connected', () => runtime.connected);
   await waitFor('anchor UP', async () => (await runtime.stat(haproxy.backend)).some((s) => s.status.startsWith('UP')), { timeoutMs: 20_000 });
-  const traffic = load(`${haproxy.frontendUrl}/`);
+  const traffic = startLoad(haproxy.frontendUrl, { keepAlive: 4, newConnection: 0 });
+  const served = () => traffic.outcomes.filter((o) => o.ok);
 
   const joinToServed: number[] = [];
   const eventToServed: number[] = [];
@@ -76,7 +51,7 @@ async function joinAndLeave(): Promise<void> {
     const t0 = Date.now();
     const member = await startWebMember(name, `127.0.1.${i + 1}`, lb.bind);
     members.push(member);
-    const first = await waitFor(`${name} served`, () => traffic.served.find((s) => s.by === name && s.at >= t0), { timeoutMs: 20_000, intervalMs: 5 });
+    const first = await waitFor(`${name} served`, () => served().find((s) => s.by === name && s.at >= t0), { timeoutMs: 20_000, intervalMs: 5 });
     joinToServed.push(first.at - t0);
     eventToServed.push(first.at - logTime(agent, (l) => l.event === 'plan.action' && l.action === 'join' && l.server === name));
   }
@@ -93,7 +68,7 @@ async function joinAndLeave(): Promise<void> {
     const out = logTime(agent, (l) => l.event === 'step.finished' && l.command === drained);
     // The agent learns of a leave from the stream event or from a resync list, whichever is first.
     const event = logTime(agent, (l) => l.event === 'plan.action' && l.action === 'remove' && l.server === member.name);
-    const last = [...traffic.served].reverse().find((s) => s.by === member.name);
+    const last = [...served()].reverse().find((s) => s.by === member.name);
     eventToOut.push(out - event);
     leaveToOut.push(out - t0);
     if (last) leaveToLast.push(Math.max(0, last.at - t0));
@@ -102,7 +77,7 @@ async function joinAndLeave(): Promise<void> {
   const pid = (await runtime.info()).pid;
   await runtime.close();
 
-  console.log(`\nJoin and leave of ${EVENTS} real Serf members (profile local), under keep-alive load (${traffic.served.length} requests, ${traffic.failed()} failed)`);
+  console.log(`\nJoin and leave of ${EVENTS} real Serf members (profile local), under keep-alive load (${traffic.outcomes.length} requests, ${traffic.outcomes.length - served().length} failed)`);
   console.log(`${'ms'.padEnd(52)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'max'.padStart(7)}`);
   row('Serf agent started → first request served by it', joinToServed, 'target p50 <= 1500');
   row('  agent saw the member → first request served', eventToServed);

@@ -1,14 +1,18 @@
 /**
  * `ha-agent handle`: the same pipeline for a Serf `-event-handler` (the drop-in replacement for the
- * seed lab's member-join.sh / member-leave.sh). It reads the event's member lines on stdin, treats
- * HAProxy's ready servers plus the event's members as the membership, applies the change through
- * the Runtime API, and exits. Serf runs handlers one at a time, so a drain holds the next event.
+ * seed lab's member-join.sh / member-leave.sh). An event is only a prompt: the handler lists the
+ * members from the Serf agent that invoked it (its RPC, `--serf`) and reconciles against that, since
+ * an event's lines can be stale (Serf re-sends old member-updates, hashicorp/serf#555). Only when
+ * that RPC cannot be reached does it fall back to the event's lines on stdin, with HAProxy's ready
+ * servers standing for the members the event does not mention. Then it applies the change through
+ * the Runtime API and exits. Serf runs handlers one at a time, so a drain holds the next event.
  */
-import type { Member } from '../membership/member.js';
+import { toMember, type Member } from '../membership/member.js';
+import { SerfRpcClient } from '../membership/rpc-client.js';
 import { isMemberEvent, parseHandlerInput } from '../membership/handler-input.js';
 import { actualServers } from '../reconcile/actual.js';
-import { applyOptions, logOptions, membershipOptions, renderOptions, resolveAgentConfig, runtimeOption, traceOption } from './agent-config.js';
-import { createAgent } from './agent.js';
+import { applyOptions, logOptions, membershipOptions, renderOptions, resolveAgentConfig, runtimeOption, serfOptions, traceOption, type AgentConfig } from './agent-config.js';
+import { createAgent, type Agent } from './agent.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
 
@@ -16,13 +20,40 @@ export const handleSpec: CommandSpec = {
   name: 'handle',
   summary: "Apply one Serf event-handler invocation (SERF_EVENT, member lines on stdin) through the Runtime API, then exit.",
   usage: 'serf agent -event-handler "member-join,member-leave,member-failed,member-update,member-reap=ha-agent handle [options]"',
-  options: [runtimeOption, ...membershipOptions, ...applyOptions, ...renderOptions, ...logOptions, traceOption, helpOption],
+  options: [runtimeOption, ...serfOptions, ...membershipOptions, ...applyOptions, ...renderOptions, ...logOptions, traceOption, helpOption],
 };
+
+/** The full member list from the Serf agent's RPC, or undefined when it cannot be reached. */
+async function listFromSerf(config: AgentConfig): Promise<Member[] | undefined> {
+  try {
+    const rpc = await SerfRpcClient.connect({ address: config.serf, authKey: config.serfAuth, timeoutMs: 2_000 });
+    try {
+      return (await rpc.members()).map(toMember).filter((m): m is Member => m !== undefined);
+    } finally {
+      rpc.close();
+    }
+  } catch (error) {
+    config.log.warn('handle.no-rpc', { serf: config.serf.text, error });
+    return undefined;
+  }
+}
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
   return text;
+}
+
+/** Without Serf's list: HAProxy's ready servers stand for the members this event does not mention. */
+async function fromEvent(agent: Agent, config: AgentConfig, eventMembers: Member[]): Promise<Member[]> {
+  const [state, stat] = await Promise.all([agent.client.serversState(config.backend), agent.client.stat(config.backend)]);
+  const known = new Map<string, Member>();
+  for (const s of actualServers(config.backend, state, stat).values()) {
+    if (s.mode !== 'ready') continue;
+    known.set(s.name, { name: s.name, address: s.address, status: 'alive', tags: { role: config.desired.role, port: String(s.port), weight: String(s.weight) } });
+  }
+  for (const member of eventMembers) known.set(member.name, member);
+  return [...known.values()];
 }
 
 export async function handle(argv: readonly string[], io: CliIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
@@ -39,15 +70,8 @@ export async function handle(argv: readonly string[], io: CliIo, stdin: NodeJS.R
   const agent = createAgent(config);
   try {
     await agent.client.connect();
-    const [state, stat] = await Promise.all([agent.client.serversState(config.backend), agent.client.stat(config.backend)]);
-    // HAProxy's ready servers stand for the members this event does not mention.
-    const known = new Map<string, Member>();
-    for (const s of actualServers(config.backend, state, stat).values()) {
-      if (s.mode !== 'ready') continue;
-      known.set(s.name, { name: s.name, address: s.address, status: 'alive', tags: { role: config.desired.role, port: String(s.port), weight: String(s.weight) } });
-    }
-    for (const member of eventMembers) known.set(member.name, member);
-    agent.reconciler.setMembers([...known.values()], event);
+    const members = (await listFromSerf(config)) ?? (await fromEvent(agent, config, eventMembers));
+    agent.reconciler.setMembers(members, event);
     await agent.reconciler.idle();
     const failed = (agent.reconciler.stats.actions.get('failed') ?? 0) + (agent.reconciler.stats.actions.get('rolled-back') ?? 0);
     return failed > 0 ? 1 : 0;

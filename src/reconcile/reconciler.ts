@@ -32,8 +32,7 @@ export interface ReconcilerOptions {
 }
 
 export interface ReconcilerStats {
-  passes: number;
-  rejected: Map<string, number>;
+  /** How each action ended (`handle` exits non-zero when one failed). */
   actions: Map<ActionOutcome, number>;
 }
 
@@ -51,7 +50,7 @@ export class Reconciler {
   private loggedRejections = new Map<string, string>();
   private lastDryRun = '';
   private lastUnplaced = '';
-  readonly stats: ReconcilerStats = { passes: 0, rejected: new Map(), actions: new Map() };
+  readonly stats: ReconcilerStats = { actions: new Map() };
 
   constructor(private readonly options: ReconcilerOptions) {
     this.watcher = new ServerWatcher(options.client, options.backend);
@@ -97,7 +96,6 @@ export class Reconciler {
     const { client, backend, log } = this.options;
     // Never act on an empty view: before the first member list, nothing is known to be gone.
     if (this.members === undefined || !client.connected) return;
-    this.stats.passes += 1;
     let actual;
     try {
       const [state, stat] = await Promise.all([client.serversState(backend), client.stat(backend)]);
@@ -152,14 +150,12 @@ export class Reconciler {
     await this.options.persist?.(persisted);
   }
 
-  /** One log line per rejected member, when first seen or when its reason changes; counted every time. */
+  /** One log line per rejected member, when first seen or when its reason changes (metrics count those lines). */
   private logRejections(rejections: readonly { member: string; reason: string }[]): void {
     const now = new Map(rejections.map((r) => [r.member, r.reason]));
     for (const [member, reason] of now) {
       if (this.loggedRejections.get(member) !== reason) {
         this.options.log.warn('member.rejected', { member, reason });
-        const key = reason.split(':')[0] ?? reason;
-        this.stats.rejected.set(key, (this.stats.rejected.get(key) ?? 0) + 1);
       }
     }
     this.loggedRejections = now;

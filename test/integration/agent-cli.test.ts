@@ -7,6 +7,7 @@ import { agentArgs, startAgent } from '../helpers/agent.js';
 import { binPath, haAgent } from '../helpers/cli.js';
 import { startWebMember, type WebMember } from '../helpers/cluster.js';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/processes.js';
 import { startSerf, type TestSerf } from '../helpers/serf.js';
 import { waitFor } from '../helpers/wait.js';
@@ -91,10 +92,12 @@ describe('ha-agent handle as a real Serf event handler', () => {
 
   beforeAll(async () => {
     haproxy = await startHaproxy();
-    const handler = [process.execPath, binPath, 'handle', '--runtime', haproxy.tcpUrl, '--backend', haproxy.backend, '--config-out', haproxy.configPath, '--frontend-bind', haproxy.model.frontend.bind, '--runtime-socket', haproxy.model.runtime.unixSocket!].join(' ');
+    const rpcPort = await freePort();
+    const handler = [process.execPath, binPath, 'handle', '--runtime', haproxy.tcpUrl, '--serf', `127.0.0.1:${rpcPort}`, '--backend', haproxy.backend, '--config-out', haproxy.configPath, '--frontend-bind', haproxy.model.frontend.bind, '--runtime-socket', haproxy.model.runtime.unixSocket!].join(' ');
     lb = await startSerf({
       name: 'lb-b',
       address: '127.0.0.1',
+      rpcPort,
       tags: { role: 'lb' },
       config: { event_handlers: [`member-join,member-leave,member-failed,member-update,member-reap=${handler}`] },
     });
@@ -116,11 +119,11 @@ describe('ha-agent handle as a real Serf event handler', () => {
     expect(readFileSync(haproxy.configPath, 'utf8')).not.toContain('server web-b1');
   });
 
-  it('rejects a hostile line from stdin and applies the rest', async () => {
+  it('without a reachable Serf RPC, applies the lines on stdin, rejecting a hostile one', async () => {
     const web = webs.find((w) => w.name === 'web-a1')!;
     const lines = [`x;shutdown\t127.0.0.9\tbackend\trole=backend,port=3000`, `web-a1\t${web.web.address}\tbackend\trole=backend,port=${web.web.port}`].join('\n');
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [binPath, 'handle', '--runtime', haproxy.tcpUrl, '--check-inter', '200ms'], { env: { ...process.env, SERF_EVENT: 'member-join' } });
+      const child = spawn(process.execPath, [binPath, 'handle', '--runtime', haproxy.tcpUrl, '--serf', '127.0.0.1:1', '--check-inter', '200ms'], { env: { ...process.env, SERF_EVENT: 'member-join' } });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.on('exit', (code) => resolve({ code, stdout }));
@@ -128,6 +131,7 @@ describe('ha-agent handle as a real Serf event handler', () => {
     });
     expect(result.code).toBe(0);
     const logs = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(logs.find((l) => l.event === 'handle.no-rpc')).toBeDefined();
     expect(logs.find((l) => l.event === 'member.rejected')).toMatchObject({ member: '"x;shutdown"' });
     expect((await runtime.serversState(haproxy.backend)).map((s) => s.name)).toEqual(['web-a1']);
   });

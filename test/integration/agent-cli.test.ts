@@ -110,13 +110,14 @@ describe('ha-agent handle as a real Serf event handler', () => {
     await waitFor('web-b1 UP', async () => (await runtime.stat(haproxy.backend)).find((s) => s.name === 'web-b1')?.status.startsWith('UP'), { timeoutMs: 20_000 });
     const response = await fetch(`${haproxy.frontendUrl}/`);
     expect(response.headers.get('x-backend')).toBe('web-b1');
-    expect(readFileSync(haproxy.configPath, 'utf8')).toMatch(/server web-b1 127\.0\.0\.32:\d+ check/);
+    await waitFor('config with web-b1', () => /server web-b1 127\.0\.0\.32:\d+ check/.test(readFileSync(haproxy.configPath, 'utf8')), { timeoutMs: 5_000 });
   });
 
   it('drains and deletes a member that leaves', async () => {
     await webs.find((w) => w.name === 'web-b1')!.serf.leave();
     await waitFor('web-b1 deleted', async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 20_000 });
-    expect(readFileSync(haproxy.configPath, 'utf8')).not.toContain('server web-b1');
+    // The config is written while the drain runs; `haproxy -c` may finish just after the delete.
+    await waitFor('config without web-b1', () => !readFileSync(haproxy.configPath, 'utf8').includes('server web-b1'), { timeoutMs: 5_000 });
   });
 
   it('without a reachable Serf RPC, applies the lines on stdin, rejecting a hostile one', async () => {

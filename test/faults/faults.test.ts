@@ -121,6 +121,11 @@ describe('faults around HAProxy, Serf and web servers (local cluster under s6)',
   let cluster: LocalCluster;
   let runtime: RuntimeClient;
 
+  afterAll(async () => {
+    // Also when a test failed half-way: every process the cluster started is stopped.
+    await (cluster as LocalCluster | undefined)?.down();
+  });
+
   it('SIGKILL of HAProxy: s6 restarts it from the rendered config with every server, the agent reconnects', async () => {
     cluster = await LocalCluster.up({ home, stateDir: mkdtempSync(path.join(tmpdir(), 'ha-agent-faults-')), port: await freePort(), webapps: 3 });
     runtime = runtimeFor(RUNTIME_URL);
@@ -156,6 +161,5 @@ describe('faults around HAProxy, Serf and web servers (local cluster under s6)',
       for (const pid of frozen) process.kill(pid, 'SIGCONT');
     }
     await waitFor(`${victim.name} back`, async () => (await runtime.stat('nodes')).some((s) => s.name === victim.name && s.status.startsWith('UP')), { timeoutMs: 60_000, intervalMs: 250 });
-    await cluster.down();
   }, 180_000);
 });

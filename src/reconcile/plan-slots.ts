@@ -56,6 +56,7 @@ export function planSlots(desired: ReadonlyMap<string, Server>, actual: Readonly
   }
 
   // 2. Serving slots whose member is gone: drain them, then free them.
+  const freeing = new Map<string, Action>();
   for (const slot of slots) {
     if (slot.mode === 'maint' || holder.has(slot.name) || busy.has(slot.name)) continue;
     const steps: Step[] = [
@@ -63,11 +64,15 @@ export function planSlots(desired: ReadonlyMap<string, Server>, actual: Readonly
       { kind: 'await-drained', untilDown: false },
       { kind: 'set-state', state: 'maint' },
     ];
-    actions.push({ server: slot.name, kind: 'remove', reason: `frees slot of ${slot.address}:${slot.port}`, steps });
+    const action: Action = { server: slot.name, kind: 'remove', reason: `frees slot of ${slot.address}:${slot.port}`, steps };
+    freeing.set(slot.name, action);
+    actions.push(action);
   }
 
-  // 3. Members without a slot take free ones, in name order.
+  // 3. Members without a slot take free ones, in name order; then slots being freed right now, whose
+  //    new occupant moves in once the old one has drained (one action: the steps stay in order).
   const free = slots.filter((slot) => slot.mode === 'maint' && !holder.has(slot.name) && !busy.has(slot.name));
+  free.push(...slots.filter((slot) => freeing.has(slot.name)));
   const unplaced: string[] = [];
   for (const member of members) {
     if (placed.has(member.name)) continue;
@@ -81,7 +86,15 @@ export function planSlots(desired: ReadonlyMap<string, Server>, actual: Readonly
       continue;
     }
     holder.set(slot.name, member);
-    actions.push({ server: slot.name, kind: 'join', reason: `member ${member.name}`, steps: fill(member, slot), rollback: FREE_ROLLBACK });
+    const emptied = freeing.get(slot.name);
+    if (emptied) {
+      emptied.kind = 'join';
+      emptied.reason = `${emptied.reason}, then member ${member.name}`;
+      emptied.steps.push(...fill(member, slot));
+      emptied.rollback = FREE_ROLLBACK;
+    } else {
+      actions.push({ server: slot.name, kind: 'join', reason: `member ${member.name}`, steps: fill(member, slot), rollback: FREE_ROLLBACK });
+    }
   }
 
   return { actions, layout: slots.map((slot) => ({ slot, member: holder.get(slot.name) })), unplaced };

@@ -285,3 +285,22 @@ describe('planSlots: fixed server slots', () => {
     );
   });
 });
+
+describe('planSlots: a member that moves when every slot is taken', () => {
+  it('frees the slot of its old endpoint and moves it in, in one ordered action', () => {
+    const slot = (name: string, address: string, port: number) => actual(name, { address, port });
+    const { actions, unplaced } = planSlots(
+      map(server('web-1', { address: '127.0.0.3', port: 3001 }), server('web-3', { address: '127.0.0.3' }), server('web-4', { port: 3001 })),
+      map(slot('slot1', '127.0.0.2', 3000), slot('slot2', '127.0.0.2', 3001), slot('slot3', '127.0.0.3', 3000)),
+    );
+    expect(unplaced).toEqual([]);
+    expect(actions.map((a) => [a.server, a.kind, a.reason, kinds(a)])).toEqual([
+      [
+        'slot1',
+        'join',
+        'frees slot of 127.0.0.2:3000, then member web-1',
+        ['state drain', 'await-drained', 'state maint', 'set-addr', 'state drain', 'await-check', 'state ready'],
+      ],
+    ]);
+  });
+});

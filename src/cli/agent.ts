@@ -16,10 +16,10 @@ export interface Agent {
 export function createAgent(config: AgentConfig): Agent {
   const { log } = config;
   const client = new RuntimeClient({ url: config.runtime.url });
-  // Mutations are logged by the steps that send them; reads (polls) only at debug level.
+  // Steps log the mutations they send; --trace adds every command, polls included, at info level.
   client.on('trace', (event) => {
     if (config.trace || event.error) {
-      log[event.error ? 'warn' : 'debug']('runtime.command', { command: event.command, answer: event.answers.join('\n'), latencyMs: Math.round(event.latencyMs * 10) / 10, error: event.error });
+      log[event.error ? 'warn' : 'info']('runtime.command', { command: event.command, answer: event.answers.join('\n'), latencyMs: Math.round(event.latencyMs * 10) / 10, error: event.error });
     }
   });
   let template: string;

@@ -1,6 +1,5 @@
 /** argv → subcommand. Errors become one clear line on stderr and a non-zero exit code. */
-import { ConvergeError } from '../cluster/converge.js';
-import { ClusterError } from '../cluster/local.js';
+import { ClusterError } from '../cluster/converge.js';
 import { SerfError } from '../membership/errors.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { cluster, clusterSpec } from './cluster.js';
@@ -67,7 +66,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stderr(`ha-agent ${name}: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof RuntimeError || error instanceof SerfError || error instanceof ClusterError || error instanceof ConvergeError) {
+    if (error instanceof RuntimeError || error instanceof SerfError || error instanceof ClusterError) {
       io.stderr(`ha-agent ${name}: ${error.code}: ${error.message}\n`);
       return 1;
     }

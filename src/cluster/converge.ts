@@ -1,7 +1,8 @@
 /** Waits until an HAProxy backend holds exactly the expected servers, all UP (the cluster and the demo use it). */
 import { RuntimeClient } from '../runtime/client.js';
 
-export class ConvergeError extends Error {
+/** The local cluster or the compose stack did not start, converge or stop as asked. */
+export class ClusterError extends Error {
   readonly code = 'CLUSTER_FAILED';
 }
 
@@ -29,5 +30,5 @@ export async function waitUntilServing(
   } finally {
     await client.close();
   }
-  throw new ConvergeError(`HAProxy did not converge in ${timeoutMs} ms (${last})`);
+  throw new ClusterError(`HAProxy did not converge in ${timeoutMs} ms (${last})`);
 }

@@ -8,7 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { waitUntilServing } from './converge.js';
+import { ClusterError, waitUntilServing } from './converge.js';
 import { haSpec, webSpec, type ClusterOptions, type ContainerKind, type ContainerSpec } from './layout.js';
 
 export interface ContainerState {
@@ -24,10 +24,6 @@ interface StateFile {
   options: ClusterOptions;
   next: number;
   containers: ContainerState[];
-}
-
-export class ClusterError extends Error {
-  readonly code = 'CLUSTER_FAILED';
 }
 
 export const RUNTIME_URL = 'tcp://127.0.0.1:9999';

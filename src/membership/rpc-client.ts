@@ -1,6 +1,7 @@
 /** One RPC connection to a local Serf agent: handshake, auth, members, stream. Moves bytes only. */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { openSocket, type SocketOpenError } from '../util/socket.js';
 import { SerfError } from './errors.js';
 import { encodeRequest, RpcDecoder, type Expectation, type RpcOutput } from './rpc-codec.js';
 
@@ -52,21 +53,10 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
   static async connect(options: SerfRpcOptions): Promise<SerfRpcClient> {
     const { address } = options;
     const timeoutMs = options.timeoutMs ?? 5_000;
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: address.host, port: address.port });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new SerfError('SERF_TIMEOUT', `no RPC connection to the Serf agent at ${address.text} within ${timeoutMs} ms`, { address: address.text }));
-      }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        resolve(s);
-      });
-      s.once('error', (cause: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(new SerfError('SERF_CONNECT_FAILED', `cannot reach the Serf agent's RPC at ${address.text}: ${cause.code ?? cause.message}`, { address: address.text, cause }));
-      });
+    const socket = await openSocket({ host: address.host, port: address.port }, timeoutMs).catch((failure: SocketOpenError) => {
+      throw failure.timedOut
+        ? new SerfError('SERF_TIMEOUT', `no RPC connection to the Serf agent at ${address.text} within ${timeoutMs} ms`, { address: address.text })
+        : new SerfError('SERF_CONNECT_FAILED', `cannot reach the Serf agent's RPC at ${address.text}: ${failure.reason}`, { address: address.text, cause: failure.cause });
     });
     const client = new SerfRpcClient(socket, address, timeoutMs);
     try {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { RuntimeAddress } from './address.js';
 import { RuntimeError } from './errors.js';
 import { PromptFramer } from './framing.js';
+import { openSocket, type SocketOpenError } from '../util/socket.js';
 
 interface Pending {
   text: string;
@@ -120,27 +121,17 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
   }
 }
 
-function connectSocket(address: RuntimeAddress, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket =
-      address.kind === 'tcp' ? net.connect({ host: address.host, port: address.port }) : net.connect({ path: address.path });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new RuntimeError('RUNTIME_CONNECT_TIMEOUT', `no connection to ${address.url} within ${timeoutMs} ms`, { address: address.url }));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
+async function connectSocket(address: RuntimeAddress, timeoutMs: number): Promise<net.Socket> {
+  try {
+    return await openSocket(address.kind === 'tcp' ? { host: address.host, port: address.port } : { path: address.path }, timeoutMs);
+  } catch (error) {
+    const failure = error as SocketOpenError;
+    if (failure.timedOut) {
+      throw new RuntimeError('RUNTIME_CONNECT_TIMEOUT', `no connection to ${address.url} within ${timeoutMs} ms`, { address: address.url });
+    }
+    throw new RuntimeError('RUNTIME_CONNECT_FAILED', `cannot connect to HAProxy's Runtime API at ${address.url}: ${failure.reason}`, {
+      address: address.url,
+      cause: failure.cause,
     });
-    socket.once('error', (cause: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        new RuntimeError('RUNTIME_CONNECT_FAILED', `cannot connect to HAProxy's Runtime API at ${address.url}: ${cause.code ?? cause.message}`, {
-          address: address.url,
-          cause,
-        }),
-      );
-    });
-  });
+  }
 }

@@ -46,15 +46,3 @@ export class RuntimeError extends Error {
     this.answer = details.answer;
   }
 }
-
-/** Transport failures: the connection is gone or unusable, the command may be retried on a new one. */
-export function isTransportError(error: unknown): boolean {
-  return (
-    error instanceof RuntimeError &&
-    (error.code === 'RUNTIME_CONNECT_FAILED' ||
-      error.code === 'RUNTIME_CONNECT_TIMEOUT' ||
-      error.code === 'RUNTIME_RESPONSE_TIMEOUT' ||
-      error.code === 'RUNTIME_DISCONNECTED' ||
-      error.code === 'RUNTIME_PROTOCOL')
-  );
-}

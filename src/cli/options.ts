@@ -36,7 +36,7 @@ export const traceOption: OptionSpec = {
   name: 'trace',
   type: 'boolean',
   env: 'HA_AGENT_TRACE',
-  description: 'print every runtime command sent, its answer and latency to stderr',
+  description: 'show every runtime command sent, its answer and latency (on stderr; in run and handle as runtime.command log lines)',
 };
 
 export const helpOption: OptionSpec = { name: 'help', type: 'boolean', description: 'show this help' };

@@ -2,6 +2,7 @@
  * The product, with real processes on loopback: haproxy, a Serf agent for the balancer plus
  * `ha-agent run`, and web members that are each a real HTTP server plus their own Serf agent.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeClient } from '../../src/runtime/client.js';
@@ -113,7 +114,8 @@ describe('ha-agent run against real haproxy and serf', () => {
   it('converges with no duplicates after ha-agent is killed and restarted', async () => {
     await agent.process.stop('SIGKILL');
     members.set('web-4', await startWebMember('web-4', '127.0.0.14', lb.bind));
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // web-4 joins while no agent runs
+    // web-4 joins while no agent runs: wait until the balancer's Serf agent knows it.
+    await waitFor('web-4 in the cluster', () => /^web-4\s.*\balive\b/m.test(execFileSync('serf', ['members', '-rpc-addr', lb.rpc]).toString()));
     agent = startAgent(agentArgs(haproxy, lb.rpc));
     await waitFor('web-3 and web-4 UP', async () => (await upServers()).join() === 'web-3,web-4', { timeoutMs: 20_000 });
     expect(await serverNames()).toEqual(['web-3', 'web-4']);

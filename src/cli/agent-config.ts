@@ -2,7 +2,7 @@
  * The options shared by `run`, `plan` and `handle`, and their validation into one AgentConfig.
  * A bad value stops the agent at start with one clear line naming the option.
  */
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { createLogger, type Logger } from '../log.js';
@@ -11,6 +11,7 @@ import { addressPolicy, parseCidr, type Cidr } from '../model/cidr.js';
 import { defaultServerPolicy, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues } from '../model/values.js';
 import type { DesiredOptions } from '../reconcile/desired.js';
+import { defaultDeployment, deploymentSchema } from '../render/identity.js';
 import type { ConfigModel } from '../render/template.js';
 import { parseRuntimeUrl, type RuntimeAddress } from '../runtime/address.js';
 import { parseDuration } from '../util/duration.js';
@@ -58,6 +59,12 @@ export const applyOptions: OptionSpec[] = [
 export const renderOptions: OptionSpec[] = [
   o('template', 'HA_AGENT_TEMPLATE', 'the haproxy.cfg Handlebars template', { default: defaultTemplatePath, valueName: 'PATH' }),
   o('config-out', 'HA_AGENT_CONFIG_OUT', 'where the rendered haproxy.cfg is written (none: not written)', { valueName: 'PATH' }),
+  o(
+    'deployment',
+    'HA_AGENT_DEPLOYMENT',
+    "this deployment's id in the rendered config; the agent changes no HAProxy that carries another (default: derived from the host name and --config-out)",
+    { valueName: 'ID' },
+  ),
   o('frontend-bind', 'HA_AGENT_FRONTEND_BIND', "the rendered config's HTTP front end", { default: '*:80', valueName: 'ADDR:PORT' }),
   o('runtime-socket', 'HA_AGENT_RUNTIME_SOCKET', 'an extra admin unix socket the rendered config declares', { valueName: 'PATH' }),
   o('runtime-operator-bind', 'HA_AGENT_RUNTIME_OPERATOR_BIND', 'a read-only (level operator) Runtime API listener the rendered config declares', { valueName: 'ADDR:PORT' }),
@@ -100,6 +107,8 @@ export interface AgentConfig {
   resyncMs: number;
   templatePath: string;
   configOut: string | undefined;
+  /** Marks the rendered config and is checked in HAProxy's `show info`; none without --deployment or --config-out. */
+  deployment: string | undefined;
   /** Everything the template needs but the servers. */
   base: Omit<ConfigModel, 'servers'>;
   mode: 'dynamic' | 'slots';
@@ -143,6 +152,8 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
   const format = parse(z.enum(['json', 'pretty']), str('log-format') ?? 'json', 'log-format');
   const level = parse(z.enum(['debug', 'info', 'warn', 'error']), str('log-level') ?? 'info', 'log-level');
   const statsBind = str('stats-bind');
+  const configOut = str('config-out');
+  const deployment = str('deployment');
   const rules = addressRules(str('allow-cidr'));
   const inter = parse(duration('check-inter'), str('check-inter') ?? '1s', 'check-inter');
   const { fastinter, downinter } = defaultServerPolicy.check;
@@ -166,7 +177,13 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
     checkTimeoutMs: parse(duration('check-timeout'), str('check-timeout') ?? '10s', 'check-timeout'),
     resyncMs: parse(duration('resync'), str('resync') ?? '10s', 'resync'),
     templatePath: str('template') ?? defaultTemplatePath,
-    configOut: str('config-out'),
+    configOut,
+    deployment:
+      deployment !== undefined
+        ? parse(deploymentSchema, deployment, 'deployment')
+        : configOut === undefined
+          ? undefined
+          : defaultDeployment(hostname(), path.resolve(configOut)),
     base: {
       runtime: {
         tcp: runtime.kind === 'tcp' ? `${runtime.host}:${runtime.port}` : undefined,

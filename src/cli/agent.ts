@@ -1,6 +1,9 @@
 /** Wires the agent's parts together for `run` and `handle`: client, reconciler, config writer. */
 import { readFileSync } from 'node:fs';
+import { applyHint, OwnershipCheck } from '../reconcile/ownership.js';
 import { Reconciler } from '../reconcile/reconciler.js';
+import { stamp } from '../render/identity.js';
+import { recordedSettings, recordSettings } from '../render/settings-store.js';
 import { compileTemplate, type ConfigServer } from '../render/template.js';
 import { ConfigWriter } from '../render/writer.js';
 import { RuntimeClient } from '../runtime/client.js';
@@ -13,7 +16,7 @@ export interface Agent {
   writer: ConfigWriter | undefined;
 }
 
-export function createAgent(config: AgentConfig): Agent {
+export async function createAgent(config: AgentConfig): Promise<Agent> {
   const { log } = config;
   const client = new RuntimeClient({ url: config.runtime.url });
   // Steps log the mutations they send; --trace adds every command, polls included, at info level.
@@ -29,14 +32,30 @@ export function createAgent(config: AgentConfig): Agent {
     throw new UsageError(`--template: cannot read ${config.templatePath}: ${(error as Error).message}`);
   }
   const render = compileTemplate(template);
+  const { base, identity, settings } = stamp(config.base, config.deployment, template);
   // Refuse bad template settings at start, not at the first membership change.
   try {
-    render({ ...config.base, servers: [] });
+    render({ ...base, servers: [] });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const writer =
-    config.configOut === undefined || config.dryRun ? undefined : new ConfigWriter({ render, base: config.base, outPath: config.configOut, log });
+  const { configOut } = config;
+  const writer = configOut === undefined || config.dryRun ? undefined : new ConfigWriter({ render, base, outPath: configOut, log });
+  // Recorded before the first write, so that a HAProxy booted from this file can be told old → new later.
+  if (writer && identity && configOut !== undefined) {
+    await recordSettings(configOut, identity.settings, settings).catch((error: Error) => log.warn('config.write-failed', { path: configOut, error }));
+  }
+  const ownership =
+    identity === undefined
+      ? undefined
+      : new OwnershipCheck({
+          client,
+          identity,
+          settings,
+          recorded: (fingerprint) => (configOut === undefined ? Promise.resolve(undefined) : recordedSettings(configOut, fingerprint)),
+          apply: applyHint(configOut),
+          log,
+        });
   const reconciler = new Reconciler({
     client,
     backend: config.backend,
@@ -48,6 +67,7 @@ export function createAgent(config: AgentConfig): Agent {
     dryRun: config.dryRun,
     mode: config.mode,
     ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers) } : {}),
+    ...(ownership ? { ownership } : {}),
   });
   client.on('connected', (info) => {
     log.info('runtime.connected', { address: config.runtime.url, pid: info.pid, version: info.version });

@@ -67,7 +67,7 @@ export async function handle(argv: readonly string[], io: CliIo, stdin: NodeJS.R
   }
   const eventMembers = parseHandlerInput(await readAll(stdin), event);
   log.info('serf.event', { type: event, members: eventMembers.map((m) => m.name) });
-  const agent = createAgent(config);
+  const agent = await createAgent(config);
   try {
     await agent.client.connect();
     const members = (await listFromSerf(config)) ?? (await fromEvent(agent, config, eventMembers));

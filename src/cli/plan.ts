@@ -1,22 +1,27 @@
 /** `ha-agent plan`: desired vs actual and the steps, printed once; nothing is changed. */
+import { readFileSync } from 'node:fs';
 import { SerfRpcClient } from '../membership/rpc-client.js';
 import { toMember, type Member } from '../membership/member.js';
 import { actualServers } from '../reconcile/actual.js';
 import { desiredServers } from '../reconcile/desired.js';
 import { formatPlan, plan } from '../reconcile/plan.js';
 import { planSlots } from '../reconcile/plan-slots.js';
+import { inspect, type Inspection } from '../reconcile/ownership.js';
+import { stamp } from '../render/identity.js';
+import { recordedSettings } from '../render/settings-store.js';
 import { RuntimeClient } from '../runtime/client.js';
-import { membershipOptions, modeOption, resolveAgentConfig, runtimeOption, serfOptions, traceOption } from './agent-config.js';
+import type { Info } from '../runtime/parse.js';
+import { membershipOptions, modeOption, renderOptions, resolveAgentConfig, runtimeOption, serfOptions, traceOption } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
 import { formatTraceLine } from './runtime-session.js';
-import { formatTable } from './status.js';
+import { formatStale, formatTable } from './status.js';
 
 export const planSpec: CommandSpec = {
   name: 'plan',
   summary: "Print Serf's live members (desired), HAProxy's servers (actual) and the steps that would reconcile them, then exit.",
-  usage: 'ha-agent plan [--runtime URL] [--serf HOST:PORT] [--backend NAME] [--role ROLE]',
-  options: [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, traceOption, helpOption],
+  usage: 'ha-agent plan [--runtime URL] [--serf HOST:PORT] [--backend NAME] [--role ROLE] [the settings of run, to compare with HAProxy\'s]',
+  options: [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, ...renderOptions, traceOption, helpOption],
 };
 
 async function listMembers(config: ReturnType<typeof resolveAgentConfig>): Promise<Member[]> {
@@ -28,13 +33,26 @@ async function listMembers(config: ReturnType<typeof resolveAgentConfig>): Promi
   }
 }
 
+/** Whose HAProxy this is and which boot settings it runs, against the settings given (as run would render them). */
+function inspectInfo(config: ReturnType<typeof resolveAgentConfig>, info: Info): Promise<Inspection> | undefined {
+  const { identity, settings } = stamp(config.base, config.deployment, readFileSync(config.templatePath, 'utf8'));
+  if (identity === undefined) return undefined;
+  const { configOut } = config;
+  return inspect(info, { identity, settings, recorded: (fp) => (configOut === undefined ? Promise.resolve(undefined) : recordedSettings(configOut, fp)) });
+}
+
 export async function planCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandLine(planSpec, argv, io.env);
   const config = resolveAgentConfig(values);
   const client = new RuntimeClient({ url: config.runtime.url });
   if (config.trace) client.on('trace', (event) => io.stderr(formatTraceLine(event)));
   try {
-    await client.connect();
+    const inspection = await inspectInfo(config, await client.connect());
+    if (inspection?.ownership.owner === 'foreign') {
+      const found = inspection.ownership.found.deployment;
+      io.stdout(`HAProxy at ${config.runtime.url} belongs to deployment ${found}, not ${String(config.deployment)}: ha-agent changes nothing there.\n`);
+      return 1;
+    }
     const [members, state, stat] = await Promise.all([listMembers(config), client.serversState(config.backend), client.stat(config.backend)]);
     const desired = desiredServers(members, config.desired);
     const actual = actualServers(config.backend, state, stat);
@@ -52,6 +70,7 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
     } else {
       io.stdout(formatPlan(config.backend, plan(desired.servers, actual, { failed }), config.policy));
     }
+    if (inspection && inspection.changes.length > 0) io.stdout(`\n${formatStale(inspection.changes, config.configOut).join('\n')}\n`);
     return 0;
   } finally {
     await client.close();

@@ -3,6 +3,8 @@
  * before the agent's first pass (the agent then adds the members at runtime and re-renders).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { stamp } from '../render/identity.js';
+import { recordSettings } from '../render/settings-store.js';
 import { compileTemplate } from '../render/template.js';
 import { ConfigWriter } from '../render/writer.js';
 import { logOptions, renderOptions, resolveAgentConfig, runtimeOption } from './agent-config.js';
@@ -38,8 +40,11 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
     disabled: true,
   }));
   let text: string;
+  let stamped: ReturnType<typeof stamp<typeof config.base>>;
   try {
-    text = compileTemplate(readFileSync(config.templatePath, 'utf8'))({ ...config.base, servers });
+    const template = readFileSync(config.templatePath, 'utf8');
+    stamped = stamp(config.base, config.deployment, template);
+    text = compileTemplate(template)({ ...stamped.base, servers });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -48,7 +53,10 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   }
   if (values['if-missing'] === true && existsSync(config.configOut)) return 0;
-  const writer = new ConfigWriter({ render: () => text, base: config.base, outPath: config.configOut, log: config.log });
+  const { base, identity, settings } = stamped;
+  const writer = new ConfigWriter({ render: () => text, base, outPath: config.configOut, log: config.log });
   const outcome = await writer.write(servers);
-  return outcome === 'written' || outcome === 'unchanged' ? 0 : 1;
+  if (outcome !== 'written' && outcome !== 'unchanged') return 1;
+  if (identity) await recordSettings(config.configOut, identity.settings, settings);
+  return 0;
 }

@@ -26,7 +26,7 @@ export const runSpec: CommandSpec = {
       type: 'string',
       env: 'HA_AGENT_METRICS',
       valueName: 'ADDR:PORT',
-      description: 'serve Prometheus metrics on /metrics and a health check on /healthz (503 while HAProxy or Serf is unreachable)',
+      description: 'serve Prometheus metrics on /metrics and a health check on /healthz (503 while HAProxy or Serf is unreachable or HAProxy is another deployment\'s)',
     },
     ...logOptions,
     traceOption,
@@ -37,7 +37,7 @@ export const runSpec: CommandSpec = {
 export async function run(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
   const { values } = parseCommandLine(runSpec, argv, io.env);
   const config = resolveAgentConfig(values, io.stdout);
-  const health: Health = { runtime: false, serf: false, configError: undefined };
+  const health: Health = { runtime: false, serf: false, configError: undefined, foreign: undefined, stale: undefined };
   const metrics = new Registry();
   // Metrics and health are read off the agent's own log events.
   config.log = observe(config.log, metrics, health);
@@ -45,7 +45,7 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
   const metricsServer = typeof values.metrics === 'string' ? await serveMetrics(values.metrics, metrics, health).catch((error: Error) => {
     throw new UsageError(`--metrics: cannot listen on ${String(values.metrics)}: ${error.message}`);
   }) : undefined;
-  const agent = createAgent(config);
+  const agent = await createAgent(config);
   const membership = new SerfMembership({ address: config.serf, authKey: config.serfAuth, resyncMs: config.resyncMs, log });
   membership.on('members', (members, reason) => agent.reconciler.setMembers(members, reason));
 

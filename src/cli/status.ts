@@ -1,4 +1,5 @@
 /** `ha-agent status`: one row per server, from `show stat`. */
+import { applyHint } from '../reconcile/ownership.js';
 import { splitAddress, type StatRow } from '../runtime/parse.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, runtimeOption, traceOption, type CommandSpec } from './options.js';
@@ -89,14 +90,28 @@ export async function status(argv: readonly string[], io: CliIo): Promise<number
   return 0;
 }
 
-/** One line about the agent itself: its connections, and whether the rendered config is being written. */
+/** The agent itself: its connections, whether the rendered config is being written, and whose HAProxy it reached. */
 export async function agentHealth(bind: string): Promise<string> {
   try {
     const response = await fetch(`http://${bind}/healthz`, { signal: AbortSignal.timeout(2000) });
-    const health = (await response.json()) as { runtime: boolean; serf: boolean; config: string };
+    const health = (await response.json()) as { runtime: boolean; serf: boolean; config: string; foreign?: string; stale?: string[] };
     const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
-    return `agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`}\n`;
+    const lines = [
+      `agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`}`,
+    ];
+    if (health.foreign) lines.push(`agent: NOT CHANGING HAProxy: ${health.foreign}`);
+    if (health.stale) lines.push(...formatStale(health.stale));
+    return `${lines.join('\n')}\n`;
   } catch (error) {
     return `agent: no answer on http://${bind}/healthz (${(error as Error).message})\n`;
   }
+}
+
+/** Boot settings HAProxy still runs, one per line, and what applies them. */
+export function formatStale(changes: readonly string[], configOut?: string): string[] {
+  return [
+    'STALE: HAProxy runs settings it read at boot that differ from the rendered ones:',
+    ...changes.map((change) => `  ${change}`),
+    `  apply them: ${applyHint(configOut)}`,
+  ];
 }

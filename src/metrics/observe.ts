@@ -11,6 +11,10 @@ export interface Health {
   runtime: boolean;
   serf: boolean;
   configError: string | undefined;
+  /** Set while the HAProxy on the Runtime API address belongs to another deployment. */
+  foreign: string | undefined;
+  /** Boot settings HAProxy runs that differ from the rendered ones (`name: old → new`). */
+  stale: string[] | undefined;
 }
 
 export function observe(log: Logger, metrics: Registry, health: Health): Logger {
@@ -43,6 +47,17 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
       case 'runtime.disconnected':
         health.runtime = event === 'runtime.connected';
         metrics.set('ha_agent_runtime_connected', 'Whether the Runtime API connection to HAProxy is up', health.runtime ? 1 : 0);
+        break;
+      case 'runtime.foreign':
+      case 'runtime.verified':
+        health.foreign = event === 'runtime.foreign' ? `HAProxy at ${String(fields.address)} belongs to deployment ${String(fields.found)}, not ${String(fields.expected)}` : undefined;
+        metrics.set('ha_agent_runtime_foreign', "Whether the HAProxy reached belongs to another deployment (nothing is changed there)", health.foreign ? 1 : 0);
+        if (event === 'runtime.verified' && fields.stale === false) health.stale = undefined;
+        metrics.set('ha_agent_config_stale', 'Whether HAProxy runs boot settings other than the rendered ones (restart it to apply them)', health.stale ? 1 : 0);
+        break;
+      case 'config.stale':
+        health.stale = (fields.changes as string[]).map(String);
+        metrics.set('ha_agent_config_stale', 'Whether HAProxy runs boot settings other than the rendered ones (restart it to apply them)', 1);
         break;
       case 'serf.connected':
       case 'serf.disconnected':

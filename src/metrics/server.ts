@@ -1,4 +1,7 @@
-/** `--metrics ADDR:PORT`: GET /metrics (Prometheus) and GET /healthz (503 while HAProxy or Serf is unreachable). */
+/**
+ * `--metrics ADDR:PORT`: GET /metrics (Prometheus) and GET /healthz (503 while HAProxy or Serf is
+ * unreachable, or the HAProxy reached is another deployment's; stale boot settings are listed).
+ */
 import http from 'node:http';
 import type { Health } from './observe.js';
 import type { Registry } from './registry.js';
@@ -13,9 +16,10 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
       return;
     }
     if (request.url === '/healthz') {
-      const ok = health.runtime && health.serf;
+      const ok = health.runtime && health.serf && health.foreign === undefined;
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      response.end(`${JSON.stringify({ ok, runtime: health.runtime, serf: health.serf, config: health.configError ?? 'ok' })}\n`);
+      const { runtime, serf, foreign, stale } = health;
+      response.end(`${JSON.stringify({ ok, runtime, serf, config: health.configError ?? 'ok', ...(foreign ? { foreign } : {}), ...(stale ? { stale } : {}) })}\n`);
       return;
     }
     response.writeHead(404).end();

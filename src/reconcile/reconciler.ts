@@ -15,6 +15,7 @@ import { describeStep, plan, type Action } from './plan.js';
 import { planSlots } from './plan-slots.js';
 import type { ConfigServer } from '../render/template.js';
 import { ServerWatcher } from './watch.js';
+import type { OwnershipCheck } from './ownership.js';
 
 export interface ReconcilerOptions {
   client: RuntimeClient;
@@ -29,6 +30,8 @@ export interface ReconcilerOptions {
   mode?: 'dynamic' | 'slots';
   /** Called after every pass with the servers the config must list (the config writer). */
   persist?: (servers: ConfigServer[]) => Promise<unknown>;
+  /** Asked before every pass: another deployment's HAProxy is never read into a plan or changed. */
+  ownership?: Pick<OwnershipCheck, 'allows'>;
 }
 
 export interface ReconcilerStats {
@@ -96,6 +99,7 @@ export class Reconciler {
     const { client, backend, log } = this.options;
     // Never act on an empty view: before the first member list, nothing is known to be gone.
     if (this.members === undefined || !client.connected) return;
+    if (this.options.ownership && !(await this.options.ownership.allows())) return;
     let actual;
     try {
       const [state, stat] = await Promise.all([client.serversState(backend), client.stat(backend)]);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { serverPolicySchema, serverSchema, type Server, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues } from '../model/values.js';
 import { endpoint, serverKeywords } from '../runtime/commands.js';
+import { deploymentSchema, describeIdentity } from './identity.js';
 
 /** A bind or socket address: no whitespace, no quotes, nothing that could end a config line. */
 const bindAddress = z.string().regex(/^[A-Za-z0-9_.:@/[\]*-]{1,200}$/, 'must be an address without spaces or quotes');
@@ -27,6 +28,8 @@ export const configModelSchema = z.object({
     healthPath: z.string().regex(/^\/[A-Za-z0-9_.~/-]{0,200}$/, 'must be a URL path'),
   }),
   policy: serverPolicySchema,
+  /** Carried in `global` `description`, which `show info` reveals (see identity.ts); none: an unmarked config. */
+  identity: z.object({ deployment: deploymentSchema, settings: z.string().regex(/^[0-9a-f]{12}$/) }).optional(),
   /** `disabled`: an empty slot (slot mode), kept in MAINT until a member fills it. */
   servers: z.array(serverSchema.extend({ disabled: z.boolean().optional() })),
 });
@@ -45,8 +48,9 @@ export function compileTemplate(source: string): RenderConfig {
   return (model) => {
     const parsed = configModelSchema.safeParse(model);
     if (!parsed.success) throw new TemplateError(`refused to render haproxy.cfg: ${describeIssues(parsed.error)}`);
-    const { policy, servers, ...rest } = parsed.data;
-    return template({ ...rest, stats: rest.stats ?? {}, servers: servers.map((server) => view(server, policy)) });
+    const { policy, servers, identity, ...rest } = parsed.data;
+    const description = identity ? describeIdentity(identity) : '';
+    return template({ ...rest, description, stats: rest.stats ?? {}, servers: servers.map((server) => view(server, policy)) });
   };
 }
 

@@ -33,7 +33,7 @@ describe('metrics', () => {
 
   it('counts the agent log events, and tracks health from them', () => {
     const registry = new Registry();
-    const health: Health = { runtime: false, serf: false, configError: undefined };
+    const health: Health = { runtime: false, serf: false, configError: undefined, foreign: undefined, stale: undefined };
     const log = observe(silentLogger, registry, health);
     log.info('serf.event', { type: 'member-join', members: ['a'] });
     log.warn('member.rejected', { member: '"a;b"', reason: 'name: must be 1-64 characters' });
@@ -50,9 +50,26 @@ describe('metrics', () => {
     expect(registry.get('ha_agent_steps_total', { kind: 'add' })).toBe(1);
     expect(registry.get('ha_agent_commands_failed_total', { kind: 'del' })).toBe(1);
     expect(registry.render()).toContain('ha_agent_drain_seconds_sum{outcome="drained"} 1.5');
-    expect(health).toEqual({ runtime: true, serf: true, configError: 'EROFS' });
+    expect(health).toEqual({ runtime: true, serf: true, configError: 'EROFS', foreign: undefined, stale: undefined });
     log.warn('serf.disconnected', {});
     expect(health.serf).toBe(false);
     expect(registry.get('ha_agent_serf_connected')).toBe(0);
+  });
+
+  it('tracks another deployment\'s HAProxy and stale boot settings until a check clears them', () => {
+    const registry = new Registry();
+    const health: Health = { runtime: true, serf: true, configError: undefined, foreign: undefined, stale: undefined };
+    const log = observe(silentLogger, registry, health);
+    log.error('runtime.foreign', { address: 'tcp://127.0.0.1:9999', expected: 'ha-b', found: 'ha-a' });
+    expect(health.foreign).toBe('HAProxy at tcp://127.0.0.1:9999 belongs to deployment ha-a, not ha-b');
+    expect(registry.get('ha_agent_runtime_foreign')).toBe(1);
+    log.info('runtime.verified', { deployment: 'ha-b', stale: true });
+    log.warn('config.stale', { changes: ['backend.healthPath: /health → /'] });
+    expect(health).toMatchObject({ foreign: undefined, stale: ['backend.healthPath: /health → /'] });
+    expect(registry.get('ha_agent_runtime_foreign')).toBe(0);
+    expect(registry.get('ha_agent_config_stale')).toBe(1);
+    log.info('runtime.verified', { deployment: 'ha-b', stale: false });
+    expect(health.stale).toBeUndefined();
+    expect(registry.get('ha_agent_config_stale')).toBe(0);
   });
 });

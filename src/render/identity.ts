@@ -1,0 +1,92 @@
+/**
+ * Who owns an HAProxy, and which settings it booted with (pure). The rendered config's `global`
+ * `description` reads `ha-agent deployment=ID settings=FINGERPRINT`, and `show info` prints it back
+ * (`description: …`), so the agent can tell its own HAProxy from another deployment's on the same
+ * address, and an HAProxy still running settings it read at boot from the ones rendered now.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ConfigModel } from './template.js';
+
+export const deploymentSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
+
+/** What HAProxy reads only at boot, by the model path that sets it; secrets are hashed, never kept. */
+export type BootSettings = Record<string, string>;
+
+export interface Identity {
+  deployment: string;
+  /** The fingerprint of the BootSettings the config was rendered with. */
+  settings: string;
+}
+
+const short = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+/**
+ * The default deployment id: the same for every render into one file on one host, and different
+ * for another file (the by-hand setup and the local cluster) or another host.
+ */
+export function defaultDeployment(hostname: string, configOut: string): string {
+  return `ha-${short(`${hostname}\0${configOut}`)}`;
+}
+
+/** Everything the template renders outside the servers (the template's own text included, as a hash). */
+export function bootSettings(base: Omit<ConfigModel, 'servers' | 'identity'>, template: string): BootSettings {
+  const none = '(none)';
+  return {
+    'runtime.tcp': base.runtime.tcp ?? none,
+    'runtime.unixSocket': base.runtime.unixSocket ?? none,
+    'runtime.operator': base.runtime.operator ?? none,
+    'frontend.bind': base.frontend.bind,
+    'stats.bind': base.stats?.bind ?? none,
+    'stats.credentials': base.stats?.credentials === undefined ? none : `sha256:${short(base.stats.credentials)}`,
+    'backend.name': base.backend.name,
+    'backend.balance': base.backend.balance,
+    'backend.healthPath': base.backend.healthPath,
+    template: `sha256:${short(template)}`,
+  };
+}
+
+export function fingerprint(settings: BootSettings): string {
+  return short(JSON.stringify(Object.entries(settings).sort(([a], [b]) => a.localeCompare(b))));
+}
+
+const DESCRIPTION = /^ha-agent deployment=([A-Za-z0-9_.-]{1,64}) settings=([0-9a-f]{12})$/;
+
+export function describeIdentity(identity: Identity): string {
+  return `ha-agent deployment=${identity.deployment} settings=${identity.settings}`;
+}
+
+/** The identity in `show info`'s `description`, or undefined for a config ha-agent did not mark. */
+export function parseIdentity(description: string | undefined): Identity | undefined {
+  const match = DESCRIPTION.exec(description?.trim() ?? '');
+  return match ? { deployment: match[1] as string, settings: match[2] as string } : undefined;
+}
+
+export type Ownership = { owner: 'unmarked' } | { owner: 'foreign'; found: Identity } | { owner: 'own'; stale: boolean; found: Identity };
+
+/** An HAProxy whose config carries no identity (a user's own) is driven as before; another deployment's never. */
+export function judgeOwnership(ours: Identity, found: Identity | undefined): Ownership {
+  if (found === undefined) return { owner: 'unmarked' };
+  if (found.deployment !== ours.deployment) return { owner: 'foreign', found };
+  return { owner: 'own', found, stale: found.settings !== ours.settings };
+}
+
+/** Each boot setting that differs, as `name: old → new`; `old` undefined when its values were not recorded. */
+export function settingChanges(old: BootSettings | undefined, now: BootSettings, oldFingerprint: string): string[] {
+  if (old === undefined) return [`settings ${oldFingerprint} → ${fingerprint(now)} (the old values were not recorded)`];
+  const names = [...new Set([...Object.keys(old), ...Object.keys(now)])].sort();
+  return names.filter((name) => old[name] !== now[name]).map((name) => `${name}: ${old[name] ?? '(none)'} → ${now[name] ?? '(none)'}`);
+}
+
+export interface Stamped<T> {
+  /** The model with its identity (none without a deployment id: an unmarked config). */
+  base: T;
+  identity: Identity | undefined;
+  settings: BootSettings;
+}
+
+export function stamp<T extends Omit<ConfigModel, 'servers' | 'identity'>>(base: T, deployment: string | undefined, template: string): Stamped<T> {
+  const settings = bootSettings(base, template);
+  const identity = deployment === undefined ? undefined : { deployment, settings: fingerprint(settings) };
+  return { base: identity ? { ...base, identity } : base, identity, settings };
+}

@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defaultServerPolicy } from '../../../src/model/server.js';
+import {
+  bootSettings,
+  defaultDeployment,
+  describeIdentity,
+  fingerprint,
+  judgeOwnership,
+  parseIdentity,
+  settingChanges,
+  stamp,
+} from '../../../src/render/identity.js';
+import { compileTemplate, type ConfigModel } from '../../../src/render/template.js';
+import { parseInfo } from '../../../src/runtime/parse.js';
+import { templatePath } from '../../helpers/haproxy.js';
+
+const template = readFileSync(templatePath, 'utf8');
+const base: Omit<ConfigModel, 'servers'> = {
+  runtime: { tcp: '127.0.0.1:9999' },
+  frontend: { bind: '*:80' },
+  stats: { bind: '*:1936', credentials: 'admin:s3cret-pass' },
+  backend: { name: 'nodes', balance: 'roundrobin', healthPath: '/health' },
+  policy: defaultServerPolicy,
+};
+
+describe('deployment identity', () => {
+  it('is kept across renders into one file and differs for another file or host', () => {
+    expect(defaultDeployment('lb', '/tmp/ha/haproxy.cfg')).toBe(defaultDeployment('lb', '/tmp/ha/haproxy.cfg'));
+    expect(defaultDeployment('lb', '/tmp/ha/haproxy.cfg')).toMatch(/^ha-[0-9a-f]{12}$/);
+    expect(defaultDeployment('lb', '/tmp/ha-agent-cluster/ha/haproxy.cfg')).not.toBe(defaultDeployment('lb', '/tmp/ha/haproxy.cfg'));
+    expect(defaultDeployment('other', '/tmp/ha/haproxy.cfg')).not.toBe(defaultDeployment('lb', '/tmp/ha/haproxy.cfg'));
+  });
+
+  it('is rendered in global description and read back from the show info HAProxy 2.6 prints for it', () => {
+    const { base: stamped, identity } = stamp(base, 'ha-abc', template);
+    const text = compileTemplate(template)({ ...stamped, servers: [] });
+    expect(text).toContain(`    description ${describeIdentity(identity!)}\n`);
+    expect(text).toContain('    noreuseport\n');
+    // Lines as HAProxy 2.6.12 answered `show info` for such a config.
+    const info = parseInfo(`Name: HAProxy\nVersion: 2.6.12-1+deb12u4\nPid: 17836\nnode: lb\ndescription: ${describeIdentity(identity!)}\n`);
+    expect(parseIdentity(info.fields.description)).toEqual(identity);
+  });
+
+  it('leaves a config without a deployment unmarked, and reads no identity from a description of its own', () => {
+    const { base: plain, identity } = stamp(base, undefined, template);
+    expect(identity).toBeUndefined();
+    expect(compileTemplate(template)({ ...plain, servers: [] })).not.toContain('description');
+    expect(parseIdentity(undefined)).toBeUndefined();
+    expect(parseIdentity('Our main load balancer')).toBeUndefined();
+    expect(parseIdentity('ha-agent deployment=a;b settings=0123456789ab')).toBeUndefined();
+  });
+
+  it('refuses a deployment id that would change the config line', () => {
+    expect(() => compileTemplate(template)({ ...base, identity: { deployment: 'a b\n    stats', settings: '0123456789ab' }, servers: [] })).toThrow(
+      /identity.deployment/,
+    );
+  });
+
+  it.each([
+    ['unmarked', undefined, { owner: 'unmarked' }],
+    ['foreign', { deployment: 'ha-a', settings: 'aaaaaaaaaaaa' }, { owner: 'foreign', found: { deployment: 'ha-a', settings: 'aaaaaaaaaaaa' } }],
+    ['own, current', { deployment: 'ha-b', settings: 'bbbbbbbbbbbb' }, { owner: 'own', stale: false, found: { deployment: 'ha-b', settings: 'bbbbbbbbbbbb' } }],
+    ['own, stale', { deployment: 'ha-b', settings: 'cccccccccccc' }, { owner: 'own', stale: true, found: { deployment: 'ha-b', settings: 'cccccccccccc' } }],
+  ] as const)('judges an HAProxy that is %s', (_, found, verdict) => {
+    expect(judgeOwnership({ deployment: 'ha-b', settings: 'bbbbbbbbbbbb' }, found)).toEqual(verdict);
+  });
+});
+
+describe('boot settings', () => {
+  it('cover everything rendered outside the servers, with the stats password hashed', () => {
+    const settings = bootSettings(base, template);
+    expect(Object.keys(settings).sort()).toEqual([
+      'backend.balance',
+      'backend.healthPath',
+      'backend.name',
+      'frontend.bind',
+      'runtime.operator',
+      'runtime.tcp',
+      'runtime.unixSocket',
+      'stats.bind',
+      'stats.credentials',
+      'template',
+    ]);
+    expect(JSON.stringify(settings)).not.toContain('s3cret');
+    expect(settings['stats.credentials']).toMatch(/^sha256:[0-9a-f]{12}$/);
+  });
+
+  it('change the fingerprint when any of them changes, and not otherwise', () => {
+    const now = bootSettings(base, template);
+    expect(fingerprint(bootSettings(base, template))).toBe(fingerprint(now));
+    expect(fingerprint(bootSettings({ ...base, backend: { ...base.backend, healthPath: '/' } }, template))).not.toBe(fingerprint(now));
+    expect(fingerprint(bootSettings(base, `${template}\n# edited`))).not.toBe(fingerprint(now));
+    expect(fingerprint(bootSettings({ ...base, stats: { bind: '*:1936', credentials: 'admin:other-pass' } }, template))).not.toBe(fingerprint(now));
+  });
+
+  it('name each difference old → new, or say the old values were not recorded', () => {
+    const old = bootSettings(base, template);
+    const now = bootSettings({ ...base, backend: { ...base.backend, healthPath: '/', balance: 'leastconn' }, stats: undefined }, template);
+    expect(settingChanges(old, now, fingerprint(old))).toEqual([
+      'backend.balance: roundrobin → leastconn',
+      'backend.healthPath: /health → /',
+      'stats.bind: *:1936 → (none)',
+      expect.stringMatching(/^stats\.credentials: sha256:[0-9a-f]{12} → \(none\)$/),
+    ]);
+    expect(settingChanges(old, old, fingerprint(old))).toEqual([]);
+    expect(settingChanges(undefined, now, 'aaaaaaaaaaaa')).toEqual([`settings aaaaaaaaaaaa → ${fingerprint(now)} (the old values were not recorded)`]);
+  });
+});

@@ -62,7 +62,8 @@ export const renderOptions: OptionSpec[] = [
   o(
     'deployment',
     'HA_AGENT_DEPLOYMENT',
-    "this deployment's id in the rendered config; the agent changes no HAProxy that carries another (default: derived from the host name and --config-out)",
+    "this deployment's id in the rendered config; the agent changes no HAProxy that carries another " +
+      '(default: derived from the host name and --config-out)',
     { valueName: 'ID' },
   ),
   o('frontend-bind', 'HA_AGENT_FRONTEND_BIND', "the rendered config's HTTP front end", { default: '*:80', valueName: 'ADDR:PORT' }),

@@ -43,7 +43,10 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
   const writer = configOut === undefined || config.dryRun ? undefined : new ConfigWriter({ render, base, outPath: configOut, log });
   // Recorded before the first write, so that a HAProxy booted from this file can be told old → new later.
   if (writer && identity && configOut !== undefined) {
-    await recordSettings(configOut, identity.settings, settings).catch((error: Error) => log.warn('config.write-failed', { path: configOut, error }));
+    // Without the record a stale HAProxy's old values cannot be named, only its fingerprint.
+    await recordSettings(configOut, identity.settings, settings).catch((error: Error) =>
+      log.warn('config.record-failed', { path: configOut, error }),
+    );
   }
   const ownership =
     identity === undefined

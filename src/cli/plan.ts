@@ -11,7 +11,15 @@ import { stamp } from '../render/identity.js';
 import { recordedSettings } from '../render/settings-store.js';
 import { RuntimeClient } from '../runtime/client.js';
 import type { Info } from '../runtime/parse.js';
-import { membershipOptions, modeOption, renderOptions, resolveAgentConfig, runtimeOption, serfOptions, traceOption } from './agent-config.js';
+import {
+  membershipOptions,
+  modeOption,
+  renderOptions,
+  resolveAgentConfig,
+  runtimeOption,
+  serfOptions,
+  traceOption,
+} from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
 import { formatTraceLine } from './runtime-session.js';
@@ -20,7 +28,7 @@ import { formatStale, formatTable } from './status.js';
 export const planSpec: CommandSpec = {
   name: 'plan',
   summary: "Print Serf's live members (desired), HAProxy's servers (actual) and the steps that would reconcile them, then exit.",
-  usage: 'ha-agent plan [--runtime URL] [--serf HOST:PORT] [--backend NAME] [--role ROLE] [the settings of run, to compare with HAProxy\'s]',
+  usage: "ha-agent plan [--runtime URL] [--serf HOST:PORT] [--backend NAME] [--role ROLE] [run's settings, to compare with HAProxy's]",
   options: [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, ...renderOptions, traceOption, helpOption],
 };
 
@@ -38,7 +46,8 @@ function inspectInfo(config: ReturnType<typeof resolveAgentConfig>, info: Info):
   const { identity, settings } = stamp(config.base, config.deployment, readFileSync(config.templatePath, 'utf8'));
   if (identity === undefined) return undefined;
   const { configOut } = config;
-  return inspect(info, { identity, settings, recorded: (fp) => (configOut === undefined ? Promise.resolve(undefined) : recordedSettings(configOut, fp)) });
+  const recorded = (fp: string) => (configOut === undefined ? Promise.resolve(undefined) : recordedSettings(configOut, fp));
+  return inspect(info, { identity, settings, recorded });
 }
 
 export async function planCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -50,7 +59,8 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
     const inspection = await inspectInfo(config, await client.connect());
     if (inspection?.ownership.owner === 'foreign') {
       const found = inspection.ownership.found.deployment;
-      io.stdout(`HAProxy at ${config.runtime.url} belongs to deployment ${found}, not ${String(config.deployment)}: ha-agent changes nothing there.\n`);
+      const ours = String(config.deployment);
+      io.stdout(`HAProxy at ${config.runtime.url} belongs to deployment ${found}, not ${ours}: ha-agent changes nothing there.\n`);
       return 1;
     }
     const [members, state, stat] = await Promise.all([listMembers(config), client.serversState(config.backend), client.stat(config.backend)]);

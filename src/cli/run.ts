@@ -26,7 +26,9 @@ export const runSpec: CommandSpec = {
       type: 'string',
       env: 'HA_AGENT_METRICS',
       valueName: 'ADDR:PORT',
-      description: 'serve Prometheus metrics on /metrics and a health check on /healthz (503 while HAProxy or Serf is unreachable or HAProxy is another deployment\'s)',
+      description:
+        'serve Prometheus metrics on /metrics and a health check on /healthz ' +
+        "(503 while HAProxy or Serf is unreachable or HAProxy is another deployment's)",
     },
     ...logOptions,
     traceOption,

@@ -96,9 +96,8 @@ export async function agentHealth(bind: string): Promise<string> {
     const response = await fetch(`http://${bind}/healthz`, { signal: AbortSignal.timeout(2000) });
     const health = (await response.json()) as { runtime: boolean; serf: boolean; config: string; foreign?: string; stale?: string[] };
     const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
-    const lines = [
-      `agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`}`,
-    ];
+    const config = health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`;
+    const lines = [`agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${config}`];
     if (health.foreign) lines.push(`agent: NOT CHANGING HAProxy: ${health.foreign}`);
     if (health.stale) lines.push(...formatStale(health.stale));
     return `${lines.join('\n')}\n`;

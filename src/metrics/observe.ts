@@ -5,6 +5,8 @@
 import type { Fields, Logger } from '../log.js';
 import type { Registry } from './registry.js';
 
+const FOREIGN_HELP = "Whether the HAProxy reached is another deployment's (nothing is changed there)";
+const STALE_HELP = 'Whether HAProxy runs boot settings other than the rendered ones (restart it to apply them)';
 const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export interface Health {
@@ -50,14 +52,17 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
         break;
       case 'runtime.foreign':
       case 'runtime.verified':
-        health.foreign = event === 'runtime.foreign' ? `HAProxy at ${String(fields.address)} belongs to deployment ${String(fields.found)}, not ${String(fields.expected)}` : undefined;
-        metrics.set('ha_agent_runtime_foreign', "Whether the HAProxy reached belongs to another deployment (nothing is changed there)", health.foreign ? 1 : 0);
+        health.foreign =
+          event === 'runtime.foreign'
+            ? `HAProxy at ${String(fields.address)} belongs to deployment ${String(fields.found)}, not ${String(fields.expected)}`
+            : undefined;
+        metrics.set('ha_agent_runtime_foreign', FOREIGN_HELP, health.foreign ? 1 : 0);
         if (event === 'runtime.verified' && fields.stale === false) health.stale = undefined;
-        metrics.set('ha_agent_config_stale', 'Whether HAProxy runs boot settings other than the rendered ones (restart it to apply them)', health.stale ? 1 : 0);
+        metrics.set('ha_agent_config_stale', STALE_HELP, health.stale ? 1 : 0);
         break;
       case 'config.stale':
         health.stale = (fields.changes as string[]).map(String);
-        metrics.set('ha_agent_config_stale', 'Whether HAProxy runs boot settings other than the rendered ones (restart it to apply them)', 1);
+        metrics.set('ha_agent_config_stale', STALE_HELP, 1);
         break;
       case 'serf.connected':
       case 'serf.disconnected':

@@ -19,7 +19,8 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
       const ok = health.runtime && health.serf && health.foreign === undefined;
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
       const { runtime, serf, foreign, stale } = health;
-      response.end(`${JSON.stringify({ ok, runtime, serf, config: health.configError ?? 'ok', ...(foreign ? { foreign } : {}), ...(stale ? { stale } : {}) })}\n`);
+      const body = { ok, runtime, serf, config: health.configError ?? 'ok', ...(foreign ? { foreign } : {}), ...(stale ? { stale } : {}) };
+      response.end(`${JSON.stringify(body)}\n`);
       return;
     }
     response.writeHead(404).end();

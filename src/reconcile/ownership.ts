@@ -24,7 +24,8 @@ export interface OwnershipOptions {
 /** How to make HAProxy boot with the settings rendered now (README, Troubleshooting, has each setup's command). */
 export function applyHint(configOut: string | undefined): string {
   const file = configOut ?? 'the rendered haproxy.cfg';
-  return `restart HAProxy so that it boots from ${file} (docker compose: docker compose restart ha; by hand: stop haproxy, then haproxy -f ${file})`;
+  return `restart HAProxy so that it boots from ${file} (docker compose: docker compose restart ha; by hand: stop haproxy, then ` +
+    `haproxy -f ${file})`;
 }
 
 export interface Inspection {
@@ -74,10 +75,13 @@ export class OwnershipCheck {
           pid: info.pid,
           expected: identity.deployment,
           found: ownership.found.deployment,
-          hint: `the HAProxy at ${address} belongs to deployment ${ownership.found.deployment}: ha-agent changes nothing there; give each deployment its own Runtime API address`,
+          hint:
+            `the HAProxy at ${address} belongs to deployment ${ownership.found.deployment}: ha-agent changes nothing there; ` +
+            'give each deployment its own Runtime API address',
         });
       } else {
-        log.info('runtime.verified', { address, pid: info.pid, deployment: ownership.owner === 'own' ? identity.deployment : null, stale: changes.length > 0 });
+        const deployment = ownership.owner === 'own' ? identity.deployment : null;
+        log.info('runtime.verified', { address, pid: info.pid, deployment, stale: changes.length > 0 });
         if (changes.length > 0) log.warn('config.stale', { address, pid: info.pid, changes, apply });
       }
     }

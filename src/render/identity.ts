@@ -85,7 +85,11 @@ export interface Stamped<T> {
   settings: BootSettings;
 }
 
-export function stamp<T extends Omit<ConfigModel, 'servers' | 'identity'>>(base: T, deployment: string | undefined, template: string): Stamped<T> {
+export function stamp<T extends Omit<ConfigModel, 'servers' | 'identity'>>(
+  base: T,
+  deployment: string | undefined,
+  template: string,
+): Stamped<T> {
   const settings = bootSettings(base, template);
   const identity = deployment === undefined ? undefined : { deployment, settings: fingerprint(settings) };
   return { base: identity ? { ...base, identity } : base, identity, settings };

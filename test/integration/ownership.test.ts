@@ -90,7 +90,8 @@ describe('two deployments on one Runtime API address', () => {
     const lbA = await startSerf({ name: 'lb-a', address: '127.0.0.1', tags: { role: 'lb' } });
     webs.push(await startWebMember('web-a', '127.0.0.51', lbA.bind));
     agentA = startAgent(['run', ...a.flags, '--serf', lbA.rpc, '--resync', '2s']);
-    await waitFor("A's server in A's HAProxy", async () => (await serversOf(runtimeUrl)).some((s) => s.name === 'web-a' && s.adminState === 0));
+    const served = async () => (await serversOf(runtimeUrl)).some((s) => s.name === 'web-a' && s.adminState === 0);
+    await waitFor("A's server in A's HAProxy", served);
     expect(agentA.logs().find((l) => l.event === 'runtime.verified')).toMatchObject({ deployment: a.id, stale: false });
     lbB = await startSerf({ name: 'lb-b', address: '127.0.0.1', tags: { role: 'lb' } });
   });
@@ -105,11 +106,13 @@ describe('two deployments on one Runtime API address', () => {
   it("B's agent, restarted three times, refuses A's HAProxy every time and never touches A's server", async () => {
     const metricsPort = await freePort();
     for (let run = 0; run < 3; run += 1) {
-      const agentB = startAgent(['run', ...b.flags, '--serf', lbB.rpc, '--resync', '1s', '--trace', '--metrics', `127.0.0.1:${metricsPort}`]);
+      const agentB = startAgent(['run', ...b.flags, '--serf', lbB.rpc, '--resync', '1s', '--trace',
+        '--metrics', `127.0.0.1:${metricsPort}`]);
       const refused = await agentB.waitForLog("B's agent refuses A's HAProxy", (l) => l.event === 'runtime.foreign');
       expect(refused).toMatchObject({ level: 'error', address: runtimeUrl, pid: haproxyA.pid, expected: b.id, found: a.id });
       // It keeps asking (every resync), and asks nothing but `show info`.
-      await waitFor('three resyncs', () => agentB.logs().filter((l) => l.event === 'runtime.command' && l.command === 'show info').length >= 4);
+      const asked = () => agentB.logs().filter((l) => l.event === 'runtime.command' && l.command === 'show info').length;
+      await waitFor('three resyncs', () => asked() >= 4);
       const health = await healthz(metricsPort);
       expect(health.status).toBe(503);
       expect(health.body.foreign).toBe(`HAProxy at ${runtimeUrl} belongs to deployment ${a.id}, not ${b.id}`);
@@ -136,7 +139,8 @@ describe('two deployments on one Runtime API address', () => {
 
   it("B's agent drives B's own HAProxy once it answers on the address (a restart of the right HAProxy heals it)", async () => {
     const metricsPort = await freePort();
-    const agentB = startAgent(['run', ...b.flags, '--serf', lbB.rpc, '--resync', '1s', '--log-level', 'debug', '--metrics', `127.0.0.1:${metricsPort}`]);
+    const metrics = ['--metrics', `127.0.0.1:${metricsPort}`];
+    const agentB = startAgent(['run', ...b.flags, '--serf', lbB.rpc, '--resync', '1s', '--log-level', 'debug', ...metrics]);
     await agentB.waitForLog("B's agent refuses A's HAProxy", (l) => l.event === 'runtime.foreign');
     await agentA.process.stop('SIGTERM');
     await haproxyA.stop('SIGTERM');

@@ -52,16 +52,18 @@ describe('deployment identity', () => {
   });
 
   it('refuses a deployment id that would change the config line', () => {
-    expect(() => compileTemplate(template)({ ...base, identity: { deployment: 'a b\n    stats', settings: '0123456789ab' }, servers: [] })).toThrow(
-      /identity.deployment/,
-    );
+    const identity = { deployment: 'a b\n    stats', settings: '0123456789ab' };
+    expect(() => compileTemplate(template)({ ...base, identity, servers: [] })).toThrow(/identity.deployment/);
   });
 
+  const a = { deployment: 'ha-a', settings: 'aaaaaaaaaaaa' };
+  const b = { deployment: 'ha-b', settings: 'bbbbbbbbbbbb' };
+  const bOld = { deployment: 'ha-b', settings: 'cccccccccccc' };
   it.each([
     ['unmarked', undefined, { owner: 'unmarked' }],
-    ['foreign', { deployment: 'ha-a', settings: 'aaaaaaaaaaaa' }, { owner: 'foreign', found: { deployment: 'ha-a', settings: 'aaaaaaaaaaaa' } }],
-    ['own, current', { deployment: 'ha-b', settings: 'bbbbbbbbbbbb' }, { owner: 'own', stale: false, found: { deployment: 'ha-b', settings: 'bbbbbbbbbbbb' } }],
-    ['own, stale', { deployment: 'ha-b', settings: 'cccccccccccc' }, { owner: 'own', stale: true, found: { deployment: 'ha-b', settings: 'cccccccccccc' } }],
+    ['foreign', a, { owner: 'foreign', found: a }],
+    ['own, current', b, { owner: 'own', stale: false, found: b }],
+    ['own, stale', bOld, { owner: 'own', stale: true, found: bOld }],
   ] as const)('judges an HAProxy that is %s', (_, found, verdict) => {
     expect(judgeOwnership({ deployment: 'ha-b', settings: 'bbbbbbbbbbbb' }, found)).toEqual(verdict);
   });
@@ -91,7 +93,8 @@ describe('boot settings', () => {
     expect(fingerprint(bootSettings(base, template))).toBe(fingerprint(now));
     expect(fingerprint(bootSettings({ ...base, backend: { ...base.backend, healthPath: '/' } }, template))).not.toBe(fingerprint(now));
     expect(fingerprint(bootSettings(base, `${template}\n# edited`))).not.toBe(fingerprint(now));
-    expect(fingerprint(bootSettings({ ...base, stats: { bind: '*:1936', credentials: 'admin:other-pass' } }, template))).not.toBe(fingerprint(now));
+    const otherPassword = { ...base, stats: { bind: '*:1936', credentials: 'admin:other-pass' } };
+    expect(fingerprint(bootSettings(otherPassword, template))).not.toBe(fingerprint(now));
   });
 
   it('name each difference old → new, or say the old values were not recorded', () => {
@@ -104,6 +107,7 @@ describe('boot settings', () => {
       expect.stringMatching(/^stats\.credentials: sha256:[0-9a-f]{12} → \(none\)$/),
     ]);
     expect(settingChanges(old, old, fingerprint(old))).toEqual([]);
-    expect(settingChanges(undefined, now, 'aaaaaaaaaaaa')).toEqual([`settings aaaaaaaaaaaa → ${fingerprint(now)} (the old values were not recorded)`]);
+    const unrecorded = `settings aaaaaaaaaaaa → ${fingerprint(now)} (the old values were not recorded)`;
+    expect(settingChanges(undefined, now, 'aaaaaaaaaaaa')).toEqual([unrecorded]);
   });
 });

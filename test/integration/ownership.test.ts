@@ -154,4 +154,15 @@ describe('two deployments on one Runtime API address', () => {
     const events = agentB.logs().map((l) => l.event);
     expect(events.indexOf('pass')).toBeGreaterThan(events.indexOf('runtime.verified')); // no pass while A's HAProxy answered
   });
+
+  it('noreuseport still lets a -sf reload take the listeners over', async () => {
+    const c = await deployment('c', await freePort());
+    const url = c.flags[c.flags.indexOf('--runtime') + 1]!;
+    const old = start('haproxy', ['-db', '-f', c.configOut]);
+    await waitFor('HAProxy C', async () => (await pidAt(url)) === old.pid);
+    const reloaded = start('haproxy', ['-db', '-f', c.configOut, '-sf', String(old.pid)]);
+    await waitFor('the new process on the Runtime API', async () => (await pidAt(url)) === reloaded.pid);
+    expect(await old.exited).toBe(0);
+    expect((await fetch(`http://${c.frontend}/`)).status).toBe(503); // its front end answers (an empty backend)
+  });
 });

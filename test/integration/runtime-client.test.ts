@@ -13,7 +13,7 @@ let web: HttpBackend;
 const clients: RuntimeClient[] = [];
 
 function client(url: string, options: Partial<ConstructorParameters<typeof RuntimeClient>[0]> = {}): RuntimeClient {
-  const made = new RuntimeClient({ url, backoff: () => 100, ...options });
+  const made = new RuntimeClient({ url, reconnectStrategy: () => 100, ...options });
   clients.push(made);
   return made;
 }

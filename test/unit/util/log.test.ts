@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.js';
 import { RuntimeError } from '../../../src/runtime/errors.js';
 import { parseDuration } from '../../../src/util/duration.js';
-import { cappedBackoff } from '../../../src/util/backoff.js';
+import { cappedBackoff } from '../../../src/util/reconnect.js';
 
 const now = () => new Date('2026-11-25T12:00:00.000Z');
 

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { ServerPolicy } from '../model/server.js';
 import { supportsWaitRemovable, waitRemovable, type Command } from '../runtime/commands.js';
 import { RuntimeError } from '../runtime/errors.js';
-import { sleep, systemClock, type Clock } from '../util/clock.js';
+import { sleep, type Clock } from '../util/clock.js';
 import { commandFor, type Action, type Step } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import type { ServerWatcher } from './watch.js';
@@ -18,8 +18,8 @@ export interface ApplyContext {
   drainTimeoutMs: number;
   /** How often `del server` is retried while HAProxy says the server still has connections. */
   delRetries?: number;
-  /** Waits, deadlines and durations; the process's clock unless a test injects fake time. */
-  clock?: Clock;
+  /** Waits, deadlines and durations (systemClock, or fake time in a test). */
+  clock: Clock;
   /** Aborted when the agent stops: no further step is sent, and a restarted agent resumes from HAProxy's state. */
   signal?: AbortSignal;
   /**
@@ -34,7 +34,7 @@ export interface ApplyContext {
 export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'abandoned' | 'aborted';
 
 export async function applyAction(ctx: ApplyContext, action: Action): Promise<ActionOutcome> {
-  const clock = ctx.clock ?? systemClock;
+  const { clock } = ctx;
   const started = clock.now();
   ctx.log.info('action.started', { server: action.server, action: action.kind, reason: action.reason });
   for (const [index, step] of action.steps.entries()) {
@@ -72,7 +72,7 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
 /** Returns false when a bounded wait for a first passing check runs out. */
 async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise<boolean> {
   const name = action.server;
-  const clock = ctx.clock ?? systemClock;
+  const { clock } = ctx;
   switch (step.kind) {
     case 'await-check': {
       const waitStarted = clock.now();
@@ -114,7 +114,7 @@ async function send(ctx: ApplyContext, action: Action, step: Step): Promise<stri
 }
 
 async function sendCommand(ctx: ApplyContext, server: string, step: string, command: Command): Promise<string> {
-  const clock = ctx.clock ?? systemClock;
+  const { clock } = ctx;
   const started = clock.now();
   try {
     const answer = await ctx.client.run(command);
@@ -146,7 +146,7 @@ async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
       if (!(error instanceof RuntimeError) || error.code !== 'RUNTIME_SERVER_HAS_CONNECTIONS' || attempt >= retries) throw error;
       ctx.log.info('del.retry', { server: name, attempt: attempt + 1, answer: error.answer });
       await send(ctx, action, { kind: 'shutdown-sessions' });
-      await sleep(ctx.clock ?? systemClock, 100);
+      await sleep(ctx.clock, 100);
     }
   }
 }

@@ -1,6 +1,7 @@
 /** applyAction over a fake HAProxy with fake time: ordering, refusals, retries and read-backs. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
+import { systemClock } from '../../../src/util/clock.js';
 import { defaultServerPolicy } from '../../../src/model/server.js';
 import { applyAction, type ApplyContext } from '../../../src/reconcile/apply.js';
 import type { Action } from '../../../src/reconcile/plan.js';
@@ -10,6 +11,7 @@ import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
 function context(haproxy: FakeHaproxy, extra: Partial<ApplyContext> = {}): ApplyContext {
   return {
     client: haproxy,
+    clock: systemClock, // its globals are vitest's fake timers here
     watcher: new ServerWatcher(haproxy, 'nodes'),
     backend: 'nodes',
     policy: defaultServerPolicy,

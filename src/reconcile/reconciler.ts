@@ -150,8 +150,8 @@ export class Reconciler {
       const member = action.rollback ? memberOf(action.server) : undefined;
       const abandon = new AbortController();
       if (member !== undefined) this.bringingIn.set(action.server, { member, abandon });
-      const context = { ...this.options, clock: this.clock, watcher: this.watcher, signal: this.stopping.signal, abandon: abandon.signal, listedAt: this.listedAt };
-      const run = applyAction(context, action).then((outcome) => {
+      const context = { ...this.options, clock: this.clock, watcher: this.watcher, listedAt: this.listedAt };
+      const run = applyAction({ ...context, signal: this.stopping.signal, abandon: abandon.signal }, action).then((outcome) => {
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
         this.running.delete(action.server);
         this.bringingIn.delete(action.server);

@@ -161,7 +161,8 @@ describe('docker compose --scale under continuous load', () => {
     const after = Date.now();
     const live = await webHosts();
     // Nothing fails afterwards: every live server has answered the load again, and no request failed.
-    await waitFor('every live server answering', () => live.every((host) => load.outcomes.filter((o) => o.at >= after && o.by === host).length >= 20), { timeoutMs: 20_000 });
+    const answeredSince = (host: string) => load.outcomes.filter((o) => o.at >= after && o.by === host).length;
+    await waitFor('every live server answering', () => live.every((host) => answeredSince(host) >= 20), { timeoutMs: 20_000 });
     expect(load.window(after).failed).toBe(0);
   });
 

@@ -134,7 +134,8 @@ export class FakeHaproxy implements RuntimeApi {
     if ((m = /^add server \S+?\/(\S+) (\S+):(\d+) .*\bweight (\d+)/.exec(text))) {
       const [, name, address, port, weight] = m as unknown as [string, string, string, string, string];
       if (this.servers.has(name)) throw new RuntimeError('RUNTIME_SERVER_EXISTS', `server ${name} exists`, { command: text });
-      this.servers.set(name, { name, address, port: Number(port), weight: Number(weight), mode: 'maint', checkEnabled: false, sessions: 0 });
+      const added = { name, address, port: Number(port), weight: Number(weight) };
+      this.servers.set(name, { ...added, mode: 'maint', checkEnabled: false, sessions: 0 });
       return 'New server registered.';
     }
     if ((m = /^enable health (\S+)$/.exec(text))) {
@@ -159,8 +160,8 @@ export class FakeHaproxy implements RuntimeApi {
     }
     if ((m = /^del server (\S+)$/.exec(text))) {
       const server = this.server(m[1]!, text);
-      if (server.mode !== 'maint') throw new RuntimeError('RUNTIME_SERVER_NOT_IN_MAINT', 'Only servers in maintenance mode can be deleted.', { command: text });
-      if (server.sessions > 0) throw new RuntimeError('RUNTIME_SERVER_HAS_CONNECTIONS', 'Server still has connections attached to it.', { command: text });
+      if (server.mode !== 'maint') throw new RuntimeError('RUNTIME_SERVER_NOT_IN_MAINT', 'only servers in maintenance', { command: text });
+      if (server.sessions > 0) throw new RuntimeError('RUNTIME_SERVER_HAS_CONNECTIONS', 'connections attached', { command: text });
       this.servers.delete(server.name);
       return 'Server deleted.';
     }

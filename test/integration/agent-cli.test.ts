@@ -96,7 +96,8 @@ describe('ha-agent handle as a real Serf event handler', () => {
   async function joinWebB1(): Promise<WebMember> {
     const web = await startWebMember('web-b1', '127.0.0.32', lb.bind);
     webs.push(web);
-    await waitFor('web-b1 UP', async () => (await runtime.stat(haproxy.backend)).find((s) => s.name === 'web-b1')?.status.startsWith('UP'), { timeoutMs: 20_000 });
+    const up = async () => (await runtime.stat(haproxy.backend)).find((s) => s.name === 'web-b1')?.status.startsWith('UP');
+    await waitFor('web-b1 UP', up, { timeoutMs: 20_000 });
     return web;
   }
 
@@ -137,7 +138,10 @@ describe('ha-agent handle as a real Serf event handler', () => {
   it('without a reachable Serf RPC, applies the lines on stdin, rejecting a hostile one', async () => {
     const web = await startHttpBackend('web-a1', '127.0.0.31');
     backends.push(web);
-    const lines = [`x;shutdown\t127.0.0.9\tbackend\trole=backend,port=3000`, `web-a1\t${web.address}\tbackend\trole=backend,port=${web.port}`].join('\n');
+    const lines = [
+      `x;shutdown\t127.0.0.9\tbackend\trole=backend,port=3000`,
+      `web-a1\t${web.address}\tbackend\trole=backend,port=${web.port}`,
+    ].join('\n');
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, [binPath, 'handle', '--runtime', haproxy.tcpUrl, '--serf', '127.0.0.1:1', '--check-inter', '200ms'], { env: { ...process.env, SERF_EVENT: 'member-join' } });
       let stdout = '';

@@ -19,7 +19,8 @@ const slots = ['slot1', 'slot2', 'slot3'].map((name) => ({ name, address: '0.0.0
 
 async function twoMembersUp(): Promise<void> {
   webs.push(await startWebMember('web-1', '127.0.0.41', lb.bind), await startWebMember('web-2', '127.0.0.42', lb.bind));
-  await waitFor('two slots UP', async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length === 2, { timeoutMs: 20_000 });
+  const up = async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length;
+  await waitFor('two slots UP', async () => (await up()) === 2, { timeoutMs: 20_000 });
 }
 
 // Every test gets its own haproxy, Serf and agent, so one failure cannot cascade.

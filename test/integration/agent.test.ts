@@ -151,7 +151,8 @@ describe('ha-agent run against real haproxy and serf', () => {
     // A member whose tag names a port nothing listens on: its check fails until the wait would time out.
     const closed = await freePort('127.0.0.15');
     const half = await startSerf({ name: 'web-5', address: '127.0.0.15', join: lb.bind, tags: { role: 'backend', port: String(closed) } });
-    await agent.waitForLog('web-5 waits for its first check', (l) => l.event === 'step.finished' && l.command === 'enable health nodes/web-5');
+    await agent.waitForLog('web-5 waits for its first check', (l) =>
+      l.event === 'step.finished' && l.command === 'enable health nodes/web-5');
     expect(await serverNames()).toEqual(['web-5']);
     await half.leave();
     await waitFor('web-5 deleted', async () => (await serverNames()).length === 0, { timeoutMs: 20_000 });

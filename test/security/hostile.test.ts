@@ -66,7 +66,11 @@ afterAll(async () => {
 });
 
 const rejection = (member: (typeof hostile)[number]) =>
-  agent.waitForLog(`rejection of ${JSON.stringify(member.name)}`, (l) => l.event === 'member.rejected' && l.member === JSON.stringify(member.name), 30_000);
+  agent.waitForLog(
+    `rejection of ${JSON.stringify(member.name)}`,
+    (l) => l.event === 'member.rejected' && l.member === JSON.stringify(member.name),
+    30_000,
+  );
 
 describe('hostile members', () => {
   it.each(hostile.map((m) => [JSON.stringify(m.name).slice(0, 40), m] as const))('rejects %s with one log line naming the field', async (_, member) => {
@@ -90,8 +94,10 @@ describe('hostile members', () => {
   });
 
   it('keeps the live member when another agent claims its name from another address', async () => {
-    const claimant = await startSerf({ name: 'web-ok', address: '127.0.0.90', join: lb.bind, tags: { role: 'backend', port: String(good.web.port) } });
-    await waitFor('the claim reached the cluster', () => /conflict/i.test(claimant.process.output() + lb.process.output()), { timeoutMs: 20_000 });
+    const tags = { role: 'backend', port: String(good.web.port) };
+    const claimant = await startSerf({ name: 'web-ok', address: '127.0.0.90', join: lb.bind, tags });
+    const conflict = () => /conflict/i.test(claimant.process.output() + lb.process.output());
+    await waitFor('the claim reached the cluster', conflict, { timeoutMs: 20_000 });
     await agent.waitForPasses(2); // the agent listed the members twice since
     const state = await runtime.serversState(haproxy.backend);
     expect(state.map((s) => `${s.name} ${s.address}:${s.port}`)).toEqual([`web-ok 127.0.0.80:${good.web.port}`]);

@@ -9,7 +9,12 @@ import { SerfError } from '../../../src/membership/errors.js';
 import type { Member } from '../../../src/membership/member.js';
 import { MEMBER_EVENTS, SerfMembership, type MembershipOptions, type SerfSession } from '../../../src/membership/source.js';
 
-const raw = (name: string, n: number, status = 'alive') => ({ Name: name, Addr: new Uint8Array([10, 0, 0, n]), Tags: { role: 'backend' }, Status: status });
+const raw = (name: string, n: number, status = 'alive') => ({
+  Name: name,
+  Addr: new Uint8Array([10, 0, 0, n]),
+  Tags: { role: 'backend' },
+  Status: status,
+});
 
 /** One fake RPC connection: answers `members` from the shared cluster view, records its calls. */
 class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }> implements SerfSession {
@@ -45,7 +50,8 @@ function setup(options: Partial<MembershipOptions> & { refuse?: number } = {}) {
   const cluster = { members: [raw('web-1', 1)] as unknown[], failList: false };
   const sessions: FakeSession[] = [];
   const logged: string[] = [];
-  const log: Logger = { debug: () => {}, info: (e) => void logged.push(e), warn: (e) => void logged.push(e), error: (e) => void logged.push(e) };
+  const record = (event: string) => void logged.push(event);
+  const log: Logger = { debug: () => {}, info: record, warn: record, error: record };
   let refuse = options.refuse ?? 0;
   const lists: Array<{ names: string[]; reason: string }> = [];
   const membership = new SerfMembership({

@@ -78,7 +78,8 @@ describe('applyAction', () => {
     haproxy.afterCommand = (text) => {
       if (text.includes(' addr ')) haproxy.servers.get('web-1')!.port = 4464; // as 2.6 wraps port 70000
     };
-    const action: Action = { server: 'web-1', kind: 'update', reason: 'test', steps: [{ kind: 'set-addr', address: '10.0.0.2', port: 3000 }] };
+    const steps: Action['steps'] = [{ kind: 'set-addr', address: '10.0.0.2', port: 3000 }];
+    const action: Action = { server: 'web-1', kind: 'update', reason: 'test', steps };
     expect(await applyAction(context(haproxy), action)).toBe('failed');
   });
 

@@ -44,6 +44,8 @@ export interface Load {
   outcomes: Outcome[];
   /** Outcomes since `from` (ms since epoch): totals and failures. */
   window: (from: number, to?: number) => Window;
+  /** Whether every request started before `time` (ms since epoch) has its outcome recorded. */
+  answeredBefore: (time: number) => boolean;
   stop: () => Promise<void>;
 }
 
@@ -61,16 +63,21 @@ function request(url: string, agent: http.Agent | false, path = '/'): Promise<{ 
 
 export function startLoad(url: string, { keepAlive = 4, newConnection = 2, pauseMs = 5 } = {}): Load {
   const outcomes: Outcome[] = [];
+  const inFlight = new Set<{ since: number }>();
   let running = true;
   const worker = async (reuse: boolean) => {
     const agent = reuse ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
     while (running) {
       const started = performance.now();
+      const pending = { since: Date.now() };
+      inFlight.add(pending);
       try {
         const { status, by } = await request(url, agent);
         outcomes.push({ at: Date.now(), latencyMs: performance.now() - started, ok: status === 200, status, by, keepAlive: reuse });
       } catch (error) {
         outcomes.push({ at: Date.now(), latencyMs: performance.now() - started, ok: false, status: 0, by: '', error: (error as Error).message, keepAlive: reuse });
+      } finally {
+        inFlight.delete(pending);
       }
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
@@ -80,6 +87,7 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, pause
   return {
     outcomes,
     window: (from, to = Date.now()) => summarise(outcomes.filter((o) => o.at >= from && o.at <= to)),
+    answeredBefore: (time) => [...inFlight].every((r) => r.since >= time),
     stop: async () => {
       running = false;
       await Promise.all(workers);

@@ -20,7 +20,7 @@ export class Monitor {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(runtimeUrl: string, private readonly backend = 'nodes', private readonly intervalMs = 500) {
-    this.client = new RuntimeClient({ url: runtimeUrl, heartbeatMs: 0, backoff: () => 200 });
+    this.client = new RuntimeClient({ url: runtimeUrl, heartbeatMs: 0, reconnectStrategy: () => 200 });
   }
 
   start(): void {

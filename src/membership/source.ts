@@ -6,20 +6,37 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
-import { cappedBackoff, type Backoff } from '../util/backoff.js';
-import { SerfError } from './errors.js';
+import { systemClock, type Timers } from '../util/clock.js';
+import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
+import type { SerfError } from './errors.js';
 import { toMember, type Member } from './member.js';
 import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
 
 export const MEMBER_EVENTS = 'member-join,member-leave,member-failed,member-update,member-reap';
+
+/**
+ * What the membership source needs of one Serf RPC connection (SerfRpcClient in production): the
+ * list (`members`) and the watch (`stream`), on one connection so the watch starts before the list.
+ */
+export interface SerfSession {
+  readonly closed: boolean;
+  members(): Promise<unknown[]>;
+  stream(type: string): Promise<void>;
+  on(event: 'record', listener: (record: unknown) => void): unknown;
+  once(event: 'close', listener: (error: SerfError) => void): unknown;
+  close(): void;
+}
 
 export interface MembershipOptions {
   address: SerfAddress;
   authKey?: string | undefined;
   resyncMs: number;
   log: Logger;
-  backoff?: Backoff;
+  reconnectStrategy?: ReconnectStrategy;
   timeoutMs?: number;
+  /** Opens one session; a real RPC connection to `address` unless a test injects a fake. */
+  connect?: () => Promise<SerfSession>;
+  timers?: Timers;
 }
 
 export interface MembershipEvents {
@@ -28,17 +45,28 @@ export interface MembershipEvents {
   disconnected: [error: SerfError];
 }
 
+/**
+ * Every trigger ends in list(reason): the session's (re)connect, a stream record, the resync timer.
+ * A new trigger (say, a cheap poll that notices a change) only has to call list() with its reason.
+ */
 export class SerfMembership extends EventEmitter<MembershipEvents> {
-  private rpc: SerfRpcClient | undefined;
+  private rpc: SerfSession | undefined;
   private running = false;
-  private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly reconnector: Reconnector;
+  private readonly timers: Timers;
+  private resyncTimer: unknown;
   private listing: Promise<void> | undefined;
   private listAgain: string | undefined;
 
   constructor(private readonly options: MembershipOptions) {
     super();
+    this.timers = options.timers ?? systemClock;
+    this.reconnector = new Reconnector({
+      connect: () => this.connect(),
+      strategy: options.reconnectStrategy,
+      timers: this.timers,
+      onFailure: (error, attempt) => this.options.log.warn('serf.connect-failed', { address: this.options.address.text, attempt, error }),
+    });
   }
 
   get connected(): boolean {
@@ -48,28 +76,40 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.connectSoon(0);
-    this.resyncTimer = setInterval(() => this.list('resync'), this.options.resyncMs);
+    this.reconnector.start();
+    this.resyncSoon();
   }
 
   close(): void {
     this.running = false;
-    clearTimeout(this.reconnectTimer);
-    clearInterval(this.resyncTimer);
+    this.reconnector.stop();
+    this.timers.clearTimeout(this.resyncTimer);
     this.rpc?.close();
     this.rpc = undefined;
   }
 
+  private resyncSoon(): void {
+    this.resyncTimer = this.timers.setTimeout(() => {
+      this.list('resync');
+      if (this.running) this.resyncSoon();
+    }, this.options.resyncMs);
+  }
+
+  private openSession(): Promise<SerfSession> {
+    const { address, authKey, timeoutMs } = this.options;
+    return this.options.connect?.() ?? SerfRpcClient.connect({ address, authKey, timeoutMs });
+  }
+
   /** One connection: stream subscribed BEFORE the first list, so nothing falls in the gap. */
   private async connect(): Promise<void> {
-    const { address, authKey, log, timeoutMs } = this.options;
-    const rpc = await SerfRpcClient.connect({ address, authKey, timeoutMs });
+    const { address, log } = this.options;
+    const rpc = await this.openSession();
     rpc.on('record', (record) => this.onRecord(record));
     rpc.once('close', (error) => {
       if (this.rpc === rpc) this.rpc = undefined;
       log.warn('serf.disconnected', { address: address.text, error });
       this.emit('disconnected', error);
-      if (this.running) this.connectSoon();
+      if (this.running) this.reconnector.lost(error);
     });
     try {
       await rpc.stream(MEMBER_EVENTS);
@@ -78,21 +118,9 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
       throw error;
     }
     this.rpc = rpc;
-    this.attempt = 0;
     log.info('serf.connected', { address: address.text });
     this.emit('connected');
     this.list('connected');
-  }
-
-  private connectSoon(delayMs = (this.options.backoff ?? cappedBackoff())(this.attempt)): void {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
-      this.attempt += 1;
-      this.connect().catch((error: SerfError) => {
-        this.options.log.warn('serf.connect-failed', { address: this.options.address.text, attempt: this.attempt, error });
-        if (this.running && !this.connected) this.connectSoon();
-      });
-    }, delayMs);
   }
 
   private onRecord(record: unknown): void {

@@ -1,14 +1,15 @@
 /** Runs one action's steps in order against HAProxy, logging every command and its answer. */
 import type { Logger } from '../log.js';
 import type { ServerPolicy } from '../model/server.js';
-import type { RuntimeClient } from '../runtime/client.js';
 import { supportsWaitRemovable, waitRemovable, type Command } from '../runtime/commands.js';
 import { RuntimeError } from '../runtime/errors.js';
+import { sleep, type Clock } from '../util/clock.js';
 import { commandFor, type Action, type Step } from './plan.js';
+import type { RuntimeApi } from './runtime-api.js';
 import type { ServerWatcher } from './watch.js';
 
 export interface ApplyContext {
-  client: RuntimeClient;
+  client: RuntimeApi;
   watcher: ServerWatcher;
   backend: string;
   policy: ServerPolicy;
@@ -17,38 +18,48 @@ export interface ApplyContext {
   drainTimeoutMs: number;
   /** How often `del server` is retried while HAProxy says the server still has connections. */
   delRetries?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits, deadlines and durations (systemClock, or fake time in a test). */
+  clock: Clock;
   /** Aborted when the agent stops: no further step is sent, and a restarted agent resumes from HAProxy's state. */
   signal?: AbortSignal;
-  /** When the member list that planned this action arrived (performance.now()). */
+  /**
+   * Aborted when the server this action brings in is no longer wanted (its member left before the
+   * first passing check): the wait ends at once and the rollback takes the server out again.
+   */
+  abandon?: AbortSignal;
+  /** When the member list that planned this action arrived (clock.now()). */
   listedAt?: number;
 }
 
-export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'aborted';
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'abandoned' | 'aborted';
 
 export async function applyAction(ctx: ApplyContext, action: Action): Promise<ActionOutcome> {
-  const started = performance.now();
+  const { clock } = ctx;
+  const started = clock.now();
   ctx.log.info('action.started', { server: action.server, action: action.kind, reason: action.reason });
   for (const [index, step] of action.steps.entries()) {
     if (ctx.signal?.aborted) {
       ctx.log.warn('action.aborted', { server: action.server, action: action.kind, nextStep: step.kind });
       return 'aborted';
     }
+    if (ctx.abandon?.aborted) {
+      await rollback(ctx, action, 'its member left before the first passing check');
+      return 'abandoned';
+    }
     try {
       const ok = await applyStep(ctx, action, step);
       if (ctx.signal?.aborted) continue;
       if (!ok) {
-        await rollback(ctx, action);
-        return 'rolled-back';
+        const abandoned = ctx.abandon?.aborted ?? false;
+        await rollback(ctx, action, abandoned ? 'its member left before the first passing check' : 'no passing health check in time');
+        return abandoned ? 'abandoned' : 'rolled-back';
       }
     } catch (error) {
       ctx.log.error('step.failed', { server: action.server, action: action.kind, step: step.kind, index, error });
       return 'failed';
     }
   }
-  const now = performance.now();
+  const now = clock.now();
   ctx.log.info('action.finished', {
     server: action.server,
     action: action.kind,
@@ -61,27 +72,28 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
 /** Returns false when a bounded wait for a first passing check runs out. */
 async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise<boolean> {
   const name = action.server;
+  const { clock } = ctx;
   switch (step.kind) {
     case 'await-check': {
-      const waitStarted = performance.now();
-      const passed = await ctx.watcher.waitFor(name, (s) => s !== undefined && s.checkPassed, ctx.checkTimeoutMs);
-      ctx.log[passed ? 'info' : 'warn'](passed ? 'check.passed' : 'check.timeout', {
-        server: name,
-        waitedMs: round(performance.now() - waitStarted),
-      });
+      const waitStarted = clock.now();
+      const passed = await ctx.watcher.waitFor(name, (s) => s !== undefined && s.checkPassed, ctx.checkTimeoutMs, { signal: ctx.abandon });
+      const fields = { server: name, waitedMs: round(clock.now() - waitStarted) };
+      if (passed) ctx.log.info('check.passed', fields);
+      else if (ctx.abandon?.aborted) ctx.log.info('check.abandoned', fields);
+      else ctx.log.warn('check.timeout', fields);
       return passed;
     }
     case 'await-drained': {
-      const waitStarted = performance.now();
+      const waitStarted = clock.now();
       const drained = await ctx.watcher.waitFor(
         name,
         (s) => s === undefined || (s.sessions === 0 && s.queue === 0) || (step.untilDown && !s.running),
         ctx.drainTimeoutMs,
-        true,
+        { needsSessions: true },
       );
       ctx.log[drained ? 'info' : 'warn'](drained ? 'drain.finished' : 'drain.timeout', {
         server: name,
-        waitedMs: round(performance.now() - waitStarted),
+        waitedMs: round(clock.now() - waitStarted),
       });
       return true;
     }
@@ -102,10 +114,11 @@ async function send(ctx: ApplyContext, action: Action, step: Step): Promise<stri
 }
 
 async function sendCommand(ctx: ApplyContext, server: string, step: string, command: Command): Promise<string> {
-  const started = performance.now();
+  const { clock } = ctx;
+  const started = clock.now();
   try {
     const answer = await ctx.client.run(command);
-    ctx.log.info('step.finished', { server, step, command: command.text, answer, latencyMs: round(performance.now() - started) });
+    ctx.log.info('step.finished', { server, step, command: command.text, answer, latencyMs: round(clock.now() - started) });
     return answer;
   } catch (error) {
     if (error instanceof RuntimeError) ctx.log.debug('step.refused', { server, command: command.text, answer: error.answer });
@@ -119,7 +132,6 @@ async function sendCommand(ctx: ApplyContext, server: string, step: string, comm
  */
 async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
   const retries = ctx.delRetries ?? 20;
-  const sleep = ctx.sleep ?? defaultSleep;
   const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
   if (supportsWaitRemovable(ctx.client.version)) {
     await sendCommand(ctx, name, 'wait-removable', waitRemovable(ctx.backend, name, 2_000)).catch((error: unknown) => {
@@ -134,7 +146,7 @@ async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
       if (!(error instanceof RuntimeError) || error.code !== 'RUNTIME_SERVER_HAS_CONNECTIONS' || attempt >= retries) throw error;
       ctx.log.info('del.retry', { server: name, attempt: attempt + 1, answer: error.answer });
       await send(ctx, action, { kind: 'shutdown-sessions' });
-      await sleep(100);
+      await sleep(ctx.clock, 100);
     }
   }
 }
@@ -153,11 +165,14 @@ async function verify(ctx: ApplyContext, name: string, step: Extract<Step, { kin
   }
 }
 
-/** A server whose first check never passed is taken out again (deleted, or its slot freed); a later pass retries. */
-async function rollback(ctx: ApplyContext, action: Action): Promise<void> {
+/**
+ * A server whose first check did not pass (in time, or before its member left) is taken out again
+ * (deleted, or its slot freed); a later pass brings it in again if its member is still wanted.
+ */
+async function rollback(ctx: ApplyContext, action: Action, reason: string): Promise<void> {
   try {
     for (const step of action.rollback ?? []) await applyStep(ctx, action, step);
-    ctx.log.warn('action.rolled-back', { server: action.server, action: action.kind, reason: 'no passing health check in time' });
+    ctx.log.warn('action.rolled-back', { server: action.server, action: action.kind, reason });
   } catch (error) {
     ctx.log.error('rollback.failed', { server: action.server, error });
   }

@@ -7,18 +7,19 @@
 import type { Logger } from '../log.js';
 import type { Member } from '../membership/member.js';
 import type { ServerPolicy } from '../model/server.js';
-import type { RuntimeClient } from '../runtime/client.js';
 import { actualServers } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
 import { desiredServers, type DesiredOptions } from './desired.js';
 import { describeStep, plan, type Action } from './plan.js';
 import { planSlots } from './plan-slots.js';
 import type { ConfigServer } from '../render/template.js';
+import type { RuntimeApi } from './runtime-api.js';
 import { ServerWatcher } from './watch.js';
 import type { OwnershipCheck } from './ownership.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export interface ReconcilerOptions {
-  client: RuntimeClient;
+  client: RuntimeApi;
   backend: string;
   policy: ServerPolicy;
   desired: DesiredOptions;
@@ -32,6 +33,8 @@ export interface ReconcilerOptions {
   persist?: (servers: ConfigServer[]) => Promise<unknown>;
   /** Asked before every pass: another deployment's HAProxy is never read into a plan or changed. */
   ownership?: Pick<OwnershipCheck, 'allows'>;
+  /** Waits, deadlines and durations; the process's clock unless a test injects fake time. */
+  clock?: Clock;
 }
 
 export interface ReconcilerStats {
@@ -43,6 +46,9 @@ export class Reconciler {
   private members: readonly Member[] | undefined;
   private listedAt = 0;
   private readonly running = new Map<string, Promise<void>>();
+  /** Running actions that bring a member in (they have a rollback), by server: abandoned if the member goes. */
+  private readonly bringingIn = new Map<string, { member: string; abandon: AbortController }>();
+  private readonly clock: Clock;
   /** Busy servers a pass had to leave alone: their state is planned again once their action ends. */
   private readonly deferred = new Set<string>();
   private readonly watcher: ServerWatcher;
@@ -56,13 +62,14 @@ export class Reconciler {
   readonly stats: ReconcilerStats = { actions: new Map() };
 
   constructor(private readonly options: ReconcilerOptions) {
-    this.watcher = new ServerWatcher(options.client, options.backend);
+    this.clock = options.clock ?? systemClock;
+    this.watcher = new ServerWatcher(options.client, options.backend, this.clock);
   }
 
   /** The full member list (never a delta): every call replaces the previous one. */
   setMembers(members: readonly Member[], reason: string): void {
     this.members = members;
-    this.listedAt = performance.now();
+    this.listedAt = this.clock.now();
     this.trigger(reason);
   }
 
@@ -110,17 +117,20 @@ export class Reconciler {
     }
     const desired = desiredServers(this.members, this.options.desired);
     this.logRejections(desired.rejected);
+    this.abandonGone(desired.servers);
     const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
     const options = { busy: new Set(this.running.keys()), failed };
     for (const name of options.busy) this.deferred.add(name);
     let actions: Action[];
     let persisted: ConfigServer[];
+    let memberOf = (server: string): string | undefined => server;
     if (this.options.mode === 'slots') {
       const slots = planSlots(desired.servers, actual, options);
       actions = slots.actions;
       persisted = slots.layout.map(({ slot, member }) =>
         member ? { ...member, name: slot.name } : { name: slot.name, address: slot.address, port: slot.port, weight: slot.weight, disabled: true },
       );
+      memberOf = (server) => slots.layout.find(({ slot }) => slot.name === server)?.member?.name;
       if (slots.unplaced.join() !== this.lastUnplaced) {
         this.lastUnplaced = slots.unplaced.join();
         if (slots.unplaced.length > 0) log.warn('slots.full', { members: slots.unplaced, slots: actual.size });
@@ -141,9 +151,14 @@ export class Reconciler {
     }
     for (const action of actions) {
       log.info('plan.action', { server: action.server, action: action.kind, reason: action.reason, steps: action.steps.map((s) => s.kind) });
-      const run = applyAction({ ...this.options, watcher: this.watcher, signal: this.stopping.signal, listedAt: this.listedAt }, action).then((outcome) => {
+      const member = action.rollback ? memberOf(action.server) : undefined;
+      const abandon = new AbortController();
+      if (member !== undefined) this.bringingIn.set(action.server, { member, abandon });
+      const context = { ...this.options, clock: this.clock, watcher: this.watcher, listedAt: this.listedAt };
+      const run = applyAction({ ...context, signal: this.stopping.signal, abandon: abandon.signal }, action).then((outcome) => {
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
         this.running.delete(action.server);
+        this.bringingIn.delete(action.server);
         // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
         // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
         const deferred = this.deferred.delete(action.server);
@@ -152,6 +167,19 @@ export class Reconciler {
       this.running.set(action.server, run);
     }
     await this.options.persist?.(persisted);
+  }
+
+  /**
+   * A server still waiting for its first passing check never took traffic: when its member is no
+   * longer wanted (it left, failed, or its tags changed), stop waiting and take it out at once
+   * rather than at the end of --check-timeout.
+   */
+  private abandonGone(desired: ReadonlyMap<string, unknown>): void {
+    for (const [server, { member, abandon }] of this.bringingIn) {
+      if (desired.has(member) || abandon.signal.aborted) continue;
+      this.options.log.info('action.abandoned', { server, member, reason: 'member is no longer wanted' });
+      abandon.abort();
+    }
   }
 
   /** One log line per rejected member, when first seen or when its reason changes (metrics count those lines). */

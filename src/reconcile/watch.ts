@@ -4,8 +4,9 @@
  * per tick, not 200. `show stat` (sessions, ~230 bytes a server) is read only while someone waits
  * for a drain; check results come from the smaller `show servers state`.
  */
-import type { RuntimeClient } from '../runtime/client.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { actualServers, type ActualServer } from './actual.js';
+import type { RuntimeApi } from './runtime-api.js';
 
 interface Waiter {
   server: string;
@@ -17,22 +18,32 @@ interface Waiter {
 
 export class ServerWatcher {
   private readonly waiters = new Set<Waiter>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
 
   constructor(
-    private readonly client: RuntimeClient,
+    private readonly client: Pick<RuntimeApi, 'serversState' | 'stat'>,
     private readonly backend: string,
+    private readonly clock: Clock = systemClock,
     private readonly intervalMs = 100,
   ) {}
 
   /**
    * Resolves true once `until` holds for the server, false when `timeoutMs` passes first.
    * `needsSessions`: `until` reads sessions and queue (drains), so `show stat` must be read too.
+   * `signal`: ends the wait at once with false (the reason to wait is gone).
    */
-  waitFor(server: string, until: (server: ActualServer | undefined) => boolean, timeoutMs: number, needsSessions = false): Promise<boolean> {
+  waitFor(
+    server: string,
+    until: (server: ActualServer | undefined) => boolean,
+    timeoutMs: number,
+    { needsSessions = false, signal }: { needsSessions?: boolean; signal?: AbortSignal | undefined } = {},
+  ): Promise<boolean> {
+    if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      this.waiters.add({ server, needsSessions, until, deadline: Date.now() + timeoutMs, resolve });
-      this.timer ??= setTimeout(() => void this.poll(), 0);
+      const waiter: Waiter = { server, needsSessions, until, deadline: this.clock.now() + timeoutMs, resolve };
+      this.waiters.add(waiter);
+      signal?.addEventListener('abort', () => this.waiters.delete(waiter) && resolve(false), { once: true });
+      this.timer ??= this.clock.setTimeout(() => void this.poll(), 0);
     });
   }
 
@@ -40,7 +51,7 @@ export class ServerWatcher {
   cancelAll(): void {
     for (const waiter of this.waiters) waiter.resolve(false);
     this.waiters.clear();
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -53,7 +64,7 @@ export class ServerWatcher {
     } catch {
       // HAProxy unreachable for this tick: waiters keep waiting until their deadline.
     }
-    const now = Date.now();
+    const now = this.clock.now();
     for (const waiter of this.waiters) {
       const met = servers !== undefined && waiter.until(servers.get(waiter.server));
       if (met || now >= waiter.deadline) {
@@ -61,6 +72,6 @@ export class ServerWatcher {
         waiter.resolve(met);
       }
     }
-    this.timer = this.waiters.size > 0 ? setTimeout(() => void this.poll(), this.intervalMs) : undefined;
+    this.timer = this.waiters.size > 0 ? this.clock.setTimeout(() => void this.poll(), this.intervalMs) : undefined;
   }
 }

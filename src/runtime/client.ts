@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
-import { cappedBackoff, type Backoff } from '../util/backoff.js';
+import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
 import { parseRuntimeUrl, type RuntimeAddress } from './address.js';
 import { checkAnswer } from './answers.js';
 import * as commands from './commands.js';
@@ -18,8 +18,8 @@ export interface RuntimeClientOptions {
   url: string;
   connectTimeoutMs?: number;
   responseTimeoutMs?: number;
-  /** How long to wait before reconnect attempt N (0-based). */
-  backoff?: Backoff;
+  /** How long to wait before reconnect attempt N (0-based), or false to stop; capped backoff by default. */
+  reconnectStrategy?: ReconnectStrategy;
   /** How often a started client checks `show info` for a stopping (reloaded) process; 0 turns it off. */
   heartbeatMs?: number;
 }
@@ -43,23 +43,27 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   readonly address: RuntimeAddress;
   private readonly connectTimeoutMs: number;
   private readonly responseTimeoutMs: number;
-  private readonly backoff: Backoff;
+  private readonly reconnector: Reconnector;
   private readonly heartbeatMs: number;
   private readonly mutations = new PQueue({ concurrency: 1 });
   private connection: PromptConnection | undefined;
   private lastPid: number | undefined;
   private lastVersion: string | undefined;
   private running = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private attempt = 0;
 
   constructor(options: RuntimeClientOptions) {
     super();
     this.address = parseRuntimeUrl(options.url);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
     this.responseTimeoutMs = options.responseTimeoutMs ?? 10_000;
-    this.backoff = options.backoff ?? cappedBackoff();
+    this.reconnector = new Reconnector({
+      // An attempt that failed after its connection opened is retried from that connection's 'close'.
+      connect: () => this.connect().then(() => undefined, (error: unknown) => {
+        if (!this.connected) throw error;
+      }),
+      strategy: options.reconnectStrategy,
+    });
     this.heartbeatMs = options.heartbeatMs ?? 2_000;
   }
 
@@ -87,7 +91,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     connection.once('close', (error) => {
       if (this.connection === connection) this.connection = undefined;
       this.emit('disconnected', error);
-      if (this.running) this.scheduleReconnect();
+      if (this.running) this.reconnector.lost(error);
     });
     const info = await this.info();
     const previousPid = this.lastPid;
@@ -102,13 +106,13 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.scheduleReconnect(0);
+    this.reconnector.start();
     if (this.heartbeatMs > 0) this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
   }
 
   async close(): Promise<void> {
     this.running = false;
-    clearTimeout(this.reconnectTimer);
+    this.reconnector.stop();
     clearInterval(this.heartbeatTimer);
     this.connection?.close();
     this.connection = undefined;
@@ -179,22 +183,6 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
       this.emit('trace', { command: command.text, answers: [], latencyMs: performance.now() - started, error: error as RuntimeError });
       throw error;
     }
-  }
-
-  private scheduleReconnect(delayMs = this.backoff(this.attempt)): void {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
-      this.attempt += 1;
-      this.connect().then(
-        () => {
-          this.attempt = 0;
-        },
-        () => {
-          // A connection that opened and then failed reports through its own 'close'.
-          if (this.running && !this.connected) this.scheduleReconnect();
-        },
-      );
-    }, delayMs);
   }
 
   /** A reloaded HAProxy keeps old connections on the dying process (`Stopping: 1`): drop them. */

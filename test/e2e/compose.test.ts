@@ -43,7 +43,8 @@ async function converged(count: number): Promise<void> {
 async function phase(name: string, action: () => Promise<void>): Promise<{ requests: number; failed: number; errors: string[]; seconds: number }> {
   const from = Date.now();
   await action();
-  await new Promise((resolve) => setTimeout(resolve, 1000)); // answers already in flight are counted too
+  const ended = Date.now();
+  await waitFor('answers already in flight', () => load.answeredBefore(ended), { timeoutMs: 20_000 }); // counted too
   const result = { ...load.window(from), seconds: (Date.now() - from) / 1000 };
   report.push(`${name.padEnd(44)} ${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s ${result.errors.join('; ')}`);
   return result;
@@ -158,7 +159,10 @@ describe('docker compose --scale under continuous load', () => {
     });
     expect(result.requests).toBeGreaterThan(0);
     const after = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const live = await webHosts();
+    // Nothing fails afterwards: every live server has answered the load again, and no request failed.
+    const answeredSince = (host: string) => load.outcomes.filter((o) => o.at >= after && o.by === host).length;
+    await waitFor('every live server answering', () => live.every((host) => answeredSince(host) >= 20), { timeoutMs: 20_000 });
     expect(load.window(after).failed).toBe(0);
   });
 

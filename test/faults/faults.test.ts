@@ -26,7 +26,7 @@ const clients: RuntimeClient[] = [];
 const webs: HttpBackend[] = [];
 
 function runtimeFor(url: string): RuntimeClient {
-  const client = new RuntimeClient({ url, backoff: () => 100 });
+  const client = new RuntimeClient({ url, reconnectStrategy: () => 100 });
   client.start();
   clients.push(client);
   return client;

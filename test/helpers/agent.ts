@@ -14,6 +14,12 @@ export interface TestAgent {
   process: Started;
   logs: () => LogLine[];
   waitForLog: (what: string, match: (line: LogLine) => boolean, timeoutMs?: number) => Promise<LogLine>;
+  /**
+   * Waits until `count` more passes with this reason have started planning from now (`pass` is a
+   * debug line, logged after the pass has read the members and logged its rejections): the positive
+   * signal that the agent has seen the input, where a test must show that nothing else happens.
+   */
+  waitForPasses: (count: number, reason?: string, timeoutMs?: number) => Promise<void>;
 }
 
 /** Runs the agent against `haproxy`, rendering into the very file HAProxy boots from. */
@@ -40,9 +46,14 @@ export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {})
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as LogLine);
+  const passes = (reason: string) => logs().filter((l) => l.event === 'pass' && l.reason === reason).length;
   return {
     process,
     logs,
     waitForLog: (what, match, timeoutMs = 20_000) => waitFor(what, () => logs().find(match), { timeoutMs }),
+    waitForPasses: async (count, reason = 'resync', timeoutMs = 20_000) => {
+      const before = passes(reason);
+      await waitFor(`${count} more '${reason}' passes`, () => passes(reason) >= before + count, { timeoutMs });
+    },
   };
 }

@@ -1,18 +1,20 @@
 /** `ha-agent plan`, `run --dry-run`, start-up validation, and `handle` as a real Serf event handler. */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RuntimeClient } from '../../src/runtime/client.js';
 import { agentArgs, startAgent } from '../helpers/agent.js';
 import { binPath, haAgent } from '../helpers/cli.js';
 import { startWebMember, type WebMember } from '../helpers/cluster.js';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { startHttpBackend, type HttpBackend } from '../helpers/http-backend.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/processes.js';
 import { startSerf, type TestSerf } from '../helpers/serf.js';
 import { waitFor } from '../helpers/wait.js';
 
 const webs: WebMember[] = [];
+const backends: HttpBackend[] = [];
 const clients: RuntimeClient[] = [];
 
 async function connect(url: string): Promise<RuntimeClient> {
@@ -24,7 +26,7 @@ async function connect(url: string): Promise<RuntimeClient> {
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(webs.map((w) => w.web.close()));
+  await Promise.all([...webs.map((w) => w.web), ...backends].map((w) => w.close()));
   await stopAll();
 });
 
@@ -90,7 +92,22 @@ describe('ha-agent handle as a real Serf event handler', () => {
   let lb: TestSerf;
   let runtime: RuntimeClient;
 
-  beforeAll(async () => {
+  /** web-b1 joins, and the handler Serf runs adds it. */
+  async function joinWebB1(): Promise<WebMember> {
+    const web = await startWebMember('web-b1', '127.0.0.32', lb.bind);
+    webs.push(web);
+    const up = async () => (await runtime.stat(haproxy.backend)).find((s) => s.name === 'web-b1')?.status.startsWith('UP');
+    await waitFor('web-b1 UP', up, { timeoutMs: 20_000 });
+    return web;
+  }
+
+  afterEach(async () => {
+    await Promise.all([...webs.splice(0).map((w) => w.web), ...backends.splice(0)].map((w) => w.close()));
+    await stopAll();
+  });
+
+  // Each test gets its own haproxy and balancer Serf agent: none relies on what another left behind.
+  beforeEach(async () => {
     haproxy = await startHaproxy();
     const rpcPort = await freePort();
     const handler = [process.execPath, binPath, 'handle', '--runtime', haproxy.tcpUrl, '--serf', `127.0.0.1:${rpcPort}`, '--backend', haproxy.backend, '--config-out', haproxy.configPath, '--frontend-bind', haproxy.model.frontend.bind, '--runtime-socket', haproxy.model.runtime.unixSocket!].join(' ');
@@ -105,24 +122,26 @@ describe('ha-agent handle as a real Serf event handler', () => {
   });
 
   it('adds a joining member and serves through it', async () => {
-    const web = await startWebMember('web-b1', '127.0.0.32', lb.bind);
-    webs.push(web);
-    await waitFor('web-b1 UP', async () => (await runtime.stat(haproxy.backend)).find((s) => s.name === 'web-b1')?.status.startsWith('UP'), { timeoutMs: 20_000 });
+    await joinWebB1();
     const response = await fetch(`${haproxy.frontendUrl}/`);
     expect(response.headers.get('x-backend')).toBe('web-b1');
     await waitFor('config with web-b1', () => /server web-b1 127\.0\.0\.32:\d+ check/.test(readFileSync(haproxy.configPath, 'utf8')), { timeoutMs: 5_000 });
   });
 
   it('drains and deletes a member that leaves', async () => {
-    await webs.find((w) => w.name === 'web-b1')!.serf.leave();
+    await (await joinWebB1()).serf.leave();
     await waitFor('web-b1 deleted', async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 20_000 });
     // The config is written while the drain runs; `haproxy -c` may finish just after the delete.
     await waitFor('config without web-b1', () => !readFileSync(haproxy.configPath, 'utf8').includes('server web-b1'), { timeoutMs: 5_000 });
   });
 
   it('without a reachable Serf RPC, applies the lines on stdin, rejecting a hostile one', async () => {
-    const web = webs.find((w) => w.name === 'web-a1')!;
-    const lines = [`x;shutdown\t127.0.0.9\tbackend\trole=backend,port=3000`, `web-a1\t${web.web.address}\tbackend\trole=backend,port=${web.web.port}`].join('\n');
+    const web = await startHttpBackend('web-a1', '127.0.0.31');
+    backends.push(web);
+    const lines = [
+      `x;shutdown\t127.0.0.9\tbackend\trole=backend,port=3000`,
+      `web-a1\t${web.address}\tbackend\trole=backend,port=${web.port}`,
+    ].join('\n');
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, [binPath, 'handle', '--runtime', haproxy.tcpUrl, '--serf', '127.0.0.1:1', '--check-inter', '200ms'], { env: { ...process.env, SERF_EVENT: 'member-join' } });
       let stdout = '';

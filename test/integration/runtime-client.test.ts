@@ -13,7 +13,7 @@ let web: HttpBackend;
 const clients: RuntimeClient[] = [];
 
 function client(url: string, options: Partial<ConstructorParameters<typeof RuntimeClient>[0]> = {}): RuntimeClient {
-  const made = new RuntimeClient({ url, backoff: () => 100, ...options });
+  const made = new RuntimeClient({ url, reconnectStrategy: () => 100, ...options });
   clients.push(made);
   return made;
 }
@@ -104,7 +104,9 @@ describe('RuntimeClient failure handling', () => {
     expect(deleted.every((r) => r.status === 'fulfilled')).toBe(true);
   });
 
+  // The tests that kill or reload HAProxy get one of their own, so the others never see it down.
   it('reconnects by itself after HAProxy is killed and started again, failing fast meanwhile', async () => {
+    const haproxy = await startHaproxy();
     const runtime = client(haproxy.tcpUrl);
     runtime.start();
     const first = await waitFor('first connection', () => runtime.connected && runtime.pid);
@@ -124,6 +126,7 @@ describe('RuntimeClient failure handling', () => {
   });
 
   it('leaves a reloaded (stopping) process and reconnects to the new one', async () => {
+    const haproxy = await startHaproxy();
     const runtime = client(haproxy.tcpUrl, { heartbeatMs: 200 });
     runtime.start();
     const oldPid = await waitFor('first connection', () => runtime.connected && runtime.pid);

@@ -6,22 +6,21 @@ import { start, stopAll, type Started } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const serverPath = path.resolve(import.meta.dirname, '../../webapp/dist/server.js');
-let port: number;
+/** The webapp shared by the tests that leave it running; a test that stops one starts its own. */
 let url: string;
 
-async function startWebapp(env: Record<string, string> = {}): Promise<Started> {
-  port = await freePort('127.0.0.51');
-  url = `http://127.0.0.51:${port}`;
+async function startWebapp(env: Record<string, string> = {}): Promise<{ web: Started; url: string }> {
+  const port = await freePort('127.0.0.51');
   const web = start(process.execPath, [serverPath], { env: { ...process.env, HOST: '127.0.0.51', PORT: String(port), SERVER_NAME: 'web-x', ...env } });
   await waitFor('webapp listening', () => web.output().includes('webapp.listening'));
-  return web;
+  return { web, url: `http://127.0.0.51:${port}` };
 }
 
 afterAll(stopAll);
 
 describe('webapp', () => {
   beforeAll(async () => {
-    await startWebapp();
+    ({ url } = await startWebapp());
   });
 
   it('answers the lab JSON and counts session views with NODESESSID', async () => {
@@ -46,10 +45,17 @@ describe('webapp', () => {
   });
 
   it('on SIGTERM: /health 503 during the grace period, the request in flight completes, then it exits 0', async () => {
-    const stopping = await startWebapp({ GRACE_MS: '500' });
+    const { web: stopping, url } = await startWebapp({ GRACE_MS: '500' });
     expect((await fetch(`${url}/health`)).status).toBe(200);
-    const slow = fetch(`${url}/?delay=1500`).then(async (r) => ({ status: r.status, body: await r.json() }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The slow request carries a session, so the server's view count shows when it has arrived.
+    const cookie = `NODESESSID=${'s'.repeat(24)}`;
+    const slow = fetch(`${url}/?delay=1500`, { headers: { cookie } }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    let probes = 0;
+    await waitFor('the slow request in flight', async () => {
+      probes += 1;
+      const { sessionViews } = (await (await fetch(`${url}/`, { headers: { cookie } })).json()) as { sessionViews: number };
+      return sessionViews > probes;
+    });
     process.kill(stopping.pid, 'SIGTERM');
     await waitFor('stopping', () => stopping.output().includes('webapp.stopping'));
     expect((await fetch(`${url}/health`)).status).toBe(503);

@@ -65,14 +65,22 @@ afterAll(async () => {
   await stopAll();
 });
 
+const rejection = (member: (typeof hostile)[number]) =>
+  agent.waitForLog(
+    `rejection of ${JSON.stringify(member.name)}`,
+    (l) => l.event === 'member.rejected' && l.member === JSON.stringify(member.name),
+    30_000,
+  );
+
 describe('hostile members', () => {
   it.each(hostile.map((m) => [JSON.stringify(m.name).slice(0, 40), m] as const))('rejects %s with one log line naming the field', async (_, member) => {
-    const line = await agent.waitForLog(`rejection of ${JSON.stringify(member.name)}`, (l) => l.event === 'member.rejected' && l.member === JSON.stringify(member.name), 30_000);
+    const line = await rejection(member);
     expect(String(line.reason)).toMatch(new RegExp(`^${member.field}: `));
   });
 
   it('lets nothing of them reach HAProxy or the rendered config, and keeps serving the others', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 4500)); // two resync periods: rejections are not repeated
+    for (const member of hostile) await rejection(member);
+    await agent.waitForPasses(2); // two more full lists of every member: rejections are not repeated
     for (const member of hostile) {
       expect(agent.logs().filter((l) => l.event === 'member.rejected' && l.member === JSON.stringify(member.name))).toHaveLength(1);
     }
@@ -86,8 +94,11 @@ describe('hostile members', () => {
   });
 
   it('keeps the live member when another agent claims its name from another address', async () => {
-    await startSerf({ name: 'web-ok', address: '127.0.0.90', join: lb.bind, tags: { role: 'backend', port: String(good.web.port) } });
-    await new Promise((resolve) => setTimeout(resolve, 4500));
+    const tags = { role: 'backend', port: String(good.web.port) };
+    const claimant = await startSerf({ name: 'web-ok', address: '127.0.0.90', join: lb.bind, tags });
+    const conflict = () => /conflict/i.test(claimant.process.output() + lb.process.output());
+    await waitFor('the claim reached the cluster', conflict, { timeoutMs: 20_000 });
+    await agent.waitForPasses(2); // the agent listed the members twice since
     const state = await runtime.serversState(haproxy.backend);
     expect(state.map((s) => `${s.name} ${s.address}:${s.port}`)).toEqual([`web-ok 127.0.0.80:${good.web.port}`]);
     expect((await fetch(`${haproxy.frontendUrl}/`)).status).toBe(200);

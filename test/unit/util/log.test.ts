@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.js';
 import { RuntimeError } from '../../../src/runtime/errors.js';
 import { parseDuration } from '../../../src/util/duration.js';
-import { cappedBackoff } from '../../../src/util/backoff.js';
 
 const now = () => new Date('2026-11-25T12:00:00.000Z');
 
@@ -26,7 +25,7 @@ describe('logs', () => {
   });
 });
 
-describe('durations and backoff', () => {
+describe('durations', () => {
   it.each([
     ['500ms', 500],
     ['10s', 10_000],
@@ -37,10 +36,5 @@ describe('durations and backoff', () => {
     ['-1s', Number.NaN],
   ])('parses %s', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
-  });
-
-  it('backs off exponentially up to a cap', () => {
-    const backoff = cappedBackoff(100, 1000);
-    expect([0, 1, 2, 3, 4, 50].map(backoff)).toEqual([100, 200, 400, 800, 1000, 1000]);
   });
 });

@@ -1,0 +1,176 @@
+/**
+ * SerfMembership over fake Serf sessions (the list and the watch injected) with fake time: the list
+ * is the truth, events only prompt a list, and reconnects follow the injected strategy.
+ */
+import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Logger } from '../../../src/log.js';
+import { SerfError } from '../../../src/membership/errors.js';
+import type { Member } from '../../../src/membership/member.js';
+import { MEMBER_EVENTS, SerfMembership, type MembershipOptions, type SerfSession } from '../../../src/membership/source.js';
+
+const raw = (name: string, n: number, status = 'alive') => ({
+  Name: name,
+  Addr: new Uint8Array([10, 0, 0, n]),
+  Tags: { role: 'backend' },
+  Status: status,
+});
+
+/** One fake RPC connection: answers `members` from the shared cluster view, records its calls. */
+class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }> implements SerfSession {
+  closed = false;
+  readonly calls: string[] = [];
+  constructor(private readonly cluster: { members: unknown[]; failList: boolean }) {
+    super();
+  }
+  async members(): Promise<unknown[]> {
+    this.calls.push('members');
+    await Promise.resolve();
+    if (this.cluster.failList) throw new SerfError('SERF_TIMEOUT', 'no answer to members');
+    return [...this.cluster.members];
+  }
+  async stream(type: string): Promise<void> {
+    this.calls.push(`stream ${type}`);
+  }
+  /** A record on the stream, as Serf sends after a (coalesced) member event. */
+  event(type: string, members: unknown[]): void {
+    this.emit('record', { Event: type, Members: members });
+  }
+  close(): void {
+    this.drop(new SerfError('SERF_DISCONNECTED', 'closed by the client'));
+  }
+  drop(error = new SerfError('SERF_DISCONNECTED', 'connection closed')): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('close', error);
+  }
+}
+
+function setup(options: Partial<MembershipOptions> & { refuse?: number } = {}) {
+  const cluster = { members: [raw('web-1', 1)] as unknown[], failList: false };
+  const sessions: FakeSession[] = [];
+  const logged: string[] = [];
+  const record = (event: string) => void logged.push(event);
+  const log: Logger = { debug: () => {}, info: record, warn: record, error: record };
+  let refuse = options.refuse ?? 0;
+  const lists: Array<{ names: string[]; reason: string }> = [];
+  const membership = new SerfMembership({
+    address: { host: '127.0.0.1', port: 7373, text: '127.0.0.1:7373' },
+    resyncMs: 10_000,
+    log,
+    connect: async () => {
+      if (refuse > 0) {
+        refuse -= 1;
+        throw new SerfError('SERF_CONNECT_FAILED', 'ECONNREFUSED');
+      }
+      const session = new FakeSession(cluster);
+      sessions.push(session);
+      return session;
+    },
+    ...options,
+  });
+  membership.on('members', (members: Member[], reason) => lists.push({ names: members.map((m) => `${m.name}:${m.status}`), reason }));
+  return { cluster, sessions, logged, lists, membership };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('SerfMembership', () => {
+  it('subscribes to the stream before the first list, so no change falls between them', async () => {
+    const { sessions, lists, membership } = setup();
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sessions[0]!.calls).toEqual([`stream ${MEMBER_EVENTS}`, 'members']);
+    expect(lists).toEqual([{ names: ['web-1:alive'], reason: 'connected' }]);
+    membership.close();
+  });
+
+  it('an event only prompts a list: what is emitted is the list, not the event (a stale event cannot win)', async () => {
+    const { cluster, sessions, lists, membership } = setup();
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    cluster.members = [raw('web-1', 1, 'left'), raw('web-2', 2)];
+    sessions[0]!.event('member-join', [raw('web-1', 1)]); // an old event that says web-1 joined
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lists.at(-1)).toEqual({ names: ['web-1:left', 'web-2:alive'], reason: 'member-join' });
+    membership.close();
+  });
+
+  it('duplicated events in a burst coalesce: one list in flight plus at most one more', async () => {
+    const { cluster, sessions, lists, membership } = setup();
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    cluster.members = [raw('web-1', 1), raw('web-2', 2)];
+    for (let i = 0; i < 20; i += 1) sessions[0]!.event('member-join', [raw('web-2', 2)]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sessions[0]!.calls.filter((c) => c === 'members')).toHaveLength(3); // connected + 1 in flight + 1 after
+    expect(lists.at(-1)?.names).toEqual(['web-1:alive', 'web-2:alive']);
+    membership.close();
+  });
+
+  it('lost events: a change with no event reaches the listener at the next resync', async () => {
+    const { cluster, lists, membership } = setup();
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    cluster.members = [raw('web-1', 1, 'failed')]; // Serf dropped the event (its buffer was full)
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(lists).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(lists.at(-1)).toEqual({ names: ['web-1:failed'], reason: 'resync' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(lists.map((l) => l.reason)).toEqual(['connected', 'resync', 'resync']);
+    membership.close();
+  });
+
+  it('a lost stream reconnects after the strategy delay and lists again; a list that fails is logged, not fatal', async () => {
+    const strategy = vi.fn((retries: number) => 1_000 * (retries + 1));
+    const { cluster, sessions, lists, logged, membership } = setup({ reconnectStrategy: strategy });
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    cluster.failList = true;
+    sessions[0]!.event('member-leave', []);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(logged).toContain('serf.list-failed');
+    cluster.failList = false;
+    cluster.members = [raw('web-2', 2)];
+    sessions[0]!.drop();
+    expect(membership.connected).toBe(false);
+    expect(strategy).toHaveBeenLastCalledWith(0, expect.objectContaining({ code: 'SERF_DISCONNECTED' }));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sessions).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sessions).toHaveLength(2);
+    expect(membership.connected).toBe(true);
+    expect(lists.at(-1)).toEqual({ names: ['web-2:alive'], reason: 'connected' });
+    membership.close();
+  });
+
+  it('failed connection attempts back off as the strategy says, and stop when it returns false', async () => {
+    const strategy = vi.fn((retries: number) => (retries < 3 ? 100 * retries : false));
+    const { sessions, logged, membership } = setup({ reconnectStrategy: strategy, refuse: 10 });
+    membership.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(strategy.mock.calls.map(([retries]) => retries)).toEqual([1, 2, 3]);
+    expect(logged.filter((e) => e === 'serf.connect-failed')).toHaveLength(3);
+    expect(sessions).toHaveLength(0);
+    membership.close();
+  });
+
+  it('skips a malformed member record and emits the others', async () => {
+    const { cluster, sessions, lists, logged, membership } = setup();
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    cluster.members = [raw('web-1', 1), { Name: 'bad', Addr: 'not bytes', Status: 'alive' }];
+    sessions[0]!.event('member-update', []);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lists.at(-1)?.names).toEqual(['web-1:alive']);
+    expect(logged).toContain('member.malformed');
+    membership.close();
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * The reconciler over a fake HAProxy (test/helpers/fake-haproxy.ts) with fake time: the cases the
+ * real-process tests cannot reach on purpose (a command refused once, a Pid change between two
+ * steps, a connection lost in the middle of a drain, a member that leaves before its first check).
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Logger } from '../../../src/log.js';
+import type { Member } from '../../../src/membership/member.js';
+import { defaultServerPolicy } from '../../../src/model/server.js';
+import { Reconciler, type ReconcilerOptions } from '../../../src/reconcile/reconciler.js';
+import type { ConfigServer } from '../../../src/render/template.js';
+import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
+
+interface Line {
+  event: string;
+  level: string;
+  [key: string]: unknown;
+}
+
+function recorder(lines: Line[]): Logger {
+  const at = (level: string) => (event: string, fields: Record<string, unknown> = {}) => void lines.push({ ...fields, event, level });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+const member = (name: string, n: number, status = 'alive'): Member => ({ name, address: `10.0.0.${n}`, status, tags: { role: 'backend' } });
+
+function setup(options: Partial<ReconcilerOptions> = {}) {
+  const haproxy = new FakeHaproxy();
+  const lines: Line[] = [];
+  const persisted: ConfigServer[][] = [];
+  const reconciler = new Reconciler({
+    client: haproxy,
+    backend: 'nodes',
+    policy: defaultServerPolicy,
+    desired: { role: 'backend', defaultPort: 3000, defaultWeight: 100 },
+    log: recorder(lines),
+    checkTimeoutMs: 10_000,
+    drainTimeoutMs: 30_000,
+    persist: async (servers) => persisted.push(servers),
+    ...options,
+  });
+  const events = (name: string, server?: string) => lines.filter((l) => l.event === name && (server === undefined || l.server === server));
+  /** Advances fake time in small steps until `done` holds; fails after `limitMs` of fake time. */
+  const until = async (what: string, done: () => boolean, limitMs = 60_000) => {
+    for (let waited = 0; !done(); waited += 50) {
+      if (waited > limitMs) throw new Error(`not within ${limitMs} ms of fake time: ${what}`);
+      await vi.advanceTimersByTimeAsync(50);
+    }
+  };
+  /** Until no pass and no action runs. */
+  const settled = async () => {
+    let idle = false;
+    void reconciler.idle().then(() => (idle = true));
+    await until('the reconciler idle', () => idle);
+  };
+  return { haproxy, lines, persisted, reconciler, events, until, settled };
+}
+
+const ready = (haproxy: FakeHaproxy) =>
+  [...haproxy.servers.values()]
+    .filter((s) => s.mode === 'ready')
+    .map((s) => s.name)
+    .sort();
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Reconciler over a fake HAProxy', () => {
+  it('brings joining members in: add (MAINT) → enable health → first passing check → ready', async () => {
+    const { haproxy, reconciler, settled, persisted } = setup();
+    haproxy.healthy.add('10.0.0.1:3000');
+    reconciler.setMembers([member('web-1', 1)], 'member-join');
+    await settled();
+    expect(haproxy.sent).toEqual([
+      expect.stringMatching(/^add server nodes\/web-1 10\.0\.0\.1:3000 check /),
+      'enable health nodes/web-1',
+      'set server nodes/web-1 state ready',
+    ]);
+    expect(ready(haproxy)).toEqual(['web-1']);
+    expect(persisted.at(-1)?.map((s) => s.name)).toEqual(['web-1']);
+  });
+
+  it('duplicated events do nothing twice: a server with an action in flight is left alone, a converged one gets no command', async () => {
+    const { haproxy, reconciler, settled, until } = setup();
+    const members = [member('web-1', 1), member('web-2', 2)];
+    reconciler.setMembers(members, 'member-join');
+    reconciler.setMembers(members, 'member-join');
+    // Both joins now wait for a first check; the same event again, mid-action.
+    await until('both added', () => haproxy.servers.size === 2);
+    reconciler.setMembers(members, 'member-join');
+    await vi.advanceTimersByTimeAsync(500);
+    haproxy.healthy.add('10.0.0.1:3000').add('10.0.0.2:3000');
+    await settled();
+    reconciler.setMembers(members, 'member-update');
+    reconciler.setMembers(members, 'resync');
+    await settled();
+    expect(haproxy.sent.filter((c) => c.startsWith('add server'))).toHaveLength(2);
+    expect(haproxy.sent.filter((c) => c.endsWith('state ready'))).toHaveLength(2);
+    expect(haproxy.sent).toHaveLength(6);
+    expect(ready(haproxy)).toEqual(['web-1', 'web-2']);
+  });
+
+  it('lost events do no harm: the next full list (a resync) is the truth, whatever was missed in between', async () => {
+    const { haproxy, reconciler, settled } = setup();
+    haproxy.boot('web-1', '10.0.0.1', 3000);
+    haproxy.boot('web-2', '10.0.0.2', 3000);
+    reconciler.setMembers([member('web-1', 1), member('web-2', 2)], 'connected');
+    await settled();
+    expect(haproxy.sent).toEqual([]); // adopted as they are
+    // web-2 left, web-3 joined and web-1 moved, and none of those events arrived: only the resync's list.
+    haproxy.healthy.add('10.0.0.3:3000').add('10.0.0.9:3000');
+    reconciler.setMembers([{ ...member('web-1', 9) }, member('web-2', 2, 'left'), member('web-3', 3)], 'resync');
+    await settled();
+    expect([...haproxy.servers.values()].map((s) => `${s.name} ${s.address} ${s.mode}`).sort()).toEqual([
+      'web-1 10.0.0.9 ready',
+      'web-3 10.0.0.3 ready',
+    ]);
+    expect(haproxy.sent).toContain('set server nodes/web-2 state drain');
+    expect(haproxy.sent).toContain('set server nodes/web-1 addr 10.0.0.9 port 3000');
+  });
+
+  it('a refused command fails its action only; the others finish, and the next pass retries it', async () => {
+    const { haproxy, reconciler, settled, events } = setup();
+    for (const n of [1, 2, 3]) haproxy.healthy.add(`10.0.0.${n}:3000`);
+    haproxy.refuse(/^set server nodes\/web-2 state ready$/, 'RUNTIME_COMMAND_REJECTED');
+    reconciler.setMembers([member('web-1', 1), member('web-2', 2), member('web-3', 3)], 'member-join');
+    await settled();
+    const failed = events('step.failed', 'web-2');
+    expect(failed).toHaveLength(1);
+    expect((failed[0]!.error as { code: string }).code).toBe('RUNTIME_COMMAND_REJECTED');
+    expect(reconciler.stats.actions.get('failed')).toBe(1);
+    // The retry is a fresh plan from HAProxy's state: web-2 is in MAINT with checks on, so it resumes.
+    expect(events('plan.action', 'web-2').map((l) => l.action)).toEqual(['join', 'resume']);
+    expect(haproxy.sent.filter((c) => c === 'set server nodes/web-2 state ready')).toHaveLength(2);
+    expect(haproxy.sent.filter((c) => c.startsWith('add server nodes/web-2'))).toHaveLength(1);
+    expect(ready(haproxy)).toEqual(['web-1', 'web-2', 'web-3']);
+  });
+
+  it("HAProxy's Pid changes mid-action: the next step fails, and the pass after the reconnect adds the server again", async () => {
+    const { haproxy, reconciler, settled, events, persisted } = setup();
+    haproxy.healthy.add('10.0.0.1:3000').add('10.0.0.2:3000');
+    haproxy.boot('web-1', '10.0.0.1', 3000);
+    reconciler.setMembers([member('web-1', 1)], 'connected');
+    await settled();
+    haproxy.afterCommand = (text) => {
+      if (!text.startsWith('add server nodes/web-2')) return;
+      haproxy.afterCommand = undefined;
+      // Killed and restarted by its supervisor between two steps, before the config listing web-2 was written.
+      haproxy.restart(persisted[0]!);
+      reconciler.trigger('runtime connected'); // what the client's 'connected' event does in production
+    };
+    reconciler.setMembers([member('web-1', 1), member('web-2', 2)], 'member-join');
+    await settled();
+    expect(haproxy.pid).toBe(101);
+    expect(events('step.failed', 'web-2').map((l) => (l.error as { code: string }).code)).toEqual(['RUNTIME_NO_SUCH_SERVER']);
+    expect(haproxy.sent.filter((c) => c.startsWith('add server nodes/web-2'))).toHaveLength(2);
+    expect(ready(haproxy)).toEqual(['web-1', 'web-2']);
+  });
+
+  it('the connection drops in the middle of a drain: the drain carries on after the reconnect; one removal', async () => {
+    const { haproxy, reconciler, settled, until, events } = setup();
+    haproxy.boot('web-1', '10.0.0.1', 3000, { sessions: 2 });
+    haproxy.boot('web-2', '10.0.0.2', 3000);
+    reconciler.setMembers([member('web-1', 1), member('web-2', 2)], 'connected');
+    await settled();
+    reconciler.setMembers([member('web-1', 1, 'left'), member('web-2', 2)], 'member-leave');
+    await until('web-1 draining', () => haproxy.servers.get('web-1')?.mode === 'drain');
+    haproxy.connected = false;
+    await vi.advanceTimersByTimeAsync(3_000);
+    reconciler.trigger('resync'); // a pass while disconnected does nothing
+    haproxy.connected = true;
+    reconciler.trigger('runtime connected');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(haproxy.servers.get('web-1')?.mode).toBe('drain'); // still waiting for its 2 sessions
+    haproxy.servers.get('web-1')!.sessions = 0;
+    await settled();
+    expect(haproxy.servers.has('web-1')).toBe(false);
+    expect(haproxy.sent).toEqual([
+      'set server nodes/web-1 state drain',
+      'set server nodes/web-1 state maint',
+      'shutdown sessions server nodes/web-1',
+      'del server nodes/web-1',
+    ]);
+    expect(events('drain.finished', 'web-1')).toHaveLength(1);
+    expect(events('step.failed')).toEqual([]);
+  });
+
+  it('the connection drops just as a drain ends: the failed step is planned again from HAProxy (DRAIN) after the reconnect', async () => {
+    const { haproxy, reconciler, settled, until, events } = setup();
+    haproxy.boot('web-1', '10.0.0.1', 3000, { sessions: 1 });
+    reconciler.setMembers([member('web-1', 1)], 'connected');
+    await settled();
+    reconciler.setMembers([member('web-1', 1, 'left')], 'member-leave');
+    await until('web-1 draining', () => haproxy.servers.get('web-1')?.mode === 'drain');
+    haproxy.refuse(/^set server nodes\/web-1 state maint$/, 'RUNTIME_DISCONNECTED');
+    haproxy.servers.get('web-1')!.sessions = 0;
+    await settled();
+    expect(events('step.failed', 'web-1')).toHaveLength(1);
+    expect(haproxy.servers.has('web-1')).toBe(false);
+    expect(events('plan.action', 'web-1').map((l) => l.steps)).toEqual([
+      ['set-state', 'await-drained', 'set-state', 'shutdown-sessions', 'del'],
+      ['await-drained', 'set-state', 'shutdown-sessions', 'del'],
+    ]);
+  });
+
+  it('a member that leaves before its first passing check is taken out at once (MAINT → del), not at --check-timeout', async () => {
+    const { haproxy, reconciler, settled, until, events } = setup({ checkTimeoutMs: 10_000 });
+    reconciler.setMembers([member('web-1', 1)], 'member-join'); // its check never passes
+    await until('web-1 waits for its check', () => haproxy.servers.get('web-1')?.checkEnabled === true);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const leftAt = Date.now();
+    reconciler.setMembers([member('web-1', 1, 'left')], 'member-leave');
+    await settled();
+    expect(Date.now() - leftAt).toBeLessThan(1_000); // fake time: a few poll ticks, not the 10 s check timeout
+    expect(haproxy.servers.has('web-1')).toBe(false);
+    expect(haproxy.sent.slice(2)).toEqual(['set server nodes/web-1 state maint', 'del server nodes/web-1']);
+    expect(events('action.abandoned', 'web-1')).toHaveLength(1);
+    expect(events('check.abandoned', 'web-1')).toHaveLength(1);
+    expect(events('check.timeout')).toEqual([]);
+    expect(reconciler.stats.actions.get('abandoned')).toBe(1);
+  });
+
+  it('a member still wanted keeps its bounded wait: rolled back only at --check-timeout, then tried again', async () => {
+    const { haproxy, reconciler, until, events } = setup({ checkTimeoutMs: 10_000 });
+    reconciler.setMembers([member('web-1', 1)], 'member-join');
+    await until('web-1 added', () => haproxy.servers.has('web-1'));
+    reconciler.setMembers([member('web-1', 1)], 'resync');
+    await until('rolled back', () => events('action.rolled-back', 'web-1').length === 1, 20_000);
+    expect(events('check.timeout', 'web-1').map((l) => l.waitedMs)).toEqual([expect.toSatisfy((ms: number) => ms >= 10_000)]);
+    expect(events('action.abandoned')).toEqual([]);
+    await until('tried again', () => events('plan.action', 'web-1').length === 2);
+    await reconciler.close();
+  });
+
+  it('in slot mode, a member that leaves before its first check gets its slot freed at once', async () => {
+    const { haproxy, reconciler, settled, until, events } = setup({ mode: 'slots' });
+    haproxy.boot('slot1', '0.0.0.0', 3000, { mode: 'maint' });
+    haproxy.boot('slot2', '0.0.0.0', 3000, { mode: 'maint' });
+    reconciler.setMembers([member('web-1', 1)], 'member-join');
+    await until('slot1 filled, waiting for its check', () => haproxy.servers.get('slot1')?.mode === 'drain');
+    reconciler.setMembers([member('web-1', 1, 'failed')], 'member-failed');
+    await settled();
+    expect(haproxy.servers.get('slot1')?.mode).toBe('maint');
+    expect(haproxy.sent.at(-1)).toBe('set server nodes/slot1 state maint');
+    expect(events('action.abandoned', 'slot1').map((l) => l.member)).toEqual(['web-1']);
+    expect(events('check.timeout')).toEqual([]);
+  });
+
+  it('stops between steps on close(): no further command, and no rollback of what was already sent', async () => {
+    const { haproxy, reconciler, until, events } = setup();
+    reconciler.setMembers([member('web-1', 1)], 'member-join');
+    await until('web-1 waits for its check', () => haproxy.servers.get('web-1')?.checkEnabled === true);
+    const closing = reconciler.close();
+    await vi.advanceTimersByTimeAsync(200);
+    await closing;
+    expect(haproxy.sent).toHaveLength(2);
+    expect(events('action.aborted', 'web-1')).toHaveLength(1);
+  });
+});

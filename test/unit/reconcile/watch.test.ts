@@ -1,0 +1,69 @@
+/** ServerWatcher over a fake HAProxy with fake time: one read per tick for every waiter, deadlines, early ends. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ServerWatcher } from '../../../src/reconcile/watch.js';
+import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
+
+function counting(haproxy: FakeHaproxy) {
+  const reads = { state: 0, stat: 0 };
+  const client = {
+    serversState: (backend: string) => (reads.state++, haproxy.serversState(backend)),
+    stat: (backend: string) => (reads.stat++, haproxy.stat(backend)),
+  };
+  return { client, reads };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ServerWatcher', () => {
+  it('serves many waiters from one read per tick, and reads show stat only while someone waits for a drain', async () => {
+    const haproxy = new FakeHaproxy();
+    for (let n = 1; n <= 50; n += 1) haproxy.boot(`web-${n}`, `10.0.0.${n}`, 3000, { checkEnabled: false });
+    const { client, reads } = counting(haproxy);
+    const watcher = new ServerWatcher(client, 'nodes');
+    const waits = [...haproxy.servers.keys()].map((name) => watcher.waitFor(name, (s) => s?.checkPassed === true, 10_000));
+    await vi.advanceTimersByTimeAsync(250);
+    for (const s of haproxy.servers.values()) s.checkEnabled = true;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await Promise.all(waits)).toEqual(Array(50).fill(true));
+    expect(reads.state).toBeLessThanOrEqual(5);
+    expect(reads.stat).toBe(0);
+  });
+
+  it('ends a wait with false at its deadline, and keeps waiting through ticks where HAProxy cannot be read', async () => {
+    const haproxy = new FakeHaproxy();
+    haproxy.boot('web-1', '10.0.0.1', 3000, { sessions: 3 });
+    const watcher = new ServerWatcher(haproxy, 'nodes');
+    let drained: boolean | undefined;
+    void watcher.waitFor('web-1', (s) => s?.sessions === 0, 5_000, { needsSessions: true }).then((met) => (drained = met));
+    haproxy.connected = false;
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(drained).toBeUndefined();
+    haproxy.connected = true;
+    await vi.advanceTimersByTimeAsync(2_900);
+    expect(drained).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(drained).toBe(false);
+  });
+
+  it('ends a wait with false at once when its signal aborts, leaving the other waiters be', async () => {
+    const haproxy = new FakeHaproxy();
+    haproxy.boot('web-1', '10.0.0.1', 3000, { checkEnabled: false });
+    haproxy.boot('web-2', '10.0.0.2', 3000, { checkEnabled: false });
+    const watcher = new ServerWatcher(haproxy, 'nodes');
+    const abandon = new AbortController();
+    const first = watcher.waitFor('web-1', (s) => s?.checkPassed === true, 10_000, { signal: abandon.signal });
+    const second = watcher.waitFor('web-2', (s) => s?.checkPassed === true, 10_000);
+    await vi.advanceTimersByTimeAsync(300);
+    abandon.abort();
+    expect(await first).toBe(false);
+    haproxy.servers.get('web-2')!.checkEnabled = true;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await second).toBe(true);
+  });
+});

@@ -15,6 +15,13 @@ const knownErrors: ReadonlyArray<readonly [string, RuntimeErrorCode]> = [
   ['This server cannot be removed', 'RUNTIME_SERVER_REFERENCED'],
   ['Backend must use a dynamic', 'RUNTIME_BACKEND_NOT_DYNAMIC'],
   ['Health check was not configured', 'RUNTIME_HEALTH_NOT_CONFIGURED'],
+  ['Agent was not configured', 'RUNTIME_AGENT_NOT_CONFIGURED'],
+  ['agent checks are not enabled', 'RUNTIME_AGENT_NOT_ENABLED'],
+  ['Unknown map identifier', 'RUNTIME_NO_SUCH_MAP'],
+  ['Unknown ACL identifier', 'RUNTIME_NO_SUCH_ACL'],
+  ['entry not found', 'RUNTIME_NO_SUCH_ENTRY'],
+  ['Key not found', 'RUNTIME_NO_SUCH_ENTRY'],
+  ['No such table', 'RUNTIME_NO_SUCH_TABLE'],
   ['Unknown command', 'RUNTIME_UNKNOWN_COMMAND'],
   ['The following commands are valid', 'RUNTIME_UNKNOWN_COMMAND'],
 ];

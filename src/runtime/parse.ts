@@ -188,3 +188,105 @@ export function splitAddress(addr: string): { address: string; port: number | un
   if (!match) return { address: addr, port: undefined };
   return { address: match[1] as string, port: Number(match[2]) };
 }
+
+/** A map or ACL pattern list as `show map` / `show acl` list it. */
+export interface PatternList {
+  /** Its unique id: `#ID` names it in every map/ACL command. */
+  id: number;
+  /** The file it was loaded from ('' for an inline ACL). */
+  file: string;
+  /** HAProxy's own description (where it is used, versions, entry count). */
+  description: string;
+}
+
+/** One entry of a map: `ref` picks this entry alone in `setMap`/`delMap` (`{ ref }`). */
+export interface MapEntry {
+  ref: string;
+  key: string;
+  value: string;
+}
+
+/** One pattern of an ACL: `ref` picks this entry alone in `delAcl` (`{ ref }`). */
+export interface AclEntry {
+  ref: string;
+  pattern: string;
+}
+
+/** A stick table's header line. */
+export interface TableInfo {
+  name: string;
+  /** ip, ipv6, integer, string or binary. */
+  type: string;
+  size: number;
+  used: number;
+}
+
+/** One stick-table entry; `data` holds each stored type by HAProxy's name (`gpc0`, `conn_rate(30000)`…). */
+export interface TableEntry {
+  ref: string;
+  key: string;
+  /** Sessions tracking the entry right now (such an entry is not cleared). */
+  use: number;
+  /** Milliseconds until it expires. */
+  exp: number;
+  data: Record<string, string>;
+}
+
+export function parsePatternList(text: string, what: 'show map' | 'show acl'): PatternList[] {
+  const [header, ...rows] = lines(text);
+  if (header !== '# id (file) description') return parseError(what, text);
+  return rows.map((row) => {
+    const match = /^(\d+) \((.*?)\) ?(.*)$/.exec(row);
+    if (!match) return parseError(what, text);
+    return { id: Number(match[1]), file: match[2] as string, description: match[3] as string };
+  });
+}
+
+/** `show map`'s list of maps. */
+export const parseMapList = (text: string): PatternList[] => parsePatternList(text, 'show map');
+/** `show acl`'s list of ACL pattern lists. */
+export const parseAclList = (text: string): PatternList[] => parsePatternList(text, 'show acl');
+
+/** `show map MAP`: one `REF KEY VALUE` line per entry (the value may hold spaces; a key never does). */
+export function parseMapEntries(text: string): MapEntry[] {
+  return lines(text).map((row) => {
+    const match = /^(0x[0-9a-f]+) (\S+) (.*)$/.exec(row);
+    if (!match) return parseError('show map', text);
+    return { ref: match[1] as string, key: match[2] as string, value: match[3] as string };
+  });
+}
+
+/** `show acl ACL`: one `REF PATTERN` line per entry. */
+export function parseAclEntries(text: string): AclEntry[] {
+  return lines(text).map((row) => {
+    const match = /^(0x[0-9a-f]+) (.*)$/.exec(row);
+    if (!match) return parseError('show acl', text);
+    return { ref: match[1] as string, pattern: match[2] as string };
+  });
+}
+
+function tableInfo(line: string, text: string): TableInfo {
+  const match = /^# table: (\S+), type: (\S+), size:(\d+), used:(\d+)/.exec(line);
+  if (!match) return parseError('show table', text);
+  return { name: match[1] as string, type: match[2] as string, size: Number(match[3]), used: Number(match[4]) };
+}
+
+/** `show table`: every stick table's header. */
+export function parseTableList(text: string): TableInfo[] {
+  return lines(text).map((line) => tableInfo(line, text));
+}
+
+/** `show table NAME [filter]`: the header, then `REF: key=K use=N exp=N [shard=N] DATA=V…` per entry. */
+export function parseTable(text: string): { table: TableInfo; entries: TableEntry[] } {
+  const [header, ...rows] = lines(text);
+  if (header === undefined) return parseError('show table', text);
+  const entries = rows.map((row) => {
+    // A string key may hold spaces, so it runs up to the last ` use=N exp=N`; `shard` (HAProxy ≥ 2.9) is not data.
+    const match = /^(0x[0-9a-f]+): key=(.*) use=(\d+) exp=(\d+)(?: shard=\d+)?((?: [^ =]+=\S*)*)$/.exec(row);
+    if (!match) return parseError('show table', text);
+    const data: Record<string, string> = {};
+    for (const pair of (match[5] as string).split(' ').filter(Boolean)) data[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+    return { ref: match[1] as string, key: match[2] as string, use: Number(match[3]), exp: Number(match[4]), data };
+  });
+  return { table: tableInfo(header, text), entries };
+}

@@ -57,7 +57,9 @@ export function checkAnswer(command: Command, answer: string, address?: string):
       return addrAccepted.test(text) ? text : reject(classifyError(text) ?? 'RUNTIME_COMMAND_REJECTED');
     case 'read': {
       const code = classifyError(text);
-      return code === undefined ? text : reject(code);
+      if (code !== undefined) return reject(code);
+      // A dump with a known first line: any other text is HAProxy explaining a refusal.
+      return expect.starts === undefined || text === '' || text.startsWith(expect.starts) ? text : reject('RUNTIME_COMMAND_REJECTED');
     }
   }
 }

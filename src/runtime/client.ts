@@ -226,8 +226,8 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     return parseTableList(await this.run(data.showTable()));
   }
 
-  /** `show table NAME [filter]`: the table's header and its entries (all, by key, or by data). */
-  async table(name: string, filter?: TableFilter): Promise<{ table: TableInfo; entries: TableEntry[] }> {
+  /** `show table NAME [filter]`: the table's header and its entries (all, by key, or by data); see `parseTable`. */
+  async table(name: string, filter?: TableFilter): Promise<{ table: TableInfo | undefined; entries: TableEntry[] }> {
     return parseTable(await this.run(data.showTable(name, filter)));
   }
 

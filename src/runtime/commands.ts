@@ -13,7 +13,7 @@ export type Expect =
   | { kind: 'empty' } // set / enable / disable / shutdown answer nothing
   | { kind: 'exact'; text: string } // add → "New server registered.", del → "Server deleted."
   | { kind: 'addr' } // set server addr answers informational text
-  | { kind: 'read' } // show … answers a table, or an error text
+  | { kind: 'read'; starts?: string } // show … answers a table (starting with `starts` when given), or an error text
   | { kind: 'raw' }; // exec: shown verbatim, never judged
 
 /** One Runtime API command as data: build it with a builder here, send it with `RuntimeClient.run`. */
@@ -74,7 +74,12 @@ export function endpoint(address: string, portNumber: number): string {
 }
 
 export const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });
-export const read = (text: string): Command => ({ text, mutation: false, expect: { kind: 'read' }, responses: 1 });
+export const read = (text: string, starts?: string): Command => ({
+  text,
+  mutation: false,
+  expect: starts === undefined ? { kind: 'read' } : { kind: 'read', starts },
+  responses: 1,
+});
 
 /**
  * `add server`: the server starts in MAINT with its check configured but not running; follow with
@@ -243,8 +248,8 @@ export function splitCommands(line: string): string[] {
 }
 
 /**
- * A raw command line typed by an operator (`ha-agent exec`). CR and LF are refused: they
- * would start commands HAProxy runs without this client expecting their answers.
+ * A raw command line, sent as typed (`ha-agent exec`); its answers are never judged. CR and LF are
+ * refused: they would start commands HAProxy runs without this client expecting their answers.
  */
 export function raw(line: string): Command {
   if (/[\r\n]/.test(line)) {
@@ -255,6 +260,12 @@ export function raw(line: string): Command {
   const parts = splitCommands(line);
   if (parts.some((part) => part.trim() === '')) {
     throw new RuntimeError('RUNTIME_INVALID_ARGUMENT', 'refused an empty command', { command: line });
+  }
+  // `prompt` would switch prompt mode off and `quit` closes the connection: answers could no longer be framed.
+  if (parts.some((part) => /^(prompt|quit)$/.test(part.trim()))) {
+    throw new RuntimeError('RUNTIME_INVALID_ARGUMENT', "refused 'prompt' and 'quit': the client keeps the connection in prompt mode", {
+      command: line,
+    });
   }
   return { text: line, mutation: true, expect: { kind: 'raw' }, responses: parts.length };
 }

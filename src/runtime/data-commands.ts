@@ -129,9 +129,9 @@ function tableFilter(filter: TableFilter | undefined, what: string, maxData: num
 
 /** Every stick table (parse with `parseTableList`) or one table's entries (parse with `parseTable`); up to 4 data filters. */
 export function showTable(table?: string, filter?: TableFilter): Command {
-  if (table === undefined) return read('show table');
+  if (table === undefined) return read('show table', '# table:');
   const t = valid(backendName, table, 'show table');
-  return read(`show table ${t}${tableFilter(filter, `show table ${t}`, 4)}`);
+  return read(`show table ${t}${tableFilter(filter, `show table ${t}`, 4)}`, '# table:');
 }
 
 /** Removes every entry, the one with a key, or those matching one data filter (entries in use by a session stay). */

@@ -30,6 +30,9 @@ export interface ServerStateRow {
   checkState: number;
   agentState: number;
   fqdn: string;
+  /** Where the agent check connects ('-' when none). */
+  agentAddress: string;
+  agentPort: number;
 }
 
 export interface StatRow {
@@ -95,7 +98,7 @@ export function parseServersState(text: string): ServerStateRow[] {
   const [version, header, ...rows] = lines(text);
   if (version?.trim() !== '1' || !header?.startsWith('# ')) return parseError('show servers state', text);
   const needed = ['be_name', 'srv_name', 'srv_addr', 'srv_op_state', 'srv_admin_state', 'srv_uweight',
-    'srv_check_result', 'srv_check_state', 'srv_agent_state', 'srv_fqdn', 'srv_port'] as const;
+    'srv_check_result', 'srv_check_state', 'srv_agent_state', 'srv_fqdn', 'srv_port', 'srv_agent_addr', 'srv_agent_port'] as const;
   const col = columns(header.slice(2).split(' '), needed, 'show servers state', text);
   return rows.map((row) => {
     const f = row.split(' ');
@@ -113,6 +116,8 @@ export function parseServersState(text: string): ServerStateRow[] {
       checkState: num('srv_check_state'),
       agentState: num('srv_agent_state'),
       fqdn: get('srv_fqdn') ?? '-',
+      agentAddress: get('srv_agent_addr') ?? '-',
+      agentPort: num('srv_agent_port'),
     };
   });
 }
@@ -276,10 +281,13 @@ export function parseTableList(text: string): TableInfo[] {
   return lines(text).map((line) => tableInfo(line, text));
 }
 
-/** `show table NAME [filter]`: the header, then `REF: key=K use=N exp=N [shard=N] DATA=V…` per entry. */
-export function parseTable(text: string): { table: TableInfo; entries: TableEntry[] } {
+/**
+ * `show table NAME [filter]`: the header, then `REF: key=K use=N exp=N [shard=N] DATA=V…` per entry.
+ * A key filter that matches nothing gets no answer at all, not even the header: `table` is then undefined.
+ */
+export function parseTable(text: string): { table: TableInfo | undefined; entries: TableEntry[] } {
   const [header, ...rows] = lines(text);
-  if (header === undefined) return parseError('show table', text);
+  if (header === undefined) return { table: undefined, entries: [] };
   const entries = rows.map((row) => {
     // A string key may hold spaces, so it runs up to the last ` use=N exp=N`; `shard` (HAProxy ≥ 2.9) is not data.
     const match = /^(0x[0-9a-f]+): key=(.*) use=(\d+) exp=(\d+)(?: shard=\d+)?((?: [^ =]+=\S*)*)$/.exec(row);

@@ -5,6 +5,7 @@
  * Each change is read back through HAProxy itself, and maps and ACLs also through live traffic.
  */
 import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeClient, type TraceEvent } from '../../src/runtime/client.js';
 import * as cmd from '../../src/runtime/commands.js';
 import * as data from '../../src/runtime/data-commands.js';
-import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { haproxyBin, startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -68,6 +69,12 @@ afterAll(async () => {
 });
 
 const sentSince = (mark: number) => sent.slice(mark).map((event) => event.command);
+
+it('talks to the HAProxy binary under test (2.6 or 3.0)', () => {
+  const printed = /HAProxy version (\S+)/.exec(execFileSync(haproxyBin, ['-v']).toString())?.[1];
+  expect(client.version).toBe(printed);
+  expect(client.version).toMatch(/^(2\.6|3\.0)\./);
+});
 
 describe('maps', () => {
   it('lists, adds, sets, deletes and clears entries, and traffic sees each change', async () => {

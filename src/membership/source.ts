@@ -14,20 +14,25 @@ import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
 export const MEMBER_EVENTS = 'member-join,member-leave,member-failed,member-update,member-reap';
 
 export interface MembershipOptions {
+  /** The Serf agent's RPC address (`parseSerfAddress('127.0.0.1:7373')`). */
   address: SerfAddress;
   authKey?: string | undefined;
+  /** How often to list the members even without an event (Serf can drop events). */
   resyncMs: number;
+  /** Where connection and malformed-member events go (`silentLogger` for none). */
   log: Logger;
   backoff?: Backoff;
   timeoutMs?: number;
 }
 
 export interface MembershipEvents {
+  /** The whole member list (every status; filter as you need), and why it was listed. */
   members: [members: Member[], reason: string];
   connected: [];
   disconnected: [error: SerfError];
 }
 
+/** List-then-watch over Serf's RPC: `start()` connects and keeps connected, `close()` stops. See the module comment. */
 export class SerfMembership extends EventEmitter<MembershipEvents> {
   private rpc: SerfRpcClient | undefined;
   private running = false;

@@ -18,6 +18,7 @@ export const OP_STATE = { STOPPED: 0, STARTING: 1, RUNNING: 2, STOPPING: 3 } as 
 /** `srv_check_result` values. */
 export const CHECK_RESULT = { UNKNOWN: 0, NEUTRAL: 1, FAILED: 2, PASSED: 3, CONDPASS: 4 } as const;
 
+/** One server of `show servers state`; the state fields are HAProxy's numbers (see ADMIN, OP_STATE, CHECK_RESULT). */
 export interface ServerStateRow {
   backend: string;
   name: string;
@@ -35,6 +36,7 @@ export interface ServerStateRow {
   agentPort: number;
 }
 
+/** One server of `show stat` (servers only), by header name. */
 export interface StatRow {
   backend: string;
   name: string;
@@ -52,6 +54,7 @@ export interface StatRow {
   sessionsTotal: number;
 }
 
+/** One server of `show servers conn`. */
 export interface ServerConnRow {
   backend: string;
   name: string;
@@ -61,6 +64,7 @@ export interface ServerConnRow {
   idleCur: number;
 }
 
+/** `show info`: the fields most callers need, and every field by HAProxy's name. */
 export interface Info {
   pid: number;
   version: string;
@@ -94,6 +98,7 @@ function columns(header: string[], needed: readonly string[], what: string, text
   return index;
 }
 
+/** `show servers state [BACKEND]` → rows; throws RUNTIME_PARSE when a needed column is missing. */
 export function parseServersState(text: string): ServerStateRow[] {
   const [version, header, ...rows] = lines(text);
   if (version?.trim() !== '1' || !header?.startsWith('# ')) return parseError('show servers state', text);
@@ -122,6 +127,7 @@ export function parseServersState(text: string): ServerStateRow[] {
   });
 }
 
+/** `show stat … 4 -1` (or any `show stat`; FRONTEND and BACKEND rows are left out) → server rows. */
 export function parseStat(text: string): StatRow[] {
   const [header, ...rows] = lines(text);
   if (!header?.startsWith('# ')) return parseError('show stat', text);
@@ -151,6 +157,7 @@ export function parseStat(text: string): StatRow[] {
     });
 }
 
+/** `show servers conn [BACKEND]` → rows. */
 export function parseServersConn(text: string): ServerConnRow[] {
   const [header, ...rows] = lines(text);
   if (!header?.startsWith('# bkname/svname')) return parseError('show servers conn', text);
@@ -170,6 +177,7 @@ export function parseServersConn(text: string): ServerConnRow[] {
   });
 }
 
+/** `show info` → Info; throws RUNTIME_PARSE without a Pid. */
 export function parseInfo(text: string): Info {
   const fields: Record<string, string> = {};
   for (const line of lines(text)) {
@@ -237,6 +245,7 @@ export interface TableEntry {
   data: Record<string, string>;
 }
 
+/** The list `show map` or `show acl` prints without an argument. */
 export function parsePatternList(text: string, what: 'show map' | 'show acl'): PatternList[] {
   const [header, ...rows] = lines(text);
   if (header !== '# id (file) description') return parseError(what, text);

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-export { MEMBER_EVENTS, SerfMembership, type MembershipEvents, type MembershipOptions } from './source.js';
+export { SerfMembership, type MembershipEvents, type MembershipOptions } from './source.js';
 export { parseSerfAddress, SerfRpcClient, type SerfAddress, type SerfRpcOptions } from './rpc-client.js';
 export { toMember, type Member, type MemberStatus } from './member.js';
 export { SerfError, serfErrorCodes, type SerfErrorCode } from './errors.js';

@@ -11,7 +11,6 @@ export interface SerfAddress {
   text: string;
 }
 
-/** `HOST:PORT` of a Serf agent's RPC (`-rpc-addr`); throws SERF_INVALID_ADDRESS otherwise. */
 export function parseSerfAddress(text: string): SerfAddress {
   const match = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);

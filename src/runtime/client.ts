@@ -13,28 +13,23 @@ import type { Command } from './commands.js';
 import { PromptConnection } from './connection.js';
 import * as data from './data-commands.js';
 import type { PatternRef, TableFilter } from './data-commands.js';
-import { RuntimeError } from './errors.js';
 import {
   parseAclEntries,
   parseAclList,
-  parseInfo,
   parseMapEntries,
   parseMapList,
-  parseServersConn,
-  parseServersState,
-  parseStat,
   parseTable,
   parseTableList,
   type AclEntry,
-  type Info,
   type MapEntry,
   type PatternList,
-  type ServerConnRow,
   type ServerStateRow,
   type StatRow,
   type TableEntry,
   type TableInfo,
 } from './parse.js';
+import { RuntimeError } from './errors.js';
+import { parseInfo, parseServersConn, parseServersState, parseStat, type Info } from './parse.js';
 
 export interface RuntimeClientOptions {
   /** `tcp://HOST:PORT` or `unix:///PATH` of a `stats socket … level admin` (operator level can only read). */
@@ -186,21 +181,6 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     return parseInfo(await this.run(commands.showInfo()));
   }
 
-  /** `show servers state`: address, port, admin/operational state bits and check result of each server. */
-  async serversState(backend?: string): Promise<ServerStateRow[]> {
-    return parseServersState(await this.run(commands.showServersState(backend)));
-  }
-
-  /** `show stat` for servers: status (UP, DRAIN, MAINT…), sessions, queue, check status and weight. */
-  async stat(backend?: string): Promise<StatRow[]> {
-    return parseStat(await this.run(commands.showStat(backend)));
-  }
-
-  /** `show servers conn`: used and idle connections of each server. */
-  async serversConn(backend?: string): Promise<ServerConnRow[]> {
-    return parseServersConn(await this.run(commands.showServersConn(backend)));
-  }
-
   /** `show map`: every map HAProxy loaded. */
   async maps(): Promise<PatternList[]> {
     return parseMapList(await this.run(data.showMap()));
@@ -229,6 +209,20 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   /** `show table NAME [filter]`: the table's header and its entries (all, by key, or by data); see `parseTable`. */
   async table(name: string, filter?: TableFilter): Promise<{ table: TableInfo | undefined; entries: TableEntry[] }> {
     return parseTable(await this.run(data.showTable(name, filter)));
+  }
+
+  /** `show servers state`: address, port, admin/operational state bits and check result of each server. */
+  async serversState(backend?: string): Promise<ServerStateRow[]> {
+    return parseServersState(await this.run(commands.showServersState(backend)));
+  }
+
+  /** `show stat` for servers: status (UP, DRAIN, MAINT…), sessions, queue, check status and weight. */
+  async stat(backend?: string): Promise<StatRow[]> {
+    return parseStat(await this.run(commands.showStat(backend)));
+  }
+
+  async serversConn(backend?: string) {
+    return parseServersConn(await this.run(commands.showServersConn(backend)));
   }
 
   private async transmit(command: Command): Promise<string[]> {

@@ -4,9 +4,10 @@
  * or a newline as another command, so nothing unvalidated is ever interpolated.
  */
 import { z } from 'zod';
-import { defaultServerPolicy, serverPolicySchema, type ServerPolicy } from '../model/server.js';
+import { serverPolicySchema, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues, ipAddress, port, serverName, weight } from '../model/values.js';
 import { RuntimeError } from './errors.js';
+import { defaultServerPolicy } from '../model/server.js';
 
 /** How a command's answer tells success (`checkAnswer` judges it into a RuntimeError code). */
 export type Expect =
@@ -57,6 +58,21 @@ export function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
   return parsed.data;
 }
 
+/**
+ * One CLI word holding any printable text. HAProxy's CLI splits a line at `;` and words at spaces
+ * and tabs, and takes a backslash as "the next character is literal": so `\`, `;`, space and tab
+ * are escaped with a backslash. A line break cannot be escaped (it ends the command), so CR, LF and
+ * every other control character are refused, as is the empty string (no word can express it).
+ */
+export function cliWord(value: string, what: string): string {
+  const checked = valid(
+    z.string().min(1, 'must not be empty').regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, 'must not contain CR, LF or other control characters'),
+    value,
+    what,
+  );
+  return checked.replace(/[\\; \t]/g, (c) => `\\${c}`);
+}
+
 function ref(backend: string, server: string, what: string): string {
   const checked = valid(serverRef, { backend, server }, what);
   return `${checked.backend}/${checked.server}`;
@@ -73,13 +89,8 @@ export function endpoint(address: string, portNumber: number): string {
   return address.includes(':') ? `[${address}]:${portNumber}` : `${address}:${portNumber}`;
 }
 
-export const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });
-export const read = (text: string, starts?: string): Command => ({
-  text,
-  mutation: false,
-  expect: starts === undefined ? { kind: 'read' } : { kind: 'read', starts },
-  responses: 1,
-});
+const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });
+const read = (text: string): Command => ({ text, mutation: false, expect: { kind: 'read' }, responses: 1 });
 
 /**
  * `add server`: the server starts in MAINT with its check configured but not running; follow with
@@ -209,31 +220,13 @@ export function showInfo(): Command {
   return read('show info');
 }
 
-/** Parse with `parseServersConn` (or call `RuntimeClient.serversConn`). */
 export function showServersConn(backend?: string): Command {
   return read(backend === undefined ? 'show servers conn' : `show servers conn ${valid(backendName, backend, 'show servers conn')}`);
 }
 
-/**
- * One CLI word holding any printable text. HAProxy's CLI splits a line at `;` and words at spaces
- * and tabs, and takes a backslash as "the next character is literal": so `\`, `;`, space and tab
- * are escaped with a backslash. A line break cannot be escaped (it ends the command), so CR, LF and
- * every other control character are refused, as is the empty string (no word can express it).
- */
-export function cliWord(value: string, what: string): string {
-  const checked = valid(
-    z.string().min(1, 'must not be empty').regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, 'must not contain CR, LF or other control characters'),
-    value,
-    what,
-  );
-  return checked.replace(/[\\; \t]/g, (c) => `\\${c}`);
-}
-
-/**
- * Splits at unescaped `;` as HAProxy does: a backslash makes the next character literal, so `\;`
- * stays in the command while `\\;` is an escaped backslash followed by a separator.
- */
+/** Splits at unescaped `;` (HAProxy passes `\;` through as a literal `;`). */
 export function splitCommands(line: string): string[] {
+  // As HAProxy reads it: a backslash makes the next character literal, so `\\;` is an escaped backslash, then a separator.
   const parts: string[] = [];
   let start = 0;
   for (let i = 0; i < line.length; i += 1) {
@@ -280,3 +273,6 @@ export function assertSendable(command: Command): void {
     }
   }
 }
+
+/** For the other command builders of this directory (data-commands.ts); not part of the package's surface. */
+export { mutation, read };

@@ -44,6 +44,9 @@ function selector(entry: EntrySelector, what: string, word: (key: string, what: 
   return `#${valid(z.string().regex(/^0x[0-9a-f]{1,16}$/, 'must be a reference such as 0x55d1c0ffee00'), entry.ref, what)}`;
 }
 
+/** A stick-table dump starts with its header; any other text is HAProxy explaining a refusal. */
+const tableRead = (text: string): Command => ({ ...read(text), expect: { kind: 'read', starts: '# table:' } });
+
 function ref(kind: 'map' | 'acl', value: PatternRef, verb: string): string {
   return valid(patternRef, value, `${verb} ${kind}`);
 }
@@ -129,9 +132,9 @@ function tableFilter(filter: TableFilter | undefined, what: string, maxData: num
 
 /** Every stick table (parse with `parseTableList`) or one table's entries (parse with `parseTable`); up to 4 data filters. */
 export function showTable(table?: string, filter?: TableFilter): Command {
-  if (table === undefined) return read('show table', '# table:');
+  if (table === undefined) return tableRead('show table');
   const t = valid(backendName, table, 'show table');
-  return read(`show table ${t}${tableFilter(filter, `show table ${t}`, 4)}`, '# table:');
+  return tableRead(`show table ${t}${tableFilter(filter, `show table ${t}`, 4)}`);
 }
 
 /** Removes every entry, the one with a key, or those matching one data filter (entries in use by a session stay). */

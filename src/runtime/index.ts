@@ -34,7 +34,6 @@ export {
   setState,
   setWeight,
   showInfo,
-  showServersConn,
   showServersState,
   showStat,
   shutdownSessions,
@@ -43,7 +42,6 @@ export {
   type Command,
   type Expect,
   type ServerSpec,
-  type ServerState,
 } from './commands.js';
 export {
   addAcl,
@@ -74,7 +72,6 @@ export {
   parseInfo,
   parseMapEntries,
   parseMapList,
-  parseServersConn,
   parseServersState,
   parseStat,
   parseTable,
@@ -84,7 +81,6 @@ export {
   type Info,
   type MapEntry,
   type PatternList,
-  type ServerConnRow,
   type ServerStateRow,
   type StatRow,
   type TableEntry,

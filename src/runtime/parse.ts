@@ -31,7 +31,7 @@ export interface ServerStateRow {
   checkState: number;
   agentState: number;
   fqdn: string;
-  /** Where the agent check connects ('-' when none). */
+  /** Where the agent check connects ('-' when none; read when the columns are there, as on 2.6 and 3.0). */
   agentAddress: string;
   agentPort: number;
 }
@@ -54,7 +54,6 @@ export interface StatRow {
   sessionsTotal: number;
 }
 
-/** One server of `show servers conn`. */
 export interface ServerConnRow {
   backend: string;
   name: string;
@@ -64,7 +63,6 @@ export interface ServerConnRow {
   idleCur: number;
 }
 
-/** `show info`: the fields most callers need, and every field by HAProxy's name. */
 export interface Info {
   pid: number;
   version: string;
@@ -103,7 +101,7 @@ export function parseServersState(text: string): ServerStateRow[] {
   const [version, header, ...rows] = lines(text);
   if (version?.trim() !== '1' || !header?.startsWith('# ')) return parseError('show servers state', text);
   const needed = ['be_name', 'srv_name', 'srv_addr', 'srv_op_state', 'srv_admin_state', 'srv_uweight',
-    'srv_check_result', 'srv_check_state', 'srv_agent_state', 'srv_fqdn', 'srv_port', 'srv_agent_addr', 'srv_agent_port'] as const;
+    'srv_check_result', 'srv_check_state', 'srv_agent_state', 'srv_fqdn', 'srv_port'] as const;
   const col = columns(header.slice(2).split(' '), needed, 'show servers state', text);
   return rows.map((row) => {
     const f = row.split(' ');
@@ -121,8 +119,8 @@ export function parseServersState(text: string): ServerStateRow[] {
       checkState: num('srv_check_state'),
       agentState: num('srv_agent_state'),
       fqdn: get('srv_fqdn') ?? '-',
-      agentAddress: get('srv_agent_addr') ?? '-',
-      agentPort: num('srv_agent_port'),
+      agentAddress: f[col.get('srv_agent_addr') ?? -1] ?? '-',
+      agentPort: optionalInteger(f[col.get('srv_agent_port') ?? -1]),
     };
   });
 }
@@ -157,7 +155,6 @@ export function parseStat(text: string): StatRow[] {
     });
 }
 
-/** `show servers conn [BACKEND]` → rows. */
 export function parseServersConn(text: string): ServerConnRow[] {
   const [header, ...rows] = lines(text);
   if (!header?.startsWith('# bkname/svname')) return parseError('show servers conn', text);
@@ -177,7 +174,6 @@ export function parseServersConn(text: string): ServerConnRow[] {
   });
 }
 
-/** `show info` → Info; throws RUNTIME_PARSE without a Pid. */
 export function parseInfo(text: string): Info {
   const fields: Record<string, string> = {};
   for (const line of lines(text)) {

@@ -5,32 +5,10 @@ import { SerfError } from '../../src/membership/errors.js';
 import { RpcDecoder } from '../../src/membership/rpc-codec.js';
 import { RuntimeError } from '../../src/runtime/errors.js';
 import { PromptFramer } from '../../src/runtime/framing.js';
-import {
-  parseAclEntries,
-  parseAclList,
-  parseInfo,
-  parseMapEntries,
-  parseMapList,
-  parseServersConn,
-  parseServersState,
-  parseStat,
-  parseTable,
-  parseTableList,
-} from '../../src/runtime/parse.js';
+import { parseInfo, parseServersConn, parseServersState, parseStat } from '../../src/runtime/parse.js';
 import { haproxyTranscript } from '../helpers/fixtures.js';
 
-const parsers = [
-  parseServersState,
-  parseStat,
-  parseServersConn,
-  parseInfo,
-  parseMapList,
-  parseAclList,
-  parseMapEntries,
-  parseAclEntries,
-  parseTableList,
-  parseTable,
-];
+const parsers = [parseServersState, parseStat, parseServersConn, parseInfo];
 const { transcript } = haproxyTranscript();
 const realAnswers = transcript.map((entry) => entry.raw);
 

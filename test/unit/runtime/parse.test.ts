@@ -1,20 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ADMIN,
   CHECK_RESULT,
-  parseAclEntries,
-  parseAclList,
   parseInfo,
-  parseMapEntries,
-  parseMapList,
   parseServersConn,
   parseServersState,
   parseStat,
-  parseTable,
-  parseTableList,
   splitAddress,
 } from '../../../src/runtime/parse.js';
 import { answerTo, haproxyTranscript } from '../../helpers/fixtures.js';
+import { parseAclEntries, parseAclList, parseMapEntries, parseMapList, parseTable, parseTableList } from '../../../src/runtime/parse.js';
 
 const { transcript, backend } = haproxyTranscript();
 const port = Number(/:(\d+)/.exec(transcript.find((e) => e.command.startsWith('add server'))!.command)![1]);
@@ -117,5 +113,29 @@ describe('parsers for maps, ACLs and stick tables', () => {
     ]);
     expect(parseTable('')).toEqual({ table: undefined, entries: [] });
     expect(() => parseTable('# table: www, type: ip, size:100, used:1\ngarbage\n')).toThrow(expect.objectContaining({ code: 'RUNTIME_PARSE' }));
+  });
+
+  it('parses random text and mangled real answers, or throws RUNTIME_PARSE', () => {
+    const real = [
+      '# id (file) description\n2 (/x.map) pattern loaded\n',
+      '0x55df1168db90 a.example 1\n',
+      '# table: www, type: ip, size:100, used:1\n0x1: key=127.0.0.1 use=0 exp=56667 shard=0 gpc0=0\n',
+    ];
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc.tuple(fc.constantFrom(...real), fc.nat(), fc.string({ maxLength: 20 })).map(([t, at, junk]) => t.slice(0, at % t.length) + junk),
+    );
+    fc.assert(
+      fc.property(text, (input) => {
+        for (const parse of [parseMapList, parseAclList, parseMapEntries, parseAclEntries, parseTableList, parseTable]) {
+          try {
+            parse(input);
+          } catch (error) {
+            expect(error).toMatchObject({ code: 'RUNTIME_PARSE' });
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -17,7 +17,10 @@ export function alignTable(answer: string): string {
     return separator === ',' && fields.at(-1) === '' ? fields.slice(0, -1) : fields;
   };
   const header = split(headerText);
-  const rows = lines.slice(at + 1).filter((line) => line !== '').map(split);
+  const rows = lines
+    .slice(at + 1)
+    .filter((line) => line !== '')
+    .map(split);
   const table = header.length >= 2 && header.every((name) => headerField.test(name));
   // `show servers conn` prints per-thread columns under one header name, and dynamic servers print fewer.
   if (!table || rows.some((row) => Math.abs(row.length - header.length) > 2)) return answer;

@@ -58,6 +58,9 @@ export function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
   return parsed.data;
 }
 
+/** Tab, and everything from space up but DEL. */
+const printable = (text: string): boolean => [...text].every((c) => c === '\t' || (c >= ' ' && c !== '\x7f'));
+
 /**
  * One CLI word holding any printable text. HAProxy's CLI splits a line at `;` and words at spaces
  * and tabs, and takes a backslash as "the next character is literal": so `\`, `;`, space and tab
@@ -65,11 +68,7 @@ export function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
  * every other control character are refused, as is the empty string (no word can express it).
  */
 export function cliWord(value: string, what: string): string {
-  const checked = valid(
-    z.string().min(1, 'must not be empty').regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, 'must not contain CR, LF or other control characters'),
-    value,
-    what,
-  );
+  const checked = valid(z.string().min(1, 'must not be empty').refine(printable, 'must not contain CR, LF or other control characters'), value, what);
   return checked.replace(/[\\; \t]/g, (c) => `\\${c}`);
 }
 

@@ -36,7 +36,9 @@ async function sh(command: string, args: string[], timeout = 240_000): Promise<s
 beforeAll(async () => {
   project = mkdtempSync(path.join(tmpdir(), 'ha-agent-package-'));
   // `npm pack` runs `prepare` (the build), so the tarball holds what this checkout compiles to.
-  const [packed] = JSON.parse((await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: root, timeout: 240_000 })).stdout) as {
+  const [packed] = JSON.parse(
+    (await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: root, timeout: 240_000 })).stdout,
+  ) as {
     filename: string;
     files: { path: string }[];
   }[];
@@ -44,7 +46,14 @@ beforeAll(async () => {
   writeFileSync(
     path.join(project, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: ['node'], skipLibCheck: false },
+      compilerOptions: {
+        strict: true,
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        types: ['node'],
+        skipLibCheck: false,
+      },
     }),
   );
   await sh('npm', [
@@ -95,7 +104,11 @@ describe('the packed package', () => {
   });
 
   it('has a working bin', async () => {
-    const stdout = await sh(path.join(project, 'node_modules/.bin/ha-agent'), ['exec', '--runtime', haproxy.tcpUrl, '--', 'show info'], 30_000);
+    const stdout = await sh(
+      path.join(project, 'node_modules/.bin/ha-agent'),
+      ['exec', '--runtime', haproxy.tcpUrl, '--', 'show info'],
+      30_000,
+    );
     expect(stdout).toMatch(/^Name: HAProxy$/m);
   });
 

@@ -30,11 +30,14 @@ const sent: TraceEvent[] = [];
 /** One request on its own connection (no keep-alive: a pooled connection would keep its stick-table entry in use). */
 function get(key: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port: lookupsPort, path: '/', agent: false, headers: { 'x-key': key, connection: 'close' } }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
+    const request = http.get(
+      { host: '127.0.0.1', port: lookupsPort, path: '/', agent: false, headers: { 'x-key': key, connection: 'close' } },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
     request.on('error', reject);
   });
 }
@@ -176,7 +179,14 @@ describe('stick tables', () => {
     expect((await client.table('lookups', { key: '127.0.0.1' })).entries).toHaveLength(1);
     // A key with no entry gets no answer at all, not even the table's header.
     expect(await client.table('lookups', { key: '127.0.0.9' })).toEqual({ table: undefined, entries: [] });
-    expect((await client.table('lookups', [{ data: 'gpc0', op: 'eq', value: 0 }, { data: 'http_req_cnt', op: 'ge', value: 1 }])).entries).toHaveLength(1);
+    expect(
+      (
+        await client.table('lookups', [
+          { data: 'gpc0', op: 'eq', value: 0 },
+          { data: 'http_req_cnt', op: 'ge', value: 1 },
+        ])
+      ).entries,
+    ).toHaveLength(1);
     expect((await client.table('lookups', { data: 'http_req_cnt', op: 'gt', value: 1_000_000 })).entries).toHaveLength(0);
     expect((await client.table('agents', { key: 'a;b\\c' })).entries).toEqual([]);
 

@@ -60,9 +60,12 @@ describe('stick-table commands', () => {
     expect(showTable('www').text).toBe('show table www');
     expect(showTable('www', { key: '127.0.0.1' }).text).toBe('show table www key 127.0.0.1');
     expect(showTable('www', { key: 'a;b' }).text).toBe('show table www key a\\;b');
-    expect(showTable('www', [{ data: 'gpc0', op: 'gt', value: 0 }, { data: 'conn_rate', op: 'le', value: 10 }]).text).toBe(
-      'show table www data.gpc0 gt 0 data.conn_rate le 10',
-    );
+    expect(
+      showTable('www', [
+        { data: 'gpc0', op: 'gt', value: 0 },
+        { data: 'conn_rate', op: 'le', value: 10 },
+      ]).text,
+    ).toBe('show table www data.gpc0 gt 0 data.conn_rate le 10');
     expect(showTable('www', { data: 'gpc(1)', op: 'eq', value: -1 }).text).toBe('show table www data.gpc(1) eq -1');
     expect(clearTable('www')).toMatchObject({ text: 'clear table www', mutation: true, expect: { kind: 'empty' } });
     expect(clearTable('www', { key: '::1' }).text).toBe('clear table www key ::1');

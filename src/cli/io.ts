@@ -3,6 +3,8 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** What `exec` reads an interactive session from (process.stdin when left out). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 export const processIo: CliIo = {

@@ -33,6 +33,7 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
+/** One RPC connection to a Serf agent: `SerfRpcClient.connect()`, then `members()` and `stream()`. */
 export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; close: [error: SerfError] }> {
   private readonly decoder = new RpcDecoder();
   private readonly waiting = new Map<number, Waiting>();
@@ -50,6 +51,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     socket.on('data', (chunk) => this.receive(chunk));
   }
 
+  /** Connects, handshakes and authenticates (with `authKey`); throws SERF_CONNECT_FAILED, SERF_TIMEOUT or SERF_AUTH_FAILED. */
   static async connect(options: SerfRpcOptions): Promise<SerfRpcClient> {
     const { address } = options;
     const timeoutMs = options.timeoutMs ?? 5_000;
@@ -74,6 +76,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     return this.closedWith !== undefined;
   }
 
+  /** Serf's raw member records; `toMember` validates each one. */
   async members(): Promise<unknown[]> {
     const body = (await this.request('members', 'body')) as { Members?: unknown };
     if (!Array.isArray(body?.Members)) throw new SerfError('SERF_PROTOCOL', 'members answer has no Members list', { command: 'members' });

@@ -28,9 +28,12 @@ export interface SerfSession {
 }
 
 export interface MembershipOptions {
+  /** The Serf agent's RPC address (`parseSerfAddress('127.0.0.1:7373')`). */
   address: SerfAddress;
   authKey?: string | undefined;
+  /** How often to list the members even without an event (Serf can drop events). */
   resyncMs: number;
+  /** Where connection and malformed-member events go (`silentLogger` for none). */
   log: Logger;
   reconnectStrategy?: ReconnectStrategy;
   timeoutMs?: number;
@@ -40,12 +43,14 @@ export interface MembershipOptions {
 }
 
 export interface MembershipEvents {
+  /** The whole member list (every status; filter as you need), and why it was listed. */
   members: [members: Member[], reason: string];
   connected: [];
   disconnected: [error: SerfError];
 }
 
 /**
+ * List-then-watch over Serf's RPC: `start()` connects and keeps connected, `close()` stops.
  * Every trigger ends in list(reason): the session's (re)connect, a stream record, the resync timer.
  * A new trigger (say, a cheap poll that notices a change) only has to call list() with its reason.
  */

@@ -15,6 +15,13 @@ const knownErrors: ReadonlyArray<readonly [string, RuntimeErrorCode]> = [
   ['This server cannot be removed', 'RUNTIME_SERVER_REFERENCED'],
   ['Backend must use a dynamic', 'RUNTIME_BACKEND_NOT_DYNAMIC'],
   ['Health check was not configured', 'RUNTIME_HEALTH_NOT_CONFIGURED'],
+  ['Agent was not configured', 'RUNTIME_AGENT_NOT_CONFIGURED'],
+  ['agent checks are not enabled', 'RUNTIME_AGENT_NOT_ENABLED'],
+  ['Unknown map identifier', 'RUNTIME_NO_SUCH_MAP'],
+  ['Unknown ACL identifier', 'RUNTIME_NO_SUCH_ACL'],
+  ['entry not found', 'RUNTIME_NO_SUCH_ENTRY'],
+  ['Key not found', 'RUNTIME_NO_SUCH_ENTRY'],
+  ['No such table', 'RUNTIME_NO_SUCH_TABLE'],
   ['Unknown command', 'RUNTIME_UNKNOWN_COMMAND'],
   ['The following commands are valid', 'RUNTIME_UNKNOWN_COMMAND'],
 ];
@@ -50,7 +57,9 @@ export function checkAnswer(command: Command, answer: string, address?: string):
       return addrAccepted.test(text) ? text : reject(classifyError(text) ?? 'RUNTIME_COMMAND_REJECTED');
     case 'read': {
       const code = classifyError(text);
-      return code === undefined ? text : reject(code);
+      if (code !== undefined) return reject(code);
+      // A dump with a known first line: any other text is HAProxy explaining a refusal.
+      return expect.starts === undefined || text === '' || text.startsWith(expect.starts) ? text : reject('RUNTIME_COMMAND_REJECTED');
     }
   }
 }

@@ -11,12 +11,32 @@ import { checkAnswer } from './answers.js';
 import * as commands from './commands.js';
 import type { Command } from './commands.js';
 import { PromptConnection } from './connection.js';
+import * as data from './data-commands.js';
+import type { PatternRef, TableFilter } from './data-commands.js';
+import {
+  parseAclEntries,
+  parseAclList,
+  parseMapEntries,
+  parseMapList,
+  parseTable,
+  parseTableList,
+  type AclEntry,
+  type MapEntry,
+  type PatternList,
+  type ServerStateRow,
+  type StatRow,
+  type TableEntry,
+  type TableInfo,
+} from './parse.js';
 import { RuntimeError } from './errors.js';
 import { parseInfo, parseServersConn, parseServersState, parseStat, type Info } from './parse.js';
 
 export interface RuntimeClientOptions {
+  /** `tcp://HOST:PORT` or `unix:///PATH` of a `stats socket … level admin` (operator level can only read). */
   url: string;
+  /** Default 3000. */
   connectTimeoutMs?: number;
+  /** Default 10000; a late answer drops the connection (answers are matched in order, so none may be skipped). */
   responseTimeoutMs?: number;
   /** How long to wait before reconnect attempt N (0-based), or false to stop; capped backoff by default. */
   reconnectStrategy?: ReconnectStrategy;
@@ -24,6 +44,7 @@ export interface RuntimeClientOptions {
   heartbeatMs?: number;
 }
 
+/** One command sent (or refused for want of a connection): what a log of runtime commands needs. */
 export interface TraceEvent {
   command: string;
   answers: string[];
@@ -32,13 +53,23 @@ export interface TraceEvent {
 }
 
 export interface RuntimeClientEvents {
+  /** Every command written, with its answers and latency, or the error that ended it. */
   trace: [event: TraceEvent];
+  /** A connection opened; `info` is HAProxy's `show info` on it. */
   connected: [info: Info];
+  /** The connection closed; a started client reconnects by itself. */
   disconnected: [error: RuntimeError];
   /** The process behind the socket changed (restart or reload). */
   restarted: [event: { previousPid: number; pid: number }];
 }
 
+/**
+ * A client of HAProxy's Runtime API. Build commands with the builders (`addServer`, `setState`,
+ * `addMap`…), send them with {@link RuntimeClient.run}; read typed tables with `stat`, `serversState`,
+ * `info`, `mapEntries`, `table`… Every failure is a `RuntimeError` with a stable `code`.
+ *
+ * Nothing happens until `connect()` (one attempt) or `start()` (stay connected); `close()` ends both.
+ */
 export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   readonly address: RuntimeAddress;
   private readonly connectTimeoutMs: number;
@@ -110,6 +141,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     if (this.heartbeatMs > 0) this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
   }
 
+  /** Closes the connection and stops reconnecting; queued mutations that were not written are dropped. */
   async close(): Promise<void> {
     this.running = false;
     this.reconnector.stop();
@@ -148,15 +180,48 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     return answers;
   }
 
+  /** `show info`: the process's Pid, version, uptime and whether it is stopping. */
   async info(): Promise<Info> {
     return parseInfo(await this.run(commands.showInfo()));
   }
 
-  async serversState(backend?: string) {
+  /** `show map`: every map HAProxy loaded. */
+  async maps(): Promise<PatternList[]> {
+    return parseMapList(await this.run(data.showMap()));
+  }
+
+  /** `show map MAP`: the map's entries. */
+  async mapEntries(map: PatternRef): Promise<MapEntry[]> {
+    return parseMapEntries(await this.run(data.showMap(map)));
+  }
+
+  /** `show acl`: every ACL pattern list. */
+  async acls(): Promise<PatternList[]> {
+    return parseAclList(await this.run(data.showAcl()));
+  }
+
+  /** `show acl ACL`: the list's patterns. */
+  async aclEntries(acl: PatternRef): Promise<AclEntry[]> {
+    return parseAclEntries(await this.run(data.showAcl(acl)));
+  }
+
+  /** `show table`: every stick table's name, type, size and use. */
+  async tables(): Promise<TableInfo[]> {
+    return parseTableList(await this.run(data.showTable()));
+  }
+
+  /** `show table NAME [filter]`: the table's header and its entries (all, by key, or by data); see `parseTable`. */
+  async table(name: string, filter?: TableFilter): Promise<{ table: TableInfo | undefined; entries: TableEntry[] }> {
+    return parseTable(await this.run(data.showTable(name, filter)));
+  }
+
+  /** `show servers state`: address, port, admin/operational state bits and check result of each server. */
+  async serversState(backend?: string): Promise<ServerStateRow[]> {
     return parseServersState(await this.run(commands.showServersState(backend)));
   }
 
-  async stat(backend?: string) {
+  /** `show stat` for servers: status (UP, DRAIN, MAINT…), sessions, queue, check status and weight. */
+  async stat(backend?: string): Promise<StatRow[]> {
     return parseStat(await this.run(commands.showStat(backend)));
   }
 

@@ -7,16 +7,19 @@ import { z } from 'zod';
 import { serverPolicySchema, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues, ipAddress, port, serverName, weight } from '../model/values.js';
 import { RuntimeError } from './errors.js';
+import { defaultServerPolicy } from '../model/server.js';
 
-/** How a command's answer tells success. */
+/** How a command's answer tells success (`checkAnswer` judges it into a RuntimeError code). */
 export type Expect =
   | { kind: 'empty' } // set / enable / disable / shutdown answer nothing
   | { kind: 'exact'; text: string } // add → "New server registered.", del → "Server deleted."
   | { kind: 'addr' } // set server addr answers informational text
-  | { kind: 'read' } // show … answers a table, or an error text
+  | { kind: 'read'; starts?: string } // show … answers a table (starting with `starts` when given), or an error text
   | { kind: 'raw' }; // exec: shown verbatim, never judged
 
+/** One Runtime API command as data: build it with a builder here, send it with `RuntimeClient.run`. */
 export interface Command {
+  /** The exact line sent, without its newline. */
   readonly text: string;
   /** Mutations go through the client's single ordered queue; reads may run concurrently. */
   readonly mutation: boolean;
@@ -35,13 +38,17 @@ const serverSpec = z.object({ address: ipAddress, port, weight, policy: serverPo
 
 /** Everything `add server` sets: HAProxy ignores `default-server` for dynamic servers. */
 export interface ServerSpec {
+  /** An IPv4 or IPv6 literal: HAProxy would take a hostname as an FQDN it never resolves. */
   address: string;
   port: number;
+  /** 0-256. */
   weight: number;
-  policy: ServerPolicy;
+  /** Health-check and connection-pool settings; `defaultServerPolicy` when left out. */
+  policy?: ServerPolicy;
 }
 
-function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+/** Parses `value` with `schema`, or throws RUNTIME_INVALID_ARGUMENT naming `what`. */
+export function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new RuntimeError('RUNTIME_INVALID_ARGUMENT', `refused ${what}: ${describeIssues(parsed.error)}`, {
@@ -49,6 +56,20 @@ function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
     });
   }
   return parsed.data;
+}
+
+/** Tab, and everything from space up but DEL. */
+const printable = (text: string): boolean => [...text].every((c) => c === '\t' || (c >= ' ' && c !== '\x7f'));
+
+/**
+ * One CLI word holding any printable text. HAProxy's CLI splits a line at `;` and words at spaces
+ * and tabs, and takes a backslash as "the next character is literal": so `\`, `;`, space and tab
+ * are escaped with a backslash. A line break cannot be escaped (it ends the command), so CR, LF and
+ * every other control character are refused, as is the empty string (no word can express it).
+ */
+export function cliWord(value: string, what: string): string {
+  const checked = valid(z.string().min(1, 'must not be empty').refine(printable, 'must not contain CR, LF or other control characters'), value, what);
+  return checked.replace(/[\\; \t]/g, (c) => `\\${c}`);
 }
 
 function ref(backend: string, server: string, what: string): string {
@@ -70,26 +91,81 @@ export function endpoint(address: string, portNumber: number): string {
 const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });
 const read = (text: string): Command => ({ text, mutation: false, expect: { kind: 'read' }, responses: 1 });
 
-/** Added servers start in MAINT; never pass `enabled` (it corrupts 2.6's server counts). */
+/**
+ * `add server`: the server starts in MAINT with its check configured but not running; follow with
+ * {@link enableHealth}, wait for a passing check, then `setState(…, 'ready')`. Never passes `enabled`
+ * (it corrupts 2.6's server counts).
+ */
 export function addServer(backend: string, server: string, spec: ServerSpec): Command {
   const target = ref(backend, server, 'add server');
-  const s = valid(serverSpec, spec, `add server ${target}`);
+  const s = valid(serverSpec, { ...spec, policy: spec.policy ?? defaultServerPolicy }, `add server ${target}`);
   return mutation(`add server ${target} ${endpoint(s.address, s.port)} ${serverKeywords(s.weight, s.policy)}`, {
     kind: 'exact',
     text: 'New server registered.',
   });
 }
 
+/** Starts the configured health check (it runs even while the server is in MAINT). */
 export function enableHealth(backend: string, server: string): Command {
   return mutation(`enable health ${ref(backend, server, 'enable health')}`, { kind: 'empty' });
 }
 
+export function disableHealth(backend: string, server: string): Command {
+  return mutation(`disable health ${ref(backend, server, 'disable health')}`, { kind: 'empty' });
+}
+
+/** Starts the agent check of a server added with `agent-check`; RUNTIME_AGENT_NOT_CONFIGURED otherwise. */
+export function enableAgent(backend: string, server: string): Command {
+  return mutation(`enable agent ${ref(backend, server, 'enable agent')}`, { kind: 'empty' });
+}
+
+/** Stops the agent check: do this before maint/del, as an agent answering `ready` lifts a CLI-set MAINT. */
+export function disableAgent(backend: string, server: string): Command {
+  return mutation(`disable agent ${ref(backend, server, 'disable agent')}`, { kind: 'empty' });
+}
+
+/** Where the agent check connects; needs the agent enabled (RUNTIME_AGENT_NOT_ENABLED). IP literals only. */
+export function setAgentAddr(backend: string, server: string, address: string, portNumber?: number): Command {
+  const target = ref(backend, server, 'set server agent-addr');
+  const a = valid(ipAddress, address, `set server ${target} agent-addr`);
+  const p = portNumber === undefined ? '' : ` port ${valid(port, portNumber, `set server ${target} agent-addr port`)}`;
+  return mutation(`set server ${target} agent-addr ${a}${p}`, { kind: 'empty' });
+}
+
+/** The agent check's port; needs the agent enabled (RUNTIME_AGENT_NOT_ENABLED). */
+export function setAgentPort(backend: string, server: string, portNumber: number): Command {
+  const target = ref(backend, server, 'set server agent-port');
+  return mutation(`set server ${target} agent-port ${valid(port, portNumber, `set server ${target} agent-port`)}`, { kind: 'empty' });
+}
+
+/** The text the agent check sends; printable characters only, escaped for the CLI (see `cliWord`). */
+export function setAgentSend(backend: string, server: string, text: string): Command {
+  const target = ref(backend, server, 'set server agent-send');
+  return mutation(`set server ${target} agent-send ${cliWord(text, `set server ${target} agent-send`)}`, { kind: 'empty' });
+}
+
+/** Forces the health-check state until the next check says otherwise. */
+export function setHealth(backend: string, server: string, health: 'up' | 'stopping' | 'down'): Command {
+  const target = ref(backend, server, 'set server health');
+  return mutation(`set server ${target} health ${valid(z.enum(['up', 'stopping', 'down']), health, `set server ${target} health`)}`, {
+    kind: 'empty',
+  });
+}
+
+/** Forces the agent-check state; RUNTIME_AGENT_NOT_ENABLED without a running agent check. */
+export function setAgent(backend: string, server: string, agent: 'up' | 'down'): Command {
+  const target = ref(backend, server, 'set server agent');
+  return mutation(`set server ${target} agent ${valid(z.enum(['up', 'down']), agent, `set server ${target} agent`)}`, { kind: 'empty' });
+}
+
+/** `ready` takes traffic, `drain` finishes what it has and takes no new sessions, `maint` takes nothing. */
 export function setState(backend: string, server: string, state: ServerState): Command {
   const target = ref(backend, server, 'set server state');
   const checked = valid(z.enum(['ready', 'drain', 'maint']), state, `set server ${target} state`);
   return mutation(`set server ${target} state ${checked}`, { kind: 'empty' });
 }
 
+/** The user weight, 0-256 (0 takes no new traffic; HAProxy's `%` form is not offered). */
 export function setWeight(backend: string, server: string, value: number): Command {
   const target = ref(backend, server, 'set server weight');
   return mutation(`set server ${target} weight ${valid(weight, value, `set server ${target} weight`)}`, { kind: 'empty' });
@@ -103,10 +179,12 @@ export function setAddr(backend: string, server: string, address: string, portNu
   return mutation(`set server ${target} addr ${a} port ${p}`, { kind: 'addr' });
 }
 
+/** Kills the server's active sessions (their clients see a 502): the last step before `del server`. */
 export function shutdownSessions(backend: string, server: string): Command {
   return mutation(`shutdown sessions server ${ref(backend, server, 'shutdown sessions')}`, { kind: 'empty' });
 }
 
+/** Answers `Server deleted.`; only a server in MAINT with no sessions can go (RUNTIME_SERVER_NOT_IN_MAINT, …). */
 export function delServer(backend: string, server: string): Command {
   return mutation(`del server ${ref(backend, server, 'del server')}`, { kind: 'exact', text: 'Server deleted.' });
 }
@@ -126,15 +204,17 @@ export function supportsWaitRemovable(version: string | undefined): boolean {
   return major > 2 || (major === 2 && minor >= 8);
 }
 
+/** Parse the answer with `parseServersState` (or call `RuntimeClient.serversState`). */
 export function showServersState(backend?: string): Command {
   return read(backend === undefined ? 'show servers state' : `show servers state ${valid(backendName, backend, 'show servers state')}`);
 }
 
-/** Servers only (type 4); `-1` means every proxy. */
+/** Servers only (type 4); `-1` means every proxy. Parse with `parseStat` (or call `RuntimeClient.stat`). */
 export function showStat(backend?: string): Command {
   return read(`show stat ${backend === undefined ? '-1' : valid(backendName, backend, 'show stat')} 4 -1`);
 }
 
+/** Parse with `parseInfo` (or call `RuntimeClient.info`). */
 export function showInfo(): Command {
   return read('show info');
 }
@@ -145,12 +225,23 @@ export function showServersConn(backend?: string): Command {
 
 /** Splits at unescaped `;` (HAProxy passes `\;` through as a literal `;`). */
 export function splitCommands(line: string): string[] {
-  return line.split(/(?<!\\);/);
+  // As HAProxy reads it: a backslash makes the next character literal, so `\\;` is an escaped backslash, then a separator.
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < line.length; i += 1) {
+    if (line[i] === '\\') i += 1;
+    else if (line[i] === ';') {
+      parts.push(line.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(line.slice(start));
+  return parts;
 }
 
 /**
- * A raw command line typed by an operator (`ha-agent exec`). CR and LF are refused: they
- * would start commands HAProxy runs without this client expecting their answers.
+ * A raw command line, sent as typed (`ha-agent exec`); its answers are never judged. CR and LF are
+ * refused: they would start commands HAProxy runs without this client expecting their answers.
  */
 export function raw(line: string): Command {
   if (/[\r\n]/.test(line)) {
@@ -161,6 +252,12 @@ export function raw(line: string): Command {
   const parts = splitCommands(line);
   if (parts.some((part) => part.trim() === '')) {
     throw new RuntimeError('RUNTIME_INVALID_ARGUMENT', 'refused an empty command', { command: line });
+  }
+  // `prompt` would switch prompt mode off and `quit` closes the connection: answers could no longer be framed.
+  if (parts.some((part) => /^(prompt|quit)$/.test(part.trim()))) {
+    throw new RuntimeError('RUNTIME_INVALID_ARGUMENT', "refused 'prompt' and 'quit': the client keeps the connection in prompt mode", {
+      command: line,
+    });
   }
   return { text: line, mutation: true, expect: { kind: 'raw' }, responses: parts.length };
 }
@@ -175,3 +272,6 @@ export function assertSendable(command: Command): void {
     }
   }
 }
+
+/** For the other command builders of this directory (data-commands.ts); not part of the package's surface. */
+export { mutation, read };

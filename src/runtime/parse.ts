@@ -18,6 +18,7 @@ export const OP_STATE = { STOPPED: 0, STARTING: 1, RUNNING: 2, STOPPING: 3 } as 
 /** `srv_check_result` values. */
 export const CHECK_RESULT = { UNKNOWN: 0, NEUTRAL: 1, FAILED: 2, PASSED: 3, CONDPASS: 4 } as const;
 
+/** One server of `show servers state`; the state fields are HAProxy's numbers (see ADMIN, OP_STATE, CHECK_RESULT). */
 export interface ServerStateRow {
   backend: string;
   name: string;
@@ -30,8 +31,12 @@ export interface ServerStateRow {
   checkState: number;
   agentState: number;
   fqdn: string;
+  /** Where the agent check connects ('-' when none; read when the columns are there, as on 2.6 and 3.0). */
+  agentAddress: string;
+  agentPort: number;
 }
 
+/** One server of `show stat` (servers only), by header name. */
 export interface StatRow {
   backend: string;
   name: string;
@@ -91,6 +96,7 @@ function columns(header: string[], needed: readonly string[], what: string, text
   return index;
 }
 
+/** `show servers state [BACKEND]` → rows; throws RUNTIME_PARSE when a needed column is missing. */
 export function parseServersState(text: string): ServerStateRow[] {
   const [version, header, ...rows] = lines(text);
   if (version?.trim() !== '1' || !header?.startsWith('# ')) return parseError('show servers state', text);
@@ -113,10 +119,13 @@ export function parseServersState(text: string): ServerStateRow[] {
       checkState: num('srv_check_state'),
       agentState: num('srv_agent_state'),
       fqdn: get('srv_fqdn') ?? '-',
+      agentAddress: f[col.get('srv_agent_addr') ?? -1] ?? '-',
+      agentPort: optionalInteger(f[col.get('srv_agent_port') ?? -1]),
     };
   });
 }
 
+/** `show stat … 4 -1` (or any `show stat`; FRONTEND and BACKEND rows are left out) → server rows. */
 export function parseStat(text: string): StatRow[] {
   const [header, ...rows] = lines(text);
   if (!header?.startsWith('# ')) return parseError('show stat', text);
@@ -187,4 +196,110 @@ export function splitAddress(addr: string): { address: string; port: number | un
   const match = /^\[?(.*?)\]?:(\d+)$/.exec(addr);
   if (!match) return { address: addr, port: undefined };
   return { address: match[1] as string, port: Number(match[2]) };
+}
+
+/** A map or ACL pattern list as `show map` / `show acl` list it. */
+export interface PatternList {
+  /** Its unique id: `#ID` names it in every map/ACL command. */
+  id: number;
+  /** The file it was loaded from ('' for an inline ACL). */
+  file: string;
+  /** HAProxy's own description (where it is used, versions, entry count). */
+  description: string;
+}
+
+/** One entry of a map: `ref` picks this entry alone in `setMap`/`delMap` (`{ ref }`). */
+export interface MapEntry {
+  ref: string;
+  key: string;
+  value: string;
+}
+
+/** One pattern of an ACL: `ref` picks this entry alone in `delAcl` (`{ ref }`). */
+export interface AclEntry {
+  ref: string;
+  pattern: string;
+}
+
+/** A stick table's header line. */
+export interface TableInfo {
+  name: string;
+  /** ip, ipv6, integer, string or binary. */
+  type: string;
+  size: number;
+  used: number;
+}
+
+/** One stick-table entry; `data` holds each stored type by HAProxy's name (`gpc0`, `conn_rate(30000)`…). */
+export interface TableEntry {
+  ref: string;
+  key: string;
+  /** Sessions tracking the entry right now (such an entry is not cleared). */
+  use: number;
+  /** Milliseconds until it expires. */
+  exp: number;
+  data: Record<string, string>;
+}
+
+/** The list `show map` or `show acl` prints without an argument. */
+export function parsePatternList(text: string, what: 'show map' | 'show acl'): PatternList[] {
+  const [header, ...rows] = lines(text);
+  if (header !== '# id (file) description') return parseError(what, text);
+  return rows.map((row) => {
+    const match = /^(\d+) \((.*?)\) ?(.*)$/.exec(row);
+    if (!match) return parseError(what, text);
+    return { id: Number(match[1]), file: match[2] as string, description: match[3] as string };
+  });
+}
+
+/** `show map`'s list of maps. */
+export const parseMapList = (text: string): PatternList[] => parsePatternList(text, 'show map');
+/** `show acl`'s list of ACL pattern lists. */
+export const parseAclList = (text: string): PatternList[] => parsePatternList(text, 'show acl');
+
+/** `show map MAP`: one `REF KEY VALUE` line per entry (the value may hold spaces; a key never does). */
+export function parseMapEntries(text: string): MapEntry[] {
+  return lines(text).map((row) => {
+    const match = /^(0x[0-9a-f]+) (\S+) (.*)$/.exec(row);
+    if (!match) return parseError('show map', text);
+    return { ref: match[1] as string, key: match[2] as string, value: match[3] as string };
+  });
+}
+
+/** `show acl ACL`: one `REF PATTERN` line per entry. */
+export function parseAclEntries(text: string): AclEntry[] {
+  return lines(text).map((row) => {
+    const match = /^(0x[0-9a-f]+) (.*)$/.exec(row);
+    if (!match) return parseError('show acl', text);
+    return { ref: match[1] as string, pattern: match[2] as string };
+  });
+}
+
+function tableInfo(line: string, text: string): TableInfo {
+  const match = /^# table: (\S+), type: (\S+), size:(\d+), used:(\d+)/.exec(line);
+  if (!match) return parseError('show table', text);
+  return { name: match[1] as string, type: match[2] as string, size: Number(match[3]), used: Number(match[4]) };
+}
+
+/** `show table`: every stick table's header. */
+export function parseTableList(text: string): TableInfo[] {
+  return lines(text).map((line) => tableInfo(line, text));
+}
+
+/**
+ * `show table NAME [filter]`: the header, then `REF: key=K use=N exp=N [shard=N] DATA=V…` per entry.
+ * A key filter that matches nothing gets no answer at all, not even the header: `table` is then undefined.
+ */
+export function parseTable(text: string): { table: TableInfo | undefined; entries: TableEntry[] } {
+  const [header, ...rows] = lines(text);
+  if (header === undefined) return { table: undefined, entries: [] };
+  const entries = rows.map((row) => {
+    // A string key may hold spaces, so it runs up to the last ` use=N exp=N`; `shard` (HAProxy ≥ 2.9) is not data.
+    const match = /^(0x[0-9a-f]+): key=(.*) use=(\d+) exp=(\d+)(?: shard=\d+)?((?: [^ =]+=\S*)*)$/.exec(row);
+    if (!match) return parseError('show table', text);
+    const data: Record<string, string> = {};
+    for (const pair of (match[5] as string).split(' ').filter(Boolean)) data[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+    return { ref: match[1] as string, key: match[2] as string, use: Number(match[3]), exp: Number(match[4]), data };
+  });
+  return { table: tableInfo(header, text), entries };
 }

@@ -88,6 +88,8 @@ export class FakeHaproxy implements RuntimeApi {
       checkResult: !s.checkEnabled ? CHECK_RESULT.UNKNOWN : this.passing(s) ? CHECK_RESULT.PASSED : CHECK_RESULT.FAILED,
       checkState: s.checkEnabled ? 0x04 : 0,
       agentState: 0,
+      agentAddress: '-',
+      agentPort: 0,
       fqdn: '-',
     }));
   }

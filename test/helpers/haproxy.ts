@@ -24,7 +24,11 @@ export interface TestHaproxy {
   restart: () => Promise<void>;
 }
 
-export async function startHaproxy(options: { servers?: Server[]; backend?: string } = {}): Promise<TestHaproxy> {
+/** The binary under test: `haproxy` (the host's 2.6), or HAPROXY_BIN to run a file against another version. */
+export const haproxyBin = process.env.HAPROXY_BIN || 'haproxy';
+
+/** `extraConfig` is appended to the rendered file, for sections a test needs beyond the template's. */
+export async function startHaproxy(options: { servers?: Server[]; backend?: string; extraConfig?: string } = {}): Promise<TestHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-haproxy-'));
   const [tcpPort, frontendPort] = [await freePort(), await freePort()];
   const backend = options.backend ?? 'nodes';
@@ -36,10 +40,10 @@ export async function startHaproxy(options: { servers?: Server[]; backend?: stri
     servers: options.servers ?? [],
   };
   const configPath = path.join(dir, 'haproxy.cfg');
-  writeFileSync(configPath, compileTemplate(readFileSync(templatePath, 'utf8'))(model));
+  writeFileSync(configPath, compileTemplate(readFileSync(templatePath, 'utf8'))(model) + (options.extraConfig ?? ''));
   const tcpUrl = `tcp://127.0.0.1:${tcpPort}`;
   const launch = async () => {
-    const started = start('haproxy', ['-db', '-f', configPath]);
+    const started = start(haproxyBin, ['-db', '-f', configPath]);
     await waitFor('haproxy runtime API', async () => {
       const client = new RuntimeClient({ url: tcpUrl, connectTimeoutMs: 500 });
       try {

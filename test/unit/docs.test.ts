@@ -35,6 +35,14 @@ describe('README', () => {
   });
 });
 
+describe('README library section', () => {
+  it('shows examples/library.ts verbatim, the code test/integration/package.test.ts compiles and runs', () => {
+    const example = readFileSync(path.resolve(import.meta.dirname, '../../examples/library.ts'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Use it as a library'));
+    expect(/```ts\n([\s\S]*?)```/.exec(section)?.[1]).toBe(example);
+  });
+});
+
 describe('README log reference', () => {
   it('lists every log event the code emits', () => {
     const files = (readdirSync(path.resolve(import.meta.dirname, '../../src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));

@@ -59,3 +59,27 @@ describe('checkAnswer over answers recorded from HAProxy 2.6', () => {
     expect(checkAnswer({ text: 'frobnicate', mutation: true, expect: { kind: 'raw' }, responses: 1 }, answer)).toBe(answer);
   });
 });
+
+/** Answers recorded by hand from HAProxy 2.6.12 and 3.0.11 (identical on both) for the driver's map, ACL, table and agent commands. */
+describe('checkAnswer over map, ACL, table and agent answers', () => {
+  it.each([
+    ['RUNTIME_NO_SUCH_MAP', empty, 'Unknown map identifier. Please use #<id> or <file>.\n'],
+    ['RUNTIME_NO_SUCH_ACL', read, 'Unknown ACL identifier. Please use #<id> or <file>.\n'],
+    ['RUNTIME_NO_SUCH_ENTRY', empty, 'entry not found.\n'],
+    ['RUNTIME_NO_SUCH_ENTRY', empty, 'Key not found.\n'],
+    ['RUNTIME_NO_SUCH_TABLE', read, 'No such table\n'],
+    ['RUNTIME_AGENT_NOT_CONFIGURED', empty, 'Agent was not configured on this server, cannot enable.\n\n'],
+    ['RUNTIME_AGENT_NOT_ENABLED', empty, 'agent checks are not enabled on this server.\n'],
+    ['RUNTIME_COMMAND_REJECTED', { kind: 'read', starts: '# table:' }, 'Filter entry #1: Unknown data type\n'],
+    ['RUNTIME_COMMAND_REJECTED', empty, "This ACL is shared with a map containing samples. You must use the command 'add map' to add values.\n"],
+  ] as const)('maps the refusal to %s', (code, expectation, answer) => {
+    expect(() => checkAnswer({ text: 'x', mutation: true, expect: expectation, responses: 1 }, answer)).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('accepts a table dump, and the nothing HAProxy answers for a key with no entry', () => {
+    const table = { kind: 'read', starts: '# table:' } as const;
+    const dump = '# table: www, type: ip, size:100, used:1\n0x55df1186ad78: key=127.0.0.1 use=0 exp=56667 gpc0=0 http_req_cnt=1\n';
+    expect(checkAnswer({ text: 'show table www', mutation: false, expect: table, responses: 1 }, dump)).toBe(dump.trimEnd());
+    expect(checkAnswer({ text: 'show table www key 10.0.0.9', mutation: false, expect: table, responses: 1 }, '')).toBe('');
+  });
+});

@@ -4,15 +4,25 @@ import { defaultServerPolicy } from '../../../src/model/server.js';
 import {
   addServer,
   assertSendable,
+  cliWord,
   delServer,
+  disableAgent,
+  disableHealth,
+  enableAgent,
   enableHealth,
   MAX_COMMAND_BYTES,
   raw,
   setAddr,
+  setAgent,
+  setAgentAddr,
+  setAgentPort,
+  setAgentSend,
+  setHealth,
   setState,
   setWeight,
   showStat,
   shutdownSessions,
+  splitCommands,
   supportsWaitRemovable,
   waitRemovable,
 } from '../../../src/runtime/commands.js';
@@ -135,5 +145,75 @@ describe('wait srv-removable (HAProxy >= 2.8)', () => {
     [undefined, false],
   ])('knows whether %s has it', (version, supported) => {
     expect(supportsWaitRemovable(version)).toBe(supported);
+  });
+});
+
+describe('agent and health checks', () => {
+  it('builds each command with its checked values', () => {
+    expect(enableAgent('nodes', 'a')).toMatchObject({ text: 'enable agent nodes/a', mutation: true, expect: { kind: 'empty' } });
+    expect(disableAgent('nodes', 'a').text).toBe('disable agent nodes/a');
+    expect(disableHealth('nodes', 'a').text).toBe('disable health nodes/a');
+    expect(setAgentAddr('nodes', 'a', '::1').text).toBe('set server nodes/a agent-addr ::1');
+    expect(setAgentAddr('nodes', 'a', '10.0.0.1', 5555).text).toBe('set server nodes/a agent-addr 10.0.0.1 port 5555');
+    expect(setAgentPort('nodes', 'a', 5555).text).toBe('set server nodes/a agent-port 5555');
+    expect(setAgentSend('nodes', 'a', 'hello there; x\\').text).toBe('set server nodes/a agent-send hello\\ there\\;\\ x\\\\');
+    expect(setHealth('nodes', 'a', 'stopping').text).toBe('set server nodes/a health stopping');
+    expect(setAgent('nodes', 'a', 'down').text).toBe('set server nodes/a agent down');
+  });
+
+  it('refuses what HAProxy would misread', () => {
+    expect(() => setAgentAddr('nodes', 'a', 'agent.example')).toThrow(invalid);
+    expect(() => setAgentAddr('nodes', 'a', '10.0.0.1', 0)).toThrow(invalid);
+    expect(() => setAgentPort('nodes', 'a', 70000)).toThrow(invalid);
+    expect(() => setAgentSend('nodes', 'a', 'ready\n')).toThrow(invalid);
+    expect(() => setAgentSend('nodes', 'a', '')).toThrow(invalid);
+    expect(() => setHealth('nodes', 'a', 'ready' as 'up')).toThrow(invalid);
+    expect(() => setAgent('nodes', 'a', 'stopping' as 'up')).toThrow(invalid);
+    expect(() => enableAgent('nodes', 'a;b')).toThrow(invalid);
+  });
+});
+
+/** HAProxy's reading of one word: a backslash makes the next character literal. */
+const unescape = (word: string) => word.replace(/\\(.)/g, '$1');
+
+describe('cliWord', () => {
+  it('escapes backslash, semicolon, space and tab, and refuses line breaks and control characters', () => {
+    expect(cliWord('a b;c\\d\te', 'x')).toBe('a\\ b\\;c\\\\d\\\te');
+    for (const bad of ['', 'a\nb', 'a\rb', 'a\0b', '\x1b[31m', 'del\x7f']) expect(() => cliWord(bad, 'x')).toThrow(invalid);
+  });
+
+  it('makes any other text one word HAProxy reads back exactly, inside one command', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }), (text) => {
+        let word: string;
+        try {
+          word = cliWord(text, 'x');
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'RUNTIME_INVALID_ARGUMENT' });
+          expect([...text].some((c) => c !== '\t' && (c < ' ' || c === '\x7f'))).toBe(true);
+          return;
+        }
+        expect(splitCommands(`add map m k ${word}`)).toHaveLength(1);
+        expect(word).not.toMatch(/(^|[^\\])(\\\\)*[ \t;]/);
+        expect(unescape(word)).toBe(text);
+      }),
+    );
+  });
+});
+
+describe('splitCommands', () => {
+  it.each([
+    ['show info;show stat', ['show info', 'show stat']],
+    ['add map m k a\\;b', ['add map m k a\\;b']],
+    ['add map m k v\\\\;show info', ['add map m k v\\\\', 'show info']],
+    ['add map m k v\\\\\\;x', ['add map m k v\\\\\\;x']],
+  ])('splits %j where HAProxy does', (line, parts) => {
+    expect(splitCommands(line)).toEqual(parts);
+  });
+
+  it("refuses 'prompt' and 'quit' in a raw line: they would end prompt mode", () => {
+    expect(() => raw('prompt')).toThrow(invalid);
+    expect(() => raw('show info; quit')).toThrow(invalid);
+    expect(raw('show quitters').text).toBe('show quitters');
   });
 });

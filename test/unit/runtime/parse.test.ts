@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ADMIN,
@@ -9,6 +10,7 @@ import {
   splitAddress,
 } from '../../../src/runtime/parse.js';
 import { answerTo, haproxyTranscript } from '../../helpers/fixtures.js';
+import { parseAclEntries, parseAclList, parseMapEntries, parseMapList, parseTable, parseTableList } from '../../../src/runtime/parse.js';
 
 const { transcript, backend } = haproxyTranscript();
 const port = Number(/:(\d+)/.exec(transcript.find((e) => e.command.startsWith('add server'))!.command)![1]);
@@ -65,5 +67,75 @@ describe('parsers over answers recorded from HAProxy 2.6', () => {
     ['-', '-', undefined],
   ])('splits %s', (text, address, portNumber) => {
     expect(splitAddress(text)).toEqual({ address, port: portNumber });
+  });
+});
+
+/** Answers recorded by hand from HAProxy 2.6.12 and 3.0.11 (3.0 adds `shard=` to table entries). */
+describe('parsers for maps, ACLs and stick tables', () => {
+  it('reads the lists of maps and ACLs', () => {
+    const maps =
+      "# id (file) description\n2 (/tmp/p/hosts.map) pattern loaded from file '/tmp/p/hosts.map' used by map at file 'cfg' line 13. curr_ver=0 next_ver=0 entry_cnt=1\n";
+    expect(parseMapList(maps)).toEqual([{ id: 2, file: '/tmp/p/hosts.map', description: expect.stringMatching(/^pattern loaded from file/) }]);
+    const acls =
+      "# id (file) description\n0 (/tmp/p/block.acl) pattern loaded from file '/tmp/p/block.acl' used by acl at file 'cfg' line 12. curr_ver=0 next_ver=0 entry_cnt=1\n1 () acl 'src' file 'cfg' line 12. curr_ver=0 next_ver=0 entry_cnt=0\n";
+    expect(parseAclList(acls).map((a) => [a.id, a.file])).toEqual([
+      [0, '/tmp/p/block.acl'],
+      [1, ''],
+    ]);
+    expect(() => parseMapList('Unknown map identifier. Please use #<id> or <file>.\n')).toThrow(expect.objectContaining({ code: 'RUNTIME_PARSE' }));
+  });
+
+  it('reads map entries whose value holds spaces, and ACL entries', () => {
+    expect(parseMapEntries('0x55df1168db90 a.example 1\n0x55df1186fd20 b.example two words\n0x55df1186fe10 semi;colon back\\\\slash\n')).toEqual([
+      { ref: '0x55df1168db90', key: 'a.example', value: '1' },
+      { ref: '0x55df1186fd20', key: 'b.example', value: 'two words' },
+      { ref: '0x55df1186fe10', key: 'semi;colon', value: 'back\\\\slash' },
+    ]);
+    expect(parseMapEntries('')).toEqual([]);
+    expect(parseAclEntries('0x55df1168e560 10.0.0.1\n')).toEqual([{ ref: '0x55df1168e560', pattern: '10.0.0.1' }]);
+  });
+
+  it.each([
+    ['2.6', '0x55df1186ad78: key=127.0.0.1 use=0 exp=56667 gpc0=0 http_req_cnt=1'],
+    ['3.0', '0x7f157ea82c88: key=127.0.0.1 use=0 exp=56667 shard=0 gpc0=0 http_req_cnt=1'],
+  ])('reads a stick table as %s prints it', (_, row) => {
+    const { table, entries } = parseTable(`# table: www, type: ip, size:100, used:1\n${row}\n`);
+    expect(table).toEqual({ name: 'www', type: 'ip', size: 100, used: 1 });
+    expect(entries).toEqual([{ ref: expect.stringMatching(/^0x/), key: '127.0.0.1', use: 0, exp: 56667, data: { gpc0: '0', http_req_cnt: '1' } }]);
+  });
+
+  it('reads rate counters, string keys with spaces, the list of tables, and the empty answer to a key with no entry', () => {
+    const [entry] = parseTable('# table: t, type: string, size:10, used:1\n0x1: key=a b use=1 exp=0 conn_rate(30000)=10\n').entries;
+    expect(entry).toMatchObject({ key: 'a b', use: 1, data: { 'conn_rate(30000)': '10' } });
+    expect(parseTableList('# table: nodes, type: string, size:10, used:0\n# table: www, type: ip, size:100, used:1\n').map((t) => t.name)).toEqual([
+      'nodes',
+      'www',
+    ]);
+    expect(parseTable('')).toEqual({ table: undefined, entries: [] });
+    expect(() => parseTable('# table: www, type: ip, size:100, used:1\ngarbage\n')).toThrow(expect.objectContaining({ code: 'RUNTIME_PARSE' }));
+  });
+
+  it('parses random text and mangled real answers, or throws RUNTIME_PARSE', () => {
+    const real = [
+      '# id (file) description\n2 (/x.map) pattern loaded\n',
+      '0x55df1168db90 a.example 1\n',
+      '# table: www, type: ip, size:100, used:1\n0x1: key=127.0.0.1 use=0 exp=56667 shard=0 gpc0=0\n',
+    ];
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc.tuple(fc.constantFrom(...real), fc.nat(), fc.string({ maxLength: 20 })).map(([t, at, junk]) => t.slice(0, at % t.length) + junk),
+    );
+    fc.assert(
+      fc.property(text, (input) => {
+        for (const parse of [parseMapList, parseAclList, parseMapEntries, parseAclEntries, parseTableList, parseTable]) {
+          try {
+            parse(input);
+          } catch (error) {
+            expect(error).toMatchObject({ code: 'RUNTIME_PARSE' });
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

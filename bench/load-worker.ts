@@ -3,7 +3,7 @@
  * event loop: `tsx bench/load-worker.ts URL`. Runs until the parent sends 'stop', then sends back
  * every outcome as [at, latencyMs, ok, server].
  */
-import { startLoad } from '../src/demo/load.js';
+import { startLoad } from '../src/lab/demo/load.js';
 
 const url = process.argv[2];
 if (!url || !process.send) throw new Error('usage: forked with IPC, argument URL');

@@ -2,10 +2,10 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../cluster/local.js';
-import type { CliIo } from './io.js';
-import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from './options.js';
+import type { CliIo } from '../../cli/io.js';
+import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from '../../cli/options.js';
 
-export const packageHome = path.resolve(import.meta.dirname, '../..');
+export const packageHome = path.resolve(import.meta.dirname, '../../..');
 
 export const clusterDirOption: OptionSpec = {
   name: 'dir',

@@ -1,5 +1,5 @@
 /** Waits until an HAProxy backend holds exactly the expected servers, all UP (the cluster and the demo use it). */
-import { RuntimeClient } from '../runtime/client.js';
+import { RuntimeClient } from '../../runtime/client.js';
 
 /** The local cluster or the compose stack did not start, converge or stop as asked. */
 export class ClusterError extends Error {

@@ -1,5 +1,5 @@
 /** Samples HAProxy twice a second: every server's state and request total, and the process (Pid, start time). */
-import { RuntimeClient } from '../runtime/client.js';
+import { RuntimeClient } from '../../runtime/client.js';
 
 export interface ServerSample {
   name: string;

@@ -1,5 +1,5 @@
 /** IP ranges (pure): which backend addresses a member may claim (`--allow-cidr`). */
-import { isIP } from 'node:net';
+import { ipFamily } from './ip.js';
 
 export interface Cidr {
   text: string;
@@ -9,7 +9,7 @@ export interface Cidr {
 }
 
 function toBits(address: string): { family: 4 | 6; bits: bigint } | undefined {
-  const family = isIP(address);
+  const family = ipFamily(address);
   if (family === 4) return { family: 4, bits: address.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n) };
   if (family !== 6) return undefined;
   // Expand '::' and an embedded IPv4 tail into eight 16-bit groups.

@@ -1,4 +1,7 @@
-/** A server as ha-agent wants it in HAProxy, and the check/pool policy applied to every server. */
+/**
+ * A server as ha-agent wants it in HAProxy, the check/pool policy applied to every server, and how both are
+ * written on a server line — shared by the Runtime API's `add server` and the rendered haproxy.cfg (pure).
+ */
 import { z } from 'zod';
 import { ipAddress, milliseconds, port, serverName, weight } from './values.js';
 
@@ -27,3 +30,15 @@ export const defaultServerPolicy: ServerPolicy = {
   check: { inter: 1000, fastinter: 200, downinter: 200, rise: 1, fall: 2 },
   pool: { maxConn: -1, purgeDelay: 5000 },
 };
+
+/** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
+export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
+  const { check, pool } = policy;
+  const checks = `check inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall}`;
+  return `${checks} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
+}
+
+/** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */
+export function endpoint(address: string, portNumber: number): string {
+  return address.includes(':') ? `[${address}]:${portNumber}` : `${address}:${portNumber}`;
+}

@@ -4,9 +4,8 @@
  */
 import Handlebars from 'handlebars';
 import { z } from 'zod';
-import { serverPolicySchema, serverSchema, type Server, type ServerPolicy } from '../model/server.js';
+import { endpoint, serverKeywords, serverPolicySchema, serverSchema, type Server, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues } from '../model/values.js';
-import { endpoint, serverKeywords } from '../runtime/commands.js';
 
 /** A bind or socket address: no whitespace, no quotes, nothing that could end a config line. */
 const bindAddress = z.string().regex(/^[A-Za-z0-9_.:@/[\]*-]{1,200}$/, 'must be an address without spaces or quotes');

@@ -4,7 +4,7 @@
  * or a newline as another command, so nothing unvalidated is ever interpolated.
  */
 import { z } from 'zod';
-import { serverPolicySchema, type ServerPolicy } from '../model/server.js';
+import { endpoint, serverKeywords, serverPolicySchema, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues, ipAddress, port, serverName, weight } from '../model/values.js';
 import { RuntimeError } from './errors.js';
 
@@ -54,17 +54,6 @@ function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 function ref(backend: string, server: string, what: string): string {
   const checked = valid(serverRef, { backend, server }, what);
   return `${checked.backend}/${checked.server}`;
-}
-
-/** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
-export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
-  const { check, pool } = policy;
-  return `check inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
-}
-
-/** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */
-export function endpoint(address: string, portNumber: number): string {
-  return address.includes(':') ? `[${address}]:${portNumber}` : `${address}:${portNumber}`;
 }
 
 const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });

@@ -22,6 +22,19 @@ function offenders(from: (file: string) => boolean, to: (target: string) => bool
   return files.filter(from).flatMap((file) => imports(file).filter(to).map((target) => `${file} → ${target}`));
 }
 
+/** Files that do no I/O: they may import each other and these packages, nothing else (no node: module, no adapter). */
+const pure = new Set([
+  ...files.filter(inside('model')),
+  ...['commands', 'framing', 'parse', 'answers', 'address', 'errors'].map((f) => `runtime/${f}.ts`),
+  ...['member', 'handler-input', 'rpc-codec', 'errors'].map((f) => `membership/${f}.ts`),
+  ...['actual', 'desired', 'plan', 'plan-slots'].map((f) => `reconcile/${f}.ts`),
+  'render/template.ts',
+  'metrics/registry.ts',
+  'util/backoff.ts',
+  'util/duration.ts',
+]);
+const purePackages = new Set(['zod', 'handlebars', 'msgpackr']);
+
 describe('layering', () => {
   it('reads the imports it checks', () => {
     expect(imports('main.ts')).toContain('lab/cli/commands.ts');
@@ -31,6 +44,15 @@ describe('layering', () => {
 
   it('keeps the agent free of the lab: only the composition root (src/main.ts) imports src/lab', () => {
     expect(offenders((f) => !isLab(f) && f !== 'main.ts', isLab)).toEqual([]);
+  });
+
+  it('keeps render free of the Runtime API client', () => {
+    expect(offenders(inside('render'), inside('runtime'))).toEqual([]);
+  });
+
+  it('keeps pure files pure: they import only pure files and pure packages', () => {
+    for (const file of pure) expect(files, `${file} is listed as pure but does not exist`).toContain(file);
+    expect(offenders((f) => pure.has(f), (target) => !pure.has(target) && !purePackages.has(target))).toEqual([]);
   });
 
   it('keeps the Runtime API and Serf clients unaware of each other', () => {

@@ -4,6 +4,7 @@
  * then to its default.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_RUNTIME_URL } from '../runtime/address.js';
 
 export interface OptionSpec {
   name: string;
@@ -27,7 +28,7 @@ export const runtimeOption: OptionSpec = {
   name: 'runtime',
   type: 'string',
   env: 'HA_AGENT_RUNTIME',
-  default: 'tcp://127.0.0.1:9999',
+  default: DEFAULT_RUNTIME_URL,
   valueName: 'URL',
   description: "HAProxy's Runtime API: tcp://HOST:PORT or unix:///PATH",
 };

@@ -1,6 +1,17 @@
 /** `ha-agent run`: the long-running agent in the `ha` container. */
 import { SerfMembership } from '../membership/source.js';
-import { resolveAgentConfig, applyOptions, logOptions, membershipOptions, modeOption, renderOptions, runtimeOption, serfOptions, traceOption } from './agent-config.js';
+import {
+  resolveAgentConfig,
+  applyOptions,
+  logOptions,
+  membershipOptions,
+  modeOption,
+  renderOptions,
+  resyncOption,
+  runtimeOption,
+  serfOptions,
+  traceOption,
+} from './agent-config.js';
 import { createAgent } from './agent.js';
 import { observe, type Health } from '../metrics/observe.js';
 import { Registry } from '../metrics/registry.js';
@@ -18,7 +29,7 @@ export const runSpec: CommandSpec = {
     ...membershipOptions,
     modeOption,
     ...applyOptions,
-    { name: 'resync', type: 'string', env: 'HA_AGENT_RESYNC', default: '10s', valueName: 'DURATION', description: 'how often the full member list is read again' },
+    resyncOption,
     ...renderOptions,
     { name: 'dry-run', type: 'boolean', env: 'HA_AGENT_DRY_RUN', description: 'log the commands it would send and change nothing' },
     {

@@ -11,6 +11,9 @@ export interface SerfAddress {
   text: string;
 }
 
+/** Where a Serf agent listens for RPC unless told otherwise (`serf agent -rpc-addr`, and `--serf`). */
+export const DEFAULT_SERF_ADDRESS = '127.0.0.1:7373';
+
 export function parseSerfAddress(text: string): SerfAddress {
   const match = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);

@@ -10,6 +10,9 @@ import { backendName, describeIssues } from '../model/values.js';
 /** A bind or socket address: no whitespace, no quotes, nothing that could end a config line. */
 const bindAddress = z.string().regex(/^[A-Za-z0-9_.:@/[\]*-]{1,200}$/, 'must be an address without spaces or quotes');
 
+/** The algorithms that accept dynamic servers. */
+export const balanceSchema = z.enum(['roundrobin', 'leastconn', 'first', 'random']);
+
 export const configModelSchema = z.object({
   /** `unixSocket` and `tcp` at level admin (keep them local); `operator`: a read-only listener that may be published. */
   runtime: z.object({ unixSocket: bindAddress.optional(), tcp: bindAddress.optional(), operator: bindAddress.optional() }),
@@ -22,7 +25,7 @@ export const configModelSchema = z.object({
     .optional(),
   backend: z.object({
     name: backendName,
-    balance: z.enum(['roundrobin', 'leastconn', 'first', 'random']),
+    balance: balanceSchema,
     healthPath: z.string().regex(/^\/[A-Za-z0-9_.~/-]{0,200}$/, 'must be a URL path'),
   }),
   policy: serverPolicySchema,

@@ -9,7 +9,7 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFi
 import net from 'node:net';
 import path from 'node:path';
 import { ClusterError, waitUntilServing } from './converge.js';
-import { haSpec, webSpec, type ClusterOptions, type ContainerKind, type ContainerSpec } from './layout.js';
+import { haSpec, RUNTIME_URL, webSpec, type ClusterOptions, type ContainerKind, type ContainerSpec } from './layout.js';
 
 export interface ContainerState {
   name: string;
@@ -25,8 +25,6 @@ interface StateFile {
   next: number;
   containers: ContainerState[];
 }
-
-export const RUNTIME_URL = 'tcp://127.0.0.1:9999';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -3,8 +3,8 @@
  * docker compose stack alike.
  */
 import { execFile } from 'node:child_process';
-import { LocalCluster, RUNTIME_URL } from '../cluster/local.js';
-import type { ClusterOptions } from '../cluster/layout.js';
+import { LocalCluster } from '../cluster/local.js';
+import { RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
 
 export interface DemoDriver {

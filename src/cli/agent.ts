@@ -10,7 +10,6 @@ import type { AgentConfig } from './agent-config.js';
 export interface Agent {
   client: RuntimeClient;
   reconciler: Reconciler;
-  writer: ConfigWriter | undefined;
 }
 
 export function createAgent(config: AgentConfig): Agent {
@@ -55,5 +54,5 @@ export function createAgent(config: AgentConfig): Agent {
   });
   client.on('disconnected', (error) => log.warn('runtime.disconnected', { address: config.runtime.url, error }));
   client.on('restarted', (event) => log.warn('runtime.restarted', event));
-  return { client, reconciler, writer };
+  return { client, reconciler };
 }

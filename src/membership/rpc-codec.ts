@@ -63,11 +63,6 @@ export class MsgpackFramer {
       return partial.values ?? [];
     }
   }
-
-  /** Bytes of a value not yet complete. */
-  get pending(): number {
-    return this.rest.length;
-  }
 }
 
 export class RpcDispatcher {
@@ -121,10 +116,5 @@ export class RpcDecoder {
 
   push(chunk: Uint8Array): RpcOutput[] {
     return this.framer.push(chunk).flatMap((value) => this.dispatcher.push(value));
-  }
-
-  /** The stream ended: a value or a body cut short is a protocol error. */
-  end(): void {
-    if (this.framer.pending > 0) throw protocol(`the stream ended inside a msgpack value (${this.framer.pending} bytes)`);
   }
 }

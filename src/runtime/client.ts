@@ -12,7 +12,7 @@ import * as commands from './commands.js';
 import type { Command } from './commands.js';
 import { PromptConnection } from './connection.js';
 import { RuntimeError } from './errors.js';
-import { parseInfo, parseServersConn, parseServersState, parseStat, type Info } from './parse.js';
+import { parseInfo, parseServersState, parseStat, type Info } from './parse.js';
 
 export interface RuntimeClientOptions {
   url: string;
@@ -154,10 +154,6 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
 
   async stat(backend?: string) {
     return parseStat(await this.run(commands.showStat(backend)));
-  }
-
-  async serversConn(backend?: string) {
-    return parseServersConn(await this.run(commands.showServersConn(backend)));
   }
 
   private async transmit(command: Command): Promise<string[]> {

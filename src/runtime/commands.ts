@@ -128,10 +128,6 @@ export function showInfo(): Command {
   return read('show info');
 }
 
-export function showServersConn(backend?: string): Command {
-  return read(backend === undefined ? 'show servers conn' : `show servers conn ${valid(backendName, backend, 'show servers conn')}`);
-}
-
 /** Splits at unescaped `;` (HAProxy passes `\;` through as a literal `;`). */
 export function splitCommands(line: string): string[] {
   return line.split(/(?<!\\);/);

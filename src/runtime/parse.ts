@@ -49,15 +49,6 @@ export interface StatRow {
   sessionsTotal: number;
 }
 
-export interface ServerConnRow {
-  backend: string;
-  name: string;
-  address: string;
-  port: number;
-  usedCur: number;
-  idleCur: number;
-}
-
 export interface Info {
   pid: number;
   version: string;
@@ -146,24 +137,6 @@ export function parseStat(text: string): StatRow[] {
     });
 }
 
-export function parseServersConn(text: string): ServerConnRow[] {
-  const [header, ...rows] = lines(text);
-  if (!header?.startsWith('# bkname/svname')) return parseError('show servers conn', text);
-  // Dynamic servers without a pool print fewer columns, so only the leading ones are read by position.
-  return rows.map((row) => {
-    const f = row.split(' ');
-    const [backend, name] = (f[0] ?? '').split('/');
-    if (backend === undefined || name === undefined || f.length < 13) return parseError('show servers conn', text);
-    return {
-      backend,
-      name,
-      address: f[2] ?? '',
-      port: integer(f[3], 'show servers conn', text),
-      usedCur: integer(f[6], 'show servers conn', text),
-      idleCur: integer(f[12], 'show servers conn', text),
-    };
-  });
-}
 
 export function parseInfo(text: string): Info {
   const fields: Record<string, string> = {};

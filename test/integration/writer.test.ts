@@ -42,7 +42,6 @@ describe('ConfigWriter', () => {
     expect(await writer.write([web1])).toBe('invalid');
     expect(readFileSync(outPath, 'utf8')).toBe('previous\n');
     expect(lines.find((l) => l.event === 'config.invalid')?.alert).toMatch(/frobnicate/);
-    expect(writer.lastError).toMatch(/^haproxy -c refused the rendered config/);
   });
 
   it('keeps the previous file when the target cannot be written, and says so', async () => {
@@ -52,7 +51,6 @@ describe('ConfigWriter', () => {
     const log = createLogger({ write: (l) => lines.push(JSON.parse(l)) });
     const blocked = new ConfigWriter({ render: compileTemplate(readFileSync(templatePath, 'utf8')), base, outPath: path.join(outPath, 'x.cfg'), log });
     expect(await blocked.write([web1])).toBe('failed');
-    expect(blocked.lastError).toMatch(/^cannot write/);
     expect(readFileSync(outPath, 'utf8')).toBe('previous\n');
     expect(readdirSync(dir)).toEqual(['haproxy.cfg']);
     expect(lines.some((l) => l.event === 'config.write-failed')).toBe(true);

@@ -11,6 +11,7 @@ import { addressPolicy, parseCidr, type Cidr } from '../model/cidr.js';
 import { defaultServerPolicy, type ServerPolicy } from '../model/server.js';
 import { backendName, DEFAULT_BACKEND, describeIssues } from '../model/values.js';
 import type { DesiredOptions } from '../reconcile/desired.js';
+import type { PlanMode } from '../reconcile/plan-mode.js';
 import { balanceSchema, type ConfigModel } from '../render/template.js';
 import { parseRuntimeUrl, type RuntimeAddress } from '../runtime/address.js';
 import { parseDuration } from '../util/duration.js';
@@ -117,7 +118,7 @@ export interface AgentConfig {
   configOut: string | undefined;
   /** Everything the template needs but the servers. */
   base: Omit<ConfigModel, 'servers'>;
-  mode: 'dynamic' | 'slots';
+  mode: PlanMode;
   dryRun: boolean;
   trace: boolean;
   /** Replaced by `run` with a logger that also feeds the metrics. */

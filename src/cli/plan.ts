@@ -1,10 +1,9 @@
 /** `ha-agent plan`: desired vs actual and the steps, printed once; nothing is changed. */
-import { SerfRpcClient } from '../membership/rpc-client.js';
-import { toMember, type Member } from '../membership/member.js';
+import { listMembers } from '../membership/list.js';
 import { actualServers } from '../reconcile/actual.js';
 import { desiredServers } from '../reconcile/desired.js';
-import { formatPlan, plan } from '../reconcile/plan.js';
-import { planSlots } from '../reconcile/plan-slots.js';
+import { formatPlan } from '../reconcile/plan.js';
+import { planForMode } from '../reconcile/plan-mode.js';
 import { RuntimeClient } from '../runtime/client.js';
 import { membershipOptions, modeOption, resolveAgentConfig, runtimeOption, serfOptions, traceOption } from './agent-config.js';
 import type { CliIo } from './io.js';
@@ -19,15 +18,6 @@ export const planSpec: CommandSpec = {
   options: [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, traceOption, helpOption],
 };
 
-async function listMembers(config: ReturnType<typeof resolveAgentConfig>): Promise<Member[]> {
-  const rpc = await SerfRpcClient.connect({ address: config.serf, authKey: config.serfAuth });
-  try {
-    return (await rpc.members()).map(toMember).filter((m): m is Member => m !== undefined);
-  } finally {
-    rpc.close();
-  }
-}
-
 export async function planCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandLine(planSpec, argv, io.env);
   const config = resolveAgentConfig(values);
@@ -35,7 +25,7 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
   if (config.trace) client.on('trace', (event) => io.stderr(formatTraceLine(event)));
   try {
     await client.connect();
-    const [members, state, stat] = await Promise.all([listMembers(config), client.serversState(config.backend), client.stat(config.backend)]);
+    const [members, state, stat] = await Promise.all([listMembers({ address: config.serf, authKey: config.serfAuth }), client.serversState(config.backend), client.stat(config.backend)]);
     const desired = desiredServers(members, config.desired);
     const actual = actualServers(config.backend, state, stat);
     const failed = new Set(members.filter((m) => m.status === 'failed').map((m) => m.name));
@@ -45,13 +35,9 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
     io.stdout(`\nActual (HAProxy backend ${config.backend}):\n`);
     io.stdout(formatTable(['NAME', 'ADDRESS', 'PORT', 'WEIGHT', 'MODE', 'STATUS'], [...actual.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight), s.mode, s.status])));
     io.stdout('\nPlan:\n');
-    if (config.mode === 'slots') {
-      const slots = planSlots(desired.servers, actual, { failed });
-      io.stdout(formatPlan(config.backend, slots.actions, config.policy));
-      if (slots.unplaced.length > 0) io.stdout(`no free slot for: ${slots.unplaced.join(', ')}\n`);
-    } else {
-      io.stdout(formatPlan(config.backend, plan(desired.servers, actual, { failed }), config.policy));
-    }
+    const planned = planForMode(config.mode, desired.servers, actual, { failed });
+    io.stdout(formatPlan(config.backend, planned.actions, config.policy));
+    if (planned.unplaced.length > 0) io.stdout(`no free slot for: ${planned.unplaced.join(', ')}\n`);
     return 0;
   } finally {
     await client.close();

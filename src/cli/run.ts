@@ -17,7 +17,16 @@ import { observe, type Health } from '../metrics/observe.js';
 import { Registry } from '../metrics/registry.js';
 import { serveMetrics } from '../metrics/server.js';
 import type { CliIo } from './io.js';
-import { helpOption, parseCommandLine, UsageError, type CommandSpec } from './options.js';
+import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from './options.js';
+
+/** Where `run` serves /metrics and /healthz; `status` reads the agent's health there. */
+export const metricsOption: OptionSpec = {
+  name: 'metrics',
+  type: 'string',
+  env: 'HA_AGENT_METRICS',
+  valueName: 'ADDR:PORT',
+  description: 'serve Prometheus metrics on /metrics and a health check on /healthz (503 while HAProxy or Serf is unreachable)',
+};
 
 export const runSpec: CommandSpec = {
   name: 'run',
@@ -32,13 +41,7 @@ export const runSpec: CommandSpec = {
     resyncOption,
     ...renderOptions,
     { name: 'dry-run', type: 'boolean', env: 'HA_AGENT_DRY_RUN', description: 'log the commands it would send and change nothing' },
-    {
-      name: 'metrics',
-      type: 'string',
-      env: 'HA_AGENT_METRICS',
-      valueName: 'ADDR:PORT',
-      description: 'serve Prometheus metrics on /metrics and a health check on /healthz (503 while HAProxy or Serf is unreachable)',
-    },
+    metricsOption,
     ...logOptions,
     traceOption,
     helpOption,

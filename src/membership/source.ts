@@ -8,10 +8,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { cappedBackoff, type Backoff } from '../util/backoff.js';
 import { SerfError } from './errors.js';
-import { toMember, type Member } from './member.js';
+import { MEMBER_EVENTS, toMember, type Member } from './member.js';
 import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
-
-export const MEMBER_EVENTS = 'member-join,member-leave,member-failed,member-update,member-reap';
 
 export interface MembershipOptions {
   address: SerfAddress;

@@ -32,6 +32,11 @@ export interface ClusterOptions {
   graceMs?: number;
 }
 
+/** HAProxy's HTTP front end for a cluster on `port`. */
+export function frontendUrl(port: number): string {
+  return `http://127.0.0.1:${port}`;
+}
+
 /** The address of web server number `n` (1-based): 127.0.0.11, 127.0.0.12, … then 127.0.1.1… */
 export function webAddress(n: number): string {
   const index = n + 10;

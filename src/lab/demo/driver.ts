@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { LocalCluster } from '../cluster/local.js';
-import { RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
+import { frontendUrl, RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
 
 export interface DemoDriver {
@@ -33,7 +33,7 @@ export class LocalDriver implements DemoDriver {
   constructor(private readonly options: ClusterOptions) {}
 
   get frontendUrl(): string {
-    return `http://127.0.0.1:${this.options.port}`;
+    return frontendUrl(this.options.port);
   }
 
   async up(webapps: number): Promise<void> {

@@ -6,6 +6,7 @@ import type { ActualServer, AdminMode } from '../../../src/reconcile/actual.js';
 import { desiredServers } from '../../../src/reconcile/desired.js';
 import { describeStep, formatPlan, plan, type Action, type Step } from '../../../src/reconcile/plan.js';
 import { planSlots } from '../../../src/reconcile/plan-slots.js';
+import { planForMode } from '../../../src/reconcile/plan-mode.js';
 
 const server = (name: string, extra: Partial<Server> = {}): Server => ({ name, address: '127.0.0.2', port: 3000, weight: 100, ...extra });
 const actual = (name: string, extra: Partial<ActualServer> = {}): ActualServer => ({
@@ -257,6 +258,19 @@ describe('planSlots: fixed server slots', () => {
     const result = planSlots(map(server('a'), server('b', { address: '127.0.0.3' })), map(slot('slot1')));
     expect(result.actions.map((a) => a.reason)).toEqual(['member a']);
     expect(result.unplaced).toEqual(['b']);
+  });
+
+  it('planForMode persists every slot with its occupant, the empty ones disabled; dynamic mode persists the desired servers', () => {
+    const desired = map(server('a'), server('b', { address: '127.0.0.3' }));
+    const slots = planForMode('slots', desired, map(slot('slot1'), slot('slot2', { address: '127.0.0.9', port: 1 }), slot('slot3')));
+    expect(slots.persisted).toEqual([
+      { name: 'slot1', address: '127.0.0.2', port: 3000, weight: 100 },
+      { name: 'slot2', address: '127.0.0.3', port: 3000, weight: 100 },
+      { name: 'slot3', address: '0.0.0.0', port: 3000, weight: 100, disabled: true },
+    ]);
+    expect(slots.unplaced).toEqual([]);
+    const dynamic = planForMode('dynamic', desired, new Map());
+    expect(dynamic).toEqual({ actions: plan(desired, new Map()), persisted: [...desired.values()], unplaced: [] });
   });
 
   it('converges: applying a slot plan and planning again yields no steps', () => {

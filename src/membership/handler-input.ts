@@ -1,7 +1,7 @@
 /**
  * Serf's event-handler stdin → members (pure). One line per member: NAME\tADDR\tROLE\tTAGS, where
  * TAGS is `k=v,k2=v2`. Serf escapes only TAB and LF (as `\t`, `\n`) and leaves CR, NUL and the rest
- * raw (serf.md §1, §7), so lines are split on LF only and every value is validated later like any
+ * raw, so lines are split on LF only and every value is validated later like any
  * other member's.
  */
 import { statusByEvent, type Member } from './member.js';

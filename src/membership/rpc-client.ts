@@ -64,7 +64,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     const client = new SerfRpcClient(socket, address, timeoutMs);
     try {
       await client.request('handshake', 'none', { Version: 1 });
-      // Nothing may be sent before auth succeeds: Serf would not read that request's body (serf.md §5).
+      // Nothing may be sent before auth succeeds: Serf answers 'Authentication required' without reading the body.
       if (options.authKey) await client.request('auth', 'none', { AuthKey: options.authKey });
     } catch (error) {
       client.close();

@@ -2,7 +2,8 @@
  * Serf's RPC protocol (IPC version 1) without I/O: request encoding, and the dispatch of decoded
  * msgpack objects into responses and stream records. The wire has no framing besides msgpack
  * itself, and whether a body follows a header depends on the command behind its Seq
- * (serf.md §5), so the dispatcher is told what each Seq expects.
+ * (`join` sends one even with an error; `Authentication required` sends none), so the dispatcher is told
+ * what each Seq expects.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { SerfError } from './errors.js';

@@ -26,7 +26,7 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
         metrics.inc('ha_agent_steps_total', 'Runtime API steps applied', { kind: String(fields.step) });
         break;
       case 'step.failed':
-        metrics.inc('ha_agent_commands_failed_total', 'Steps HAProxy refused or that could not be sent', { kind: String(fields.step) });
+        metrics.inc('ha_agent_steps_failed_total', 'Runtime API steps that failed: HAProxy refused the command or it could not be sent', { kind: String(fields.step) });
         break;
       case 'drain.finished':
       case 'drain.timeout':

@@ -5,6 +5,10 @@
 import { z } from 'zod';
 import { ipAddress, milliseconds, port, serverName, weight } from './values.js';
 
+/** A server's administrative state: what `set server … state` sets and `show servers state` reports. */
+export const serverStates = ['ready', 'drain', 'maint'] as const;
+export type ServerState = (typeof serverStates)[number];
+
 export const serverSchema = z.object({ name: serverName, address: ipAddress, port, weight });
 export type Server = z.infer<typeof serverSchema>;
 
@@ -21,7 +25,7 @@ export const serverPolicySchema = z.object({
     rise: z.number().int().min(1).max(100),
     fall: z.number().int().min(1).max(100),
   }),
-  /** Dynamic servers have no idle-connection pool unless asked (runtime-api.md §1). */
+  /** `add server` gives a server no idle-connection pool (purge_delay 0, idle_lim 0) unless these are passed. */
   pool: z.object({ maxConn: z.number().int().min(-1).max(1_000_000), purgeDelay: milliseconds }),
 });
 export type ServerPolicy = z.infer<typeof serverPolicySchema>;

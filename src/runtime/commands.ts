@@ -4,7 +4,7 @@
  * or a newline as another command, so nothing unvalidated is ever interpolated.
  */
 import { z } from 'zod';
-import { endpoint, serverKeywords, serverPolicySchema, type ServerPolicy } from '../model/server.js';
+import { endpoint, serverKeywords, serverPolicySchema, serverStates, type ServerPolicy, type ServerState } from '../model/server.js';
 import { backendName, describeIssues, ipAddress, port, serverName, weight } from '../model/values.js';
 import { RuntimeError } from './errors.js';
 
@@ -27,8 +27,6 @@ export interface Command {
 
 /** HAProxy's buffer is 16 KB minus maxrewrite; a longer single command gets no answer at all. */
 export const MAX_COMMAND_BYTES = 15_000;
-
-export type ServerState = 'ready' | 'drain' | 'maint';
 
 const serverRef = z.object({ backend: backendName, server: serverName });
 const serverSpec = z.object({ address: ipAddress, port, weight, policy: serverPolicySchema });
@@ -75,7 +73,7 @@ export function enableHealth(backend: string, server: string): Command {
 
 export function setState(backend: string, server: string, state: ServerState): Command {
   const target = ref(backend, server, 'set server state');
-  const checked = valid(z.enum(['ready', 'drain', 'maint']), state, `set server ${target} state`);
+  const checked = valid(z.enum(serverStates), state, `set server ${target} state`);
   return mutation(`set server ${target} state ${checked}`, { kind: 'empty' });
 }
 

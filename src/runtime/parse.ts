@@ -1,7 +1,7 @@
 /** Parsers for the Runtime API's tables. Columns are found by header name, so added columns (3.0) do no harm. */
 import { RuntimeError } from './errors.js';
 
-/** `srv_admin_state` bits (runtime-api.md §6). */
+/** The `srv_admin_state` bits of `show servers state` (HAProxy's SRV_ADMF_* flags). */
 export const ADMIN = {
   FMAINT: 0x01,
   IMAINT: 0x02,

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
-import { defaultServerPolicy, type Server } from '../../../src/model/server.js';
-import type { ActualServer, AdminMode } from '../../../src/reconcile/actual.js';
+import { defaultServerPolicy, serverStates, type Server } from '../../../src/model/server.js';
+import type { ActualServer } from '../../../src/reconcile/actual.js';
 import { desiredServers } from '../../../src/reconcile/desired.js';
 import { describeStep, formatPlan, plan, type Action, type Step } from '../../../src/reconcile/plan.js';
 import { planSlots } from '../../../src/reconcile/plan-slots.js';
@@ -149,7 +149,7 @@ const memberOp = fc.oneof(
 );
 const leftover = fc.record({
   name: fc.constantFrom(...names.slice(0, 4)),
-  mode: fc.constantFrom<AdminMode>('ready', 'drain', 'maint'),
+  mode: fc.constantFrom(...serverStates),
   checkEnabled: fc.boolean(),
   weight: fc.integer({ min: 0, max: 256 }),
 });

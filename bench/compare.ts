@@ -131,7 +131,7 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   // Not below the cluster's state folder: LocalCluster.up starts that afresh.
   const balancerDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-lb-'));
   const balancer = new ReloadBalancer(way, balancerDir, port, '127.0.0.1:7373');
-  await balancer.start();
+  balancer.start();
   const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2, ha: false });
   try {
     return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'), () => balancer.reloads);

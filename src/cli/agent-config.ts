@@ -47,7 +47,8 @@ export const membershipOptions: OptionSpec[] = [
   o(
     'allow-cidr',
     'HA_AGENT_ALLOW_CIDR',
-    "ranges member addresses must be in, comma-separated, or 'auto' (this host's networks); 0.0.0.0, multicast and the balancer's own addresses are always refused",
+    "ranges member addresses must be in, comma-separated, or 'auto' (this host's networks); " +
+      "0.0.0.0, multicast and the balancer's own addresses are always refused",
     { valueName: 'CIDR[,CIDR]' },
   ),
 ];

@@ -38,6 +38,10 @@ export const agentCli: Cli = {
   codedErrors: [RuntimeError, SerfError],
 };
 
+function isCoded(error: unknown, kinds: readonly CodedErrorClass[]): error is Error & { readonly code: string } {
+  return kinds.some((kind) => error instanceof kind);
+}
+
 function overview({ subcommands }: Cli): string {
   const width = Math.max(...subcommands.map(({ spec }) => spec.name.length));
   return [
@@ -75,9 +79,8 @@ export async function main(cli: Cli, argv: readonly string[], io: CliIo = proces
       io.stderr(`ha-agent ${name}: ${error.message}\n`);
       return 2;
     }
-    const coded = cli.codedErrors.some((kind) => error instanceof kind) ? (error as InstanceType<CodedErrorClass>) : undefined;
-    if (coded) {
-      io.stderr(`ha-agent ${name}: ${coded.code}: ${coded.message}\n`);
+    if (isCoded(error, cli.codedErrors)) {
+      io.stderr(`ha-agent ${name}: ${error.code}: ${error.message}\n`);
       return 1;
     }
     throw error;

@@ -68,7 +68,7 @@ export function parseCommandLine(
   }
   const values: OptionValues = {};
   for (const option of spec.options) {
-    const given = (parsed.values as OptionValues)[option.name];
+    const given = parsed.values[option.name];
     const fromEnv = option.env === undefined ? undefined : env[option.env];
     if (given !== undefined) values[option.name] = given;
     else if (fromEnv !== undefined && fromEnv !== '') values[option.name] = option.type === 'boolean' ? truthy(fromEnv) : fromEnv;

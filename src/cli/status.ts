@@ -90,7 +90,8 @@ export async function agentHealth(bind: string): Promise<string> {
     const response = await fetch(`http://${bind}/healthz`, { signal: AbortSignal.timeout(2000) });
     const health = (await response.json()) as { runtime: boolean; serf: boolean; config: string };
     const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
-    return `agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`}\n`;
+    const config = health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`;
+    return `agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${config}\n`;
   } catch (error) {
     return `agent: no answer on http://${bind}/healthz (${(error as Error).message})\n`;
   }

@@ -14,6 +14,8 @@ export interface SerfAddress {
 /** Where a Serf agent listens for RPC unless told otherwise (`serf agent -rpc-addr`, and `--serf`). */
 export const DEFAULT_SERF_ADDRESS = '127.0.0.1:7373';
 
+const isArray = (value: unknown): value is unknown[] => Array.isArray(value);
+
 export function parseSerfAddress(text: string): SerfAddress {
   const match = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);
@@ -79,7 +81,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
 
   async members(): Promise<unknown[]> {
     const body = (await this.request('members', 'body')) as { Members?: unknown };
-    if (!Array.isArray(body?.Members)) throw new SerfError('SERF_PROTOCOL', 'members answer has no Members list', { command: 'members' });
+    if (!isArray(body?.Members)) throw new SerfError('SERF_PROTOCOL', 'members answer has no Members list', { command: 'members' });
     return body.Members;
   }
 

@@ -38,8 +38,8 @@ export const defaultServerPolicy: ServerPolicy = {
 /** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
 export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
   const { check, pool } = policy;
-  const checks = `check inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall}`;
-  return `${checks} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
+  const timing = `inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall}`;
+  return `check ${timing} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
 }
 
 /** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */

@@ -28,7 +28,9 @@ export function planForMode(
   if (mode === 'dynamic') return { actions: plan(desired, actual, options), persisted: [...desired.values()], unplaced: [] };
   const slots = planSlots(desired, actual, options);
   const persisted = slots.layout.map(({ slot, member }): ConfigServer =>
-    member ? { ...member, name: slot.name } : { name: slot.name, address: slot.address, port: slot.port, weight: slot.weight, disabled: true },
+    member
+      ? { ...member, name: slot.name }
+      : { name: slot.name, address: slot.address, port: slot.port, weight: slot.weight, disabled: true },
   );
   return { actions: slots.actions, persisted, unplaced: slots.unplaced };
 }

@@ -140,7 +140,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   async send(command: Command): Promise<string[]> {
     commands.assertSendable(command);
     if (!command.mutation) return this.transmit(command);
-    const { answers } = await this.mutations.add(async () => ({ answers: this.transmit(command) }));
+    const { answers } = await this.mutations.add(() => ({ answers: this.transmit(command) }));
     return answers;
   }
 

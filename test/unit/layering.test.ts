@@ -9,7 +9,11 @@ const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => 
 /** Every module specifier a file imports or re-exports, static or dynamic; relative ones resolved to a path under src/. */
 function imports(file: string): string[] {
   const text = readFileSync(path.join(src, file), 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)];
+  const specifiers = [
+    ...text.matchAll(
+      /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm,
+    ),
+  ];
   return specifiers
     .map((m) => (m[1] ?? m[2] ?? m[3])!)
     .map((s) => (s.startsWith('.') ? path.posix.join(path.posix.dirname(file), s).replace(/\.js$/, '.ts') : s));
@@ -19,7 +23,11 @@ const inside = (folder: string) => (file: string) => file.startsWith(`${folder}/
 const isLab = inside('lab');
 
 function offenders(from: (file: string) => boolean, to: (target: string) => boolean): string[] {
-  return files.filter(from).flatMap((file) => imports(file).filter(to).map((target) => `${file} → ${target}`));
+  return files.filter(from).flatMap((file) =>
+    imports(file)
+      .filter(to)
+      .map((target) => `${file} → ${target}`),
+  );
 }
 
 /** Files that do no I/O: they may import each other and these packages, nothing else (no node: module, no adapter). */
@@ -52,7 +60,12 @@ describe('layering', () => {
 
   it('keeps pure files pure: they import only pure files and pure packages', () => {
     for (const file of pure) expect(files, `${file} is listed as pure but does not exist`).toContain(file);
-    expect(offenders((f) => pure.has(f), (target) => !pure.has(target) && !purePackages.has(target))).toEqual([]);
+    expect(
+      offenders(
+        (f) => pure.has(f),
+        (target) => !pure.has(target) && !purePackages.has(target),
+      ),
+    ).toEqual([]);
   });
 
   it('keeps the Runtime API and Serf clients unaware of each other', () => {

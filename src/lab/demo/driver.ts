@@ -48,11 +48,11 @@ export class LocalDriver implements DemoDriver {
     return this.local().waitConverged();
   }
 
-  async killWeb(): Promise<string> {
+  killWeb(): Promise<string> {
     const victim = this.local().webs()[0];
-    if (!victim) throw new Error('no web server to kill');
+    if (!victim) return Promise.reject(new Error('no web server to kill'));
     this.local().kill(victim.name);
-    return victim.name;
+    return Promise.resolve(victim.name);
   }
 
   async restartAgent(): Promise<void> {

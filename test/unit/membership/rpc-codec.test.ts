@@ -35,7 +35,7 @@ function collect(parts: readonly Uint8Array[]): RpcOutput[] {
 }
 
 describe('Serf RPC over a recorded session with Serf 0.9.4', () => {
-  it('decodes handshake, stream ack, members and the join and leave records', async () => {
+  it('decodes handshake, stream ack, members and the join and leave records', () => {
     const outputs = collect([bytes]);
     expect(outputs.slice(0, 3)).toEqual([
       { type: 'response', seq: 0, error: '' },

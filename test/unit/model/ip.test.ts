@@ -23,7 +23,11 @@ describe('ipFamily', () => {
 
   it('agrees with node:net isIP on addresses and near-addresses', () => {
     const nearly = fc
-      .tuple(fc.oneof(fc.ipV4(), fc.ipV4Extended(), fc.ipV6()), fc.nat(40), fc.constantFrom('', ':', '.', '%', '0', 'g', '::', ' ', '%eth0'))
+      .tuple(
+        fc.oneof(fc.ipV4(), fc.ipV4Extended(), fc.ipV6()),
+        fc.nat(40),
+        fc.constantFrom('', ':', '.', '%', '0', 'g', '::', ' ', '%eth0'),
+      )
       .map(([ip, at, extra]) => ip.slice(0, at) + extra + ip.slice(at));
     fc.assert(
       fc.property(fc.oneof(fc.ipV4(), fc.ipV4Extended(), fc.ipV6(), nearly, fc.string()), (text) => {

@@ -46,7 +46,14 @@ describe('parsers over answers recorded from HAProxy 2.6', () => {
     ['show servers state', () => parseServersState("Can't find backend.\n")],
     ['show stat', () => parseStat('No such proxy.\n')],
     ['show info', () => parseInfo('nothing here')],
-    ['show servers state with a bad number', () => parseServersState('1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_check_result srv_check_state srv_agent_state srv_fqdn srv_port\n3 be 1 s 1.2.3.4 x 0 1 0 0 0 - 80\n')],
+    [
+      'show servers state with a bad number',
+      () =>
+        parseServersState(
+          '1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_check_result srv_check_state ' +
+            'srv_agent_state srv_fqdn srv_port\n3 be 1 s 1.2.3.4 x 0 1 0 0 0 - 80\n',
+        ),
+    ],
   ])('throws RUNTIME_PARSE for an unexpected %s answer', (_, parse) => {
     expect(parse).toThrow(expect.objectContaining({ code: 'RUNTIME_PARSE' }));
   });

@@ -27,7 +27,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json tsconfig.webapp.json ./
 COPY src src
 COPY webapp/src webapp/src
-RUN npx tsc -p tsconfig.build.json && npx tsc -p tsconfig.webapp.json && npm prune --omit=dev
+# The lab (src/lab: local cluster, demo) stays out of the image, as out of the npm package.
+RUN npx tsc -p tsconfig.build.json && npx tsc -p tsconfig.webapp.json && rm -rf dist/lab && npm prune --omit=dev
 
 # --- the load balancer: HAProxy + Serf + ha-agent under s6 ---------------------------------------------
 FROM base AS ha

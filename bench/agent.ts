@@ -6,7 +6,7 @@
  *     (test/helpers/fake-serf.ts) so that the figure is the agent's, not 200 Serf processes'.
  * Prints figures; asserts nothing.
  */
-import { startLoad } from '../src/demo/load.js';
+import { startLoad } from '../src/lab/demo/load.js';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
 import { startWebMember, type WebMember } from '../test/helpers/cluster.js';

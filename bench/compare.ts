@@ -10,8 +10,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalCluster } from '../src/cluster/local.js';
-import { percentile, summarise, type Outcome } from '../src/demo/load.js';
+import { LocalCluster } from '../src/lab/cluster/local.js';
+import { percentile, summarise, type Outcome } from '../src/lab/demo/load.js';
 import { startSerf } from '../test/helpers/serf.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -131,7 +131,7 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   // Not below the cluster's state folder: LocalCluster.up starts that afresh.
   const balancerDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-lb-'));
   const balancer = new ReloadBalancer(way, balancerDir, port, '127.0.0.1:7373');
-  await balancer.start();
+  balancer.start();
   const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2, ha: false });
   try {
     return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'), () => balancer.reloads);

@@ -34,7 +34,7 @@ export class ReloadBalancer {
     this.masterSocket = path.join(dir, 'master.sock');
   }
 
-  async start(): Promise<void> {
+  start(): void {
     this.write([]);
     this.launch([]);
     this.membership = new SerfMembership({ address: parseSerfAddress(this.serfRpc), resyncMs: 10_000, log: silentLogger });
@@ -89,7 +89,7 @@ export class ReloadBalancer {
     const current = this.alive();
     if (this.way === 'restart') {
       for (const child of this.processes) if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.all(this.processes.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : undefined)));
+      await Promise.all(this.processes.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : Promise.resolve())));
       this.launch([]);
     } else if (this.way === 'soft') {
       this.launch(['-sf', ...current.map(String)]);

@@ -34,7 +34,7 @@ function oneShot(command: Command): Promise<void> {
         checkAnswer(command, answer);
         resolve();
       } catch (error) {
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
     socket.write(`${command.text}\n`);
@@ -62,7 +62,7 @@ const ways: Way[] = [
     run: async (list) => {
       const results = await client.runMany(list);
       const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
+      if (failed) throw failed.reason;
     },
   },
 ];

@@ -3,8 +3,9 @@
 // test/unit/docs.test.ts fails when the table and the code disagree.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { subcommands } from '../dist/cli/main.js';
+import { haAgentCli } from '../dist/main.js';
 
+const { subcommands } = await haAgentCli();
 const readme = path.resolve(import.meta.dirname, '../README.md');
 const rows = [];
 const seen = new Set();

@@ -6,13 +6,14 @@ import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { createLogger, type Logger } from '../log.js';
-import { parseSerfAddress, type SerfAddress } from '../membership/rpc-client.js';
+import { DEFAULT_SERF_ADDRESS, parseSerfAddress, type SerfAddress } from '../membership/rpc-client.js';
 import { addressPolicy, parseCidr, type Cidr } from '../model/cidr.js';
 import { defaultServerPolicy, type ServerPolicy } from '../model/server.js';
-import { backendName, describeIssues } from '../model/values.js';
+import { backendName, DEFAULT_BACKEND, describeIssues } from '../model/values.js';
 import type { DesiredOptions } from '../reconcile/desired.js';
+import type { PlanMode } from '../reconcile/plan-mode.js';
 import { defaultDeployment, deploymentSchema } from '../render/identity.js';
-import type { ConfigModel } from '../render/template.js';
+import { balanceSchema, type ConfigModel } from '../render/template.js';
 import { parseRuntimeUrl, type RuntimeAddress } from '../runtime/address.js';
 import { parseDuration } from '../util/duration.js';
 import { runtimeOption, traceOption, UsageError, type OptionSpec, type OptionValues } from './options.js';
@@ -28,20 +29,27 @@ const o = (name: string, env: string, description: string, extra: Partial<Option
 });
 
 export const serfOptions: OptionSpec[] = [
-  o('serf', 'HA_AGENT_SERF', "the local Serf agent's RPC address", { default: '127.0.0.1:7373', valueName: 'HOST:PORT' }),
+  o('serf', 'HA_AGENT_SERF', "the local Serf agent's RPC address", { default: DEFAULT_SERF_ADDRESS, valueName: 'HOST:PORT' }),
   o('serf-auth', 'HA_AGENT_SERF_AUTH', "Serf's rpc_auth token", { valueName: 'TOKEN' }),
 ];
 
+export const backendOption = o('backend', 'HA_AGENT_BACKEND', 'the HAProxy backend ha-agent owns', { default: DEFAULT_BACKEND, valueName: 'NAME' });
+export const defaultPortOption = o('default-port', 'HA_AGENT_DEFAULT_PORT', "a member's port when it has no 'port' tag", {
+  default: '3000',
+  valueName: 'PORT',
+});
+
 export const membershipOptions: OptionSpec[] = [
-  o('backend', 'HA_AGENT_BACKEND', 'the HAProxy backend ha-agent owns', { default: 'nodes', valueName: 'NAME' }),
+  backendOption,
   o('role', 'HA_AGENT_ROLE', "members whose tag 'role' has this value are servers", { default: 'backend', valueName: 'ROLE' }),
-  o('default-port', 'HA_AGENT_DEFAULT_PORT', "a member's port when it has no 'port' tag", { default: '3000', valueName: 'PORT' }),
+  defaultPortOption,
   o('default-weight', 'HA_AGENT_DEFAULT_WEIGHT', "a member's weight when it has no 'weight' tag", { default: '100', valueName: 'WEIGHT' }),
   o('check-inter', 'HA_AGENT_CHECK_INTER', "servers' health-check interval", { default: '1s', valueName: 'DURATION' }),
   o(
     'allow-cidr',
     'HA_AGENT_ALLOW_CIDR',
-    "ranges member addresses must be in, comma-separated, or 'auto' (this host's networks); 0.0.0.0, multicast and the balancer's own addresses are always refused",
+    "ranges member addresses must be in, comma-separated, or 'auto' (this host's networks); " +
+      "0.0.0.0, multicast and the balancer's own addresses are always refused",
     { valueName: 'CIDR[,CIDR]' },
   ),
 ];
@@ -55,6 +63,8 @@ export const applyOptions: OptionSpec[] = [
   o('drain-timeout', 'HA_AGENT_DRAIN_TIMEOUT', 'longest wait for in-flight requests before a server is cut', { default: '10s', valueName: 'DURATION' }),
   o('check-timeout', 'HA_AGENT_CHECK_TIMEOUT', "longest wait for a new server's first passing health check", { default: '10s', valueName: 'DURATION' }),
 ];
+
+export const resyncOption = o('resync', 'HA_AGENT_RESYNC', 'how often the full member list is read again', { default: '10s', valueName: 'DURATION' });
 
 export const renderOptions: OptionSpec[] = [
   o('template', 'HA_AGENT_TEMPLATE', 'the haproxy.cfg Handlebars template', { default: defaultTemplatePath, valueName: 'PATH' }),
@@ -81,6 +91,13 @@ export const logOptions: OptionSpec[] = [
 ];
 
 export { runtimeOption, traceOption };
+
+/** Each option's default, from its spec above: a subcommand without the option gets the same value. */
+const defaults = new Map(
+  [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, ...applyOptions, resyncOption, ...renderOptions, ...logOptions].flatMap(
+    (option) => (option.default === undefined ? [] : [[option.name, option.default] as const]),
+  ),
+);
 
 /** This host's addresses, and with `auto` its networks (in a container: the compose network). */
 function addressRules(text: string | undefined): { allowed: Cidr[]; own: string[] } {
@@ -112,7 +129,7 @@ export interface AgentConfig {
   deployment: string | undefined;
   /** Everything the template needs but the servers. */
   base: Omit<ConfigModel, 'servers'>;
-  mode: 'dynamic' | 'slots';
+  mode: PlanMode;
   dryRun: boolean;
   trace: boolean;
   /** Replaced by `run` with a logger that also feeds the metrics. */
@@ -134,10 +151,16 @@ const whole = (name: string, min: number, max: number) =>
 
 /** Reads every option given in `values` (the subcommand's own subset) into an AgentConfig. */
 export function resolveAgentConfig(values: OptionValues, write?: (line: string) => void): AgentConfig {
-  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
   const fail = (message: string): never => {
     throw new UsageError(message);
   };
+  /** The option's value, else its spec's default (none: undefined). */
+  const str = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : defaults.get(name);
+  };
+  /** The same, for an option whose spec has a default. */
+  const given = (name: string): string => str(name) ?? fail(`--${name} has no value and no default`);
   const parse = <T>(schema: z.ZodType<T>, value: unknown, name: string): T => {
     const parsed = schema.safeParse(value);
     return parsed.success ? parsed.data : fail(`--${name}: ${describeIssues(parsed.error).replace(new RegExp(`^--${name}: `), '')}`);
@@ -149,14 +172,15 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
       return fail(`--${name}: ${(error as Error).message}`);
     }
   };
-  const runtime = wrap('runtime', () => parseRuntimeUrl(str('runtime') ?? 'tcp://127.0.0.1:9999'));
-  const format = parse(z.enum(['json', 'pretty']), str('log-format') ?? 'json', 'log-format');
-  const level = parse(z.enum(['debug', 'info', 'warn', 'error']), str('log-level') ?? 'info', 'log-level');
+  const runtime = wrap('runtime', () => parseRuntimeUrl(given('runtime')));
+  const format = parse(z.enum(['json', 'pretty']), given('log-format'), 'log-format');
+  const level = parse(z.enum(['debug', 'info', 'warn', 'error']), given('log-level'), 'log-level');
   const statsBind = str('stats-bind');
+  const backend = parse(backendName, given('backend'), 'backend');
   const configOut = str('config-out');
   const deployment = str('deployment');
   const rules = addressRules(str('allow-cidr'));
-  const inter = parse(duration('check-inter'), str('check-inter') ?? '1s', 'check-inter');
+  const inter = parse(duration('check-inter'), given('check-inter'), 'check-inter');
   const { fastinter, downinter } = defaultServerPolicy.check;
   const policy: ServerPolicy = {
     ...defaultServerPolicy,
@@ -164,20 +188,20 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
   };
   return {
     runtime,
-    serf: wrap('serf', () => parseSerfAddress(str('serf') ?? '127.0.0.1:7373')),
+    serf: wrap('serf', () => parseSerfAddress(given('serf'))),
     serfAuth: str('serf-auth'),
-    backend: parse(backendName, str('backend') ?? 'nodes', 'backend'),
+    backend,
     desired: {
       refuseAddress: addressPolicy(rules.allowed, rules.own),
-      role: str('role') ?? 'backend',
-      defaultPort: parse(whole('default-port', 1, 65535), str('default-port') ?? '3000', 'default-port'),
-      defaultWeight: parse(whole('default-weight', 0, 256), str('default-weight') ?? '100', 'default-weight'),
+      role: given('role'),
+      defaultPort: parse(whole('default-port', 1, 65535), given('default-port'), 'default-port'),
+      defaultWeight: parse(whole('default-weight', 0, 256), given('default-weight'), 'default-weight'),
     },
     policy,
-    drainTimeoutMs: parse(duration('drain-timeout'), str('drain-timeout') ?? '10s', 'drain-timeout'),
-    checkTimeoutMs: parse(duration('check-timeout'), str('check-timeout') ?? '10s', 'check-timeout'),
-    resyncMs: parse(duration('resync'), str('resync') ?? '10s', 'resync'),
-    templatePath: str('template') ?? defaultTemplatePath,
+    drainTimeoutMs: parse(duration('drain-timeout'), given('drain-timeout'), 'drain-timeout'),
+    checkTimeoutMs: parse(duration('check-timeout'), given('check-timeout'), 'check-timeout'),
+    resyncMs: parse(duration('resync'), given('resync'), 'resync'),
+    templatePath: given('template'),
     configOut,
     deployment:
       deployment !== undefined
@@ -191,16 +215,16 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
         unixSocket: runtime.kind === 'unix' ? runtime.path : str('runtime-socket'),
         operator: str('runtime-operator-bind'),
       },
-      frontend: { bind: str('frontend-bind') ?? '*:80' },
+      frontend: { bind: given('frontend-bind') },
       stats: statsBind === undefined ? undefined : { bind: statsBind, credentials: str('stats-auth') },
       backend: {
-        name: str('backend') ?? 'nodes',
-        balance: parse(z.enum(['roundrobin', 'leastconn', 'first', 'random']), str('balance') ?? 'roundrobin', 'balance'),
-        healthPath: str('health-path') ?? '/health',
+        name: backend,
+        balance: parse(balanceSchema, given('balance'), 'balance'),
+        healthPath: given('health-path'),
       },
       policy,
     },
-    mode: parse(z.enum(['dynamic', 'slots']), str('mode') ?? 'dynamic', 'mode'),
+    mode: parse(z.enum(['dynamic', 'slots']), given('mode'), 'mode'),
     dryRun: values['dry-run'] === true,
     trace: values.trace === true,
     log: createLogger({ format, level, ...(write ? { write } : {}) }),

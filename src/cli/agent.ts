@@ -13,7 +13,6 @@ import type { AgentConfig } from './agent-config.js';
 export interface Agent {
   client: RuntimeClient;
   reconciler: Reconciler;
-  writer: ConfigWriter | undefined;
 }
 
 export async function createAgent(config: AgentConfig): Promise<Agent> {
@@ -78,5 +77,5 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
   });
   client.on('disconnected', (error) => log.warn('runtime.disconnected', { address: config.runtime.url, error }));
   client.on('restarted', (event) => log.warn('runtime.restarted', event));
-  return { client, reconciler, writer };
+  return { client, reconciler };
 }

@@ -7,8 +7,8 @@
  * servers standing for the members the event does not mention. Then it applies the change through
  * the Runtime API and exits. Serf runs handlers one at a time, so a drain holds the next event.
  */
-import { toMember, type Member } from '../membership/member.js';
-import { SerfRpcClient } from '../membership/rpc-client.js';
+import { listMembers } from '../membership/list.js';
+import { MEMBER_EVENTS, type Member } from '../membership/member.js';
 import { isMemberEvent, parseHandlerInput } from '../membership/handler-input.js';
 import { actualServers } from '../reconcile/actual.js';
 import { applyOptions, logOptions, membershipOptions, renderOptions, resolveAgentConfig, runtimeOption, serfOptions, traceOption, type AgentConfig } from './agent-config.js';
@@ -19,19 +19,14 @@ import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
 export const handleSpec: CommandSpec = {
   name: 'handle',
   summary: "Apply one Serf event-handler invocation (SERF_EVENT, member lines on stdin) through the Runtime API, then exit.",
-  usage: 'serf agent -event-handler "member-join,member-leave,member-failed,member-update,member-reap=ha-agent handle [options]"',
+  usage: `serf agent -event-handler "${MEMBER_EVENTS}=ha-agent handle [options]"`,
   options: [runtimeOption, ...serfOptions, ...membershipOptions, ...applyOptions, ...renderOptions, ...logOptions, traceOption, helpOption],
 };
 
 /** The full member list from the Serf agent's RPC, or undefined when it cannot be reached. */
 async function listFromSerf(config: AgentConfig): Promise<Member[] | undefined> {
   try {
-    const rpc = await SerfRpcClient.connect({ address: config.serf, authKey: config.serfAuth, timeoutMs: 2_000 });
-    try {
-      return (await rpc.members()).map(toMember).filter((m): m is Member => m !== undefined);
-    } finally {
-      rpc.close();
-    }
+    return await listMembers({ address: config.serf, authKey: config.serfAuth, timeoutMs: 2_000 });
   } catch (error) {
     config.log.warn('handle.no-rpc', { serf: config.serf.text, error });
     return undefined;

@@ -1,9 +1,9 @@
-/** argv → subcommand. Errors become one clear line on stderr and a non-zero exit code. */
-import { ClusterError } from '../cluster/converge.js';
+/**
+ * argv → subcommand. Errors become one clear line on stderr and a non-zero exit code. Holds the agent's
+ * own subcommands; src/main.ts adds the lab's (the agent's code imports nothing from src/lab).
+ */
 import { SerfError } from '../membership/errors.js';
 import { RuntimeError } from '../runtime/errors.js';
-import { cluster, clusterSpec } from './cluster.js';
-import { demo, demoSpec } from './demo.js';
 import { exec, execSpec } from './exec.js';
 import { processIo, type CliIo } from './io.js';
 import { formatHelp, UsageError, type CommandSpec } from './options.js';
@@ -13,23 +13,36 @@ import { render, renderSpec } from './render.js';
 import { run, runSpec } from './run.js';
 import { status, statusSpec } from './status.js';
 
-interface Subcommand {
+export interface Subcommand {
   spec: CommandSpec;
   run: (argv: readonly string[], io: CliIo) => Promise<number>;
 }
 
-export const subcommands: readonly Subcommand[] = [
-  { spec: runSpec, run: (argv, io) => run(argv, io) },
-  { spec: planSpec, run: planCommand },
-  { spec: handleSpec, run: (argv, io) => handle(argv, io) },
-  { spec: renderSpec, run: render },
-  { spec: clusterSpec, run: cluster },
-  { spec: demoSpec, run: demo },
-  { spec: statusSpec, run: status },
-  { spec: execSpec, run: exec },
-];
+/** An error class whose code and message say everything: one line on stderr, exit code 1. */
+export type CodedErrorClass = abstract new (...args: never[]) => Error & { readonly code: string };
 
-function overview(): string {
+export interface Cli {
+  readonly subcommands: readonly Subcommand[];
+  readonly codedErrors: readonly CodedErrorClass[];
+}
+
+export const agentCli: Cli = {
+  subcommands: [
+    { spec: runSpec, run: (argv, io) => run(argv, io) },
+    { spec: planSpec, run: planCommand },
+    { spec: handleSpec, run: (argv, io) => handle(argv, io) },
+    { spec: renderSpec, run: render },
+    { spec: statusSpec, run: status },
+    { spec: execSpec, run: exec },
+  ],
+  codedErrors: [RuntimeError, SerfError],
+};
+
+function isCoded(error: unknown, kinds: readonly CodedErrorClass[]): error is Error & { readonly code: string } {
+  return kinds.some((kind) => error instanceof kind);
+}
+
+function overview({ subcommands }: Cli): string {
   const width = Math.max(...subcommands.map(({ spec }) => spec.name.length));
   return [
     'Usage: ha-agent <command> [options]',
@@ -44,15 +57,15 @@ function overview(): string {
   ].join('\n');
 }
 
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function main(cli: Cli, argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(overview());
+    io.stdout(overview(cli));
     return name === undefined ? 2 : 0;
   }
-  const subcommand = subcommands.find(({ spec }) => spec.name === name);
+  const subcommand = cli.subcommands.find(({ spec }) => spec.name === name);
   if (!subcommand) {
-    io.stderr(`ha-agent: unknown command '${name}'\n${overview()}`);
+    io.stderr(`ha-agent: unknown command '${name}'\n${overview(cli)}`);
     return 2;
   }
   if (rest.includes('--help') && !rest.slice(0, rest.indexOf('--help')).includes('--')) {
@@ -66,7 +79,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stderr(`ha-agent ${name}: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof RuntimeError || error instanceof SerfError || error instanceof ClusterError) {
+    if (isCoded(error, cli.codedErrors)) {
       io.stderr(`ha-agent ${name}: ${error.code}: ${error.message}\n`);
       return 1;
     }

@@ -4,6 +4,7 @@
  * then to its default.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_RUNTIME_URL } from '../runtime/address.js';
 
 export interface OptionSpec {
   name: string;
@@ -27,7 +28,7 @@ export const runtimeOption: OptionSpec = {
   name: 'runtime',
   type: 'string',
   env: 'HA_AGENT_RUNTIME',
-  default: 'tcp://127.0.0.1:9999',
+  default: DEFAULT_RUNTIME_URL,
   valueName: 'URL',
   description: "HAProxy's Runtime API: tcp://HOST:PORT or unix:///PATH",
 };
@@ -67,7 +68,7 @@ export function parseCommandLine(
   }
   const values: OptionValues = {};
   for (const option of spec.options) {
-    const given = (parsed.values as OptionValues)[option.name];
+    const given = parsed.values[option.name];
     const fromEnv = option.env === undefined ? undefined : env[option.env];
     if (given !== undefined) values[option.name] = given;
     else if (fromEnv !== undefined && fromEnv !== '') values[option.name] = option.type === 'boolean' ? truthy(fromEnv) : fromEnv;

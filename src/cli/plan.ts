@@ -1,11 +1,10 @@
 /** `ha-agent plan`: desired vs actual and the steps, printed once; nothing is changed. */
 import { readFileSync } from 'node:fs';
-import { SerfRpcClient } from '../membership/rpc-client.js';
-import { toMember, type Member } from '../membership/member.js';
+import { listMembers } from '../membership/list.js';
 import { actualServers } from '../reconcile/actual.js';
 import { desiredServers } from '../reconcile/desired.js';
-import { formatPlan, plan } from '../reconcile/plan.js';
-import { planSlots } from '../reconcile/plan-slots.js';
+import { formatPlan } from '../reconcile/plan.js';
+import { planForMode } from '../reconcile/plan-mode.js';
 import { inspect, type Inspection } from '../reconcile/ownership.js';
 import { stamp } from '../render/identity.js';
 import { recordedSettings } from '../render/settings-store.js';
@@ -32,15 +31,6 @@ export const planSpec: CommandSpec = {
   options: [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, ...renderOptions, traceOption, helpOption],
 };
 
-async function listMembers(config: ReturnType<typeof resolveAgentConfig>): Promise<Member[]> {
-  const rpc = await SerfRpcClient.connect({ address: config.serf, authKey: config.serfAuth });
-  try {
-    return (await rpc.members()).map(toMember).filter((m): m is Member => m !== undefined);
-  } finally {
-    rpc.close();
-  }
-}
-
 /** Whose HAProxy this is and which boot settings it runs, against the settings given (as run would render them). */
 function inspectInfo(config: ReturnType<typeof resolveAgentConfig>, info: Info): Promise<Inspection> | undefined {
   const { identity, settings } = stamp(config.base, config.deployment, readFileSync(config.templatePath, 'utf8'));
@@ -63,7 +53,7 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
       io.stdout(`HAProxy at ${config.runtime.url} belongs to deployment ${found}, not ${ours}: ha-agent changes nothing there.\n`);
       return 1;
     }
-    const [members, state, stat] = await Promise.all([listMembers(config), client.serversState(config.backend), client.stat(config.backend)]);
+    const [members, state, stat] = await Promise.all([listMembers({ address: config.serf, authKey: config.serfAuth }), client.serversState(config.backend), client.stat(config.backend)]);
     const desired = desiredServers(members, config.desired);
     const actual = actualServers(config.backend, state, stat);
     const failed = new Set(members.filter((m) => m.status === 'failed').map((m) => m.name));
@@ -73,13 +63,9 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
     io.stdout(`\nActual (HAProxy backend ${config.backend}):\n`);
     io.stdout(formatTable(['NAME', 'ADDRESS', 'PORT', 'WEIGHT', 'MODE', 'STATUS'], [...actual.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight), s.mode, s.status])));
     io.stdout('\nPlan:\n');
-    if (config.mode === 'slots') {
-      const slots = planSlots(desired.servers, actual, { failed });
-      io.stdout(formatPlan(config.backend, slots.actions, config.policy));
-      if (slots.unplaced.length > 0) io.stdout(`no free slot for: ${slots.unplaced.join(', ')}\n`);
-    } else {
-      io.stdout(formatPlan(config.backend, plan(desired.servers, actual, { failed }), config.policy));
-    }
+    const planned = planForMode(config.mode, desired.servers, actual, { failed });
+    io.stdout(formatPlan(config.backend, planned.actions, config.policy));
+    if (planned.unplaced.length > 0) io.stdout(`no free slot for: ${planned.unplaced.join(', ')}\n`);
     if (inspection && inspection.changes.length > 0) io.stdout(`\n${formatStale(inspection.changes, config.configOut).join('\n')}\n`);
     return 0;
   } finally {

@@ -7,7 +7,7 @@ import { stamp } from '../render/identity.js';
 import { recordSettings } from '../render/settings-store.js';
 import { compileTemplate } from '../render/template.js';
 import { ConfigWriter } from '../render/writer.js';
-import { logOptions, renderOptions, resolveAgentConfig, runtimeOption } from './agent-config.js';
+import { backendOption, defaultPortOption, logOptions, renderOptions, resolveAgentConfig, runtimeOption } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, UsageError, type CommandSpec } from './options.js';
 
@@ -17,11 +17,11 @@ export const renderSpec: CommandSpec = {
   usage: 'ha-agent render [--config-out PATH] [--if-missing] [--frontend-bind ADDR:PORT] [...]',
   options: [
     runtimeOption,
-    { name: 'backend', type: 'string', env: 'HA_AGENT_BACKEND', default: 'nodes', valueName: 'NAME', description: 'the HAProxy backend ha-agent owns' },
+    backendOption,
     ...renderOptions,
     { name: 'if-missing', type: 'boolean', description: 'leave an existing --config-out alone (it holds the servers of the last run)' },
     { name: 'slots', type: 'string', env: 'HA_AGENT_SLOTS', valueName: 'N', description: 'render N empty server slots (slot1…slotN) for --mode slots' },
-    { name: 'default-port', type: 'string', env: 'HA_AGENT_DEFAULT_PORT', default: '3000', valueName: 'PORT', description: "a member's port when it has no 'port' tag" },
+    defaultPortOption,
     ...logOptions,
     helpOption,
   ],

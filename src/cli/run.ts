@@ -1,12 +1,34 @@
 /** `ha-agent run`: the long-running agent in the `ha` container. */
 import { SerfMembership } from '../membership/source.js';
-import { resolveAgentConfig, applyOptions, logOptions, membershipOptions, modeOption, renderOptions, runtimeOption, serfOptions, traceOption } from './agent-config.js';
+import {
+  resolveAgentConfig,
+  applyOptions,
+  logOptions,
+  membershipOptions,
+  modeOption,
+  renderOptions,
+  resyncOption,
+  runtimeOption,
+  serfOptions,
+  traceOption,
+} from './agent-config.js';
 import { createAgent } from './agent.js';
 import { observe, type Health } from '../metrics/observe.js';
 import { Registry } from '../metrics/registry.js';
 import { serveMetrics } from '../metrics/server.js';
 import type { CliIo } from './io.js';
-import { helpOption, parseCommandLine, UsageError, type CommandSpec } from './options.js';
+import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from './options.js';
+
+/** Where `run` serves /metrics and /healthz; `status` reads the agent's health there. */
+export const metricsOption: OptionSpec = {
+  name: 'metrics',
+  type: 'string',
+  env: 'HA_AGENT_METRICS',
+  valueName: 'ADDR:PORT',
+  description:
+    'serve Prometheus metrics on /metrics and a health check on /healthz ' +
+    "(503 while HAProxy or Serf is unreachable or HAProxy is another deployment's)",
+};
 
 export const runSpec: CommandSpec = {
   name: 'run',
@@ -18,18 +40,10 @@ export const runSpec: CommandSpec = {
     ...membershipOptions,
     modeOption,
     ...applyOptions,
-    { name: 'resync', type: 'string', env: 'HA_AGENT_RESYNC', default: '10s', valueName: 'DURATION', description: 'how often the full member list is read again' },
+    resyncOption,
     ...renderOptions,
     { name: 'dry-run', type: 'boolean', env: 'HA_AGENT_DRY_RUN', description: 'log the commands it would send and change nothing' },
-    {
-      name: 'metrics',
-      type: 'string',
-      env: 'HA_AGENT_METRICS',
-      valueName: 'ADDR:PORT',
-      description:
-        'serve Prometheus metrics on /metrics and a health check on /healthz ' +
-        "(503 while HAProxy or Serf is unreachable or HAProxy is another deployment's)",
-    },
+    metricsOption,
     ...logOptions,
     traceOption,
     helpOption,

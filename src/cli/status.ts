@@ -2,6 +2,7 @@
 import { applyHint } from '../reconcile/ownership.js';
 import { splitAddress, type StatRow } from '../runtime/parse.js';
 import type { CliIo } from './io.js';
+import { metricsOption } from './run.js';
 import { helpOption, parseCommandLine, runtimeOption, traceOption, type CommandSpec } from './options.js';
 import { withRuntime } from './runtime-session.js';
 
@@ -13,13 +14,7 @@ export const statusSpec: CommandSpec = {
     runtimeOption,
     { name: 'backend', type: 'string', env: 'HA_AGENT_BACKEND', valueName: 'NAME', description: 'only this backend (default: all)' },
     { name: 'json', type: 'boolean', description: 'print a JSON array instead of a table' },
-    {
-      name: 'metrics',
-      type: 'string',
-      env: 'HA_AGENT_METRICS',
-      valueName: 'ADDR:PORT',
-      description: "also show the agent's health from its /healthz (table only; set in the ha container)",
-    },
+    { ...metricsOption, description: "also show the agent's health from its /healthz (table only; set in the ha container)" },
     traceOption,
     helpOption,
   ],

@@ -1,18 +1,10 @@
 /**
  * Serf's event-handler stdin → members (pure). One line per member: NAME\tADDR\tROLE\tTAGS, where
  * TAGS is `k=v,k2=v2`. Serf escapes only TAB and LF (as `\t`, `\n`) and leaves CR, NUL and the rest
- * raw (serf.md §1, §7), so lines are split on LF only and every value is validated later like any
+ * raw, so lines are split on LF only and every value is validated later like any
  * other member's.
  */
-import type { Member, MemberStatus } from './member.js';
-
-const statusByEvent: Record<string, MemberStatus> = {
-  'member-join': 'alive',
-  'member-update': 'alive',
-  'member-leave': 'left',
-  'member-failed': 'failed',
-  'member-reap': 'left',
-};
+import { statusByEvent, type Member } from './member.js';
 
 export function isMemberEvent(event: string): boolean {
   return event in statusByEvent;

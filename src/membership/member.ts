@@ -1,7 +1,20 @@
 /** Serf members as they come off the RPC, normalised; nothing here trusts the values. */
 import { z } from 'zod';
 
-export type MemberStatus = 'alive' | 'leaving' | 'left' | 'failed' | 'none' | string;
+/** Serf's statuses by name; any other string Serf may send is kept as it is (`string & {}` keeps the names listed). */
+export type MemberStatus = 'alive' | 'leaving' | 'left' | 'failed' | 'none' | (string & {});
+
+/** Serf's member events, each with the status it reports its members in: what `run` subscribes to and `handle` acts on. */
+export const statusByEvent: Readonly<Record<string, MemberStatus>> = {
+  'member-join': 'alive',
+  'member-leave': 'left',
+  'member-failed': 'failed',
+  'member-update': 'alive',
+  'member-reap': 'left',
+};
+
+/** The events as Serf's `stream` filter and `-event-handler` take them: comma-separated. */
+export const MEMBER_EVENTS = Object.keys(statusByEvent).join(',');
 
 export interface Member {
   name: string;

@@ -11,6 +11,11 @@ export interface SerfAddress {
   text: string;
 }
 
+/** Where a Serf agent listens for RPC unless told otherwise (`serf agent -rpc-addr`, and `--serf`). */
+export const DEFAULT_SERF_ADDRESS = '127.0.0.1:7373';
+
+const isArray = (value: unknown): value is unknown[] => Array.isArray(value);
+
 export function parseSerfAddress(text: string): SerfAddress {
   const match = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);
@@ -63,7 +68,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     const client = new SerfRpcClient(socket, address, timeoutMs);
     try {
       await client.request('handshake', 'none', { Version: 1 });
-      // Nothing may be sent before auth succeeds: Serf would not read that request's body (serf.md §5).
+      // Nothing may be sent before auth succeeds: Serf answers 'Authentication required' without reading the body.
       if (options.authKey) await client.request('auth', 'none', { AuthKey: options.authKey });
     } catch (error) {
       client.close();
@@ -79,7 +84,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
   /** Serf's raw member records; `toMember` validates each one. */
   async members(): Promise<unknown[]> {
     const body = (await this.request('members', 'body')) as { Members?: unknown };
-    if (!Array.isArray(body?.Members)) throw new SerfError('SERF_PROTOCOL', 'members answer has no Members list', { command: 'members' });
+    if (!isArray(body?.Members)) throw new SerfError('SERF_PROTOCOL', 'members answer has no Members list', { command: 'members' });
     return body.Members;
   }
 

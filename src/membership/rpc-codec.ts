@@ -2,7 +2,8 @@
  * Serf's RPC protocol (IPC version 1) without I/O: request encoding, and the dispatch of decoded
  * msgpack objects into responses and stream records. The wire has no framing besides msgpack
  * itself, and whether a body follows a header depends on the command behind its Seq
- * (serf.md §5), so the dispatcher is told what each Seq expects.
+ * (`join` sends one even with an error; `Authentication required` sends none), so the dispatcher is told
+ * what each Seq expects.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { SerfError } from './errors.js';
@@ -63,11 +64,6 @@ export class MsgpackFramer {
       return partial.values ?? [];
     }
   }
-
-  /** Bytes of a value not yet complete. */
-  get pending(): number {
-    return this.rest.length;
-  }
 }
 
 export class RpcDispatcher {
@@ -121,10 +117,5 @@ export class RpcDecoder {
 
   push(chunk: Uint8Array): RpcOutput[] {
     return this.framer.push(chunk).flatMap((value) => this.dispatcher.push(value));
-  }
-
-  /** The stream ended: a value or a body cut short is a protocol error. */
-  end(): void {
-    if (this.framer.pending > 0) throw protocol(`the stream ended inside a msgpack value (${this.framer.pending} bytes)`);
   }
 }

@@ -9,10 +9,8 @@ import type { Logger } from '../log.js';
 import { systemClock, type Timers } from '../util/clock.js';
 import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
 import type { SerfError } from './errors.js';
-import { toMember, type Member } from './member.js';
+import { MEMBER_EVENTS, toMember, type Member } from './member.js';
 import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
-
-export const MEMBER_EVENTS = 'member-join,member-leave,member-failed,member-update,member-reap';
 
 /**
  * What the membership source needs of one Serf RPC connection (SerfRpcClient in production): the

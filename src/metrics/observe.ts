@@ -19,6 +19,12 @@ export interface Health {
   stale: string[] | undefined;
 }
 
+/** What config.invalid (HAProxy's alert) or a write/render failure (the error's message) says went wrong. */
+function configProblem(event: string, fields: Fields): string {
+  if (typeof fields.alert === 'string') return fields.alert;
+  return fields.error instanceof Error ? fields.error.message : event;
+}
+
 export function observe(log: Logger, metrics: Registry, health: Health): Logger {
   const record = (event: string, fields: Fields) => {
     switch (event) {
@@ -32,7 +38,7 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
         metrics.inc('ha_agent_steps_total', 'Runtime API steps applied', { kind: String(fields.step) });
         break;
       case 'step.failed':
-        metrics.inc('ha_agent_commands_failed_total', 'Steps HAProxy refused or that could not be sent', { kind: String(fields.step) });
+        metrics.inc('ha_agent_steps_failed_total', 'Runtime API steps that failed: HAProxy refused the command or it could not be sent', { kind: String(fields.step) });
         break;
       case 'drain.finished':
       case 'drain.timeout':
@@ -73,7 +79,7 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
       case 'config.invalid':
       case 'config.write-failed':
       case 'config.render-failed':
-        health.configError = event === 'config.written' ? undefined : String(fields.alert ?? (fields.error as Error | undefined)?.message ?? event);
+        health.configError = event === 'config.written' ? undefined : configProblem(event, fields);
         metrics.set('ha_agent_config_written', 'Whether the last rendered haproxy.cfg was written (0: the previous file is kept)', health.configError ? 0 : 1);
         break;
     }

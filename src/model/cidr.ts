@@ -1,5 +1,5 @@
 /** IP ranges (pure): which backend addresses a member may claim (`--allow-cidr`). */
-import { isIP } from 'node:net';
+import { ipFamily } from './ip.js';
 
 export interface Cidr {
   text: string;
@@ -9,7 +9,7 @@ export interface Cidr {
 }
 
 function toBits(address: string): { family: 4 | 6; bits: bigint } | undefined {
-  const family = isIP(address);
+  const family = ipFamily(address);
   if (family === 4) return { family: 4, bits: address.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n) };
   if (family !== 6) return undefined;
   // Expand '::' and an embedded IPv4 tail into eight 16-bit groups.
@@ -22,7 +22,7 @@ function toBits(address: string): { family: 4 | 6; bits: bigint } | undefined {
   const [head = '', tail] = text.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   return { family: 6, bits: groups.reduce((acc, group) => (acc << 16n) | BigInt(parseInt(group, 16)), 0n) };
 }
 

@@ -1,6 +1,13 @@
-/** A server as ha-agent wants it in HAProxy, and the check/pool policy applied to every server. */
+/**
+ * A server as ha-agent wants it in HAProxy, the check/pool policy applied to every server, and how both are
+ * written on a server line — shared by the Runtime API's `add server` and the rendered haproxy.cfg (pure).
+ */
 import { z } from 'zod';
 import { ipAddress, milliseconds, port, serverName, weight } from './values.js';
+
+/** A server's administrative state: what `set server … state` sets and `show servers state` reports. */
+export const serverStates = ['ready', 'drain', 'maint'] as const;
+export type ServerState = (typeof serverStates)[number];
 
 export const serverSchema = z.object({ name: serverName, address: ipAddress, port, weight });
 export type Server = z.infer<typeof serverSchema>;
@@ -18,7 +25,7 @@ export const serverPolicySchema = z.object({
     rise: z.number().int().min(1).max(100),
     fall: z.number().int().min(1).max(100),
   }),
-  /** Dynamic servers have no idle-connection pool unless asked (runtime-api.md §1). */
+  /** `add server` gives a server no idle-connection pool (purge_delay 0, idle_lim 0) unless these are passed. */
   pool: z.object({ maxConn: z.number().int().min(-1).max(1_000_000), purgeDelay: milliseconds }),
 });
 export type ServerPolicy = z.infer<typeof serverPolicySchema>;
@@ -27,3 +34,15 @@ export const defaultServerPolicy: ServerPolicy = {
   check: { inter: 1000, fastinter: 200, downinter: 200, rise: 1, fall: 2 },
   pool: { maxConn: -1, purgeDelay: 5000 },
 };
+
+/** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
+export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
+  const { check, pool } = policy;
+  const timing = `inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall}`;
+  return `check ${timing} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
+}
+
+/** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */
+export function endpoint(address: string, portNumber: number): string {
+  return address.includes(':') ? `[${address}]:${portNumber}` : `${address}:${portNumber}`;
+}

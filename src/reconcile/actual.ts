@@ -1,14 +1,13 @@
 /** HAProxy's answers → the servers it has in one backend (pure). */
+import type { ServerState } from '../model/server.js';
 import { ADMIN, CHECK_RESULT, OP_STATE, type ServerStateRow, type StatRow } from '../runtime/parse.js';
-
-export type AdminMode = 'ready' | 'drain' | 'maint';
 
 export interface ActualServer {
   name: string;
   address: string;
   port: number;
   weight: number;
-  mode: AdminMode;
+  mode: ServerState;
   checkEnabled: boolean;
   checkPassed: boolean;
   /** HAProxy considers the server up (op state RUNNING). */
@@ -19,12 +18,12 @@ export interface ActualServer {
   status: string;
 }
 
-/** CMAINT only says the server came from a `disabled` template slot: it is not maintenance (runtime-api.md §5). */
+/** CMAINT only says the server came from a `disabled` template slot (a filled slot keeps it): not maintenance. */
 const MAINT_BITS = ADMIN.FMAINT | ADMIN.IMAINT | ADMIN.RMAINT | ADMIN.HMAINT;
 const DRAIN_BITS = ADMIN.FDRAIN | ADMIN.IDRAIN;
 const CHECK_ENABLED = 0x04;
 
-export function adminMode(adminState: number): AdminMode {
+export function adminMode(adminState: number): ServerState {
   if (adminState & MAINT_BITS) return 'maint';
   if (adminState & DRAIN_BITS) return 'drain';
   return 'ready';

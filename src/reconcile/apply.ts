@@ -128,7 +128,7 @@ async function sendCommand(ctx: ApplyContext, server: string, step: string, comm
 
 /**
  * `del server` is refused while streams are attached. HAProxy ≥ 2.8 can say when the server is
- * removable (`wait … srv-removable`); either way a refusal cuts the sessions and retries (runtime-api.md §4).
+ * removable (`wait … srv-removable`); either way a refusal cuts the sessions and retries.
  */
 async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
   const retries = ctx.delRetries ?? 20;

@@ -3,7 +3,7 @@
  * batch and resync, so missed, duplicated or stale events do no harm, and a restarted agent
  * adopts what HAProxy already has. A plan is data: it prints without a connection (dry run).
  */
-import type { Server, ServerPolicy } from '../model/server.js';
+import type { Server, ServerPolicy, ServerState } from '../model/server.js';
 import * as cmd from '../runtime/commands.js';
 import type { Command } from '../runtime/commands.js';
 import type { ActualServer } from './actual.js';
@@ -13,7 +13,7 @@ export type Step =
   | { kind: 'enable-health' }
   /** Wait (bounded) for the first passing check, so the server never takes traffic optimistically. */
   | { kind: 'await-check' }
-  | { kind: 'set-state'; state: cmd.ServerState }
+  | { kind: 'set-state'; state: ServerState }
   /**
    * Wait (bounded by the drain timeout) until no session and no queue. For a failed member it also
    * ends once checks mark the server down: nothing in flight there can finish anyway.

@@ -10,8 +10,8 @@ import type { ServerPolicy } from '../model/server.js';
 import { actualServers } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
 import { desiredServers, type DesiredOptions } from './desired.js';
-import { describeStep, plan, type Action } from './plan.js';
-import { planSlots } from './plan-slots.js';
+import { describeStep } from './plan.js';
+import { planForMode, type PlanMode } from './plan-mode.js';
 import type { ConfigServer } from '../render/template.js';
 import type { RuntimeApi } from './runtime-api.js';
 import { ServerWatcher } from './watch.js';
@@ -28,7 +28,7 @@ export interface ReconcilerOptions {
   drainTimeoutMs: number;
   dryRun?: boolean;
   /** `dynamic`: add/del server; `slots`: fill and free fixed server slots. */
-  mode?: 'dynamic' | 'slots';
+  mode?: PlanMode;
   /** Called after every pass with the servers the config must list (the config writer). */
   persist?: (servers: ConfigServer[]) => Promise<unknown>;
   /** Asked before every pass: another deployment's HAProxy is never read into a plan or changed. */
@@ -121,23 +121,10 @@ export class Reconciler {
     const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
     const options = { busy: new Set(this.running.keys()), failed };
     for (const name of options.busy) this.deferred.add(name);
-    let actions: Action[];
-    let persisted: ConfigServer[];
-    let memberOf = (server: string): string | undefined => server;
-    if (this.options.mode === 'slots') {
-      const slots = planSlots(desired.servers, actual, options);
-      actions = slots.actions;
-      persisted = slots.layout.map(({ slot, member }) =>
-        member ? { ...member, name: slot.name } : { name: slot.name, address: slot.address, port: slot.port, weight: slot.weight, disabled: true },
-      );
-      memberOf = (server) => slots.layout.find(({ slot }) => slot.name === server)?.member?.name;
-      if (slots.unplaced.join() !== this.lastUnplaced) {
-        this.lastUnplaced = slots.unplaced.join();
-        if (slots.unplaced.length > 0) log.warn('slots.full', { members: slots.unplaced, slots: actual.size });
-      }
-    } else {
-      actions = plan(desired.servers, actual, options);
-      persisted = [...desired.servers.values()];
+    const { actions, persisted, unplaced, memberOf } = planForMode(this.options.mode ?? 'dynamic', desired.servers, actual, options);
+    if (unplaced.join() !== this.lastUnplaced) {
+      this.lastUnplaced = unplaced.join();
+      if (unplaced.length > 0) log.warn('slots.full', { members: unplaced, slots: actual.size });
     }
     log.debug('pass', { reason, members: this.members.length, desired: desired.servers.size, actual: actual.size, actions: actions.length });
 

@@ -4,13 +4,15 @@
  */
 import Handlebars from 'handlebars';
 import { z } from 'zod';
-import { serverPolicySchema, serverSchema, type Server, type ServerPolicy } from '../model/server.js';
+import { endpoint, serverKeywords, serverPolicySchema, serverSchema, type Server, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues } from '../model/values.js';
-import { endpoint, serverKeywords } from '../runtime/commands.js';
 import { deploymentSchema, describeIdentity } from './identity.js';
 
 /** A bind or socket address: no whitespace, no quotes, nothing that could end a config line. */
 const bindAddress = z.string().regex(/^[A-Za-z0-9_.:@/[\]*-]{1,200}$/, 'must be an address without spaces or quotes');
+
+/** The algorithms that accept dynamic servers. */
+export const balanceSchema = z.enum(['roundrobin', 'leastconn', 'first', 'random']);
 
 export const configModelSchema = z.object({
   /** `unixSocket` and `tcp` at level admin (keep them local); `operator`: a read-only listener that may be published. */
@@ -24,7 +26,7 @@ export const configModelSchema = z.object({
     .optional(),
   backend: z.object({
     name: backendName,
-    balance: z.enum(['roundrobin', 'leastconn', 'first', 'random']),
+    balance: balanceSchema,
     healthPath: z.string().regex(/^\/[A-Za-z0-9_.~/-]{0,200}$/, 'must be a URL path'),
   }),
   policy: serverPolicySchema,

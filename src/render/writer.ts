@@ -23,8 +23,6 @@ export interface ConfigWriterOptions {
 export class ConfigWriter {
   private last: string | undefined;
   private queue: Promise<WriteOutcome> = Promise.resolve('unchanged');
-  /** The last failure, shown by health and status until a write succeeds again. */
-  lastError: string | undefined;
 
   constructor(private readonly options: ConfigWriterOptions) {}
 
@@ -41,7 +39,6 @@ export class ConfigWriter {
     try {
       text = this.options.render({ ...this.options.base, servers });
     } catch (error) {
-      this.lastError = (error as Error).message;
       log.error('config.render-failed', { path: outPath, error });
       return 'failed';
     }
@@ -59,7 +56,6 @@ export class ConfigWriter {
       const alert = await this.validate(tmp);
       if (alert !== undefined) {
         await fs.rm(tmp, { force: true });
-        this.lastError = `haproxy -c refused the rendered config: ${alert}`;
         log.error('config.invalid', { path: outPath, alert });
         return 'invalid';
       }
@@ -67,12 +63,10 @@ export class ConfigWriter {
       await syncDirectory(path.dirname(outPath));
     } catch (error) {
       await fs.rm(tmp, { force: true }).catch(() => undefined);
-      this.lastError = `cannot write ${outPath}: ${(error as Error).message}`;
       log.error('config.write-failed', { path: outPath, error });
       return 'failed';
     }
     this.last = text;
-    this.lastError = undefined;
     log.info('config.written', { path: outPath, servers: servers.length });
     return 'written';
   }

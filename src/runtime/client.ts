@@ -29,7 +29,7 @@ import {
   type TableInfo,
 } from './parse.js';
 import { RuntimeError } from './errors.js';
-import { parseInfo, parseServersConn, parseServersState, parseStat, type Info } from './parse.js';
+import { parseInfo, parseServersState, parseStat, type Info } from './parse.js';
 
 export interface RuntimeClientOptions {
   /** `tcp://HOST:PORT` or `unix:///PATH` of a `stats socket … level admin` (operator level can only read). */
@@ -176,7 +176,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   async send(command: Command): Promise<string[]> {
     commands.assertSendable(command);
     if (!command.mutation) return this.transmit(command);
-    const { answers } = await this.mutations.add(async () => ({ answers: this.transmit(command) }));
+    const { answers } = await this.mutations.add(() => ({ answers: this.transmit(command) }));
     return answers;
   }
 
@@ -223,10 +223,6 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   /** `show stat` for servers: status (UP, DRAIN, MAINT…), sessions, queue, check status and weight. */
   async stat(backend?: string): Promise<StatRow[]> {
     return parseStat(await this.run(commands.showStat(backend)));
-  }
-
-  async serversConn(backend?: string) {
-    return parseServersConn(await this.run(commands.showServersConn(backend)));
   }
 
   private async transmit(command: Command): Promise<string[]> {

@@ -4,7 +4,7 @@
  * or a newline as another command, so nothing unvalidated is ever interpolated.
  */
 import { z } from 'zod';
-import { serverPolicySchema, type ServerPolicy } from '../model/server.js';
+import { endpoint, serverKeywords, serverPolicySchema, serverStates, type ServerPolicy, type ServerState } from '../model/server.js';
 import { backendName, describeIssues, ipAddress, port, serverName, weight } from '../model/values.js';
 import { RuntimeError } from './errors.js';
 import { defaultServerPolicy } from '../model/server.js';
@@ -30,8 +30,6 @@ export interface Command {
 
 /** HAProxy's buffer is 16 KB minus maxrewrite; a longer single command gets no answer at all. */
 export const MAX_COMMAND_BYTES = 15_000;
-
-export type ServerState = 'ready' | 'drain' | 'maint';
 
 const serverRef = z.object({ backend: backendName, server: serverName });
 const serverSpec = z.object({ address: ipAddress, port, weight, policy: serverPolicySchema });
@@ -75,17 +73,6 @@ export function cliWord(value: string, what: string): string {
 function ref(backend: string, server: string, what: string): string {
   const checked = valid(serverRef, { backend, server }, what);
   return `${checked.backend}/${checked.server}`;
-}
-
-/** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
-export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
-  const { check, pool } = policy;
-  return `check inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
-}
-
-/** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */
-export function endpoint(address: string, portNumber: number): string {
-  return address.includes(':') ? `[${address}]:${portNumber}` : `${address}:${portNumber}`;
 }
 
 const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });
@@ -161,7 +148,7 @@ export function setAgent(backend: string, server: string, agent: 'up' | 'down'):
 /** `ready` takes traffic, `drain` finishes what it has and takes no new sessions, `maint` takes nothing. */
 export function setState(backend: string, server: string, state: ServerState): Command {
   const target = ref(backend, server, 'set server state');
-  const checked = valid(z.enum(['ready', 'drain', 'maint']), state, `set server ${target} state`);
+  const checked = valid(z.enum(serverStates), state, `set server ${target} state`);
   return mutation(`set server ${target} state ${checked}`, { kind: 'empty' });
 }
 
@@ -217,10 +204,6 @@ export function showStat(backend?: string): Command {
 /** Parse with `parseInfo` (or call `RuntimeClient.info`). */
 export function showInfo(): Command {
   return read('show info');
-}
-
-export function showServersConn(backend?: string): Command {
-  return read(backend === undefined ? 'show servers conn' : `show servers conn ${valid(backendName, backend, 'show servers conn')}`);
 }
 
 /** Splits at unescaped `;` (HAProxy passes `\;` through as a literal `;`). */

@@ -1,6 +1,7 @@
 /**
  * Splits a prompt-mode byte stream into answers. In prompt mode every answer ends with `\n> `;
- * the blank line the manual promises is not reliable in 2.6 (runtime-api.md §0), so it is not used.
+ * the blank line the manual promises is not reliable in 2.6 (`Server deleted.` and several errors end
+ * with a single LF), so it is not used.
  */
 import { RuntimeError } from './errors.js';
 

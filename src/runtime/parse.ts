@@ -1,7 +1,7 @@
 /** Parsers for the Runtime API's tables. Columns are found by header name, so added columns (3.0) do no harm. */
 import { RuntimeError } from './errors.js';
 
-/** `srv_admin_state` bits (runtime-api.md §6). */
+/** The `srv_admin_state` bits of `show servers state` (HAProxy's SRV_ADMF_* flags). */
 export const ADMIN = {
   FMAINT: 0x01,
   IMAINT: 0x02,
@@ -52,15 +52,6 @@ export interface StatRow {
   /** `HOST:PORT`, with IPv6 hosts in brackets. */
   address: string;
   sessionsTotal: number;
-}
-
-export interface ServerConnRow {
-  backend: string;
-  name: string;
-  address: string;
-  port: number;
-  usedCur: number;
-  idleCur: number;
 }
 
 export interface Info {
@@ -155,24 +146,6 @@ export function parseStat(text: string): StatRow[] {
     });
 }
 
-export function parseServersConn(text: string): ServerConnRow[] {
-  const [header, ...rows] = lines(text);
-  if (!header?.startsWith('# bkname/svname')) return parseError('show servers conn', text);
-  // Dynamic servers without a pool print fewer columns, so only the leading ones are read by position.
-  return rows.map((row) => {
-    const f = row.split(' ');
-    const [backend, name] = (f[0] ?? '').split('/');
-    if (backend === undefined || name === undefined || f.length < 13) return parseError('show servers conn', text);
-    return {
-      backend,
-      name,
-      address: f[2] ?? '',
-      port: integer(f[3], 'show servers conn', text),
-      usedCur: integer(f[6], 'show servers conn', text),
-      idleCur: integer(f[12], 'show servers conn', text),
-    };
-  });
-}
 
 export function parseInfo(text: string): Info {
   const fields: Record<string, string> = {};

@@ -6,8 +6,8 @@
 import { copyFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ComposeDriver } from '../../src/demo/driver.js';
-import { once, startLoad, type Load } from '../../src/demo/load.js';
+import { ComposeDriver } from '../../src/lab/demo/driver.js';
+import { once, startLoad, type Load } from '../../src/lab/demo/load.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 

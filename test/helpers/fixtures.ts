@@ -8,7 +8,8 @@ export interface Recorded {
 
 /** Real answers recorded from HAProxy `version` by test/fixtures/haproxy/record.ts. */
 export function haproxyTranscript(version = '2.6'): { backend: string; transcript: Recorded[] } {
-  return JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy', version, 'transcript.json'), 'utf8'));
+  const file = path.resolve(import.meta.dirname, '../fixtures/haproxy', version, 'transcript.json');
+  return JSON.parse(readFileSync(file, 'utf8')) as { backend: string; transcript: Recorded[] };
 }
 
 /** The answer body to the `index`-th command matching `command` (prompt removed, as the framer yields it). */

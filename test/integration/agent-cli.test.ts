@@ -150,7 +150,7 @@ describe('ha-agent handle as a real Serf event handler', () => {
       child.stdin.end(`${lines}\n`);
     });
     expect(result.code).toBe(0);
-    const logs = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const logs = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
     expect(logs.find((l) => l.event === 'handle.no-rpc')).toBeDefined();
     expect(logs.find((l) => l.event === 'member.rejected')).toMatchObject({ member: '"x;shutdown"' });
     expect((await runtime.serversState(haproxy.backend)).map((s) => s.name)).toEqual(['web-a1']);

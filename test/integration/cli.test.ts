@@ -27,11 +27,11 @@ describe('ha-agent status', () => {
   it('prints one JSON object per server with the documented keys', async () => {
     await waitFor('web-1 UP', async () => {
       const { stdout } = await haAgent(['status', '--json', '--runtime', haproxy.tcpUrl]);
-      return JSON.parse(stdout).find((row: { name: string; state: string }) => row.name === 'web-1')?.state.startsWith('UP');
+      return (JSON.parse(stdout) as Array<{ name: string; state: string }>).find((row) => row.name === 'web-1')?.state.startsWith('UP');
     });
     const result = await haAgent(['status', '--json', '--runtime', haproxy.unixUrl, '--backend', haproxy.backend]);
     expect(result.code).toBe(0);
-    const rows = JSON.parse(result.stdout);
+    const rows = JSON.parse(result.stdout) as unknown;
     expect(rows).toEqual([
       expect.objectContaining({ backend: 'nodes', name: 'web-1', address: web.address, port: web.port, state: expect.stringMatching(/^UP/), sessions: 0, weight: 100 }),
       expect.objectContaining({ backend: 'nodes', name: 'web-2', address: '127.0.0.4', port: 1, weight: 7 }),

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { PhaseResult } from '../../src/demo/scenario.js';
+import type { PhaseResult } from '../../src/lab/demo/scenario.js';
 import { haAgent } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 

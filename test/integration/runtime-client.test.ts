@@ -53,7 +53,7 @@ describe.each(['tcp', 'unix'] as const)('RuntimeClient over %s against a real HA
     expect((await runtime.stat(be)).find((s) => s.name === name)?.status).toMatch(/^DRAIN/);
     await runtime.run(cmd.setState(be, name, 'maint'));
     await runtime.run(cmd.shutdownSessions(be, name));
-    // Idle pooled connections are purged asynchronously after maint: HAProxy may refuse once (runtime-api.md §4).
+    // Idle pooled connections are purged asynchronously after maint: HAProxy may refuse once.
     const deleted = await waitFor('del server accepted', () =>
       runtime.run(cmd.delServer(be, name)).catch((error: { code?: string }) => {
         if (error.code !== 'RUNTIME_SERVER_HAS_CONNECTIONS') throw error;

@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { subcommands } from '../../src/cli/main.js';
+import { haAgentCli } from '../../src/main.js';
 import { serfErrorCodes } from '../../src/membership/errors.js';
 import { runtimeErrorCodes } from '../../src/runtime/errors.js';
 
 const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+const { subcommands } = await haAgentCli();
 const options = subcommands.flatMap(({ spec }) => spec.options.map((option) => ({ command: spec.name, option })));
 /** The rows of the README's flag table: | `--name VALUE` | `ENV` | default | meaning | commands | */
 const flagRows = [...readme.matchAll(/^\| `--([a-z-]+)[^`]*` \| (?:`([A-Z_]+)`)? *\|[^|]*\|[^|]*\| ([a-z, ]+) \|$/gm)].map((m) => ({

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../../src/log.js';
 import { SerfError } from '../../../src/membership/errors.js';
 import type { Member } from '../../../src/membership/member.js';
-import { MEMBER_EVENTS, SerfMembership, type MembershipOptions, type SerfSession } from '../../../src/membership/source.js';
+import { SerfMembership, type MembershipOptions, type SerfSession } from '../../../src/membership/source.js';
+import { MEMBER_EVENTS } from '../../../src/membership/member.js';
 
 const raw = (name: string, n: number, status = 'alive') => ({
   Name: name,

@@ -48,7 +48,7 @@ describe('metrics', () => {
     expect(registry.get('ha_agent_members_rejected_total', { reason: 'name' })).toBe(1);
     expect(registry.get('ha_agent_members_rejected_total', { reason: 'port' })).toBe(1);
     expect(registry.get('ha_agent_steps_total', { kind: 'add' })).toBe(1);
-    expect(registry.get('ha_agent_commands_failed_total', { kind: 'del' })).toBe(1);
+    expect(registry.get('ha_agent_steps_failed_total', { kind: 'del' })).toBe(1);
     expect(registry.render()).toContain('ha_agent_drain_seconds_sum{outcome="drained"} 1.5');
     expect(health).toEqual({ runtime: true, serf: true, configError: 'EROFS', foreign: undefined, stale: undefined });
     log.warn('serf.disconnected', {});

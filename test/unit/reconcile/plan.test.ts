@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
-import { defaultServerPolicy, type Server } from '../../../src/model/server.js';
-import type { ActualServer, AdminMode } from '../../../src/reconcile/actual.js';
+import { defaultServerPolicy, serverStates, type Server } from '../../../src/model/server.js';
+import type { ActualServer } from '../../../src/reconcile/actual.js';
 import { desiredServers } from '../../../src/reconcile/desired.js';
 import { describeStep, formatPlan, plan, type Action, type Step } from '../../../src/reconcile/plan.js';
 import { planSlots } from '../../../src/reconcile/plan-slots.js';
+import { planForMode } from '../../../src/reconcile/plan-mode.js';
 
 const server = (name: string, extra: Partial<Server> = {}): Server => ({ name, address: '127.0.0.2', port: 3000, weight: 100, ...extra });
 const actual = (name: string, extra: Partial<ActualServer> = {}): ActualServer => ({
@@ -84,7 +85,8 @@ describe('plan: every transition', () => {
     expect(text).toBe(
       [
         'join a (member is alive)',
-        '  add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 200 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
+        '  add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 200 rise 1 fall 2 weight 100 ' +
+          'pool-max-conn -1 pool-purge-delay 5000',
         '  enable health nodes/a',
         '  (wait for the first passing health check of nodes/a)',
         '  set server nodes/a state ready',
@@ -148,7 +150,7 @@ const memberOp = fc.oneof(
 );
 const leftover = fc.record({
   name: fc.constantFrom(...names.slice(0, 4)),
-  mode: fc.constantFrom<AdminMode>('ready', 'drain', 'maint'),
+  mode: fc.constantFrom(...serverStates),
   checkEnabled: fc.boolean(),
   weight: fc.integer({ min: 0, max: 256 }),
 });
@@ -195,7 +197,8 @@ describe('plan: convergence', () => {
       { kind: 'set-addr', address: '::1', port: 80 },
     ];
     expect(steps.map((s) => describeStep('nodes', 'a', s, defaultServerPolicy))).toEqual([
-      'add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 200 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
+      'add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 200 rise 1 fall 2 weight 100 ' +
+        'pool-max-conn -1 pool-purge-delay 5000',
       'enable health nodes/a',
       '(wait for the first passing health check of nodes/a)',
       'set server nodes/a state drain',
@@ -257,6 +260,21 @@ describe('planSlots: fixed server slots', () => {
     const result = planSlots(map(server('a'), server('b', { address: '127.0.0.3' })), map(slot('slot1')));
     expect(result.actions.map((a) => a.reason)).toEqual(['member a']);
     expect(result.unplaced).toEqual(['b']);
+  });
+
+  it('planForMode persists every slot with its occupant, the empty ones disabled; dynamic mode persists the desired servers', () => {
+    const desired = map(server('a'), server('b', { address: '127.0.0.3' }));
+    const slots = planForMode('slots', desired, map(slot('slot1'), slot('slot2', { address: '127.0.0.9', port: 1 }), slot('slot3')));
+    expect(slots.persisted).toEqual([
+      { name: 'slot1', address: '127.0.0.2', port: 3000, weight: 100 },
+      { name: 'slot2', address: '127.0.0.3', port: 3000, weight: 100 },
+      { name: 'slot3', address: '0.0.0.0', port: 3000, weight: 100, disabled: true },
+    ]);
+    expect(slots.unplaced).toEqual([]);
+    const dynamic = planForMode('dynamic', desired, new Map());
+    expect(dynamic).toEqual({ actions: plan(desired, new Map()), persisted: [...desired.values()], unplaced: [], memberOf: expect.any(Function) });
+    expect(dynamic.memberOf('a')).toBe('a');
+    expect(slots.memberOf('slot3')).toBeUndefined();
   });
 
   it('converges: applying a slot plan and planning again yields no steps', () => {

@@ -4,7 +4,6 @@ import {
   ADMIN,
   CHECK_RESULT,
   parseInfo,
-  parseServersConn,
   parseServersState,
   parseStat,
   splitAddress,
@@ -45,18 +44,18 @@ describe('parsers over answers recorded from HAProxy 2.6', () => {
     expect(up).toMatchObject({ weight: 50, sessions: 0, queue: 0 });
   });
 
-  it('reads show servers conn', () => {
-    expect(parseServersConn(answerTo(transcript, `show servers conn ${backend}`))).toEqual([
-      { backend, name: 's1', address: '127.0.0.1', port, usedCur: 0, idleCur: expect.any(Number) },
-    ]);
-  });
-
   it.each([
     ['show servers state', () => parseServersState("Can't find backend.\n")],
     ['show stat', () => parseStat('No such proxy.\n')],
-    ['show servers conn', () => parseServersConn('garbage')],
     ['show info', () => parseInfo('nothing here')],
-    ['show servers state with a bad number', () => parseServersState('1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_check_result srv_check_state srv_agent_state srv_fqdn srv_port\n3 be 1 s 1.2.3.4 x 0 1 0 0 0 - 80\n')],
+    [
+      'show servers state with a bad number',
+      () =>
+        parseServersState(
+          '1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_check_result srv_check_state ' +
+            'srv_agent_state srv_fqdn srv_port\n3 be 1 s 1.2.3.4 x 0 1 0 0 0 - 80\n',
+        ),
+    ],
   ])('throws RUNTIME_PARSE for an unexpected %s answer', (_, parse) => {
     expect(parse).toThrow(expect.objectContaining({ code: 'RUNTIME_PARSE' }));
   });

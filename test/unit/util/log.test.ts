@@ -15,7 +15,7 @@ describe('logs', () => {
     expect(lines).toHaveLength(2);
     expect(lines.every((l) => l.endsWith('\n') && l.indexOf('\n') === l.length - 1)).toBe(true);
     expect(JSON.parse(lines[0]!)).toEqual({ time: '2026-11-25T12:00:00.000Z', level: 'info', event: 'member.rejected', member: '"x\\ny"', reason: 'name: bad' });
-    expect(JSON.parse(lines[1]!).error).toEqual({ message: 'm', code: 'RUNTIME_NO_SUCH_SERVER', command: 'del server nodes/a', answer: 'No such server.' });
+    expect((JSON.parse(lines[1]!) as { error: unknown }).error).toEqual({ message: 'm', code: 'RUNTIME_NO_SUCH_SERVER', command: 'del server nodes/a', answer: 'No such server.' });
   });
 
   it('writes readable single lines in pretty format, quoting anything unusual', () => {

@@ -1,5 +1,6 @@
 /** Waits until an HAProxy backend holds exactly the expected servers, all UP (the cluster and the demo use it). */
-import { RuntimeClient } from '../runtime/client.js';
+import { DEFAULT_BACKEND } from '../../model/values.js';
+import { RuntimeClient } from '../../runtime/client.js';
 
 /** The local cluster or the compose stack did not start, converge or stop as asked. */
 export class ClusterError extends Error {
@@ -9,7 +10,7 @@ export class ClusterError extends Error {
 export async function waitUntilServing(
   runtimeUrl: string,
   expected: () => string[] | Promise<string[]>,
-  { backend = 'nodes', timeoutMs = 60_000, intervalMs = 100 } = {},
+  { backend = DEFAULT_BACKEND, timeoutMs = 60_000, intervalMs = 100 } = {},
 ): Promise<void> {
   const client = new RuntimeClient({ url: runtimeUrl, connectTimeoutMs: 1000 });
   const deadline = Date.now() + timeoutMs;

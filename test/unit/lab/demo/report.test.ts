@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { frame, htmlReport, lastCommands, plainLine, summaryTable } from '../../../src/demo/report.js';
-import { summarise, type Outcome } from '../../../src/demo/load.js';
-import { verdict, type PhaseResult } from '../../../src/demo/scenario.js';
+import { frame, htmlReport, lastCommands, plainLine, summaryTable } from '../../../../src/lab/demo/report.js';
+import { summarise, type Outcome } from '../../../../src/lab/demo/load.js';
+import { verdict, type PhaseResult } from '../../../../src/lab/demo/scenario.js';
 
 const result = (name: string, extra: Partial<PhaseResult> = {}): PhaseResult => ({
   name,

@@ -2,10 +2,10 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../cluster/local.js';
-import type { CliIo } from './io.js';
-import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from './options.js';
+import type { CliIo } from '../../cli/io.js';
+import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from '../../cli/options.js';
 
-export const packageHome = path.resolve(import.meta.dirname, '../..');
+export const packageHome = path.resolve(import.meta.dirname, '../../..');
 
 export const clusterDirOption: OptionSpec = {
   name: 'dir',
@@ -44,7 +44,8 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
       const port = count(String(values.port), '--port', 65535);
       const started = Date.now();
       const local = await LocalCluster.up({ home: packageHome, stateDir, port, webapps: count(String(values.webapps), '--webapps') });
-      io.stdout(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${local.webs().length} web servers UP behind ${local.frontendUrl} (state in ${stateDir})\n`);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      io.stdout(`cluster up in ${seconds} s: ${local.webs().length} web servers UP behind ${local.frontendUrl} (state in ${stateDir})\n`);
       io.stdout(`try: curl ${local.frontendUrl}/ ; npx ha-agent status ; npx ha-agent cluster scale 5 ; npx ha-agent cluster down\n`);
       return 0;
     }

@@ -3,8 +3,8 @@
  * docker compose stack alike.
  */
 import { execFile } from 'node:child_process';
-import { LocalCluster, RUNTIME_URL } from '../cluster/local.js';
-import type { ClusterOptions } from '../cluster/layout.js';
+import { LocalCluster } from '../cluster/local.js';
+import { frontendUrl, RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
 
 export interface DemoDriver {
@@ -33,7 +33,7 @@ export class LocalDriver implements DemoDriver {
   constructor(private readonly options: ClusterOptions) {}
 
   get frontendUrl(): string {
-    return `http://127.0.0.1:${this.options.port}`;
+    return frontendUrl(this.options.port);
   }
 
   async up(webapps: number): Promise<void> {
@@ -48,11 +48,11 @@ export class LocalDriver implements DemoDriver {
     return this.local().waitConverged();
   }
 
-  async killWeb(): Promise<string> {
+  killWeb(): Promise<string> {
     const victim = this.local().webs()[0];
-    if (!victim) throw new Error('no web server to kill');
+    if (!victim) return Promise.reject(new Error('no web server to kill'));
     this.local().kill(victim.name);
-    return victim.name;
+    return Promise.resolve(victim.name);
   }
 
   async restartAgent(): Promise<void> {

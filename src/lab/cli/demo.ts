@@ -10,8 +10,8 @@ import { htmlReport, summaryTable } from '../demo/report.js';
 import { runDemo } from '../demo/run-demo.js';
 import { verdict } from '../demo/scenario.js';
 import { clusterDirOption, clusterSpec, count, packageHome } from './cluster.js';
-import type { CliIo } from './io.js';
-import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
+import type { CliIo } from '../../cli/io.js';
+import { helpOption, parseCommandLine, type CommandSpec } from '../../cli/options.js';
 
 const portOption = clusterSpec.options.find((o) => o.name === 'port')!;
 

@@ -1,5 +1,6 @@
 /** Samples HAProxy twice a second: every server's state and request total, and the process (Pid, start time). */
-import { RuntimeClient } from '../runtime/client.js';
+import { DEFAULT_BACKEND } from '../../model/values.js';
+import { RuntimeClient } from '../../runtime/client.js';
 
 export interface ServerSample {
   name: string;
@@ -19,7 +20,7 @@ export class Monitor {
   private readonly client: RuntimeClient;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(runtimeUrl: string, private readonly backend = 'nodes', private readonly intervalMs = 500) {
+  constructor(runtimeUrl: string, private readonly backend = DEFAULT_BACKEND, private readonly intervalMs = 500) {
     this.client = new RuntimeClient({ url: runtimeUrl, heartbeatMs: 0, reconnectStrategy: () => 200 });
   }
 

@@ -1,4 +1,6 @@
 /** The demo's scripted scenario (pure data): what happens, and which phases must lose nothing. */
+import type { Window } from './load.js';
+
 export type DemoStep =
   | { kind: 'steady' }
   | { kind: 'scale'; to: number }
@@ -25,16 +27,12 @@ export const scenario: readonly Phase[] = [
   { name: 'restart HAProxy (SIGKILL)', step: { kind: 'restart-haproxy' }, graceful: false },
 ];
 
-export interface PhaseResult {
+/** The phase's requests (a load window) and what HAProxy did meanwhile. */
+export interface PhaseResult extends Window {
   name: string;
   graceful: boolean;
   startedAt: number;
   endedAt: number;
-  requests: number;
-  failed: number;
-  errors: string[];
-  p50: number;
-  p99: number;
   /** New HAProxy processes seen during the phase (a reload or a restart). */
   haproxyProcesses: number;
   /** From the phase's event to HAProxy matching the cluster again. */

@@ -4,6 +4,11 @@
  * address, like a container owns its IP; the balancer's ports match the container's defaults.
  */
 import path from 'node:path';
+import { DEFAULT_SERF_ADDRESS } from '../../membership/rpc-client.js';
+import { DEFAULT_RUNTIME_URL } from '../../runtime/address.js';
+
+/** The ha "container"'s Runtime API: the agent's default, so `ha-agent status` reaches it with no flag. */
+export const RUNTIME_URL = DEFAULT_RUNTIME_URL;
 
 export type ContainerKind = 'ha' | 'webapp';
 
@@ -25,6 +30,11 @@ export interface ClusterOptions {
   /** Serf's gossip timing profile: `local` detects leaves and failures faster than `lan`. */
   serfProfile?: string;
   graceMs?: number;
+}
+
+/** HAProxy's HTTP front end for a cluster on `port`. */
+export function frontendUrl(port: number): string {
+  return `http://127.0.0.1:${port}`;
 }
 
 /** The address of web server number `n` (1-based): 127.0.0.11, 127.0.0.12, … then 127.0.1.1… */
@@ -52,18 +62,18 @@ export function haSpec(options: ClusterOptions): ContainerSpec {
     tree: path.join(options.home, 'ha/services'),
     env: {
       ...common(options, dir),
-      HA_AGENT_RUNTIME: 'tcp://127.0.0.1:9999',
+      HA_AGENT_RUNTIME: RUNTIME_URL,
       HA_AGENT_RUNTIME_SOCKET: path.join(dir, 'admin.sock'),
       HA_AGENT_FRONTEND_BIND: `127.0.0.1:${options.port}`,
       HA_AGENT_CONFIG_OUT: path.join(dir, 'haproxy.cfg'),
-      HA_AGENT_SERF: '127.0.0.1:7373',
+      HA_AGENT_SERF: DEFAULT_SERF_ADDRESS,
       HA_AGENT_LOG_FORMAT: 'json',
       // The local web servers own loopback addresses, as containers own the compose network's.
       HA_AGENT_ALLOW_CIDR: '127.0.0.0/8',
       SERF_NODE_NAME: 'ha',
       SERF_ROLE: 'lb',
       SERF_BIND: '127.0.0.1:7946',
-      SERF_RPC_ADDR: '127.0.0.1:7373',
+      SERF_RPC_ADDR: DEFAULT_SERF_ADDRESS,
     },
   };
 }

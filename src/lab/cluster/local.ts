@@ -9,13 +9,9 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFi
 import net from 'node:net';
 import path from 'node:path';
 import { ClusterError, waitUntilServing } from './converge.js';
-import { haSpec, webSpec, type ClusterOptions, type ContainerKind, type ContainerSpec } from './layout.js';
+import { frontendUrl, haSpec, RUNTIME_URL, webSpec, type ClusterOptions, type ContainerSpec } from './layout.js';
 
-export interface ContainerState {
-  name: string;
-  kind: ContainerKind;
-  address: string;
-  dir: string;
+export interface ContainerState extends Pick<ContainerSpec, 'name' | 'kind' | 'address' | 'dir'> {
   /** s6-svscan's PID, which is also its process group. */
   pid: number;
 }
@@ -25,8 +21,6 @@ interface StateFile {
   next: number;
   containers: ContainerState[];
 }
-
-export const RUNTIME_URL = 'tcp://127.0.0.1:9999';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -124,7 +118,7 @@ export class LocalCluster {
   }
 
   get frontendUrl(): string {
-    return `http://127.0.0.1:${this.state.options.port}`;
+    return frontendUrl(this.state.options.port);
   }
 
   get containers(): readonly ContainerState[] {

@@ -1,0 +1,41 @@
+/**
+ * One pass's plan in either mode (pure): the actions, the servers the rendered config must list, and in
+ * slot mode the members left without a slot. The agent's loop and `ha-agent plan` both plan through here.
+ */
+import type { Server } from '../model/server.js';
+import type { ConfigServer } from '../render/template.js';
+import type { ActualServer } from './actual.js';
+import { plan, type Action, type PlanOptions } from './plan.js';
+import { planSlots } from './plan-slots.js';
+
+/** `dynamic`: add/del server; `slots`: fill and free fixed server slots. */
+export type PlanMode = 'dynamic' | 'slots';
+
+export interface ModePlan {
+  actions: Action[];
+  /** Dynamic: the desired servers; slots: every slot with its occupant after this plan, empty ones disabled. */
+  persisted: ConfigServer[];
+  /** Slot mode: alive members with no free slot (always empty in dynamic mode). */
+  unplaced: string[];
+  /** The member a server (or slot) holds after this plan: a slot is named for itself, not its member. */
+  memberOf: (server: string) => string | undefined;
+}
+
+export function planForMode(
+  mode: PlanMode,
+  desired: ReadonlyMap<string, Server>,
+  actual: ReadonlyMap<string, ActualServer>,
+  options: PlanOptions = {},
+): ModePlan {
+  if (mode === 'dynamic') {
+    return { actions: plan(desired, actual, options), persisted: [...desired.values()], unplaced: [], memberOf: (server) => server };
+  }
+  const slots = planSlots(desired, actual, options);
+  const persisted = slots.layout.map(({ slot, member }): ConfigServer =>
+    member
+      ? { ...member, name: slot.name }
+      : { name: slot.name, address: slot.address, port: slot.port, weight: slot.weight, disabled: true },
+  );
+  const memberOf = (server: string) => slots.layout.find(({ slot }) => slot.name === server)?.member?.name;
+  return { actions: slots.actions, persisted, unplaced: slots.unplaced, memberOf };
+}

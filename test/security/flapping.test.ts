@@ -1,15 +1,18 @@
 /**
  * 1,000 members flapping (all join, all leave, again) for a minute, through a Serf RPC stand-in
- * (1,000 real Serf agents do not fit a 2-core machine): the agent keeps serving the stable member,
- * ends with HAProxy holding exactly the live members, and its memory stays flat.
+ * (1,000 real Serf agents do not fit a 2-core machine), against the agent run as the image runs it
+ * (ha/services/ha-agent/run: default settings, its NODE_OPTIONS): the flappers really reach HAProxy
+ * and leave it again, requests through HAProxy keep being served, HAProxy ends with exactly the live
+ * members, and the agent's memory does not grow with the number of cycles.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RuntimeClient } from '../../src/runtime/client.js';
-import { agentArgs, startAgent } from '../helpers/agent.js';
+import { imageArgs, imageNodeOptions, startAgent } from '../helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../helpers/fake-serf.js';
 import { startHaproxy } from '../helpers/haproxy.js';
 import { startHttpBackend, type HttpBackend } from '../helpers/http-backend.js';
+import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -24,12 +27,19 @@ afterAll(async () => {
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
+/** Runtime API commands HAProxy accepted, by kind, as the agent's metrics count them (one per `step.finished`). */
+async function stepsApplied(metrics: string, kind: 'add' | 'del'): Promise<number> {
+  const text = await (await fetch(`http://${metrics}/metrics`)).text();
+  return Number(new RegExp(`^ha_agent_steps_total\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 describe('1,000 members flapping for a minute', () => {
-  it('keeps serving, converges, and does not grow', async () => {
+  it('the flappers are added and deleted, requests keep being served, HAProxy converges, memory does not grow', async () => {
     const haproxy = await startHaproxy();
     const serf = new FakeSerf();
     await serf.listen();
-    const agent = startAgent(agentArgs(haproxy, serf.address, ['--log-level', 'warn', '--check-timeout', '3s', '--drain-timeout', '2s']));
+    const metrics = `127.0.0.1:${await freePort()}`; // on in the image too
+    const agent = startAgent(imageArgs(haproxy, serf.address, ['--metrics', metrics]), { NODE_OPTIONS: imageNodeOptions() });
     const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
     runtime.start();
     await waitFor('agent streaming', () => serf.streaming, { timeoutMs: 20_000 });
@@ -60,9 +70,11 @@ describe('1,000 members flapping for a minute', () => {
     const started = Date.now();
     let warm = 0;
     let cycles = 0;
+    let peak = 0; // the most flappers HAProxy itself held at once, sampled at the end of each join half
     while (Date.now() - started < DURATION_MS) {
       serf.event('member-join', flappers.map((m) => ({ ...m, status: 'alive' })));
       await new Promise((resolve) => setTimeout(resolve, 1500));
+      peak = Math.max(peak, (await runtime.serversState(haproxy.backend)).filter((s) => s.name !== 'stable').length);
       serf.event('member-leave', flappers.map((m) => ({ ...m, status: 'left' })));
       await new Promise((resolve) => setTimeout(resolve, 1500));
       cycles += 1;
@@ -73,11 +85,21 @@ describe('1,000 members flapping for a minute', () => {
     running = false;
     await probe;
     await runtime.close();
-    console.log(`flapping: ${cycles} cycles of ${FLAPPERS} joins and leaves; agent RSS ${warm.toFixed(1)} MB after 3 cycles, ${end.toFixed(1)} MB at the end; stable member: ${served} served, ${failed} failed ${JSON.stringify([...failures])}`);
+    const [adds, dels] = [await stepsApplied(metrics, 'add'), await stepsApplied(metrics, 'del')];
+    console.log(
+      `flapping: ${cycles} cycles of ${FLAPPERS} joins and leaves; HAProxy accepted ${adds} add server and ${dels} del server, ` +
+        `held up to ${peak} flappers at once; agent RSS ${warm.toFixed(1)} MB after 3 cycles, ${end.toFixed(1)} MB at the end ` +
+        `(${end >= warm ? '+' : ''}${(end - warm).toFixed(1)} MB); requests through HAProxy: ${served} served, ${failed} failed ${JSON.stringify([...failures])}`,
+    );
     expect(cycles).toBeGreaterThanOrEqual(5);
+    // The flappers really went through HAProxy: each of them was added at least once, and every
+    // add but the stable member's was undone by a delete.
+    expect(adds).toBeGreaterThanOrEqual(FLAPPERS);
+    expect(dels).toBe(adds - 1);
+    expect(peak).toBeGreaterThan(0);
     expect(failed).toBe(0);
     expect(served).toBeGreaterThan(100);
-    // Flat: no growth with the number of cycles (a leak of even 1 KB per member per cycle would add ~20 MB).
+    // No growth with the number of cycles (a leak of even 1 KB per member per cycle would add ~20 MB).
     expect(end).toBeLessThan(warm + 15);
   }, 240_000);
 });

@@ -92,8 +92,8 @@ describe('1,000 members flapping for a minute', () => {
         `(${end >= warm ? '+' : ''}${(end - warm).toFixed(1)} MB); requests through HAProxy: ${served} served, ${failed} failed ${JSON.stringify([...failures])}`,
     );
     expect(cycles).toBeGreaterThanOrEqual(5);
-    // The flappers really went through HAProxy: each of them was added at least once, and every
-    // add but the stable member's was undone by a delete.
+    // The flappers really went through HAProxy: HAProxy held some of them at once, accepted at least
+    // as many adds as there are flappers, and a delete for every add but the stable member's.
     expect(adds).toBeGreaterThanOrEqual(FLAPPERS);
     expect(dels).toBe(adds - 1);
     expect(peak).toBeGreaterThan(0);

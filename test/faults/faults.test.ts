@@ -12,7 +12,7 @@ import { LocalCluster, processTree, RUNTIME_URL } from '../../src/cluster/local.
 import { once, startLoad, summarise, type Outcome, type Window } from '../../src/demo/load.js';
 import { adminMode } from '../../src/reconcile/actual.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
-import { agentArgs, startAgent, type TestAgent } from '../helpers/agent.js';
+import { agentArgs, startAgent, type LogLine, type TestAgent } from '../helpers/agent.js';
 import { haAgent } from '../helpers/cli.js';
 import { startWebMember } from '../helpers/cluster.js';
 import { FakeSerf } from '../helpers/fake-serf.js';
@@ -204,14 +204,17 @@ describe('faults around HAProxy, Serf and web servers (local cluster under s6)',
 
   it('restart of the balancer\'s Serf agent: the agent reconnects, re-lists and converges', async () => {
     const log = path.join(cluster.containers[0]!.dir, 'output.log');
-    const connectedBefore = readFileSync(log, 'utf8').split('"event":"serf.connected"').length;
-    // Counted and printed, not asserted: the restarted Serf lists no web server until it has
-    // rejoined them, and the agent removes every server it does not list (docs/reliability.md).
+    const offset = readFileSync(log, 'utf8').length;
+    const since = () => readFileSync(log, 'utf8').slice(offset).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
+    // Counted and printed, not asserted: when the agent lists members before the restarted Serf has
+    // rejoined the web servers, it removes them all until they rejoin (docs/reliability.md).
     await underLoad("restart of the balancer's Serf agent", cluster.frontendUrl, async () => {
       await cluster.killService('ha', 'serf');
-      await waitFor('agent reconnected to serf', () => readFileSync(log, 'utf8').split('"event":"serf.connected"').length > connectedBefore, { timeoutMs: 20_000 });
+      await waitFor('agent reconnected to serf', () => since().some((l) => l.event === 'serf.connected'), { timeoutMs: 20_000 });
       await cluster.scale(4);
     });
+    const removed = since().filter((l) => l.event === 'plan.action' && l.action === 'remove').map((l) => l.server);
+    console.log(`fault load: restart of the balancer's Serf agent: servers the agent removed meanwhile: ${removed.join(', ') || 'none'}`);
     expect(await names(runtime)).toEqual(['web-1', 'web-2', 'web-3', 'web-4']);
   }, 120_000);
 

@@ -205,7 +205,7 @@ describe('faults around HAProxy, Serf and web servers (local cluster under s6)',
   it('restart of the balancer\'s Serf agent: the agent reconnects, re-lists and converges', async () => {
     const log = path.join(cluster.containers[0]!.dir, 'output.log');
     const offset = readFileSync(log, 'utf8').length;
-    const since = () => readFileSync(log, 'utf8').slice(offset).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
+    const since = () => readFileSync(log, 'utf8').slice(offset).split('\n').filter((line) => line.startsWith('{') && line.endsWith('}')).map((line) => JSON.parse(line) as LogLine);
     // Counted and printed, not asserted: when the agent lists members before the restarted Serf has
     // rejoined the web servers, it removes them all until they rejoin (docs/reliability.md).
     await underLoad("restart of the balancer's Serf agent", cluster.frontendUrl, async () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, processTree, RUNTIME_URL } from '../../src/cluster/local.js';
 import { once, startLoad, summarise, type Outcome, type Window } from '../../src/demo/load.js';
 import { adminMode } from '../../src/reconcile/actual.js';
@@ -184,10 +184,14 @@ describe('faults around HAProxy, Serf and web servers (local cluster under s6)',
     await (cluster as LocalCluster | undefined)?.down();
   });
 
-  it('SIGKILL of HAProxy: s6 restarts it from the rendered config with every server, the agent reconnects', async () => {
+  // Each test can also run alone (`-t`): the cluster is up before the first of them.
+  beforeAll(async () => {
     cluster = await LocalCluster.up({ home, stateDir: mkdtempSync(path.join(tmpdir(), 'ha-agent-faults-')), port: await freePort(), webapps: 3 });
     runtime = runtimeFor(RUNTIME_URL);
     await waitFor('monitor connected', () => runtime.connected);
+  });
+
+  it('SIGKILL of HAProxy: s6 restarts it from the rendered config with every server, the agent reconnects', async () => {
     const before = (await runtime.info()).pid;
     // Requests fail while no HAProxy listens: counted and printed, not asserted.
     await underLoad('SIGKILL of HAProxy', cluster.frontendUrl, async () => {

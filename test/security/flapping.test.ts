@@ -40,6 +40,17 @@ describe('1,000 members flapping for a minute', () => {
     await serf.listen();
     const metrics = `127.0.0.1:${await freePort()}`; // on in the image too
     const agent = startAgent(imageArgs(haproxy, serf.address, ['--metrics', metrics]), { NODE_OPTIONS: imageNodeOptions() });
+    // HAProxy's own log line for a failed request says where it went and why (its termination
+    // state); its warnings say when and why the stable member went down.
+    const haproxyErrors: string[] = [];
+    for (const stream of [haproxy.process.child.stdout, haproxy.process.child.stderr]) {
+      let partial = '';
+      stream?.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        haproxyErrors.push(...lines.filter((line) => / \S+\/\S+ [-+\d]+(\/[-+\d]+){4} 5\d\d /.test(line) || /Server \S+\/stable is /.test(line)));
+      });
+    }
     const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
     runtime.start();
     await waitFor('agent streaming', () => serf.streaming, { timeoutMs: 20_000 });
@@ -91,6 +102,7 @@ describe('1,000 members flapping for a minute', () => {
         `held up to ${peak} flappers at once; agent RSS ${warm.toFixed(1)} MB after 3 cycles, ${end.toFixed(1)} MB at the end ` +
         `(${end >= warm ? '+' : ''}${(end - warm).toFixed(1)} MB); requests through HAProxy: ${served} served, ${failed} failed ${JSON.stringify([...failures])}`,
     );
+    if (failed > 0) console.log(`HAProxy's log lines for them:\n${haproxyErrors.slice(-20).join('\n')}`);
     expect(cycles).toBeGreaterThanOrEqual(5);
     // The flappers really went through HAProxy: HAProxy held some of them at once, accepted at least
     // as many adds as there are flappers, and a delete for every add but the stable member's.

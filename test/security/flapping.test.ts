@@ -111,7 +111,8 @@ describe('1,000 members flapping for a minute', () => {
     expect(cycles).toBeGreaterThanOrEqual(5);
     // The flappers really went through HAProxy: HAProxy held some of them at once, and accepted at
     // least as many adds, and as many deletes, as there are flappers. (Not "one delete per add": an
-    // add that HAProxy applied but answered after the agent's command timeout is not counted.)
+    // add HAProxy applied but whose answer the agent never got — a timeout, a dropped connection —
+    // is not counted; one loaded run counted 2,831 adds and 2,833 deletes.)
     expect(peak).toBeGreaterThan(0);
     expect(adds).toBeGreaterThanOrEqual(FLAPPERS);
     expect(dels).toBeGreaterThanOrEqual(FLAPPERS);

@@ -108,7 +108,6 @@ describe('1,000 members flapping for a minute', () => {
         `(${end >= warm ? '+' : ''}${(end - warm).toFixed(1)} MB); requests through HAProxy: ${served} served, ${failed} failed ${JSON.stringify([...failures])}`,
     );
     if (failed > 0) console.log(`HAProxy's log lines for them:\n${haproxyErrors.slice(-20).join('\n')}`);
-    expect(cycles).toBeGreaterThanOrEqual(5);
     // The flappers really went through HAProxy: HAProxy held some of them at once, and accepted at
     // least as many adds, and as many deletes, as there are flappers. (Not "one delete per add": an
     // add HAProxy applied but whose answer the agent never got — a timeout, a dropped connection —
@@ -116,6 +115,7 @@ describe('1,000 members flapping for a minute', () => {
     expect(peak).toBeGreaterThan(0);
     expect(adds).toBeGreaterThanOrEqual(FLAPPERS);
     expect(dels).toBeGreaterThanOrEqual(FLAPPERS);
+    expect(cycles).toBeGreaterThanOrEqual(5);
     expect(failed).toBe(0);
     expect(served).toBeGreaterThan(100);
     // No growth with the number of cycles (a leak of even 1 KB per member per cycle would add ~20 MB).

@@ -20,7 +20,7 @@ import { waitFor } from '../helpers/wait.js';
 const FLAPPERS = 1000;
 const DURATION_MS = Number(process.env.FLAP_MS ?? 60_000);
 /** On a slow machine the minute is stretched to this many cycles: memory is compared across cycles. */
-const MIN_CYCLES = 10;
+const MIN_CYCLES = 12;
 const webs: HttpBackend[] = [];
 const webappPath = path.resolve(import.meta.dirname, '../../webapp/dist/server.js');
 
@@ -101,8 +101,10 @@ describe('1,000 members flapping for a minute', () => {
     await waitFor('only the stable member left', async () => (await runtime.serversState(haproxy.backend)).map((s) => s.name).join() === 'stable', { timeoutMs: 60_000, intervalMs: 250 });
     const converged = rssMb(agent.process.pid);
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-    // RSS rises over the first cycles while V8 sizes its heap; from cycle 5 on it should stay flat.
-    const [early, late] = [median(rss.slice(4, 7)), median(rss.slice(-3))]; // cycles 5–7, the last 3
+    // RSS rises over the first 4–9 cycles while V8 sizes its heap, then should stay flat: the second
+    // half of the run is compared (the median of the 3 cycles around its middle, of the last 3).
+    const middle = Math.floor(cycles / 2);
+    const [early, late] = [median(rss.slice(middle - 1, middle + 2)), median(rss.slice(-3))];
     const mb = (value: number) => value.toFixed(1);
     running = false;
     await probe;
@@ -111,7 +113,7 @@ describe('1,000 members flapping for a minute', () => {
     console.log(
       `flapping: ${cycles} cycles of ${FLAPPERS} joins and leaves; HAProxy accepted ${adds} add server and ${dels} del server, ` +
         `held up to ${peak} flappers at once; requests through HAProxy: ${served} served, ${failed} failed ${JSON.stringify([...failures])}; ` +
-        `agent RSS per cycle ${rss.map(mb).join(' ')} MB, median of cycles 5–7 ${mb(early)} MB, of the last 3 ${mb(late)} MB ` +
+        `agent RSS per cycle ${rss.map(mb).join(' ')} MB, median of cycles ${middle}–${middle + 2} ${mb(early)} MB, of the last 3 ${mb(late)} MB ` +
         `(${late >= early ? '+' : ''}${mb(late - early)} MB), ${mb(converged)} MB once converged`,
     );
     if (failed > 0) console.log(`HAProxy's log lines for them:\n${haproxyErrors.slice(-20).join('\n')}`);
@@ -124,8 +126,8 @@ describe('1,000 members flapping for a minute', () => {
     expect(dels).toBeGreaterThanOrEqual(FLAPPERS);
     expect(failed).toBe(0);
     expect(served).toBeGreaterThan(100);
-    // No growth with the number of cycles once warmed up. With ~17 cycles in a minute the windows
-    // are ~10 cycles apart: this catches a leak of ~1.5 KB per member per cycle, not less.
+    // No growth over the second half. With ~16 cycles in a minute the windows are ~6 cycles apart:
+    // this catches a leak of about 2.5 KB per member per cycle, not a smaller one.
     expect(late).toBeLessThan(early + 15);
-  }, 240_000);
+  }, 300_000);
 });

@@ -52,7 +52,8 @@ describe('1,000 members flapping for a minute', () => {
       stream?.on('data', (chunk: Buffer) => {
         const lines = (partial + chunk.toString()).split('\n');
         partial = lines.pop() ?? '';
-        haproxyErrors.push(...lines.filter((line) => / \S+\/\S+ [-+\d]+(\/[-+\d]+){4} 5\d\d /.test(line) || /Server \S+\/stable is /.test(line)));
+        const wanted = (line: string) => / \S+\/\S+ [-+\d]+(\/[-+\d]+){4} 5\d\d /.test(line) || /Server \S+\/stable is /.test(line);
+        haproxyErrors.push(...lines.filter(wanted));
       });
     }
     const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
@@ -61,12 +62,21 @@ describe('1,000 members flapping for a minute', () => {
     // The stable member is the project's web app in a process of its own, as in its image: its health
     // checks must not wait behind the 1,000 flappers' checks that this test process answers.
     const stablePort = await freePort('127.0.0.2');
-    const stable = start(process.execPath, [webappPath], { env: { ...process.env, HOST: '127.0.0.2', PORT: String(stablePort), SERVER_NAME: 'stable' } });
+    const stable = start(process.execPath, [webappPath], {
+      env: { ...process.env, HOST: '127.0.0.2', PORT: String(stablePort), SERVER_NAME: 'stable' },
+    });
     await waitFor('stable web app listening', () => stable.output().includes('webapp.listening'));
-    serf.event('member-join', [{ name: 'stable', address: '127.0.0.2', tags: { role: 'backend', port: String(stablePort) }, status: 'alive' }]);
+    serf.event('member-join', [
+      { name: 'stable', address: '127.0.0.2', tags: { role: 'backend', port: String(stablePort) }, status: 'alive' },
+    ]);
     await waitFor('stable UP', async () => (await runtime.stat(haproxy.backend)).some((s) => s.name === 'stable' && s.status.startsWith('UP')), { timeoutMs: 20_000 });
     for (let i = 0; i < FLAPPERS; i += 1) webs.push(await startHttpBackend(`f${i}`, `127.0.${10 + Math.floor(i / 250)}.${1 + (i % 250)}`));
-    const flappers: FakeMember[] = webs.map((w) => ({ name: w.id, address: w.address, tags: { role: 'backend', port: String(w.port) }, status: 'alive' }));
+    const flappers: FakeMember[] = webs.map((w) => ({
+      name: w.id,
+      address: w.address,
+      tags: { role: 'backend', port: String(w.port) },
+      status: 'alive',
+    }));
 
     let failed = 0;
     let served = 0;
@@ -112,8 +122,10 @@ describe('1,000 members flapping for a minute', () => {
     const [adds, dels] = [await stepsApplied(metrics, 'add'), await stepsApplied(metrics, 'del')];
     console.log(
       `flapping: ${cycles} cycles of ${FLAPPERS} joins and leaves; HAProxy accepted ${adds} add server and ${dels} del server, ` +
-        `held up to ${peak} flappers at once; requests through HAProxy: ${served} served, ${failed} failed ${JSON.stringify([...failures])}; ` +
-        `agent RSS per cycle ${rss.map(mb).join(' ')} MB, median of cycles ${middle}–${middle + 2} ${mb(early)} MB, of the last 3 ${mb(late)} MB ` +
+        `held up to ${peak} flappers at once; ` +
+        `requests through HAProxy: ${served} served, ${failed} failed ${JSON.stringify([...failures])}; ` +
+        `agent RSS per cycle ${rss.map(mb).join(' ')} MB, ` +
+        `median of cycles ${middle}–${middle + 2} ${mb(early)} MB, of the last 3 ${mb(late)} MB ` +
         `(${late >= early ? '+' : ''}${mb(late - early)} MB), ${mb(converged)} MB once converged`,
     );
     if (failed > 0) console.log(`HAProxy's log lines for them:\n${haproxyErrors.slice(-20).join('\n')}`);

@@ -3,7 +3,7 @@
  * (1,000 real Serf agents do not fit a 2-core machine), against the agent run as the image runs it
  * (ha/services/ha-agent/run: default settings, its NODE_OPTIONS): the flappers really reach HAProxy
  * and leave it again, requests through HAProxy keep being served, HAProxy ends with exactly the live
- * members, and the agent's memory does not grow with the number of cycles.
+ * members, and the agent's memory does not grow over the second half of the run (it prints its RSS every cycle).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

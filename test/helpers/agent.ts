@@ -1,4 +1,6 @@
 /** A real `ha-agent run` process, with its JSON log lines parsed. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { binPath } from './cli.js';
 import type { TestHaproxy } from './haproxy.js';
 import { start, type Started } from './processes.js';
@@ -22,8 +24,11 @@ export interface TestAgent {
   waitForPasses: (count: number, reason?: string, timeoutMs?: number) => Promise<void>;
 }
 
-/** Runs the agent against `haproxy`, rendering into the very file HAProxy boots from. */
-export function agentArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly string[] = []): string[] {
+/**
+ * The agent as the image runs it (ha/services/ha-agent/run): where HAProxy, Serf and the rendered
+ * file are, and every other setting at its default.
+ */
+export function imageArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly string[] = []): string[] {
   return [
     'run',
     '--runtime', haproxy.tcpUrl,
@@ -32,10 +37,21 @@ export function agentArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly
     '--backend', haproxy.backend,
     '--frontend-bind', haproxy.model.frontend.bind,
     '--config-out', haproxy.configPath,
-    '--resync', '2s',
-    '--log-level', 'debug',
     ...extra,
   ];
+}
+
+/** The Node.js options ha/services/ha-agent/run gives the agent, read from the script itself. */
+export function imageNodeOptions(): string {
+  const script = readFileSync(path.resolve(import.meta.dirname, '../../ha/services/ha-agent/run'), 'utf8');
+  const options = /NODE_OPTIONS="([^"$]*)\$\{NODE_OPTIONS/.exec(script)?.[1]?.trim();
+  if (!options) throw new Error('ha/services/ha-agent/run no longer sets NODE_OPTIONS="… ${NODE_OPTIONS:-}"');
+  return options;
+}
+
+/** Runs the agent against `haproxy`, rendering into the very file HAProxy boots from; a short resync, debug logs. */
+export function agentArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly string[] = []): string[] {
+  return imageArgs(haproxy, serfRpc, ['--resync', '2s', '--log-level', 'debug', ...extra]);
 }
 
 export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): TestAgent {

@@ -83,12 +83,21 @@ export interface ComposeOptions {
   root: string;
   project: string;
   env: NodeJS.ProcessEnv;
+  /** The Compose command, e.g. `['docker', 'compose']` (v2) or `['docker-compose']` (v1); by default v2 when the CLI has it. */
+  command?: readonly string[];
 }
 
 export class ComposeDriver implements DemoDriver {
   readonly label = 'docker compose stack';
+  private command: readonly string[] | undefined;
 
-  constructor(private readonly options: ComposeOptions) {}
+  constructor(private readonly options: ComposeOptions) {
+    this.command = options.command;
+  }
+
+  get project(): string {
+    return this.options.project;
+  }
 
   get frontendUrl(): string {
     return `http://127.0.0.1:${this.options.env.HA_HTTP_PORT ?? 80}`;
@@ -107,8 +116,13 @@ export class ComposeDriver implements DemoDriver {
     });
   }
 
-  compose(...args: string[]): Promise<string> {
-    return this.sh('docker-compose', ['-p', this.options.project, ...args]);
+  async compose(...args: string[]): Promise<string> {
+    this.command ??= await this.sh('docker', ['compose', 'version']).then(
+      () => ['docker', 'compose'],
+      () => ['docker-compose'],
+    );
+    const [command = 'docker-compose', ...rest] = this.command;
+    return this.sh(command, [...rest, '-p', this.options.project, ...args]);
   }
 
   async up(webapps: number): Promise<void> {

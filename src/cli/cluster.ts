@@ -92,14 +92,14 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
   }
 }
 
-/** `cluster up --live`: the live page follows the cluster until SIGINT or SIGTERM; the cluster keeps running. */
+/** `cluster up --live`: the live page follows the cluster (its last 5 minutes) until SIGINT or SIGTERM; the cluster keeps running. */
 async function watchLive(bind: string, driver: LocalDriver, io: CliIo): Promise<void> {
   const live = (await openLive(bind, io.stdout, 'ha-agent local cluster, live')) as LivePage;
   io.stdout('Ctrl-C stops the live page (the cluster keeps running: ha-agent cluster down stops it)\n');
   const monitor = new Monitor(driver.runtimeUrl);
   monitor.start();
   const startedAt = Date.now();
-  const stopView = startView({ driver, monitor, startedAt, phases: [{ name: 'cluster up', startedAt }], live });
+  const stopView = startView({ driver, monitor, startedAt, phases: [{ name: 'cluster up', startedAt }], live, windowMs: 5 * 60_000 });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -58,10 +58,12 @@ export interface ViewOptions {
   write?: (text: string) => void;
   tty?: boolean;
   live?: LivePage;
+  /** Chart only this much of the past, and forget the rest (a view without an end). */
+  windowMs?: number;
 }
 
 /** Twice a second: the terminal frame (or a plain line every 2 s) and the live page's update. */
-export function startView({ driver, monitor, startedAt, phases, load, write, tty = false, live }: ViewOptions): () => void {
+export function startView({ driver, monitor, startedAt, phases, load, write, tty = false, live, windowMs }: ViewOptions): () => void {
   let commands: string[] = [];
   let reading = false;
   let ticks = 0;
@@ -90,7 +92,9 @@ export function startView({ driver, monitor, startedAt, phases, load, write, tty
     };
     if (write && tty) write(`\x1b[H\x1b[2J${frame(state)}`);
     else if (write && ticks % 4 === 0) write(plainLine(state));
-    live?.update({ frame: state, startedAt, samples: monitor.samples, outcomes: load?.outcomes ?? [], phases });
+    const from = windowMs === undefined ? startedAt : Math.max(startedAt, Date.now() - windowMs);
+    if (from > startedAt) monitor.forget(from);
+    live?.update({ frame: state, startedAt: from, samples: monitor.samples, outcomes: load?.outcomes ?? [], phases });
   }, 500);
   return () => clearInterval(timer);
 }

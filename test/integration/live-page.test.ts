@@ -1,8 +1,17 @@
-/** The live page's server: loopback only, its own script under a strict CSP, updates over server-sent events. */
+/**
+ * The live page's server: loopback only, its own script under a strict CSP, updates over server-sent
+ * events; and `cluster up --live` following a real local cluster until SIGINT, which leaves the cluster up.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LivePage, loopbackBind } from '../../src/demo/live.js';
 import type { LiveInput } from '../../src/demo/report.js';
+import { binPath, haAgent } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
@@ -88,4 +97,29 @@ describe('the live page', () => {
     expect(last?.done).toBe(true);
     expect(last?.html).toContain('scale 1 → 5: 1 failed requests (ECONNRESET)');
   });
+
+  it('follows a local cluster with `cluster up --live` until SIGINT, leaving the cluster up', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-live-test-'));
+    const url = `http://127.0.0.1:${await freePort()}/`;
+    const child = spawn(process.execPath, [binPath, 'cluster', 'up', '--webapps', '1', '--port', String(await freePort()), '--dir', dir, '--live', url.slice(7, -1)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      await waitFor('the live page to be served', () => output.includes(`live view: ${url}`), { timeoutMs: 60_000 });
+      const found = await waitFor('web-1 UP on the live page', async () => (await events(url, 1))[0]?.html.includes('<tr class="state-up"><td>web-1</td>'), {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      });
+      expect(found).toBe(true);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect((await haAgent(['cluster', 'status', '--dir', dir])).stdout).toMatch(/^web-1 /m);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      expect((await haAgent(['cluster', 'down', '--dir', dir])).code).toBe(0);
+    }
+  }, 120_000);
 });

@@ -25,11 +25,16 @@ export const liveOption: OptionSpec = {
   type: 'string',
   env: 'HA_AGENT_LIVE',
   valueName: 'HOST:PORT',
-  description: 'serve a live page (requests/s per server, phases, failures, states, runtime commands) on this loopback address, e.g. 127.0.0.1:8090',
+  description:
+    'serve a live page (requests/s per server, phases, failures, states, runtime commands) on this loopback address, e.g. 127.0.0.1:8090',
 };
 
 /** Opens the live page when --live is given; a bad address is a usage error before anything starts. */
-export async function openLive(value: string | boolean | undefined, write: (text: string) => void, title?: string): Promise<LivePage | undefined> {
+export async function openLive(
+  value: string | boolean | undefined,
+  write: (text: string) => void,
+  title?: string,
+): Promise<LivePage | undefined> {
   if (typeof value !== 'string') return undefined;
   const bind = loopbackBind.safeParse(value);
   if (!bind.success) throw new UsageError(`--live: '${value}' ${bind.error.issues[0]?.message ?? 'is not HOST:PORT'}`);

@@ -11,7 +11,10 @@ import { liveFragment, pageStyle, type LiveInput } from './report.js';
 /** `HOST:PORT` on a loopback address (127.0.0.0/8, localhost, [::1]); port 0 picks a free one. */
 export const loopbackBind = z
   .string()
-  .regex(/^(127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|localhost|\[::1\]):(\d{1,5})$/, 'must be HOST:PORT with HOST on loopback (127.x.x.x, localhost or [::1])')
+  .regex(
+    /^(127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|localhost|\[::1\]):(\d{1,5})$/,
+    'must be HOST:PORT with HOST on loopback (127.x.x.x, localhost or [::1])',
+  )
   .transform((text) => {
     const at = text.lastIndexOf(':');
     return { host: text.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(text.slice(at + 1)) };

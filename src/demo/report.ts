@@ -171,17 +171,21 @@ export function phasesTable(results: readonly PhaseResult[]): string {
         `<tr class="${r.graceful && r.failed > 0 ? 'bad' : ''}"><td>${escape(r.name)}</td><td>${r.requests}</td><td>${r.failed}</td><td>${ms(r.p50)}</td><td>${ms(r.p99)}</td><td>${r.haproxyProcesses}</td><td>${r.convergeMs > 0 ? (r.convergeMs / 1000).toFixed(2) + ' s' : '-'}</td></tr>`,
     )
     .join('\n');
-  return `<table><tr><th>phase</th><th>requests</th><th>failed</th><th>p50 ms</th><th>p99 ms</th><th>new HAProxy processes</th><th>converged in</th></tr>
+  const header = ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'new HAProxy processes', 'converged in'].map((h) => `<th>${h}</th>`).join('');
+  return `<table><tr>${header}</tr>
 ${rows}
 </table>`;
 }
 
 export const verdictLine = (problems: readonly string[]): string =>
-  `<p class="${problems.length === 0 ? 'ok' : 'ko'}">${problems.length === 0 ? 'Every graceful phase: 0 failed requests, 0 HAProxy reloads.' : problems.map(escape).join('<br>')}</p>`;
+  problems.length === 0
+    ? '<p class="ok">Every graceful phase: 0 failed requests, 0 HAProxy reloads.</p>'
+    : `<p class="ko">${problems.map(escape).join('<br>')}</p>`;
 
 export const pageStyle =
-  'body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}' +
-  'td:first-child,th:first-child{text-align:left}tr.bad{background:#fdd}.ok{color:#2a2}.ko{color:#d22}';
+  'body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}' +
+  'td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}' +
+  'tr.bad{background:#fdd}.ok{color:#2a2}.ko{color:#d22}';
 
 export interface LiveInput extends ChartInput {
   frame: FrameState;
@@ -194,16 +198,21 @@ export function liveFragment(input: LiveInput): string {
   const { frame: state } = input;
   const { svg, legend } = chart(input);
   const servers = state.servers
-    .map((s) => `<tr class="state-${escape((s.status.split(' ')[0] ?? '').toLowerCase())}"><td>${escape(s.name)}</td><td>${escape(s.status)}</td><td>${s.rate.toFixed(0)}</td></tr>`)
+    .map((s) => {
+      const kind = escape((s.status.split(' ')[0] ?? '').toLowerCase());
+      return `<tr class="state-${kind}"><td>${escape(s.name)}</td><td>${escape(s.status)}</td><td>${s.rate.toFixed(0)}</td></tr>`;
+    })
     .join('');
   const commands = state.commands.map((c) => `<li><code>${escape(c)}</code></li>`).join('');
-  return `<p id="status">${escape(state.label)}, HAProxy on ${escape(state.frontendUrl)} — <b>${input.done ? 'finished' : escape(state.phase)}</b>, \
-${(state.elapsedMs / 1000).toFixed(1)} s</p>
-<p>total <b>${state.totalRate.toFixed(0)}</b> req/s · requests <b id="requests">${state.requests}</b> · failed <b id="failed">${state.failed}</b> · \
-HAProxy ${escape(state.process ?? 'unreachable')}</p>
+  const phase = input.done ? 'finished' : escape(state.phase);
+  const elapsed = (state.elapsedMs / 1000).toFixed(1);
+  return `<p id="status">${escape(state.label)}, HAProxy on ${escape(state.frontendUrl)} — <b>${phase}</b>, ${elapsed} s</p>
+<p>total <b>${state.totalRate.toFixed(0)}</b> req/s · requests <b id="requests">${state.requests}</b> · \
+failed <b id="failed">${state.failed}</b> · HAProxy ${escape(state.process ?? 'unreachable')}</p>
 <p>${legend}</p>
 ${svg}
-<div class="cols"><div><h2>Servers</h2><table id="servers"><tr><th>server</th><th>state</th><th>req/s</th></tr>${servers || '<tr><td colspan="3">(none)</td></tr>'}</table></div>
+<div class="cols"><div><h2>Servers</h2><table id="servers"><tr><th>server</th><th>state</th><th>req/s</th></tr>\
+${servers || '<tr><td colspan="3">(none)</td></tr>'}</table></div>
 <div><h2>Last runtime commands</h2><ul id="commands">${commands || '<li>(none yet)</li>'}</ul></div></div>
 ${input.done ? `<h2>Phases</h2>\n${phasesTable(input.done.results)}\n${verdictLine(input.done.problems)}` : ''}`;
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilServing } from '../../src/cluster/converge.js';
 import { ComposeDriver } from '../../src/demo/driver.js';
+import { RuntimeClient } from '../../src/runtime/client.js';
 import { once, percentile, startLoad, type Load } from '../../src/demo/load.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
@@ -50,7 +51,8 @@ async function phase(name: string, action: () => Promise<void>): Promise<{ reque
   await action();
   await new Promise((resolve) => setTimeout(resolve, 1000)); // answers already in flight are counted too
   const result = { ...load.window(from), seconds: (Date.now() - from) / 1000 };
-  report.push(`${stack} ${name.padEnd(44)} ${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s ${result.errors.join('; ')}`);
+  const figures = `${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s`;
+  report.push(`${stack} ${name.padEnd(44)} ${figures} ${result.errors.join('; ')}`);
   return result;
 }
 async function scaleTo(count: number): Promise<void> {
@@ -63,6 +65,14 @@ async function scaleTo(count: number): Promise<void> {
 }
 async function stackUp(version: string, command: readonly string[], build: boolean): Promise<void> {
   stack = version;
+  // Fresh published ports: the previous stack's may not be free again yet.
+  env = {
+    ...env,
+    HA_HTTP_PORT: String(await freePort('0.0.0.0')),
+    HA_STATS_PORT: String(await freePort('0.0.0.0')),
+    HA_RUNTIME_PORT: String(await freePort()),
+  };
+  url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
   driver = new ComposeDriver({ root, project: `hae2e${process.pid}${version}`, env, command });
   report.push(`${version}: ${(await compose('version')).split('\n')[0]}`);
   if (build) {
@@ -80,14 +90,7 @@ async function stackDown(): Promise<void> {
 }
 
 beforeAll(async () => {
-  env = {
-    ...process.env,
-    HA_HTTP_PORT: String(await freePort('0.0.0.0')),
-    HA_STATS_PORT: String(await freePort('0.0.0.0')),
-    HA_RUNTIME_PORT: String(await freePort()),
-    WEBAPP_GRACE_MS: '3000',
-  };
-  url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
+  env = { ...process.env, WEBAPP_GRACE_MS: '3000' };
   driver = new ComposeDriver({ root, project: `hae2e${process.pid}`, env, command: ['docker-compose'] });
   startedEngine = !(await sh('docker', ['info']).then(() => true, () => false));
   await sh('bash', ['scripts/docker-engine.sh', 'start']);
@@ -156,8 +159,10 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
     const member = hosts[0]!;
     const others = hosts.filter((host) => host !== member);
     // The container's clock is the host's; reading it in the container leaves `docker exec`'s start-up out.
-    const serf = async (action: '-d' | '-u') =>
-      Number(BigInt((await sh('docker', ['exec', member, 'sh', '-c', `date +%s%N && s6-svc ${action} /run/s6/services/serf`])).trim()) / 1_000_000n);
+    const serf = async (action: '-d' | '-u') => {
+      const now = await sh('docker', ['exec', member, 'sh', '-c', `date +%s%N && s6-svc ${action} /run/s6/services/serf`]);
+      return Number(BigInt(now.trim()) / 1_000_000n);
+    };
     const from = Date.now();
     const joins: number[] = [];
     const leaves: number[] = [];
@@ -169,10 +174,8 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
       leaves.push(Math.max(stopped, ...servedAfter) - stopped);
       const seen = load.outcomes.length;
       const started = await serf('-u');
-      const first = await waitFor('a request served by the member whose Serf agent started', () => load.outcomes.slice(seen).find((o) => o.by === member && o.at >= started), {
-        timeoutMs: 60_000,
-        intervalMs: 20,
-      });
+      const served = () => load.outcomes.slice(seen).find((o) => o.by === member && o.at >= started);
+      const first = await waitFor('a request served by the member whose Serf agent started', served, { timeoutMs: 60_000, intervalMs: 20 });
       joins.push(first.at - started);
       await waitUntilServing(driver.runtimeUrl, () => hosts, { timeoutMs: 60_000, intervalMs: 50 });
     }
@@ -188,11 +191,14 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
   it('drains a web container under `docker stop`: its slow request gets 200, nothing fails', async () => {
     const hosts = await webHosts();
     const slow = hosts.map(() => once(url, '/?delay=5000'));
-    // The victim is a server with a slow request in flight (the load's requests are fast).
+    // The victim is a server with a slow request in flight (the load's requests are fast); asked through the
+    // published read-only Runtime API, quicker than `exec` into the container on a busy machine.
+    const client = new RuntimeClient({ url: driver.runtimeUrl });
+    await client.connect();
     const victim = await waitFor('a server with a request in flight', async () => {
-      const busiest = (await servers() as Array<StatusRow & { sessions: number }>).sort((a, b) => b.sessions - a.sessions)[0];
+      const busiest = (await client.stat('nodes')).sort((a, b) => b.sessions - a.sessions)[0];
       return busiest && busiest.sessions > 0 ? busiest.name : undefined;
-    });
+    }).finally(() => client.close());
     const result = await phase('docker stop one web container', async () => {
       await sh('docker', ['stop', '-t', '30', victim]);
       await converged(hosts.length - 1);

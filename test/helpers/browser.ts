@@ -16,7 +16,15 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     viewport: { width: 1100, height: 900 },
     // No traffic of its own: the page under test is the only thing it talks to.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   return {
     context,

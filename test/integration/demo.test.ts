@@ -20,7 +20,8 @@ async function watchLivePage(url: string): Promise<void> {
   const browser = await launchChromium();
   try {
     const page = await browser.context.newPage();
-    await waitFor('the live page', () => page.goto(url).then((response) => response?.ok(), () => false), { timeoutMs: 60_000, intervalMs: 200 });
+    const load = () => page.goto(url).then((response) => response?.ok(), () => false);
+    await waitFor('the live page', load, { timeoutMs: 60_000, intervalMs: 200 });
     const rows = () => page.locator('#servers tr.state-up').count();
     // Updates while the demo scales out: the servers table grows to 5 web servers UP, the chart gets their areas.
     await page.locator('#status', { hasText: 'scale 1 → 5' }).waitFor({ timeout: 120_000 });
@@ -73,7 +74,8 @@ describe('ha-agent cluster and ha-agent demo', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-demo-test-'));
     const report = path.join(dir, 'report.html');
     const live = `127.0.0.1:${await freePort()}`;
-    const demo = haAgent(['demo', '--short', '--json', '--port', String(await freePort()), '--dir', dir, '--report', report, '--live', live], {}, 170_000);
+    const args = ['demo', '--short', '--json', '--port', String(await freePort()), '--dir', dir, '--report', report, '--live', live];
+    const demo = haAgent(args, {}, 170_000);
     // The demo goes on whatever the browser sees, and must finish (and clean up) before the test does.
     const [watched, result] = await Promise.all([watchLivePage(`http://${live}/`).catch((error: unknown) => error), demo]);
     if (watched) throw watched;

@@ -14,7 +14,12 @@ import { binPath, haAgent } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+function get(url: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { headers }, (response) => {
@@ -52,7 +57,18 @@ function events(url: string, count: number): Promise<Array<{ html: string; done:
 }
 
 const input = (phase: string): LiveInput => ({
-  frame: { label: 'test', frontendUrl: 'http://127.0.0.1:1', elapsedMs: 0, phase, servers: [], totalRate: 0, requests: 0, failed: 0, process: undefined, commands: [] },
+  frame: {
+    label: 'test',
+    frontendUrl: 'http://127.0.0.1:1',
+    elapsedMs: 0,
+    phase,
+    servers: [],
+    totalRate: 0,
+    requests: 0,
+    failed: 0,
+    process: undefined,
+    commands: [],
+  },
   startedAt: 0,
   samples: [],
   outcomes: [],
@@ -69,7 +85,9 @@ describe('the live page', () => {
   it('takes only loopback addresses', () => {
     expect(loopbackBind.parse('127.0.0.1:8090')).toEqual({ host: '127.0.0.1', port: 8090 });
     expect(loopbackBind.parse('[::1]:0')).toEqual({ host: '::1', port: 0 });
-    for (const bad of ['0.0.0.0:8090', '10.0.0.1:80', '127.0.0.1', 'localhost:70000', '127.0.0.1:80;x']) expect(loopbackBind.safeParse(bad).success).toBe(false);
+    for (const bad of ['0.0.0.0:8090', '10.0.0.1:80', '127.0.0.1', 'localhost:70000', '127.0.0.1:80;x']) {
+      expect(loopbackBind.safeParse(bad).success).toBe(false);
+    }
   });
 
   it('serves the page with its script under a strict CSP, and refuses other hosts and methods', async () => {
@@ -101,18 +119,15 @@ describe('the live page', () => {
   it('follows a local cluster with `cluster up --live` until SIGINT, leaving the cluster up', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-live-test-'));
     const url = `http://127.0.0.1:${await freePort()}/`;
-    const child = spawn(process.execPath, [binPath, 'cluster', 'up', '--webapps', '1', '--port', String(await freePort()), '--dir', dir, '--live', url.slice(7, -1)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const args = ['cluster', 'up', '--webapps', '1', '--port', String(await freePort()), '--dir', dir, '--live', url.slice(7, -1)];
+    const child = spawn(process.execPath, [binPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       await waitFor('the live page to be served', () => output.includes(`live view: ${url}`), { timeoutMs: 60_000 });
-      const found = await waitFor('web-1 UP on the live page', async () => (await events(url, 1))[0]?.html.includes('<tr class="state-up"><td>web-1</td>'), {
-        timeoutMs: 20_000,
-        intervalMs: 200,
-      });
+      const webUp = async () => (await events(url, 1))[0]?.html.includes('<tr class="state-up"><td>web-1</td>');
+      const found = await waitFor('web-1 UP on the live page', webUp, { timeoutMs: 20_000, intervalMs: 200 });
       expect(found).toBe(true);
       child.kill('SIGINT');
       expect(await exited).toBe(0);

@@ -5,14 +5,14 @@
  * `docker kill` one, restart `ha` — with Debian's docker-compose 1.29; then the scale phases again
  * with Compose v2 (scripts/compose-v2.sh: the CLI plugin, or Debian trixie's docker-compose 2.x).
  */
-import { copyFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilServing } from '../../src/cluster/converge.js';
 import { ComposeDriver } from '../../src/demo/driver.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
 import { once, percentile, startLoad, type Load } from '../../src/demo/load.js';
-import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -63,16 +63,24 @@ async function scaleTo(count: number): Promise<void> {
   expect(result.failed).toBe(0);
   expect(result.requests).toBeGreaterThan(0);
 }
+/**
+ * A port to publish: free now, and below the kernel's ephemeral range, so that no outgoing connection on
+ * this busy machine takes it as its local port before Docker binds it.
+ */
+async function publishablePort(): Promise<number> {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer().once('error', () => resolve(false));
+      server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port between 10000 and ${low}`);
+}
 async function stackUp(version: string, command: readonly string[], build: boolean): Promise<void> {
   stack = version;
-  // Fresh published ports: the previous stack's may not be free again yet.
-  env = {
-    ...env,
-    HA_HTTP_PORT: String(await freePort('0.0.0.0')),
-    HA_STATS_PORT: String(await freePort('0.0.0.0')),
-    HA_RUNTIME_PORT: String(await freePort()),
-  };
-  url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
   driver = new ComposeDriver({ root, project: `hae2e${process.pid}${version}`, env, command });
   report.push(`${version}: ${(await compose('version')).split('\n')[0]}`);
   if (build) {
@@ -80,6 +88,12 @@ async function stackUp(version: string, command: readonly string[], build: boole
     await compose('build');
     report.push(`${version}: images built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
+  // Fresh published ports for each stack (the previous stack's may not be free again yet), in the
+  // environment the driver already holds.
+  env.HA_HTTP_PORT = String(await publishablePort());
+  env.HA_STATS_PORT = String(await publishablePort());
+  env.HA_RUNTIME_PORT = String(await publishablePort());
+  url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
   await compose('up', '-d', '--scale', 'webapp=3');
   await converged(3);
   load = startLoad(url);

@@ -24,7 +24,10 @@ async function watchLivePage(url: string): Promise<void> {
     await waitFor('the live page', load, { timeoutMs: 60_000, intervalMs: 200 });
     const rows = () => page.locator('#servers tr.state-up').count();
     // Updates while the demo scales out: the servers table grows to 5 web servers UP, the chart gets their areas.
-    await page.locator('#status', { hasText: 'scale 1 → 5' }).waitFor({ timeout: 120_000 });
+    // A demo that stops early (its cluster could not start) closes the page's stream: fail then, not at the timeout.
+    const scaling = page.locator('#status', { hasText: 'scale 1 → 5' });
+    await scaling.or(page.locator('#conn', { hasText: 'disconnected' })).waitFor({ timeout: 120_000 });
+    expect(await scaling.count(), 'the demo stopped before scaling').toBe(1);
     await waitFor('5 servers UP on the live page', async () => (await rows()) === 5, { timeoutMs: 60_000, intervalMs: 100 });
     expect(await page.locator('svg polygon').count()).toBeGreaterThanOrEqual(5);
     await page.locator('#commands li code', { hasText: /^(add|set|del) server nodes\/web-/ }).first().waitFor({ timeout: 30_000 });

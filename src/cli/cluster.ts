@@ -70,11 +70,18 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
   switch (action) {
     case 'up': {
       const port = count(String(values.port), '--port', 65535);
-      const started = Date.now();
-      const local = await LocalCluster.up({ home: packageHome, stateDir, port, webapps: count(String(values.webapps), '--webapps') });
-      io.stdout(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${local.webs().length} web servers UP behind ${local.frontendUrl} (state in ${stateDir})\n`);
-      io.stdout(`try: curl ${local.frontendUrl}/ ; npx ha-agent status ; npx ha-agent cluster scale 5 ; npx ha-agent cluster down\n`);
-      if (values.live !== undefined) await watchLive(String(values.live), new LocalDriver({ home: packageHome, stateDir, port }), io);
+      const webapps = count(String(values.webapps), '--webapps');
+      const live = await openLive(values.live, io.stdout, 'ha-agent local cluster, live');
+      try {
+        const started = Date.now();
+        const local = await LocalCluster.up({ home: packageHome, stateDir, port, webapps });
+        const took = ((Date.now() - started) / 1000).toFixed(1);
+        io.stdout(`cluster up in ${took} s: ${local.webs().length} web servers UP behind ${local.frontendUrl} (state in ${stateDir})\n`);
+        io.stdout(`try: curl ${local.frontendUrl}/ ; npx ha-agent status ; npx ha-agent cluster scale 5 ; npx ha-agent cluster down\n`);
+        if (live) await watchLive(live, new LocalDriver({ home: packageHome, stateDir, port }), io);
+      } finally {
+        await live?.close();
+      }
       return 0;
     }
     case 'scale': {
@@ -98,8 +105,7 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
 }
 
 /** `cluster up --live`: the live page follows the cluster (its last 5 minutes) until SIGINT or SIGTERM; the cluster keeps running. */
-async function watchLive(bind: string, driver: LocalDriver, io: CliIo): Promise<void> {
-  const live = (await openLive(bind, io.stdout, 'ha-agent local cluster, live')) as LivePage;
+async function watchLive(live: LivePage, driver: LocalDriver, io: CliIo): Promise<void> {
   io.stdout('Ctrl-C stops the live page (the cluster keeps running: ha-agent cluster down stops it)\n');
   const monitor = new Monitor(driver.runtimeUrl);
   monitor.start();
@@ -111,5 +117,4 @@ async function watchLive(bind: string, driver: LocalDriver, io: CliIo): Promise<
   });
   stopView();
   await monitor.stop();
-  await live.close();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ha-agent's commands and tests need, only when missing, then builds.
-# Usage: scripts/setup.sh [--docker]   (--docker also installs the Docker engine and compose)
+# Usage: scripts/setup.sh [--docker]   (--docker, the test path: also the Docker engine, compose, and
+# chromium for the demo's live-page test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ if [ "$want_docker" = 1 ]; then
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

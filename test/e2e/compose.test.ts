@@ -1,25 +1,31 @@
 /**
  * The images and docker-compose.yml, end to end with a real Docker engine: build, `up --scale
  * webapp=3`, then under continuous HTTP load through the published port: scale to 6, 1 and 4,
- * `docker stop` a web container during a slow request, `docker kill` one, restart `ha`.
+ * measure a member's join and leave latencies, `docker stop` a web container during a slow request,
+ * `docker kill` one, restart `ha` — with Debian's docker-compose 1.29; then the scale phases again
+ * with Compose v2 (scripts/compose-v2.sh: the CLI plugin, or Debian trixie's docker-compose 2.x).
  */
-import { copyFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntilServing } from '../../src/lab/cluster/converge.js';
 import { ComposeDriver } from '../../src/lab/demo/driver.js';
-import { once, startLoad, type Load } from '../../src/lab/demo/load.js';
-import { freePort } from '../helpers/ports.js';
+import { RuntimeClient } from '../../src/runtime/client.js';
+import { once, percentile, startLoad, type Load } from '../../src/lab/demo/load.js';
 import { waitFor } from '../helpers/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const project = `hae2e${process.pid}`;
 const report: string[] = [];
 let env: NodeJS.ProcessEnv;
 let url: string;
 let load: Load;
 let startedEngine = false;
+let composeV2: string[];
 
+/** The stack under test: Compose v1 first, then v2; each under its own project name. */
 let driver: ComposeDriver;
+let stack = 'v1';
 const sh = (command: string, args: readonly string[]) => driver.sh(command, args);
 const compose = (...args: string[]) => driver.compose(...args);
 const webHosts = () => driver.webHosts();
@@ -46,43 +52,80 @@ async function phase(name: string, action: () => Promise<void>): Promise<{ reque
   const ended = Date.now();
   await waitFor('answers already in flight', () => load.answeredBefore(ended), { timeoutMs: 20_000 }); // counted too
   const result = { ...load.window(from), seconds: (Date.now() - from) / 1000 };
-  report.push(`${name.padEnd(44)} ${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s ${result.errors.join('; ')}`);
+  const figures = `${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s`;
+  report.push(`${stack} ${name.padEnd(44)} ${figures} ${result.errors.join('; ')}`);
   return result;
 }
-
-beforeAll(async () => {
-  env = {
-    ...process.env,
-    HA_HTTP_PORT: String(await freePort('0.0.0.0')),
-    HA_STATS_PORT: String(await freePort('0.0.0.0')),
-    HA_RUNTIME_PORT: String(await freePort()),
-    WEBAPP_GRACE_MS: '3000',
-  };
+async function scaleTo(count: number): Promise<void> {
+  const result = await phase(`scale to ${count}`, async () => {
+    await driver.scale(count);
+    expect(await webHosts()).toHaveLength(count);
+  });
+  expect(result.failed).toBe(0);
+  expect(result.requests).toBeGreaterThan(0);
+}
+/**
+ * A port to publish: free now, and below the kernel's ephemeral range, so that no outgoing connection on
+ * this busy machine takes it as its local port before Docker binds it.
+ */
+async function publishablePort(): Promise<number> {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer().once('error', () => resolve(false));
+      server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port between 10000 and ${low}`);
+}
+async function stackUp(version: string, command: readonly string[], build: boolean): Promise<void> {
+  stack = version;
+  driver = new ComposeDriver({ root, project: `hae2e${process.pid}${version}`, env, command });
+  report.push(`${version}: ${(await compose('version')).split('\n')[0]}`);
+  if (build) {
+    const started = Date.now();
+    await compose('build');
+    report.push(`${version}: images built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+  // Fresh published ports for each stack (the previous stack's may not be free again yet), in the
+  // environment the driver already holds.
+  env.HA_HTTP_PORT = String(await publishablePort());
+  env.HA_STATS_PORT = String(await publishablePort());
+  env.HA_RUNTIME_PORT = String(await publishablePort());
   url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
-  driver = new ComposeDriver({ root, project, env });
-  startedEngine = !(await sh('docker', ['info']).then(() => true, () => false));
-  await sh('bash', ['scripts/docker-engine.sh', 'start']);
-  await sh('bash', ['scripts/base-image.sh']);
-  // A TLS-intercepting proxy in front of the npm registry needs its CA in the build stage.
-  const cas = '/usr/local/share/ca-certificates';
-  for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt'))) copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
-  const started = Date.now();
-  await compose('build');
-  report.push(`images built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   await compose('up', '-d', '--scale', 'webapp=3');
   await converged(3);
   load = startLoad(url);
+}
+async function stackDown(): Promise<void> {
+  await load?.stop();
+  await driver.down().catch((error) => console.error(error));
+}
+
+beforeAll(async () => {
+  env = { ...process.env, WEBAPP_GRACE_MS: '3000' };
+  driver = new ComposeDriver({ root, project: `hae2e${process.pid}`, env, command: ['docker-compose'] });
+  startedEngine = !(await sh('docker', ['info']).then(() => true, () => false));
+  await sh('bash', ['scripts/docker-engine.sh', 'start']);
+  await sh('bash', ['scripts/base-image.sh']);
+  const v2 = (await sh('bash', ['scripts/compose-v2.sh'])).trim();
+  composeV2 = v2 === 'docker compose' ? ['docker', 'compose'] : [v2];
+  // A TLS-intercepting proxy in front of the npm registry needs its CA in the build stage.
+  const cas = '/usr/local/share/ca-certificates';
+  for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt'))) copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
 }, 900_000);
 
 afterAll(async () => {
-  await load?.stop();
-  console.log(['', `E2E (${project}): phase, requests, failed, duration`, ...report].join('\n'));
-  await driver.down().catch((error) => console.error(error));
+  console.log(['', `E2E (hae2e${process.pid}): compose, phase, requests, failed, duration`, ...report].join('\n'));
   if (startedEngine) await sh('bash', ['scripts/docker-engine.sh', 'stop']);
 }, 300_000);
 
-describe('docker compose --scale under continuous load', () => {
+describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart under continuous load', () => {
   let haproxy: string;
+  beforeAll(() => stackUp('v1', ['docker-compose'], true), 900_000);
+  afterAll(stackDown, 300_000);
 
   it('serves through all 3 web containers, HAProxy 3.0 with a read-only published Runtime API', async () => {
     haproxy = await haproxyProcess();
@@ -93,7 +136,7 @@ describe('docker compose --scale under continuous load', () => {
   });
 
   it('encrypts gossip with this deployment\'s own key: a Serf agent without it cannot join', async () => {
-    const network = `${project}_default`;
+    const network = `${driver.project}_default`;
     const rogue = await sh('docker', ['run', '--rm', '--network', network, '--entrypoint', 'serf', 'ha-agent/webapp:latest', 'agent', '-node', 'rogue', '-join', 'ha']).then(
       () => 'joined',
       (error: Error) => error.message,
@@ -124,23 +167,53 @@ describe('docker compose --scale under continuous load', () => {
     await waitFor('ha healthy', async () => (await sh('docker', ['inspect', '-f', '{{.State.Health.Status}}', id])).trim() === 'healthy', { timeoutMs: 60_000, intervalMs: 1000 });
   });
 
-  it.each([6, 1, 4])('scales to %i with no failed request', async (count) => {
-    const result = await phase(`scale to ${count}`, async () => {
-      await driver.scale(count);
-      expect(await webHosts()).toHaveLength(count);
-    });
-    expect(result.failed).toBe(0);
-    expect(result.requests).toBeGreaterThan(0);
-  });
+  it.each([6, 1, 4])('scales to %i with no failed request', scaleTo);
+
+  it('measures a member\'s join and leave latencies: Serf agent started → first request, SIGINT to it → last request', async () => {
+    const hosts = await webHosts();
+    const member = hosts[0]!;
+    const others = hosts.filter((host) => host !== member);
+    // The container's clock is the host's; reading it in the container leaves `docker exec`'s start-up out.
+    const serf = async (action: '-d' | '-u') => {
+      const now = await sh('docker', ['exec', member, 'sh', '-c', `date +%s%N && s6-svc ${action} /run/s6/services/serf`]);
+      return Number(BigInt(now.trim()) / 1_000_000n);
+    };
+    const from = Date.now();
+    const joins: number[] = [];
+    const leaves: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      // s6 stops the service with its down-signal, SIGINT: a graceful leave; the web app keeps running, /health stays 200.
+      const stopped = await serf('-d');
+      await waitUntilServing(driver.runtimeUrl, () => others, { timeoutMs: 60_000, intervalMs: 50 });
+      const servedAfter = load.outcomes.filter((o) => o.by === member && o.at >= stopped).map((o) => o.at);
+      leaves.push(Math.max(stopped, ...servedAfter) - stopped);
+      const seen = load.outcomes.length;
+      const started = await serf('-u');
+      const served = () => load.outcomes.slice(seen).find((o) => o.by === member && o.at >= started);
+      const first = await waitFor('a request served by the member whose Serf agent started', served, { timeoutMs: 60_000, intervalMs: 20 });
+      joins.push(first.at - started);
+      await waitUntilServing(driver.runtimeUrl, () => hosts, { timeoutMs: 60_000, intervalMs: 50 });
+    }
+    const line = (what: string, values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return `${stack} ${what.padEnd(44)} p50 ${percentile(sorted, 50)} ms (${sorted[0]}–${sorted.at(-1)} ms; ${values.join(', ')})`;
+    };
+    report.push(line('Serf agent started → first request served', joins), line('SIGINT to Serf agent → last request routed', leaves));
+    expect(joins).toHaveLength(5);
+    expect(load.window(from).failed).toBe(0); // a graceful leave and a join lose nothing
+  }, 300_000);
 
   it('drains a web container under `docker stop`: its slow request gets 200, nothing fails', async () => {
     const hosts = await webHosts();
     const slow = hosts.map(() => once(url, '/?delay=5000'));
-    // The victim is a server with a slow request in flight (the load's requests are fast).
+    // The victim is a server with a slow request in flight (the load's requests are fast); asked through the
+    // published read-only Runtime API, quicker than `exec` into the container on a busy machine.
+    const client = new RuntimeClient({ url: driver.runtimeUrl });
+    await client.connect();
     const victim = await waitFor('a server with a request in flight', async () => {
-      const busiest = (await servers() as Array<StatusRow & { sessions: number }>).sort((a, b) => b.sessions - a.sessions)[0];
+      const busiest = (await client.stat('nodes')).sort((a, b) => b.sessions - a.sessions)[0];
       return busiest && busiest.sessions > 0 ? busiest.name : undefined;
-    });
+    }).finally(() => client.close());
     const result = await phase('docker stop one web container', async () => {
       await sh('docker', ['stop', '-t', '30', victim]);
       await converged(hosts.length - 1);
@@ -179,4 +252,11 @@ describe('docker compose --scale under continuous load', () => {
     expect((await servers()).map((s) => s.name).sort()).toEqual(hosts);
     expect(await haproxyProcess()).not.toBe(haproxy);
   }, 180_000);
+});
+
+describe('Compose v2: the same scale phases under continuous load', () => {
+  beforeAll(() => stackUp('v2', composeV2, false), 300_000);
+  afterAll(stackDown, 300_000);
+
+  it.each([6, 1, 4])('scales to %i with no failed request', scaleTo);
 });

@@ -1,14 +1,46 @@
 /**
  * The demo's scenario, short, on the local cluster (real s6, haproxy, serf, web app): it fails when a
- * graceful phase loses a request or HAProxy reloads, and leaves nothing running.
+ * graceful phase loses a request or HAProxy reloads, and leaves nothing running. Its live page is
+ * watched meanwhile in a real headless browser (Debian's chromium), which saves docs/demo-live.png.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PhaseResult } from '../../src/lab/demo/scenario.js';
+import { launchChromium } from '../helpers/browser.js';
 import { haAgent } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
+
+const screenshot = path.resolve(import.meta.dirname, '../../docs/demo-live.png');
+
+/** Follows the live page from before the cluster is up to the end of the run, checking what it shows on the way. */
+async function watchLivePage(url: string): Promise<void> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    const load = () => page.goto(url).then((response) => response?.ok(), () => false);
+    await waitFor('the live page', load, { timeoutMs: 60_000, intervalMs: 200 });
+    const rows = () => page.locator('#servers tr.state-up').count();
+    // Updates while the demo scales out: the servers table grows to 5 web servers UP, the chart gets their areas.
+    // A demo that stops early (its cluster could not start) closes the page's stream: fail then, not at the timeout.
+    const scaling = page.locator('#status', { hasText: 'scale 1 → 5' });
+    await scaling.or(page.locator('#conn', { hasText: 'disconnected' })).waitFor({ timeout: 120_000 });
+    expect(await scaling.count(), 'the demo stopped before scaling').toBe(1);
+    await waitFor('5 servers UP on the live page', async () => (await rows()) === 5, { timeoutMs: 60_000, intervalMs: 100 });
+    expect(await page.locator('svg polygon').count()).toBeGreaterThanOrEqual(5);
+    await page.locator('#commands li code', { hasText: /^(add|set|del) server nodes\/web-/ }).first().waitFor({ timeout: 30_000 });
+    // The deliberate faults (SIGKILL of a web server, of HAProxy) make failed requests: a red mark on the chart.
+    await page.locator('svg circle.failed').first().waitFor({ timeout: 120_000 });
+    expect(Number(await page.locator('#failed').textContent())).toBeGreaterThan(0);
+    await page.locator('#conn', { hasText: 'finished' }).waitFor({ timeout: 120_000 });
+    expect(await page.locator('table', { hasText: 'restart HAProxy (SIGKILL)' }).count()).toBe(1);
+    await page.screenshot({ path: screenshot, fullPage: true });
+  } finally {
+    await browser.close();
+  }
+}
 
 function running(pattern: RegExp): string[] {
   return readdirSync('/proc')
@@ -41,10 +73,15 @@ describe('ha-agent cluster and ha-agent demo', () => {
     expect(running(new RegExp(dir))).toEqual([]);
   }, 120_000);
 
-  it('runs the short scenario with 0 failed requests in every graceful phase and no reload', async () => {
+  it('runs the short scenario with 0 failed requests in every graceful phase and no reload, live in a browser', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-demo-test-'));
     const report = path.join(dir, 'report.html');
-    const result = await haAgent(['demo', '--short', '--json', '--port', String(await freePort()), '--dir', dir, '--report', report], {}, 170_000);
+    const live = `127.0.0.1:${await freePort()}`;
+    const args = ['demo', '--short', '--json', '--port', String(await freePort()), '--dir', dir, '--report', report, '--live', live];
+    const demo = haAgent(args, {}, 170_000);
+    // The demo goes on whatever the browser sees, and must finish (and clean up) before the test does.
+    const [watched, result] = await Promise.all([watchLivePage(`http://${live}/`).then(() => undefined, (error: Error) => error), demo]);
+    if (watched) throw watched;
     const output = JSON.parse(result.stdout) as { results: PhaseResult[]; problems: string[]; report: string };
     console.log(output.results.map((r) => `${r.name}: ${r.requests} requests, ${r.failed} failed, converged in ${r.convergeMs} ms`).join('\n'));
     expect(output.problems).toEqual([]);

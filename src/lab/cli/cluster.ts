@@ -2,6 +2,10 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../cluster/local.js';
+import { LocalDriver } from '../demo/driver.js';
+import { LivePage, loopbackBind } from '../demo/live.js';
+import { Monitor } from '../demo/monitor.js';
+import { startView } from '../demo/run-demo.js';
 import type { CliIo } from '../../cli/io.js';
 import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from '../../cli/options.js';
 
@@ -16,14 +20,38 @@ export const clusterDirOption: OptionSpec = {
   description: "the local cluster's state: one folder per container (service tree, output.log), and the PIDs it started",
 };
 
+export const liveOption: OptionSpec = {
+  name: 'live',
+  type: 'string',
+  env: 'HA_AGENT_LIVE',
+  valueName: 'HOST:PORT',
+  description:
+    'serve a live page (requests/s per server, phases, failures, states, runtime commands) on this loopback address, e.g. 127.0.0.1:8090',
+};
+
+/** Opens the live page when --live is given; a bad address is a usage error before anything starts. */
+export async function openLive(
+  value: string | boolean | undefined,
+  write: (text: string) => void,
+  title?: string,
+): Promise<LivePage | undefined> {
+  if (typeof value !== 'string') return undefined;
+  const bind = loopbackBind.safeParse(value);
+  if (!bind.success) throw new UsageError(`--live: '${value}' ${bind.error.issues[0]?.message ?? 'is not HOST:PORT'}`);
+  const live = await LivePage.listen(value, title);
+  write(`live view: ${live.url}\n`);
+  return live;
+}
+
 export const clusterSpec: CommandSpec = {
   name: 'cluster',
   summary: 'A local cluster without Docker: s6-svscan "containers" over the images\' service trees, web servers on 127.0.0.x.',
-  usage: 'ha-agent cluster up [--webapps N] [--port P] | scale N | down | status',
+  usage: 'ha-agent cluster up [--webapps N] [--port P] [--live HOST:PORT] | scale N | down | status',
   options: [
     { name: 'webapps', type: 'string', default: '3', valueName: 'N', description: 'web servers to start (cluster up)' },
     { name: 'port', type: 'string', env: 'HA_AGENT_DEMO_PORT', default: '8080', valueName: 'P', description: "HAProxy's HTTP front end on 127.0.0.1 (cluster up, demo)" },
     clusterDirOption,
+    liveOption,
     helpOption,
   ],
   positionals: true,
@@ -42,11 +70,18 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
   switch (action) {
     case 'up': {
       const port = count(String(values.port), '--port', 65535);
-      const started = Date.now();
-      const local = await LocalCluster.up({ home: packageHome, stateDir, port, webapps: count(String(values.webapps), '--webapps') });
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      io.stdout(`cluster up in ${seconds} s: ${local.webs().length} web servers UP behind ${local.frontendUrl} (state in ${stateDir})\n`);
-      io.stdout(`try: curl ${local.frontendUrl}/ ; npx ha-agent status ; npx ha-agent cluster scale 5 ; npx ha-agent cluster down\n`);
+      const webapps = count(String(values.webapps), '--webapps');
+      const live = await openLive(values.live, io.stdout, 'ha-agent local cluster, live');
+      try {
+        const started = Date.now();
+        const local = await LocalCluster.up({ home: packageHome, stateDir, port, webapps });
+        const took = ((Date.now() - started) / 1000).toFixed(1);
+        io.stdout(`cluster up in ${took} s: ${local.webs().length} web servers UP behind ${local.frontendUrl} (state in ${stateDir})\n`);
+        io.stdout(`try: curl ${local.frontendUrl}/ ; npx ha-agent status ; npx ha-agent cluster scale 5 ; npx ha-agent cluster down\n`);
+        if (live) await watchLive(live, new LocalDriver({ home: packageHome, stateDir, port }), io);
+      } finally {
+        await live?.close();
+      }
       return 0;
     }
     case 'scale': {
@@ -67,4 +102,19 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
     default:
       throw new UsageError(`cluster needs up, scale N, down or status (got '${action ?? ''}')`);
   }
+}
+
+/** `cluster up --live`: the live page follows the cluster (its last 5 minutes) until SIGINT or SIGTERM; the cluster keeps running. */
+async function watchLive(live: LivePage, driver: LocalDriver, io: CliIo): Promise<void> {
+  io.stdout('Ctrl-C stops the live page (the cluster keeps running: ha-agent cluster down stops it)\n');
+  const monitor = new Monitor(driver.runtimeUrl);
+  monitor.start();
+  const startedAt = Date.now();
+  const stopView = startView({ driver, monitor, startedAt, phases: [{ name: 'cluster up', startedAt }], live, windowMs: 5 * 60_000 });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  stopView();
+  await monitor.stop();
 }

@@ -9,7 +9,7 @@ import { ComposeDriver, LocalDriver, type DemoDriver } from '../demo/driver.js';
 import { htmlReport, summaryTable } from '../demo/report.js';
 import { runDemo } from '../demo/run-demo.js';
 import { verdict } from '../demo/scenario.js';
-import { clusterDirOption, clusterSpec, count, packageHome } from './cluster.js';
+import { clusterDirOption, clusterSpec, count, liveOption, openLive, packageHome } from './cluster.js';
 import type { CliIo } from '../../cli/io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from '../../cli/options.js';
 
@@ -18,12 +18,13 @@ const portOption = clusterSpec.options.find((o) => o.name === 'port')!;
 export const demoSpec: CommandSpec = {
   name: 'demo',
   summary: 'Scale a cluster 1 → 5 → 2 → 4, SIGKILL a web server, restart ha-agent and HAProxy, under load: live view, summary, HTML report.',
-  usage: 'ha-agent demo [--docker] [--short] [--port P] [--report PATH] [--json]',
+  usage: 'ha-agent demo [--docker] [--short] [--port P] [--live HOST:PORT] [--report PATH] [--json]',
   options: [
     { name: 'docker', type: 'boolean', description: 'run the scenario against the docker compose stack instead of the local cluster' },
     { name: 'short', type: 'boolean', description: 'hold each phase 1 s instead of 4 s (CI runs this)' },
     portOption,
     clusterDirOption,
+    liveOption,
     { name: 'report', type: 'string', env: 'HA_AGENT_DEMO_REPORT', valueName: 'PATH', description: 'where the HTML report goes (default reports/demo-TIME.html)' },
     { name: 'json', type: 'boolean', description: 'print the results as JSON (the live view goes to stderr)' },
     helpOption,
@@ -40,15 +41,19 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
   const json = values.json === true;
   const write = json ? io.stderr : io.stdout;
   const tty = !json && process.stdout.isTTY === true;
+  const live = await openLive(values.live, write);
   write(`starting the ${driver.label}…\n`);
   let run;
   try {
-    run = await runDemo({ driver, holdMs: values.short === true ? 1000 : 4000, write, tty });
+    run = await runDemo({ driver, holdMs: values.short === true ? 1000 : 4000, write, tty, ...(live ? { live } : {}) });
   } finally {
     write('stopping everything the demo started…\n');
     await driver.down();
+    if (!run) await live?.close();
   }
   const problems = verdict(run.results);
+  live?.finish({ results: run.results, problems });
+  await live?.close();
   const reportPath = path.resolve(String(values.report ?? path.join('reports', `demo-${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}.html`)));
   mkdirSync(path.dirname(reportPath), { recursive: true });
   writeFileSync(

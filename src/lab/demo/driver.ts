@@ -3,6 +3,7 @@
  * docker compose stack alike.
  */
 import { execFile } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { LocalCluster } from '../cluster/local.js';
 import { frontendUrl, RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
@@ -20,7 +21,10 @@ export interface DemoDriver {
   killWeb(): Promise<string>;
   restartAgent(): Promise<void>;
   restartHaproxy(): Promise<void>;
-  /** The agent's recent log lines (JSON). */
+  /**
+   * The agent's log lines (JSON) written since the previous call; the first call gives recent ones.
+   * Incremental because HAProxy's access log shares the output: a fixed tail would hold no command under load.
+   */
   agentLog(): Promise<string[]>;
   down(): Promise<void>;
 }
@@ -29,6 +33,7 @@ export class LocalDriver implements DemoDriver {
   readonly label = 'local cluster (s6 + haproxy + serf on loopback)';
   readonly runtimeUrl = RUNTIME_URL;
   private cluster: LocalCluster | undefined;
+  private logOffset: number | undefined;
 
   constructor(private readonly options: ClusterOptions) {}
 
@@ -64,9 +69,21 @@ export class LocalDriver implements DemoDriver {
   }
 
   async agentLog(): Promise<string[]> {
-    const { readFile } = await import('node:fs/promises');
-    const text = await readFile(`${this.options.stateDir}/ha/output.log`, 'utf8').catch(() => '');
-    return text.split('\n').slice(-400);
+    const file = await open(`${this.options.stateDir}/ha/output.log`, 'r').catch(() => undefined);
+    if (!file) return [];
+    try {
+      const { size } = await file.stat();
+      // From the previous call's last whole line; at most the last 1 MiB (the first call, or a burst).
+      const from = Math.max(this.logOffset ?? 0, size - 1024 * 1024);
+      if (size <= from) return [];
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(size - from), 0, size - from, from);
+      const text = buffer.subarray(0, bytesRead).toString('utf8');
+      const end = text.lastIndexOf('\n') + 1;
+      this.logOffset = from + Buffer.byteLength(text.slice(0, end));
+      return text.slice(0, end).split('\n');
+    } finally {
+      await file.close();
+    }
   }
 
   async down(): Promise<void> {
@@ -83,12 +100,22 @@ export interface ComposeOptions {
   root: string;
   project: string;
   env: NodeJS.ProcessEnv;
+  /** The Compose command, e.g. `['docker', 'compose']` (v2) or `['docker-compose']` (v1); by default v2 when the CLI has it. */
+  command?: readonly string[];
 }
 
 export class ComposeDriver implements DemoDriver {
   readonly label = 'docker compose stack';
+  private command: readonly string[] | undefined;
+  private logSince: number | undefined;
 
-  constructor(private readonly options: ComposeOptions) {}
+  constructor(private readonly options: ComposeOptions) {
+    this.command = options.command;
+  }
+
+  get project(): string {
+    return this.options.project;
+  }
 
   get frontendUrl(): string {
     return `http://127.0.0.1:${this.options.env.HA_HTTP_PORT ?? 80}`;
@@ -107,8 +134,13 @@ export class ComposeDriver implements DemoDriver {
     });
   }
 
-  compose(...args: string[]): Promise<string> {
-    return this.sh('docker-compose', ['-p', this.options.project, ...args]);
+  async compose(...args: string[]): Promise<string> {
+    this.command ??= await this.sh('docker', ['compose', 'version']).then(
+      () => ['docker', 'compose'],
+      () => ['docker-compose'],
+    );
+    const [command = 'docker-compose', ...rest] = this.command;
+    return this.sh(command, [...rest, '-p', this.options.project, ...args]);
   }
 
   async up(webapps: number): Promise<void> {
@@ -153,8 +185,14 @@ export class ComposeDriver implements DemoDriver {
   }
 
   async agentLog(): Promise<string[]> {
-    const text = await this.compose('logs', '--no-color', '--tail', '400', 'ha').catch(() => '');
-    return text.split('\n').map((line) => line.replace(/^[^|]*\|\s?/, ''));
+    const id = (await this.compose('ps', '-q', 'ha').catch(() => '')).trim();
+    if (!id) return [];
+    const now = Date.now();
+    // The engine's `logs --since` (Compose v1 has no such flag): a Unix time, the previous call's.
+    const since = this.logSince === undefined ? ['--tail', '400'] : ['--since', (this.logSince / 1000).toFixed(3)];
+    const text = await this.sh('docker', ['logs', ...since, id]).catch(() => '');
+    this.logSince = now;
+    return text.split('\n');
   }
 
   async down(): Promise<void> {

@@ -38,6 +38,12 @@ export class Monitor {
     return this.samples.at(-1);
   }
 
+  /** Drops samples older than `before` (ms since epoch), for a view that runs for hours. */
+  forget(before: number): void {
+    const keep = this.samples.findIndex((s) => s.at >= before);
+    this.samples.splice(0, keep < 0 ? this.samples.length : keep);
+  }
+
   /** Requests per second of each server over the last interval. */
   rates(): Map<string, number> {
     const [previous, last] = this.samples.slice(-2);

@@ -38,8 +38,11 @@ export function plainLine(state: FrameState): string {
   return `[${(state.elapsedMs / 1000).toFixed(1)}s] ${state.phase} | ${state.totalRate.toFixed(0)} req/s, ${state.requests} requests, ${state.failed} failed | ${servers}\n`;
 }
 
+/** How many of the last runtime commands the live views show. */
+export const COMMANDS_SHOWN = 6;
+
 /** `add server …  → New server registered.` from the agent's step.finished log lines. */
-export function lastCommands(lines: readonly string[], count = 6): string[] {
+export function lastCommands(lines: readonly string[], count = COMMANDS_SHOWN): string[] {
   const commands: string[] = [];
   for (const line of lines) {
     if (!line.startsWith('{')) continue;
@@ -74,22 +77,35 @@ export function summaryTable(results: readonly PhaseResult[]): string {
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 
-export interface ReportInput {
-  title: string;
-  label: string;
+/** Where each phase starts: a finished phase's result, or the one running now. */
+export interface PhaseMark {
+  name: string;
+  startedAt: number;
+}
+
+export interface ChartInput {
   startedAt: number;
   samples: readonly Sample[];
   outcomes: readonly Outcome[];
+  phases: readonly PhaseMark[];
+}
+
+export interface ReportInput extends Omit<ChartInput, 'phases'> {
+  title: string;
+  label: string;
   results: readonly PhaseResult[];
   problems: readonly string[];
 }
 
-/** One HTML file, no scripts, no CDN: a timeline of requests/s per server with phases and failures marked. */
-export function htmlReport(input: ReportInput): string {
+/** The timeline as inline SVG, with its legend: requests/s per server, phases and failed requests (the report and the live page). */
+export function chart(input: ChartInput): { svg: string; legend: string } {
   const width = 1000;
   const height = 320;
   const pad = { left: 50, right: 20, top: 20, bottom: 40 };
-  const end = Math.max(input.startedAt + 1000, ...input.samples.map((s) => s.at), ...input.outcomes.map((o) => o.at));
+  // A loop, not Math.max(...): a long run has more outcomes than a call may take arguments.
+  let end = input.startedAt + 1000;
+  for (const s of input.samples) end = Math.max(end, s.at);
+  for (const o of input.outcomes) end = Math.max(end, o.at);
   const x = (at: number) => pad.left + ((at - input.startedAt) / (end - input.startedAt)) * (width - pad.left - pad.right);
   // Requests per second of each server between consecutive samples, stacked so every server shows.
   const names = [...new Set(input.samples.flatMap((sample) => sample.servers.map((server) => server.name)))];
@@ -114,7 +130,7 @@ export function htmlReport(input: ReportInput): string {
   });
   const legend = names.map((name, i) => `<span style="color:${colors[i % colors.length]}">■ ${escape(name)}</span>`).join(' ');
   // Labels alternate between three rows so that short phases do not overwrite each other.
-  const phases = input.results.map(
+  const phases = input.phases.map(
     (r, i) =>
       `<line x1="${x(r.startedAt).toFixed(1)}" x2="${x(r.startedAt).toFixed(1)}" y1="${pad.top}" y2="${height - pad.bottom}" stroke="#999" stroke-dasharray="4 3"/>` +
       `<text x="${(x(r.startedAt) + 3).toFixed(1)}" y="${pad.top + 11 + (i % 3) * 12}" font-size="10" fill="#333"${x(r.startedAt) > width * 0.75 ? ' text-anchor="end"' : ''}>${escape(r.name)}</text>`,
@@ -131,35 +147,90 @@ export function htmlReport(input: ReportInput): string {
   }
   const failures = [...buckets.entries()].map(
     ([at, b]) =>
-      `<circle cx="${x(at + 125).toFixed(1)}" cy="${height - pad.bottom + 8}" r="${Math.min(7, 2 + Math.log2(b.count)).toFixed(1)}" fill="#d62728"><title>${b.count} failed: ${escape([...b.errors].join('; '))}</title></circle>`,
+      `<circle cx="${x(at + 125).toFixed(1)}" cy="${height - pad.bottom + 8}" r="${Math.min(7, 2 + Math.log2(b.count)).toFixed(1)}" fill="#d62728" class="failed"><title>${b.count} failed: ${escape([...b.errors].join('; '))}</title></circle>`,
   );
   const axis = [0, 0.5, 1].map((f) => `<text x="${pad.left - 6}" y="${y(peak * f) + 4}" font-size="10" text-anchor="end">${(peak * f).toFixed(0)}</text>`);
-  const rows = input.results
-    .map(
-      (r) =>
-        `<tr class="${r.graceful && r.failed > 0 ? 'bad' : ''}"><td>${escape(r.name)}</td><td>${r.requests}</td><td>${r.failed}</td><td>${ms(r.p50)}</td><td>${ms(r.p99)}</td><td>${r.haproxyProcesses}</td><td>${r.convergeMs > 0 ? (r.convergeMs / 1000).toFixed(2) + ' s' : '-'}</td></tr>`,
-    )
-    .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(input.title)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}tr.bad{background:#fdd}.ok{color:#2a2}.ko{color:#d22}</style>
-</head><body>
-<h1>${escape(input.title)}</h1>
-<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second, stacked by server (from HAProxy's counters); dashed lines: phases; red dots: failed requests.</p>
-<p>${legend}</p>
-<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">
+  return {
+    legend,
+    svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">
 <rect x="${pad.left}" y="${pad.top}" width="${width - pad.left - pad.right}" height="${height - pad.top - pad.bottom}" fill="#fafafa" stroke="#ddd"/>
 ${axis.join('\n')}
 ${phases.join('\n')}
 ${lines.join('\n')}
 ${failures.join('\n')}
 <text x="${width / 2}" y="${height - 5}" font-size="11" text-anchor="middle">seconds since start (${((end - input.startedAt) / 1000).toFixed(0)} s in all)</text>
-</svg>
-<h2>Phases</h2>
-<table><tr><th>phase</th><th>requests</th><th>failed</th><th>p50 ms</th><th>p99 ms</th><th>new HAProxy processes</th><th>converged in</th></tr>
+</svg>`,
+  };
+}
+
+/** The phases' results as an HTML table. */
+export function phasesTable(results: readonly PhaseResult[]): string {
+  const rows = results
+    .map(
+      (r) =>
+        `<tr class="${r.graceful && r.failed > 0 ? 'bad' : ''}"><td>${escape(r.name)}</td><td>${r.requests}</td><td>${r.failed}</td><td>${ms(r.p50)}</td><td>${ms(r.p99)}</td><td>${r.haproxyProcesses}</td><td>${r.convergeMs > 0 ? (r.convergeMs / 1000).toFixed(2) + ' s' : '-'}</td></tr>`,
+    )
+    .join('\n');
+  const header = ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'new HAProxy processes', 'converged in'].map((h) => `<th>${h}</th>`).join('');
+  return `<table><tr>${header}</tr>
 ${rows}
-</table>
-<p class="${input.problems.length === 0 ? 'ok' : 'ko'}">${input.problems.length === 0 ? 'Every graceful phase: 0 failed requests, 0 HAProxy reloads.' : input.problems.map(escape).join('<br>')}</p>
+</table>`;
+}
+
+export const verdictLine = (problems: readonly string[]): string =>
+  problems.length === 0
+    ? '<p class="ok">Every graceful phase: 0 failed requests, 0 HAProxy reloads.</p>'
+    : `<p class="ko">${problems.map(escape).join('<br>')}</p>`;
+
+export const pageStyle =
+  'body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}' +
+  'td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}' +
+  'tr.bad{background:#fdd}.ok{color:#2a2}.ko{color:#d22}';
+
+export interface LiveInput extends ChartInput {
+  frame: FrameState;
+  /** Set once the run is over: its results and verdict. */
+  done?: { results: readonly PhaseResult[]; problems: readonly string[] };
+}
+
+/** The live page's body, re-rendered on every tick: the frame's figures, the report's chart, servers' states, last commands. */
+export function liveFragment(input: LiveInput): string {
+  const { frame: state } = input;
+  const { svg, legend } = chart(input);
+  const servers = state.servers
+    .map((s) => {
+      const kind = escape((s.status.split(' ')[0] ?? '').toLowerCase());
+      return `<tr class="state-${kind}"><td>${escape(s.name)}</td><td>${escape(s.status)}</td><td>${s.rate.toFixed(0)}</td></tr>`;
+    })
+    .join('');
+  const commands = state.commands.map((c) => `<li><code>${escape(c)}</code></li>`).join('');
+  const phase = input.done ? 'finished' : escape(state.phase);
+  const elapsed = (state.elapsedMs / 1000).toFixed(1);
+  return `<p id="status">${escape(state.label)}, HAProxy on ${escape(state.frontendUrl)} — <b>${phase}</b>, ${elapsed} s</p>
+<p>total <b>${state.totalRate.toFixed(0)}</b> req/s · requests <b id="requests">${state.requests}</b> · \
+failed <b id="failed">${state.failed}</b> · HAProxy ${escape(state.process ?? 'unreachable')}</p>
+<p>${legend}</p>
+${svg}
+<div class="cols"><div><h2>Servers</h2><table id="servers"><tr><th>server</th><th>state</th><th>req/s</th></tr>\
+${servers || '<tr><td colspan="3">(none)</td></tr>'}</table></div>
+<div><h2>Last runtime commands</h2><ul id="commands">${commands || '<li>(none yet)</li>'}</ul></div></div>
+${input.done ? `<h2>Phases</h2>\n${phasesTable(input.done.results)}\n${verdictLine(input.done.problems)}` : ''}`;
+}
+
+/** One HTML file, no scripts, no CDN: a timeline of requests/s per server with phases and failures marked. */
+export function htmlReport(input: ReportInput): string {
+  const { svg, legend } = chart({ ...input, phases: input.results });
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(input.title)}</title>
+<style>${pageStyle}</style>
+</head><body>
+<h1>${escape(input.title)}</h1>
+<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second, stacked by server (from HAProxy's counters); dashed lines: phases; red dots: failed requests.</p>
+<p>${legend}</p>
+${svg}
+<h2>Phases</h2>
+${phasesTable(input.results)}
+${verdictLine(input.problems)}
 </body></html>
 `;
 }

@@ -1,8 +1,9 @@
 /** Runs the scenario against a cluster under continuous load, with a live view, and collects the results. */
 import type { DemoDriver } from './driver.js';
-import { startLoad } from './load.js';
+import type { LivePage } from './live.js';
+import { startLoad, type Load } from './load.js';
 import { Monitor } from './monitor.js';
-import { frame, lastCommands, plainLine, type FrameState } from './report.js';
+import { COMMANDS_SHOWN, frame, lastCommands, plainLine, type FrameState, type PhaseMark } from './report.js';
 import { INITIAL_WEBAPPS, scenario, type Phase, type PhaseResult } from './scenario.js';
 
 export interface DemoOptions {
@@ -12,6 +13,8 @@ export interface DemoOptions {
   /** Where the live view goes; `tty` redraws in place. */
   write: (text: string) => void;
   tty: boolean;
+  /** A browser page that follows the run. */
+  live?: LivePage;
 }
 
 export interface DemoRun {
@@ -45,44 +48,75 @@ async function perform(driver: DemoDriver, phase: Phase): Promise<string> {
   }
 }
 
-export async function runDemo({ driver, holdMs, write, tty }: DemoOptions): Promise<DemoRun> {
-  await driver.up(INITIAL_WEBAPPS);
-  const startedAt = Date.now();
-  const monitor = new Monitor(driver.runtimeUrl);
-  monitor.start();
-  const load = startLoad(driver.frontendUrl, { keepAlive: 4, newConnection: 2, pauseMs: 2 });
-  let phaseName = 'starting';
+export interface ViewOptions {
+  driver: Pick<DemoDriver, 'label' | 'frontendUrl' | 'agentLog'>;
+  monitor: Monitor;
+  startedAt: number;
+  /** Where each phase started, the current one last; the caller appends and renames. */
+  phases: PhaseMark[];
+  load?: Load;
+  write?: (text: string) => void;
+  tty?: boolean;
+  live?: LivePage;
+  /** Chart only this much of the past, and forget the rest (a view without an end). */
+  windowMs?: number;
+}
+
+/** Twice a second: the terminal frame (or a plain line every 2 s) and the live page's update. */
+export function startView({ driver, monitor, startedAt, phases, load, write, tty = false, live, windowMs }: ViewOptions): () => void {
   let commands: string[] = [];
+  let reading = false;
   let ticks = 0;
-  const view = setInterval(() => {
+  const timer = setInterval(() => {
     ticks += 1;
-    if (ticks % 2 === 0) void driver.agentLog().then((lines) => (commands = lastCommands(lines)));
+    if (ticks % 2 === 0 && !reading) {
+      reading = true;
+      void driver
+        .agentLog()
+        .then((lines) => (commands = [...commands, ...lastCommands(lines)].slice(-COMMANDS_SHOWN)), () => undefined)
+        .finally(() => (reading = false));
+    }
     const rates = monitor.rates();
     const latest = monitor.latest();
     const state: FrameState = {
       label: driver.label,
       frontendUrl: driver.frontendUrl,
       elapsedMs: Date.now() - startedAt,
-      phase: phaseName,
+      phase: phases.at(-1)?.name ?? 'starting',
       servers: (latest?.servers ?? []).map((s) => ({ name: s.name, status: s.status, rate: rates.get(s.name) ?? 0 })),
       totalRate: [...rates.values()].reduce((a, b) => a + b, 0),
-      requests: load.outcomes.length,
-      failed: load.outcomes.filter((o) => !o.ok).length,
+      requests: load?.outcomes.length ?? 0,
+      failed: load?.outcomes.filter((o) => !o.ok).length ?? 0,
       process: latest?.process,
       commands,
     };
-    if (tty) write(`\x1b[H\x1b[2J${frame(state)}`);
-    else if (ticks % 4 === 0) write(plainLine(state));
+    if (write && tty) write(`\x1b[H\x1b[2J${frame(state)}`);
+    else if (write && ticks % 4 === 0) write(plainLine(state));
+    const from = windowMs === undefined ? startedAt : Math.max(startedAt, Date.now() - windowMs);
+    if (from > startedAt) monitor.forget(from);
+    live?.update({ frame: state, startedAt: from, samples: monitor.samples, outcomes: load?.outcomes ?? [], phases });
   }, 500);
+  return () => clearInterval(timer);
+}
+
+export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions): Promise<DemoRun> {
+  await driver.up(INITIAL_WEBAPPS);
+  const startedAt = Date.now();
+  const monitor = new Monitor(driver.runtimeUrl);
+  monitor.start();
+  const load = startLoad(driver.frontendUrl, { keepAlive: 4, newConnection: 2, pauseMs: 2 });
+  const phases: PhaseMark[] = [];
+  const stopView = startView({ driver, monitor, startedAt, phases, load, write, tty, ...(live ? { live } : {}) });
 
   const results: PhaseResult[] = [];
   try {
     for (const phase of scenario) {
       const started = Date.now();
-      phaseName = phase.name;
+      const mark = { name: phase.name, startedAt: started };
+      phases.push(mark);
       const detail = await perform(driver, phase);
       const converged = Date.now();
-      if (detail) phaseName = `${phase.name} (${detail})`;
+      if (detail) mark.name = `${phase.name} (${detail})`;
       await new Promise((resolve) => setTimeout(resolve, holdMs));
       // Answers to requests sent during the phase are counted in it, even if they arrive a little later.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -103,7 +137,7 @@ export async function runDemo({ driver, holdMs, write, tty }: DemoOptions): Prom
       });
     }
   } finally {
-    clearInterval(view);
+    stopView();
     await load.stop();
     await monitor.stop();
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frame, htmlReport, lastCommands, plainLine, summaryTable } from '../../../../src/lab/demo/report.js';
+import { frame, htmlReport, lastCommands, liveFragment, plainLine, summaryTable, type FrameState } from '../../../../src/lab/demo/report.js';
 import { summarise, type Outcome } from '../../../../src/lab/demo/load.js';
 import { verdict, type PhaseResult } from '../../../../src/lab/demo/scenario.js';
 
@@ -90,5 +90,46 @@ describe('demo outputs', () => {
     expect(html).not.toContain('<web-1>');
     expect(html).toContain('1 failed: ECONNREFUSED');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+  });
+
+  it('renders the live page\'s body with the report\'s chart, the servers\' states and the commands, escaped', () => {
+    const state: FrameState = {
+      label: 'local cluster',
+      frontendUrl: 'http://127.0.0.1:8080',
+      elapsedMs: 5_000,
+      phase: 'scale 1 → 5',
+      servers: [
+        { name: '<web-1>', status: 'UP', rate: 120 },
+        { name: 'web-2', status: 'MAINT (resolution)', rate: 0 },
+      ],
+      totalRate: 120,
+      requests: 600,
+      failed: 3,
+      process: '42@1',
+      commands: ['add server nodes/web-2 127.0.0.12:3000  → New server registered.'],
+    };
+    const input = {
+      frame: state,
+      startedAt: 0,
+      samples: [
+        { at: 0, process: '42@1', servers: [{ name: '<web-1>', status: 'UP', total: 0 }] },
+        { at: 1000, process: '42@1', servers: [{ name: '<web-1>', status: 'UP', total: 120 }] },
+      ],
+      outcomes: [{ at: 700, latencyMs: 1, ok: false, status: 0, by: '', error: 'ECONNRESET', keepAlive: true }],
+      phases: [{ name: 'scale 1 → 5', startedAt: 200 }],
+    };
+    const html = liveFragment(input);
+    expect(html).toContain('<b>scale 1 → 5</b>');
+    expect(html).toContain('<tr class="state-up"><td>&#60;web-1&#62;</td><td>UP</td><td>120</td></tr>');
+    expect(html).toContain('<tr class="state-maint"><td>web-2</td>');
+    expect(html).toContain('<li><code>add server nodes/web-2 127.0.0.12:3000  → New server registered.</code></li>');
+    expect(html).toContain('<circle'); // the failed request's mark, as in the report
+    expect(html).toContain('1 failed: ECONNRESET');
+    expect(html).not.toContain('<web-1>');
+    expect(html).not.toContain('<h2>Phases</h2>');
+    const done = liveFragment({ ...input, done: { results: [result('scale 1 → 5')], problems: [] } });
+    expect(done).toContain('<b>finished</b>');
+    expect(done).toContain('<h2>Phases</h2>');
+    expect(done).toContain('Every graceful phase: 0 failed requests, 0 HAProxy reloads.');
   });
 });

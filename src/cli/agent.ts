@@ -45,6 +45,7 @@ export function createAgent(config: AgentConfig): Agent {
     log,
     checkTimeoutMs: config.checkTimeoutMs,
     drainTimeoutMs: config.drainTimeoutMs,
+    sticky: config.base.backend.sticky !== undefined,
     dryRun: config.dryRun,
     mode: config.mode,
     ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers) } : {}),

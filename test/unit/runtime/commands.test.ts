@@ -4,7 +4,9 @@ import { defaultServerPolicy } from '../../../src/model/server.js';
 import {
   addServer,
   assertSendable,
+  computesDynamicCookieOnAdd,
   delServer,
+  enableDynamicCookie,
   enableHealth,
   MAX_COMMAND_BYTES,
   raw,
@@ -135,5 +137,22 @@ describe('wait srv-removable (HAProxy >= 2.8)', () => {
     [undefined, false],
   ])('knows whether %s has it', (version, supported) => {
     expect(supportsWaitRemovable(version)).toBe(supported);
+  });
+});
+
+describe('dynamic cookies', () => {
+  it('builds enable dynamic-cookie for a validated backend', () => {
+    expect(enableDynamicCookie('nodes')).toMatchObject({ text: 'enable dynamic-cookie backend nodes', mutation: true, expect: { kind: 'empty' } });
+    expect(() => enableDynamicCookie('nodes;del server nodes/a')).toThrow(invalid);
+  });
+
+  it.each([
+    ['2.6.12-1+deb12u4', false],
+    ['2.8.3', false],
+    ['3.0.11-1+deb13u4', true],
+    ['3.2.0', true],
+    [undefined, false],
+  ])('knows whether %s sets the cookie on add server', (version, computes) => {
+    expect(computesDynamicCookieOnAdd(version)).toBe(computes);
   });
 });

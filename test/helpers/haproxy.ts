@@ -24,14 +24,16 @@ export interface TestHaproxy {
   restart: () => Promise<void>;
 }
 
-export async function startHaproxy(options: { servers?: Server[]; backend?: string } = {}): Promise<TestHaproxy> {
+export async function startHaproxy(
+  options: { servers?: Server[]; backend?: string; sticky?: ConfigModel['backend']['sticky'] } = {},
+): Promise<TestHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-haproxy-'));
   const [tcpPort, frontendPort] = [await freePort(), await freePort()];
   const backend = options.backend ?? 'nodes';
   const model: ConfigModel = {
     runtime: { unixSocket: path.join(dir, 'admin.sock'), tcp: `127.0.0.1:${tcpPort}` },
     frontend: { bind: `127.0.0.1:${frontendPort}` },
-    backend: { name: backend, balance: 'roundrobin', healthPath: '/health' },
+    backend: { name: backend, balance: 'roundrobin', healthPath: '/health', sticky: options.sticky },
     policy: defaultServerPolicy,
     servers: options.servers ?? [],
   };

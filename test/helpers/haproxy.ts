@@ -1,4 +1,5 @@
 /** A real haproxy on free loopback ports, booted from the project's own template. */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,29 @@ import { start, type Started } from './processes.js';
 import { waitFor } from './wait.js';
 
 export const templatePath = path.resolve(import.meta.dirname, '../../ha/config/haproxy.cfg.hbs');
+
+/**
+ * An image to run haproxy from instead of the host's binary (e.g. `ha-agent/ha`, HAProxy 3.0), on the
+ * host network; its PID is not the client's, so the Runtime API's PID is not compared then.
+ */
+const image = process.env.HA_AGENT_TEST_HAPROXY_IMAGE || undefined;
+
+function startBinary(dir: string, configPath: string): Started {
+  if (image === undefined) return start('haproxy', ['-db', '-f', configPath]);
+  const name = `ha-agent-test-haproxy-${process.pid}-${Date.now()}`;
+  const remove = () => execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+  // Killing the docker client leaves its container running: remove it by name, also if the test dies.
+  process.once('exit', remove);
+  const args = ['run', '--rm', '--name', name, '--network', 'host', '-v', `${dir}:${dir}`, '--entrypoint', 'haproxy', image, '-db', '-f', configPath];
+  const started = start('docker', args);
+  return {
+    ...started,
+    stop: async (signal) => {
+      remove();
+      await started.stop(signal);
+    },
+  };
+}
 
 export interface TestHaproxy {
   process: Started;
@@ -41,11 +65,12 @@ export async function startHaproxy(
   writeFileSync(configPath, compileTemplate(readFileSync(templatePath, 'utf8'))(model));
   const tcpUrl = `tcp://127.0.0.1:${tcpPort}`;
   const launch = async () => {
-    const started = start('haproxy', ['-db', '-f', configPath]);
+    const started = startBinary(dir, configPath);
     await waitFor('haproxy runtime API', async () => {
       const client = new RuntimeClient({ url: tcpUrl, connectTimeoutMs: 500 });
       try {
-        return (await client.connect()).pid === started.pid;
+        const { pid } = await client.connect();
+        return image !== undefined || pid === started.pid;
       } finally {
         await client.close();
       }

@@ -5,6 +5,7 @@
  * Scale 1 → 4 → 2 → 3 gracefully, then one server is killed. HAProxy is the host's (2.6); with
  * HA_AGENT_TEST_HAPROXY_IMAGE=ha-agent/ha it is the image's (3.0), run with docker on the host network.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeClient } from '../../src/runtime/client.js';
 import { computesDynamicCookieOnAdd } from '../../src/runtime/commands.js';
@@ -16,6 +17,7 @@ import { startSerf, type TestSerf } from '../helpers/serf.js';
 import { waitFor } from '../helpers/wait.js';
 
 const sticky = { cookie: 'SERVERID', key: 'sessions-test' };
+const agentExtra = ['--sticky', 'cookie', '--sticky-cookie', sticky.cookie, '--sticky-key', sticky.key, '--drain-timeout', '5s'];
 /** Pacing between one user's requests: load generation, not a wait for a condition. */
 const THINK_MS = 25;
 
@@ -126,9 +128,7 @@ const logTime = (line: LogLine) => Date.parse(String(line.time));
 beforeAll(async () => {
   haproxy = await startHaproxy({ sticky });
   lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' } });
-  agent = startAgent(
-    agentArgs(haproxy, lb.rpc, ['--sticky', 'cookie', '--sticky-cookie', sticky.cookie, '--sticky-key', sticky.key, '--drain-timeout', '5s']),
-  );
+  agent = startAgent(agentArgs(haproxy, lb.rpc, agentExtra));
   runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
   await waitFor('runtime client', () => runtime.connected);
@@ -169,7 +169,7 @@ describe('sticky sessions through scaling', () => {
     const theirs = users.filter((u) => leaving.includes(serverOf(u)!));
     expect(theirs.length).toBeGreaterThan(0);
     // One slow request per leaving server keeps its drain open for a while.
-    const slow = leaving.map((server) => users.find((u) => serverOf(u) === server)!.tab().request('/?delay=1500'));
+    const slow = leaving.map((server) => users.find((u) => serverOf(u) === server)!.tab().request('/?delay=4000'));
     await waitFor('slow requests in flight', async () => {
       const stat = await runtime.stat(haproxy.backend);
       return leaving.every((name) => (stat.find((s) => s.name === name)?.sessions ?? 0) > 0);
@@ -225,8 +225,25 @@ describe('sticky sessions through scaling', () => {
     members.delete('web-2');
   });
 
-  it('over the whole run: 0 failed requests, views only grow, and a session changes only when its server left', async () => {
+  it('users keep their sessions through an agent restart and an HAProxy restart from the rendered config', async () => {
     await Promise.all(users.map((u) => u.stop()));
+    await waitFor('config lists web-1 and web-5', () => {
+      const servers = readFileSync(haproxy.configPath, 'utf8').match(/^\s+server \S+/gm) ?? [];
+      return servers.map((line) => line.trim()).join() === 'server web-1,server web-5';
+    }, { timeoutMs: 30_000 });
+    expect(readFileSync(haproxy.configPath, 'utf8')).toContain(`dynamic-cookie-key ${sticky.key}`);
+    const before = new Map(users.map((u) => [u, u.samples.filter((s) => s.status === 200).at(-1)!]));
+    await agent.process.stop('SIGKILL');
+    await haproxy.restart();
+    agent = startAgent(agentArgs(haproxy, lb.rpc, agentExtra));
+    await waitFor('web-1 and web-5 UP', async () => (await upServers()).join() === 'web-1,web-5', { timeoutMs: 20_000 });
+    for (const user of users) {
+      const after = await user.request();
+      expect(after).toMatchObject({ status: 200, server: before.get(user)!.server, id: before.get(user)!.id, views: before.get(user)!.views! + 1 });
+    }
+  });
+
+  it('over the whole run: 0 failed requests, views only grow, and a session changes only when its server left', async () => {
     const inFlightAtKill = (s: Sample) => killed !== undefined && s.started <= killed.at && s.ended >= killed.from;
     const failed = users.flatMap((u) => u.samples.filter((s) => s.status !== 200 && !inFlightAtKill(s)));
     expect(failed).toEqual([]);

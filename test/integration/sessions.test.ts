@@ -270,6 +270,9 @@ describe('sticky sessions through scaling', () => {
     const expected = users.flatMap((u) => [...new Set(u.samples.map((s) => s.server ?? ''))].filter((server) => departed.has(server))).length;
     expect(moves).toBe(expected);
     const total = users.reduce((n, u) => n + u.samples.length, 0);
-    console.log(`sessions test (HAProxy ${runtime.version}): ${users.length} users, ${total} requests, ${moves} moved sessions, ${failed.length} failed`);
+    const atKill = users.flatMap((u) => u.samples.filter((s) => s.status !== 200 && inFlightAtKill(s))).length;
+    console.log(
+      `sessions test (HAProxy ${runtime.version}): ${users.length} users, ${total} requests, ${moves} moved sessions, ${failed.length} failed (+${atKill} in flight at the kill)`,
+    );
   });
 });

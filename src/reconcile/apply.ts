@@ -2,7 +2,13 @@
 import type { Logger } from '../log.js';
 import type { ServerPolicy } from '../model/server.js';
 import type { RuntimeClient } from '../runtime/client.js';
-import { computesDynamicCookieOnAdd, enableDynamicCookie, supportsWaitRemovable, waitRemovable, type Command } from '../runtime/commands.js';
+import {
+  computesDynamicCookieOnAdd,
+  enableDynamicCookie,
+  supportsWaitRemovable,
+  waitRemovable,
+  type Command,
+} from '../runtime/commands.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { commandFor, type Action, type Step } from './plan.js';
 import type { ServerWatcher } from './watch.js';

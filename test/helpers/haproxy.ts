@@ -24,7 +24,8 @@ function startBinary(dir: string, configPath: string): Started {
   const remove = () => execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
   // Killing the docker client leaves its container running: remove it by name, also if the test dies.
   process.once('exit', remove);
-  const args = ['run', '--rm', '--name', name, '--network', 'host', '-v', `${dir}:${dir}`, '--entrypoint', 'haproxy', image, '-db', '-f', configPath];
+  const args = ['run', '--rm', '--name', name, '--network', 'host', '-v', `${dir}:${dir}`, '--entrypoint', 'haproxy', image];
+  args.push('-db', '-f', configPath);
   const started = start('docker', args);
   return {
     ...started,

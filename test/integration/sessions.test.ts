@@ -72,7 +72,8 @@ class User {
         else this.jar.set(key.trim(), value);
       }
       const body = (await response.json()) as { id?: string; sessionViews?: number };
-      sample = { started, ended: Date.now(), status: response.status, server: response.headers.get('x-backend') ?? '?', id: body.id, views: body.sessionViews };
+      const server = response.headers.get('x-backend') ?? '?';
+      sample = { started, ended: Date.now(), status: response.status, server, id: body.id, views: body.sessionViews };
     } catch (error) {
       sample = { started, ended: Date.now(), status: 0, error: String(error) };
     }
@@ -175,13 +176,17 @@ describe('sticky sessions through scaling', () => {
       return leaving.every((name) => (stat.find((s) => s.name === name)?.sessions ?? 0) > 0);
     });
     await Promise.all(leaving.map((name) => members.get(name)!.serf.leave()));
-    const drainStart = await agent.waitForLog('web-3 draining', (l) => l.event === 'step.finished' && l.command === 'set server nodes/web-3 state drain');
+    const drainStart = await agent.waitForLog(
+      'web-3 draining',
+      (l) => l.event === 'step.finished' && l.command === 'set server nodes/web-3 state drain',
+    );
     // New users during the drain never land on a draining server.
     const newcomers = await Promise.all(Array.from({ length: 4 }, () => new User('probe', haproxy.frontendUrl, false).request()));
     for (const sample of newcomers) expect(leaving).not.toContain(sample.server);
     for (const result of await Promise.all(slow)) expect(result.status).toBe(200);
     for (const name of leaving) {
-      const end = await agent.waitForLog(`${name} drain end`, (l) => (l.event === 'drain.finished' || l.event === 'drain.timeout') && l.server === name);
+      const ended = (l: LogLine) => (l.event === 'drain.finished' || l.event === 'drain.timeout') && l.server === name;
+      const end = await agent.waitForLog(`${name} drain end`, ended);
       expect(end).toMatchObject({ event: 'drain.finished', sessions: 0 });
       departed.set(name, { at: logTime(end), inFlightMoves: false });
     }
@@ -212,7 +217,8 @@ describe('sticky sessions through scaling', () => {
     await Promise.all([victim.app.stop('SIGKILL'), victim.serf.process.stop('SIGKILL')]);
     killed = { server: 'web-2', from, at: Date.now() };
     departed.set('web-2', { at: from, inFlightMoves: true });
-    await waitFor('each of its users answered again', () => theirs.every((u) => u.samples.some((s) => s.started > killed!.at && s.status === 200)));
+    const answeredAfterKill = (u: User) => u.samples.some((s) => s.started > killed!.at && s.status === 200);
+    await waitFor('each of its users answered again', () => theirs.every(answeredAfterKill));
     for (const user of theirs) {
       // The request in flight at the kill may have moved first (retried on another server): then this is view 2.
       const next = user.samples.find((s) => s.started > killed!.at)!;
@@ -239,7 +245,8 @@ describe('sticky sessions through scaling', () => {
     await waitFor('web-1 and web-5 UP', async () => (await upServers()).join() === 'web-1,web-5', { timeoutMs: 20_000 });
     for (const user of users) {
       const after = await user.request();
-      expect(after).toMatchObject({ status: 200, server: before.get(user)!.server, id: before.get(user)!.id, views: before.get(user)!.views! + 1 });
+      const last = before.get(user)!;
+      expect(after).toMatchObject({ status: 200, server: last.server, id: last.id, views: last.views! + 1 });
     }
   });
 
@@ -267,12 +274,14 @@ describe('sticky sessions through scaling', () => {
       }
     }
     // Every departure moved each of its users exactly once.
-    const expected = users.flatMap((u) => [...new Set(u.samples.map((s) => s.server ?? ''))].filter((server) => departed.has(server))).length;
+    const serversOf = (u: User) => [...new Set(u.samples.map((s) => s.server ?? ''))];
+    const expected = users.flatMap((u) => serversOf(u).filter((server) => departed.has(server))).length;
     expect(moves).toBe(expected);
     const total = users.reduce((n, u) => n + u.samples.length, 0);
     const atKill = users.flatMap((u) => u.samples.filter((s) => s.status !== 200 && inFlightAtKill(s))).length;
     console.log(
-      `sessions test (HAProxy ${runtime.version}): ${users.length} users, ${total} requests, ${moves} moved sessions, ${failed.length} failed (+${atKill} in flight at the kill)`,
+      `sessions test (HAProxy ${runtime.version}): ${users.length} users, ${total} requests, ${moves} moved sessions, ` +
+        `${failed.length} failed (+${atKill} in flight at the kill)`,
     );
   });
 });

@@ -142,7 +142,8 @@ describe('wait srv-removable (HAProxy >= 2.8)', () => {
 
 describe('dynamic cookies', () => {
   it('builds enable dynamic-cookie for a validated backend', () => {
-    expect(enableDynamicCookie('nodes')).toMatchObject({ text: 'enable dynamic-cookie backend nodes', mutation: true, expect: { kind: 'empty' } });
+    const command = enableDynamicCookie('nodes');
+    expect(command).toMatchObject({ text: 'enable dynamic-cookie backend nodes', mutation: true, expect: { kind: 'empty' } });
     expect(() => enableDynamicCookie('nodes;del server nodes/a')).toThrow(invalid);
   });
 

@@ -137,8 +137,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(users.map((u) => u.stop()));
-  await runtime.close();
-  await haproxy.process.stop('SIGKILL');
+  // Unset when the start-up itself failed.
+  await runtime?.close();
+  await haproxy?.process.stop('SIGKILL');
   await stopAll();
 });
 

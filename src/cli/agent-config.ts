@@ -83,6 +83,12 @@ export const renderOptions: OptionSpec[] = [
   o('stats-auth', 'HA_AGENT_STATS_AUTH', 'credentials for the stats page', { valueName: 'USER:PASSWORD' }),
   o('balance', 'HA_AGENT_BALANCE', "the backend's balance algorithm", { default: 'roundrobin', valueName: 'ALGO' }),
   o('health-path', 'HA_AGENT_HEALTH_PATH', 'the HTTP path health checks ask', { default: '/health', valueName: 'PATH' }),
+  o('sticky', 'HA_AGENT_STICKY', "none, or cookie: keep each user on one server with a cookie HAProxy inserts", { default: 'none', valueName: 'MODE' }),
+  o('sticky-cookie', 'HA_AGENT_STICKY_COOKIE', 'the name of the stickiness cookie', { default: 'SERVERID', valueName: 'NAME' }),
+  o('sticky-key', 'HA_AGENT_STICKY_KEY', "the secret hashed with a server's address into its cookie value (keep it stable)", {
+    default: 'ha-agent',
+    valueName: 'KEY',
+  }),
 ];
 
 export const logOptions: OptionSpec[] = [
@@ -221,6 +227,10 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
         name: backend,
         balance: parse(balanceSchema, given('balance'), 'balance'),
         healthPath: given('health-path'),
+        sticky:
+          parse(z.enum(['none', 'cookie']), given('sticky'), 'sticky') === 'cookie'
+            ? { cookie: given('sticky-cookie'), key: given('sticky-key') }
+            : undefined,
       },
       policy,
     },

@@ -66,6 +66,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
     log,
     checkTimeoutMs: config.checkTimeoutMs,
     drainTimeoutMs: config.drainTimeoutMs,
+    sticky: config.base.backend.sticky !== undefined,
     dryRun: config.dryRun,
     mode: config.mode,
     ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers) } : {}),

@@ -1,7 +1,13 @@
 /** Runs one action's steps in order against HAProxy, logging every command and its answer. */
 import type { Logger } from '../log.js';
 import type { ServerPolicy } from '../model/server.js';
-import { supportsWaitRemovable, waitRemovable, type Command } from '../runtime/commands.js';
+import {
+  computesDynamicCookieOnAdd,
+  enableDynamicCookie,
+  supportsWaitRemovable,
+  waitRemovable,
+  type Command,
+} from '../runtime/commands.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { sleep, type Clock } from '../util/clock.js';
 import { commandFor, type Action, type Step } from './plan.js';
@@ -16,6 +22,8 @@ export interface ApplyContext {
   log: Logger;
   checkTimeoutMs: number;
   drainTimeoutMs: number;
+  /** The backend persists users with dynamic cookies: a server must have its cookie before it is ready. */
+  sticky?: boolean;
   /** How often `del server` is retried while HAProxy says the server still has connections. */
   delRetries?: number;
   /** Waits, deadlines and durations (systemClock, or fake time in a test). */
@@ -85,15 +93,21 @@ async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise
     }
     case 'await-drained': {
       const waitStarted = clock.now();
+      let sessions: number | undefined;
       const drained = await ctx.watcher.waitFor(
         name,
-        (s) => s === undefined || (s.sessions === 0 && s.queue === 0) || (step.untilDown && !s.running),
+        (s) => {
+          sessions = s?.sessions;
+          return s === undefined || (s.sessions === 0 && s.queue === 0) || (step.untilDown && !s.running);
+        },
         ctx.drainTimeoutMs,
         { needsSessions: true },
       );
+      // `sessions`: still open when the drain ended; they are cut, and (sticky) their users get another server.
       ctx.log[drained ? 'info' : 'warn'](drained ? 'drain.finished' : 'drain.timeout', {
         server: name,
         waitedMs: round(clock.now() - waitStarted),
+        sessions,
       });
       return true;
     }
@@ -101,6 +115,9 @@ async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise
       await deleteServer(ctx, name);
       return true;
     default:
+      if (step.kind === 'set-state' && step.state === 'ready' && ctx.sticky && !computesDynamicCookieOnAdd(ctx.client.version)) {
+        await sendCommand(ctx, name, 'enable-dynamic-cookie', enableDynamicCookie(ctx.backend));
+      }
       await send(ctx, action, step);
       if (step.kind === 'set-addr' || step.kind === 'set-weight') await verify(ctx, name, step);
       return true;

@@ -26,6 +26,8 @@ export interface ReconcilerOptions {
   log: Logger;
   checkTimeoutMs: number;
   drainTimeoutMs: number;
+  /** Users are persisted with dynamic cookies (see apply). */
+  sticky?: boolean;
   dryRun?: boolean;
   /** `dynamic`: add/del server; `slots`: fill and free fixed server slots. */
   mode?: PlanMode;

@@ -28,6 +28,13 @@ export const configModelSchema = z.object({
     name: backendName,
     balance: balanceSchema,
     healthPath: z.string().regex(/^\/[A-Za-z0-9_.~/-]{0,200}$/, 'must be a URL path'),
+    /** Persistence by dynamic cookie: each server's value is XXH64(key + IP + port) (docs/sessions.md). */
+    sticky: z
+      .object({
+        cookie: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a cookie name of letters, digits, _ or -'),
+        key: z.string().regex(/^[A-Za-z0-9_.~+/=-]{1,128}$/, 'must be a key without spaces or quotes'),
+      })
+      .optional(),
   }),
   policy: serverPolicySchema,
   /** Carried in `global` `description`, which `show info` reveals (see identity.ts); none: an unmarked config. */

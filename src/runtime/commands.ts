@@ -191,6 +191,17 @@ export function supportsWaitRemovable(version: string | undefined): boolean {
   return major > 2 || (major === 2 && minor >= 8);
 }
 
+/** Recomputes every server's dynamic cookie (`XXH64(key + IP + port)`): the same values each time. */
+export function enableDynamicCookie(backend: string): Command {
+  return mutation(`enable dynamic-cookie backend ${valid(backendName, backend, 'enable dynamic-cookie')}`, { kind: 'empty' });
+}
+
+/** HAProxy < 3.0 leaves the dynamic cookie of a server added with `add server` empty (fixed in 3.0-dev7, commit 9a0e0d3a1). */
+export function computesDynamicCookieOnAdd(version: string | undefined): boolean {
+  const match = /^(\d+)\./.exec(version ?? '');
+  return match !== null && Number(match[1]) >= 3;
+}
+
 /** Parse the answer with `parseServersState` (or call `RuntimeClient.serversState`). */
 export function showServersState(backend?: string): Command {
   return read(backend === undefined ? 'show servers state' : `show servers state ${valid(backendName, backend, 'show servers state')}`);

@@ -28,14 +28,16 @@ export interface TestHaproxy {
 export const haproxyBin = process.env.HAPROXY_BIN || 'haproxy';
 
 /** `extraConfig` is appended to the rendered file, for sections a test needs beyond the template's. */
-export async function startHaproxy(options: { servers?: Server[]; backend?: string; extraConfig?: string } = {}): Promise<TestHaproxy> {
+export async function startHaproxy(
+  options: { servers?: Server[]; backend?: string; extraConfig?: string; sticky?: ConfigModel['backend']['sticky'] } = {},
+): Promise<TestHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-haproxy-'));
   const [tcpPort, frontendPort] = [await freePort(), await freePort()];
   const backend = options.backend ?? 'nodes';
   const model: ConfigModel = {
     runtime: { unixSocket: path.join(dir, 'admin.sock'), tcp: `127.0.0.1:${tcpPort}` },
     frontend: { bind: `127.0.0.1:${frontendPort}` },
-    backend: { name: backend, balance: 'roundrobin', healthPath: '/health' },
+    backend: { name: backend, balance: 'roundrobin', healthPath: '/health', sticky: options.sticky },
     policy: defaultServerPolicy,
     servers: options.servers ?? [],
   };
@@ -47,7 +49,8 @@ export async function startHaproxy(options: { servers?: Server[]; backend?: stri
     await waitFor('haproxy runtime API', async () => {
       const client = new RuntimeClient({ url: tcpUrl, connectTimeoutMs: 500 });
       try {
-        return (await client.connect()).pid === started.pid;
+        const { pid } = await client.connect();
+        return pid === started.pid;
       } finally {
         await client.close();
       }

@@ -73,6 +73,8 @@ describe('plan, dry run and start-up validation', () => {
     [['--default-port', '70000'], "--default-port: '70000' must be a whole number 1-65535"],
     [['--log-format', 'xml'], '--log-format:'],
     [['--frontend-bind', '*:80 ssl'], 'refused to render haproxy.cfg: frontend.bind'],
+    [['--sticky', 'sometimes'], '--sticky: Invalid option'],
+    [['--sticky', 'cookie', '--sticky-key', 'a key'], 'refused to render haproxy.cfg: backend.sticky.key'],
   ])('refuses %j at start with one clear line', async (args, message) => {
     const result = await haAgent(['run', ...args]);
     expect(result.code).toBe(2);

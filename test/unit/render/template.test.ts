@@ -41,7 +41,15 @@ describe('haproxy.cfg template', () => {
     }
   });
 
+  it('renders dynamic-cookie persistence only when sticky is set', () => {
+    expect(render(model)).not.toMatch(/cookie/);
+    const text = render({ ...model, backend: { ...model.backend, sticky: { cookie: 'SERVERID', key: 'k3y' } } });
+    expect(text).toContain('    cookie SERVERID insert indirect nocache dynamic\n    dynamic-cookie-key k3y\n');
+  });
+
   it.each([
+    ['a sticky cookie name with a space', { backend: { ...model.backend, sticky: { cookie: 'A B', key: 'k' } } }],
+    ['a sticky key with a newline', { backend: { ...model.backend, sticky: { cookie: 'SID', key: 'k\nlisten x' } } }],
     ['a server name with a newline', { servers: [{ name: 'x\n    server evil 1.2.3.4:80', address: '1.2.3.4', port: 80, weight: 1 }] }],
     ['a server name with a template expression', { servers: [{ name: '{{backend.name}}', address: '1.2.3.4', port: 80, weight: 1 }] }],
     ['an address that is no IP', { servers: [{ name: 'a', address: '1.2.3.4:80\nlisten x', port: 80, weight: 1 }] }],

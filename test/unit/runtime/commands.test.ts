@@ -5,10 +5,12 @@ import {
   addServer,
   assertSendable,
   cliWord,
+  computesDynamicCookieOnAdd,
   delServer,
   disableAgent,
   disableHealth,
   enableAgent,
+  enableDynamicCookie,
   enableHealth,
   MAX_COMMAND_BYTES,
   raw,
@@ -215,5 +217,23 @@ describe('splitCommands', () => {
     expect(() => raw('prompt')).toThrow(invalid);
     expect(() => raw('show info; quit')).toThrow(invalid);
     expect(raw('show quitters').text).toBe('show quitters');
+  });
+});
+
+describe('dynamic cookies', () => {
+  it('builds enable dynamic-cookie for a validated backend', () => {
+    const command = enableDynamicCookie('nodes');
+    expect(command).toMatchObject({ text: 'enable dynamic-cookie backend nodes', mutation: true, expect: { kind: 'empty' } });
+    expect(() => enableDynamicCookie('nodes;del server nodes/a')).toThrow(invalid);
+  });
+
+  it.each([
+    ['2.6.12-1+deb12u4', false],
+    ['2.8.3', false],
+    ['3.0.11-1+deb13u4', true],
+    ['3.2.0', true],
+    [undefined, false],
+  ])('knows whether %s sets the cookie on add server', (version, computes) => {
+    expect(computesDynamicCookieOnAdd(version)).toBe(computes);
   });
 });

@@ -98,6 +98,8 @@ export interface AgentConfig {
   drainTimeoutMs: number;
   checkTimeoutMs: number;
   resyncMs: number;
+  /** undefined: the poller's own default. */
+  serfPollMs: number | undefined;
   templatePath: string;
   configOut: string | undefined;
   /** Everything the template needs but the servers. */
@@ -165,6 +167,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
     drainTimeoutMs: parse(duration('drain-timeout'), str('drain-timeout') ?? '10s', 'drain-timeout'),
     checkTimeoutMs: parse(duration('check-timeout'), str('check-timeout') ?? '10s', 'check-timeout'),
     resyncMs: parse(duration('resync'), str('resync') ?? '10s', 'resync'),
+    serfPollMs: str('serf-poll') === undefined ? undefined : parse(duration('serf-poll'), str('serf-poll'), 'serf-poll'),
     templatePath: str('template') ?? defaultTemplatePath,
     configOut: str('config-out'),
     base: {

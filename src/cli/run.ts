@@ -1,4 +1,5 @@
 /** `ha-agent run`: the long-running agent in the `ha` container. */
+import { DEFAULT_POLL_MS } from '../membership/change-poller.js';
 import { SerfMembership } from '../membership/source.js';
 import { resolveAgentConfig, applyOptions, logOptions, membershipOptions, modeOption, renderOptions, runtimeOption, serfOptions, traceOption } from './agent-config.js';
 import { createAgent } from './agent.js';
@@ -19,6 +20,14 @@ export const runSpec: CommandSpec = {
     modeOption,
     ...applyOptions,
     { name: 'resync', type: 'string', env: 'HA_AGENT_RESYNC', default: '10s', valueName: 'DURATION', description: 'how often the full member list is read again' },
+    {
+      name: 'serf-poll',
+      type: 'string',
+      env: 'HA_AGENT_SERF_POLL',
+      default: `${DEFAULT_POLL_MS}ms`,
+      valueName: 'DURATION',
+      description: "how often Serf's member counters are read, to list the members as soon as one joins or starts leaving",
+    },
     ...renderOptions,
     { name: 'dry-run', type: 'boolean', env: 'HA_AGENT_DRY_RUN', description: 'log the commands it would send and change nothing' },
     {
@@ -46,7 +55,7 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
     throw new UsageError(`--metrics: cannot listen on ${String(values.metrics)}: ${error.message}`);
   }) : undefined;
   const agent = createAgent(config);
-  const membership = new SerfMembership({ address: config.serf, authKey: config.serfAuth, resyncMs: config.resyncMs, log });
+  const membership = new SerfMembership({ address: config.serf, authKey: config.serfAuth, resyncMs: config.resyncMs, pollMs: config.serfPollMs, log });
   membership.on('members', (members, reason) => agent.reconciler.setMembers(members, reason));
 
   log.info('agent.started', {

@@ -1,12 +1,14 @@
 /**
  * List-then-watch over Serf's RPC: subscribe to member events first, then list members; list
- * again after every event batch, every resync period and every reconnect. Serf coalesces events
+ * again after every event batch, every resync period, every reconnect, and as soon as Serf's
+ * counters show a change (change-poller.ts: well before the event batch). Serf coalesces events
  * and can hide a leave-then-rejoin or an address change entirely, and drops stream events when
  * its buffer fills, so events are only a prompt to re-list: the list is the truth.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { cappedBackoff, type Backoff } from '../util/backoff.js';
+import { ChangePoller } from './change-poller.js';
 import { SerfError } from './errors.js';
 import { toMember, type Member } from './member.js';
 import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
@@ -20,6 +22,8 @@ export interface MembershipOptions {
   log: Logger;
   backoff?: Backoff;
   timeoutMs?: number;
+  /** How often Serf's counters are read to list at once on a change, ahead of its event batch. */
+  pollMs?: number;
 }
 
 export interface MembershipEvents {
@@ -82,6 +86,9 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     log.info('serf.connected', { address: address.text });
     this.emit('connected');
     this.list('connected');
+    const poller = new ChangePoller({ readStats: () => rpc.stats(), onChange: (reason) => this.list(reason), intervalMs: this.options.pollMs });
+    rpc.once('close', () => poller.stop());
+    poller.start();
   }
 
   private connectSoon(delayMs = (this.options.backoff ?? cappedBackoff())(this.attempt)): void {

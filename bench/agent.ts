@@ -20,7 +20,7 @@ import { startHttpBackend } from '../test/helpers/http-backend.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { startSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
-import { cpuPercent, medianRange, productDefaults, spread, verdict } from './figures.js';
+import { cpuPercent, machineLine, medianRange, productDefaults, spread, verdict } from './figures.js';
 import { massRuns } from './mass.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
@@ -134,5 +134,7 @@ async function mass(): Promise<void> {
 }
 
 const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=events or mass
+console.log(machineLine());
 if (only === undefined || only === 'events') await joinAndLeave();
 if (only === undefined || only === 'mass') await mass();
+console.log(machineLine());

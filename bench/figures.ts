@@ -1,5 +1,6 @@
 /** Summaries the benchmarks print: median (headline), p95 and min–max, from the raw samples. */
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { percentile } from '../src/demo/load.js';
 
 export interface Spread {
@@ -54,4 +55,10 @@ export function productDefaults(args: readonly string[]): string[] {
   const at = out.indexOf('--resync');
   if (at >= 0) out.splice(at, 2);
   return out;
+}
+
+/** The machine is shared: every report says how busy it was. */
+export function machineLine(): string {
+  const [one = 0, five = 0] = loadavg();
+  return `machine: ${cpus().length} cores, load average ${one.toFixed(1)} (1 min) / ${five.toFixed(1)} (5 min) at ${new Date().toISOString()}`;
 }

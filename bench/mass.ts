@@ -1,14 +1,16 @@
 /**
  * Many members joining, then leaving, at once, through a Serf RPC stand-in (test/helpers/fake-serf.ts)
- * so that the figure is ha-agent's, not hundreds of Serf processes': real haproxy, real HTTP servers.
+ * so that the figure is ha-agent's, not hundreds of Serf processes': real haproxy, real HTTP servers
+ * (in a process of their own, bench/http-fleet.ts).
  * As real Serf does, the stand-in's member list and `stats` change at once and its coalesced event
  * follows 1 s later (Serf's quiet period), so the clock starts when Serf's list shows the change.
  */
+import { fork } from 'node:child_process';
+import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, startAgent } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
-import { startHttpBackend, type HttpBackend } from '../test/helpers/http-backend.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, productDefaults, rssMb } from './figures.js';
@@ -43,12 +45,12 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
   const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'info', ...extraArgs])), { NODE_OPTIONS: '--max-semi-space-size=1' });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
-  const webs: HttpBackend[] = [];
+  const fleet = fork(path.join(import.meta.dirname, 'http-fleet.ts'), [String(count)], { execArgv: ['--import', 'tsx'] });
   const timers: NodeJS.Timeout[] = [];
   try {
     await waitFor('runtime connected', () => runtime.connected);
     await waitFor('agent connected to serf', () => serf.streaming, { timeoutMs: 20_000 });
-    for (let i = 0; i < count; i += 1) webs.push(await startHttpBackend(`m${i}`, `127.0.${2 + Math.floor(i / 250)}.${1 + (i % 250)}`));
+    const webs = await new Promise<Array<{ id: string; address: string; port: number }>>((resolve) => fleet.once('message', (m) => resolve(m as never)));
     const members: FakeMember[] = webs.map((w) => ({ name: w.id, address: w.address, tags: { role: 'backend', port: String(w.port) }, status: 'alive' }));
     const change = (type: 'member-join' | 'member-leave', changed: FakeMember[], then: FakeMember[]) => {
       serf.set(changed);
@@ -58,7 +60,7 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
 
     const t0 = Date.now();
     change('member-join', members, members);
-    await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 10 });
+    await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 20 });
     const joinMs = Date.now() - t0;
     // Memory and idle cost with every member served, once the burst of joins (and its event) has settled.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -72,15 +74,18 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
     // A graceful leave shows as `leaving` in Serf's list first; `left` comes with the event.
     const t1 = Date.now();
     change('member-leave', members.map((m) => ({ ...m, status: 'leaving' })), members.map((m) => ({ ...m, status: 'left' })));
-    await waitFor(`${count} out of rotation`, async () => (await up()) === 0, { timeoutMs: 120_000, intervalMs: 10 });
+    await waitFor(`${count} out of rotation`, async () => (await up()) === 0, { timeoutMs: 120_000, intervalMs: 20 });
     const outMs = Date.now() - t1;
-    await waitFor(`${count} deleted`, async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 120_000, intervalMs: 10 });
+    await waitFor(`${count} deleted`, async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 120_000, intervalMs: 20 });
     const deletedMs = Date.now() - t1;
     return { joinMs, outMs, deletedMs, distinctServed: served.size, agentRssMb, idleCpu, pollsPerSecond };
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await runtime.close();
-    await Promise.all(webs.map((w) => w.close()));
+    await new Promise((resolve) => {
+      fleet.once('exit', resolve);
+      fleet.send('stop');
+    });
     await serf.close();
     await stopAll();
   }

@@ -46,6 +46,7 @@ export class ServerWatcher {
   }
 
   private async poll(): Promise<void> {
+    const started = performance.now();
     let servers: Map<string, ActualServer> | undefined;
     try {
       const sessions = [...this.waiters].some((waiter) => waiter.needsSessions);
@@ -62,6 +63,8 @@ export class ServerWatcher {
         waiter.resolve(met);
       }
     }
-    this.timer = this.waiters.size > 0 ? setTimeout(() => void this.poll(), this.intervalMs) : undefined;
+    // A big backend's tables take long to read: wait at least 4× the read, so polling never takes over.
+    const delay = Math.max(this.intervalMs, 4 * (performance.now() - started));
+    this.timer = this.waiters.size > 0 ? setTimeout(() => void this.poll(), delay) : undefined;
   }
 }

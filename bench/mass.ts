@@ -91,9 +91,16 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
   }
 }
 
-/** `runs` fresh runs of massChange, one after the other. */
-export async function massRuns(count: number, runs: number, options: MassOptions = {}): Promise<MassResult[]> {
+/** `runs` fresh runs of massChange, one after the other; a run that failed is reported, not hidden. */
+export async function massRuns(count: number, runs: number, options: MassOptions = {}): Promise<{ results: MassResult[]; failures: string[] }> {
   const results: MassResult[] = [];
-  for (let i = 0; i < runs; i += 1) results.push(await massChange(count, options));
-  return results;
+  const failures: string[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    try {
+      results.push(await massChange(count, options));
+    } catch (error) {
+      failures.push((error as Error).message.split('\n')[0] ?? 'failed');
+    }
+  }
+  return { results, failures };
 }

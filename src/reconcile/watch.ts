@@ -46,7 +46,6 @@ export class ServerWatcher {
   }
 
   private async poll(): Promise<void> {
-    const started = performance.now();
     let servers: Map<string, ActualServer> | undefined;
     try {
       const sessions = [...this.waiters].some((waiter) => waiter.needsSessions);
@@ -63,8 +62,6 @@ export class ServerWatcher {
         waiter.resolve(met);
       }
     }
-    // A big backend's tables take long to read: wait at least 4× the read, so polling never takes over.
-    const delay = Math.max(this.intervalMs, 4 * (performance.now() - started));
-    this.timer = this.waiters.size > 0 ? setTimeout(() => void this.poll(), delay) : undefined;
+    this.timer = this.waiters.size > 0 ? setTimeout(() => void this.poll(), this.intervalMs) : undefined;
   }
 }

@@ -221,10 +221,21 @@ const rows: Row[] = [];
 console.log(machineLine());
 const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=agent,soft
 const wanted = (name: string) => only === undefined || only.split(',').includes(name);
-if (wanted('agent')) rows.push(await agentWay());
-if (wanted('restart')) rows.push(await reloadWay('restart', 'b. render + restart (seed lab)'));
-if (wanted('soft')) rows.push(await reloadWay('soft', 'c. render + haproxy -sf (consul-template)'));
-if (wanted('seamless')) rows.push(await reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
+const failures: string[] = [];
+/** A way that fails is reported as failed, and the others still run. */
+const measure = async (name: string, run: () => Promise<Row>) => {
+  if (!wanted(name)) return;
+  try {
+    rows.push(await run());
+  } catch (error) {
+    failures.push(`${name}: ${(error as Error).message.split('\n')[0]}`);
+    await stopAll();
+  }
+};
+await measure('agent', agentWay);
+await measure('restart', () => reloadWay('restart', 'b. render + restart (seed lab)'));
+await measure('soft', () => reloadWay('soft', 'c. render + haproxy -sf (consul-template)'));
+await measure('seamless', () => reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
 
 const table = [
   '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | HAProxy processes started (reloads) | long streams cut | HAProxy processes peak / end | their RSS MB peak / end |',
@@ -240,4 +251,5 @@ console.log(
     ` both median (min–max) over ${CYCLES * 2} servers. Long streams: ${STREAMS} responses of ${STREAM_MS / 1000} s opened before the first scale event (so on the 2 servers that stay).\n`,
 );
 console.log(table.join('\n'));
+for (const failure of failures) console.log(`FAILED: ${failure}`);
 console.log(machineLine());

@@ -1,39 +1,50 @@
 /**
- * `npm run bench:agent`: how fast membership changes reach HAProxy, with real processes.
- *  1. join → first request served by the new server, and leave → out of rotation / last request
- *     routed to it, p50/p95 over BENCH_EVENTS (default 20) real Serf agents joining and leaving;
- *  2. 200 members joining at once, then leaving at once, through a Serf RPC stand-in
- *     (test/helpers/fake-serf.ts) so that the figure is the agent's, not 200 Serf processes'.
+ * `npm run bench:agent`: how fast membership changes reach HAProxy, with real processes and the
+ * product's defaults (Serf profile `lan` as the images use; ha-agent's default --resync, --serf-poll
+ * and check settings).
+ *  1. BENCH_EVENTS (default 20) real Serf agents joining one after the other, then leaving
+ *     (SIGINT, their /health still 200), under keep-alive load: p50 / p95 / min–max of
+ *     Serf agent started → first request served by it, and SIGINT → last request routed to it;
+ *     slow requests in flight on a leaving server must still finish (drain).
+ *  2. BENCH_MASS (default 1,000) members joining, then leaving, at once, BENCH_RUNS (default 5) times,
+ *     through a Serf RPC stand-in (test/helpers/fake-serf.ts): medians with min–max, agent RSS,
+ *     and the idle agent's CPU with and without the Serf poll.
  * Prints figures; asserts nothing.
  */
-import { startLoad } from '../src/lab/demo/load.js';
+import { once, startLoad } from '../src/lab/demo/load.js';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
 import { startWebMember, type WebMember } from '../test/helpers/cluster.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
-import { massChange } from './mass.js';
+import { startHttpBackend } from '../test/helpers/http-backend.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { startSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { cpuPercent, machineLine, medianRange, productDefaults, spread, verdict } from './figures.js';
+import { massRuns } from './mass.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
-const MASS = Number(process.env.BENCH_MASS ?? 200);
+const MASS = Number(process.env.BENCH_MASS ?? 1000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const PROFILE = { profile: 'lan' };
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+const header = () => console.log(`${'ms'.padEnd(60)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  target`);
+const row = (name: string, values: number[], targets?: [number, number]) => {
+  const s = spread(values);
+  const met = targets ? `p50 <= ${targets[0]} ${s.median <= targets[0] ? 'met' : 'NOT met'}, p95 <= ${targets[1]} ${s.p95 <= targets[1] ? 'met' : 'NOT met'}` : '';
+  console.log(`${name.padEnd(60)} ${[s.median, s.p95, s.min, s.max].map((v) => v.toFixed(0).padStart(6)).join(' ')}  ${met}`);
 };
-const row = (name: string, values: number[], target = '') =>
-  console.log(`${name.padEnd(52)} ${percentile(values, 50).toFixed(0).padStart(7)} ${percentile(values, 95).toFixed(0).padStart(7)} ${Math.max(...values).toFixed(0).padStart(7)}  ${target}`);
 const logTime = (agent: TestAgent, match: (l: LogLine) => boolean) => {
   const line = agent.logs().find(match);
   return line ? Date.parse(String(line.time)) : Number.NaN;
 };
+const serfEventTime = (agent: TestAgent, type: string, name: string) =>
+  logTime(agent, (l) => l.event === 'serf.event' && l.type === type && Array.isArray(l.members) && l.members.includes(name));
 
 async function joinAndLeave(): Promise<void> {
   const haproxy = await startHaproxy();
-  const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' } });
-  const agent = startAgent(agentArgs(haproxy, lb.rpc, ['--log-level', 'info']));
+  const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' }, config: PROFILE });
+  const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'info'])));
   const anchor = await startWebMember('anchor', '127.0.0.250', lb.bind); // keeps the backend serving
   // Started (heartbeat on): HAProxy closes a prompt session idle for `stats timeout`.
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
@@ -44,57 +55,87 @@ async function joinAndLeave(): Promise<void> {
   const served = () => traffic.outcomes.filter((o) => o.ok);
 
   const joinToServed: number[] = [];
-  const eventToServed: number[] = [];
+  const joinToListed: number[] = [];
+  const plannedToServed: number[] = [];
+  const joinToSerfEvent: number[] = [];
   const members: WebMember[] = [];
+  const startedAt: number[] = [];
   for (let i = 0; i < EVENTS; i += 1) {
     const name = `j${i}`;
+    const web = await startHttpBackend(name, `127.0.1.${i + 1}`); // the app listens before its Serf agent starts
     const t0 = Date.now();
-    const member = await startWebMember(name, `127.0.1.${i + 1}`, lb.bind);
-    members.push(member);
+    startedAt.push(t0);
+    const serf = await startSerf({ name, address: web.address, join: lb.bind, tags: { role: 'backend', port: String(web.port) }, config: PROFILE });
+    members.push({ name, web, serf });
     const first = await waitFor(`${name} served`, () => served().find((s) => s.by === name && s.at >= t0), { timeoutMs: 20_000, intervalMs: 5 });
+    const planned = logTime(agent, (l) => l.event === 'plan.action' && l.action === 'join' && l.server === name);
     joinToServed.push(first.at - t0);
-    eventToServed.push(first.at - logTime(agent, (l) => l.event === 'plan.action' && l.action === 'join' && l.server === name));
+    joinToListed.push(planned - t0);
+    plannedToServed.push(first.at - planned);
   }
 
-  const eventToOut: number[] = [];
   const leaveToOut: number[] = [];
   const leaveToLast: number[] = [];
+  const leaveToSerfEvent: number[] = [];
+  let slowOnLeaving = 0;
+  let slowFailed = 0;
   for (const member of members) {
+    // Slow requests in flight when the leave starts: those on the leaving server must finish (drain).
+    const slow = Array.from({ length: 4 }, () => once(haproxy.frontendUrl, '/slow?ms=600').catch(() => ({ status: 0, by: '' })));
     const t0 = Date.now();
-    await member.serf.leave();
+    const leaving = member.serf.leave();
     const drained = `set server ${haproxy.backend}/${member.name} state drain`;
-    await waitFor(`${member.name} drained`, () => agent.logs().some((l) => l.event === 'step.finished' && l.command === drained), { timeoutMs: 20_000, intervalMs: 5 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await agent.waitForLog(`${member.name} drained`, (l) => l.event === 'step.finished' && l.command === drained);
+    const answers = await Promise.all(slow);
+    slowOnLeaving += answers.filter((a) => a.by === member.name).length;
+    slowFailed += answers.filter((a) => a.status !== 200).length;
+    await leaving;
     const out = logTime(agent, (l) => l.event === 'step.finished' && l.command === drained);
-    // The agent learns of a leave from the stream event or from a resync list, whichever is first.
-    const event = logTime(agent, (l) => l.event === 'plan.action' && l.action === 'remove' && l.server === member.name);
     const last = [...served()].reverse().find((s) => s.by === member.name);
-    eventToOut.push(out - event);
     leaveToOut.push(out - t0);
     if (last) leaveToLast.push(Math.max(0, last.at - t0));
+    leaveToSerfEvent.push(serfEventTime(agent, 'member-leave', member.name) - t0);
   }
+  for (const [i, m] of members.entries()) joinToSerfEvent.push(serfEventTime(agent, 'member-join', m.name) - (startedAt[i] ?? Number.NaN));
+  const [agentCpu = Number.NaN, serfCpu = Number.NaN] = await cpuPercent([agent.process.pid, lb.process.pid], 10_000);
   await traffic.stop();
   const pid = (await runtime.info()).pid;
   await runtime.close();
 
-  console.log(`\nJoin and leave of ${EVENTS} real Serf members (profile local), under keep-alive load (${traffic.outcomes.length} requests, ${traffic.outcomes.length - served().length} failed)`);
-  console.log(`${'ms'.padEnd(52)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'max'.padStart(7)}`);
-  row('Serf agent started → first request served by it', joinToServed, 'target p50 <= 1500');
-  row('  agent saw the member → first request served', eventToServed);
-  row('SIGINT to Serf (graceful leave) → out of rotation', leaveToOut);
-  row('  agent saw the member gone → out of rotation', eventToOut, 'target <= 300');
-  row('SIGINT to Serf → last request routed to it', leaveToLast);
+  const failed = traffic.outcomes.length - served().length;
+  console.log(`\nJoin and leave of ${EVENTS} real Serf members (profile lan, ha-agent defaults), under keep-alive load (${traffic.outcomes.length} requests, ${failed} failed)`);
+  header();
+  row('Serf agent started (app listening) → first request served', joinToServed, [300, 500]);
+  row('  Serf agent started → agent planned the join (poll + list)', joinToListed);
+  row('  agent planned the join → first request served (check)', plannedToServed);
+  row('SIGINT to its Serf agent → last request routed to it', leaveToLast, [300, 500]);
+  row('  SIGINT → out of rotation (`state drain` answered)', leaveToOut);
+  console.log('For comparison, when Serf\'s own coalesced events reached the agent (what it used to wait for):');
+  row('  Serf agent started → Serf member-join event', joinToSerfEvent.filter(Number.isFinite));
+  row('  SIGINT → Serf member-leave event', leaveToSerfEvent.filter(Number.isFinite));
+  console.log(`Drain: ${slowOnLeaving} slow requests (600 ms) were in flight on leaving servers at SIGINT; ${slowFailed} of all slow requests failed`);
+  console.log(`Idle for 10 s afterwards (1 member): ha-agent ${agentCpu.toFixed(2)} % of a core, the balancer's Serf agent ${serfCpu.toFixed(2)} %`);
   console.log(`HAProxy Pid unchanged through ${EVENTS * 2} membership changes: ${pid === haproxy.process.pid}`);
   await Promise.all([...members, anchor].map((m) => m.web.close()));
   await stopAll();
 }
 
 async function mass(): Promise<void> {
-  const m = await massChange(MASS);
-  console.log(`\n${MASS} members at once (Serf RPC stand-in; real haproxy, real HTTP servers, health checks every 1 s)`);
-  console.log(`  join event → all ${MASS} UP in HAProxy: ${m.joinMs} ms (target < 2000); ${m.distinctServed} distinct servers then answered requests`);
-  console.log(`  leave event → all ${MASS} out of rotation: ${m.outMs} ms; all deleted: ${m.deletedMs} ms; ha-agent RSS ${m.agentRssMb.toFixed(1)} MB`);
+  const { results: runs, failures } = await massRuns(MASS, RUNS);
+  const { results: off } = await massRuns(MASS, 1, { extraArgs: ['--serf-poll', '10m'] });
+  const pick = (key: keyof (typeof runs)[number]) => runs.map((r) => r[key]);
+  console.log(`\n${MASS} members at once, ${RUNS} runs, median (min–max). Serf RPC stand-in (test/helpers/fake-serf.ts); real haproxy, HTTP servers, health checks`);
+  for (const failure of failures) console.log(`  a run FAILED (left out of the figures below): ${failure}`);
+  console.log(`  Serf list shows the joins → all ${MASS} UP in HAProxy: ${medianRange(pick('joinMs'))} ms — target <= 1000: ${verdict(pick('joinMs'), 1000)}`);
+  console.log(`  Serf list shows the leave intents → all ${MASS} out of rotation: ${medianRange(pick('outMs'))} ms — target <= 300: ${verdict(pick('outMs'), 300)}`);
+  console.log(`  … → all deleted: ${medianRange(pick('deletedMs'))} ms; distinct servers answering afterwards: ${medianRange(pick('distinctServed'))}`);
+  console.log(`  ha-agent RSS 5 s after the joins: ${medianRange(pick('agentRssMb'), 1)} MB — target <= 80: ${verdict(pick('agentRssMb'), 80)}`);
+  console.log(`  idle ha-agent CPU over 10 s (${MASS} members): ${medianRange(pick('idleCpu'), 2)} % of a core at ${medianRange(pick('pollsPerSecond'), 1)} polls/s;`);
+  console.log(`    with --serf-poll 10m (poll effectively off, 1 run): ${off[0]?.idleCpu.toFixed(2) ?? '(run failed)'} % — the poll's cost is the difference`);
 }
 
-await joinAndLeave();
-await mass();
+const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=events or mass
+console.log(machineLine());
+if (only === undefined || only === 'events') await joinAndLeave();
+if (only === undefined || only === 'mass') await mass();
+console.log(machineLine());

@@ -2,11 +2,13 @@
  * `npm run bench`: the same cluster, load and scaling scenario four ways, in one run —
  *   a. ha-agent (Runtime API, no reload)        b. render + restart HAProxy (the seed lab)
  *   c. render + `haproxy -sf` (consul-template)  d. render + master-worker seamless reload
- * then how fast ha-agent converges when 10, 100 and 1,000 members join or leave at once, and its
- * memory at 1,000. Real haproxy, serf, s6 and web app on loopback; load from a separate process.
+ * Real haproxy, serf (profile `lan`, as the images use), s6 and web app on loopback; short requests
+ * from a separate process, plus long-lived streaming responses open across the scale events.
+ * Each way: 2 web servers, then BENCH_CYCLES (default 5) cycles of scale to 4 and back to 2.
  * Prints figures (docs/benchmarks.md records a run); asserts nothing.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,28 +17,58 @@ import { percentile, summarise, type Outcome } from '../src/lab/demo/load.js';
 import { startSerf } from '../test/helpers/serf.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { freePort } from '../test/helpers/ports.js';
-import { massChange } from './mass.js';
+import { machineLine, medianRange } from './figures.js';
 import { ReloadBalancer, type ReloadWay } from './reload-balancer.js';
 
-const HOLD_MS = Number(process.env.BENCH_HOLD_MS ?? 4000);
+const HOLD_MS = Number(process.env.BENCH_HOLD_MS ?? 3000);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 8);
+/** Longer than HAProxy's `hard-stop-after 30s`, as a WebSocket or a long download can be. */
+const STREAM_MS = Number(process.env.BENCH_STREAM_MS ?? 40_000);
+const SERF_PROFILE = 'lan';
 const home = path.resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** HAProxy processes (and their memory) started with a given config file. */
-function haproxyProcesses(configPath: string): { count: number; rssMb: number } {
-  let count = 0;
+/** HAProxy processes started with a given config file, and their memory. */
+function haproxyProcesses(configPath: string): { pids: number[]; rssMb: number } {
+  const pids: number[] = [];
   let rssKb = 0;
   for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       if (!cmdline[0]?.endsWith('haproxy') || !cmdline.includes(configPath)) continue;
-      count += 1;
+      pids.push(Number(pid));
       rssKb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
     } catch {
       // exited meanwhile
     }
   }
-  return { count, rssMb: rssKb / 1024 };
+  return { pids, rssMb: rssKb / 1024 };
+}
+
+/**
+ * Watches the HAProxy processes of one config the same way for every way: each PID not there at
+ * the start is a process the way started (a restart, a `-sf` reload, or a master-worker reload's
+ * new worker), and the peak count and memory show what old processes leave behind.
+ */
+function watchProcesses(configPath: string) {
+  const initial = new Set(haproxyProcesses(configPath).pids);
+  const started = new Set<number>();
+  let peak = { count: initial.size, rssMb: 0 };
+  const sample = () => {
+    const now = haproxyProcesses(configPath);
+    for (const pid of now.pids) if (!initial.has(pid)) started.add(pid);
+    peak = { count: Math.max(peak.count, now.pids.length), rssMb: Math.max(peak.rssMb, now.rssMb) };
+    return now;
+  };
+  const timer = setInterval(sample, 20);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const end = sample();
+      return { started: started.size, peak, end: { count: end.pids.length, rssMb: end.rssMb } };
+    },
+  };
 }
 
 function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]> }> {
@@ -57,6 +89,29 @@ function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]>
   });
 }
 
+interface Stream {
+  by: string;
+  /** Resolves true when the response ran its full length, false when it was cut. */
+  done: Promise<boolean>;
+}
+
+/** A long-lived response through HAProxy on a connection of its own. */
+function openStream(url: string): Promise<Stream> {
+  return new Promise((resolve) => {
+    const request = http.get(`${url}/stream?ms=${STREAM_MS}`, { agent: false }, (response) => {
+      let body = '';
+      const done = new Promise<boolean>((finish) => {
+        response.on('data', (chunk: Buffer) => (body = (body + chunk.toString()).slice(-16)));
+        response.on('end', () => finish(response.statusCode === 200 && body.endsWith('done\n')));
+        response.on('error', () => finish(false));
+        response.on('aborted', () => finish(false));
+      });
+      resolve({ by: String(response.headers['x-backend'] ?? '?'), done });
+    });
+    request.on('error', () => resolve({ by: '', done: Promise.resolve(false) }));
+  });
+}
+
 interface Row {
   way: string;
   seconds: number;
@@ -67,32 +122,47 @@ interface Row {
   steadyP99: number;
   changeP50: number;
   changeP99: number;
-  joinMs: number;
-  leaveMs: number;
+  joinMs: number[];
+  leaveMs: number[];
   reloads: number;
-  processes: number;
-  rssMb: number;
+  streamsCut: number;
+  streams: number;
+  peakProcesses: number;
+  peakRssMb: number;
+  endProcesses: number;
+  endRssMb: number;
 }
 
-async function scenario(way: string, cluster: LocalCluster, frontendUrl: string, configPath: string, reloads: () => number): Promise<Row> {
+async function scenario(way: string, cluster: LocalCluster, frontendUrl: string, configPath: string): Promise<Row> {
+  const processes = watchProcesses(configPath);
   const load = await startLoadProcess(frontendUrl);
+  const streams = await Promise.all(Array.from({ length: STREAMS }, () => openStream(frontendUrl)));
+  const streamsDone = Promise.all(streams.map((s) => s.done));
   const t0 = Date.now();
   await sleep(HOLD_MS);
-  const before = new Set(cluster.webs().map((c) => c.name));
-  const t1 = Date.now();
-  await cluster.scale(4);
-  const added = cluster.webs().map((c) => c.name).filter((n) => !before.has(n));
-  await sleep(HOLD_MS);
-  const removed = cluster.webs().slice(2).map((c) => c.name);
-  const t2 = Date.now();
-  await cluster.scale(2);
-  await sleep(HOLD_MS);
-  const processes = haproxyProcesses(configPath);
+  const steadyEnd = Date.now();
+  const joins: Array<{ name: string; at: number }> = [];
+  const leaves: Array<{ name: string; at: number }> = [];
+  for (let cycle = 0; cycle < CYCLES; cycle += 1) {
+    const before = new Set(cluster.webs().map((c) => c.name));
+    const t1 = Date.now();
+    await cluster.scale(4);
+    for (const name of cluster.webs().map((c) => c.name).filter((n) => !before.has(n))) joins.push({ name, at: t1 });
+    await sleep(HOLD_MS);
+    const removed = cluster.webs().slice(2).map((c) => c.name);
+    const t2 = Date.now();
+    await cluster.scale(2);
+    for (const name of removed) leaves.push({ name, at: t2 });
+    await sleep(HOLD_MS);
+  }
+  const completed = await Promise.race([streamsDone, sleep(STREAM_MS + 20_000).then(() => streams.map(() => false))]);
   const outcomes = await load.stop();
-  const steady = outcomes.filter((o) => o.at >= t0 && o.at < t1);
-  const change = outcomes.filter((o) => o.at >= t1);
-  const firstServed = added.map((name) => (outcomes.find((o) => o.by === name && o.at >= t1)?.at ?? Number.NaN) - t1);
-  const lastServed = removed.map((name) => ([...outcomes].reverse().find((o) => o.by === name)?.at ?? t2) - t2);
+  const seen = processes.stop();
+  const steady = outcomes.filter((o) => o.at >= t0 && o.at < steadyEnd);
+  const change = outcomes.filter((o) => o.at >= steadyEnd);
+  // Web server names are never reused, so each one's first and last answer belong to its one join and leave.
+  const joinMs = joins.map(({ name, at }) => (outcomes.find((o) => o.by === name && o.at >= at)?.at ?? Number.NaN) - at);
+  const leaveMs = leaves.map(({ name, at }) => Math.max(0, ([...outcomes].reverse().find((o) => o.by === name)?.at ?? at) - at));
   const all = summarise(outcomes);
   const lat = (list: Outcome[]) => list.map((o) => o.latencyMs).sort((a, b) => a - b);
   return {
@@ -105,20 +175,24 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
     steadyP99: percentile(lat(steady), 99),
     changeP50: percentile(lat(change), 50),
     changeP99: percentile(lat(change), 99),
-    joinMs: Math.max(...firstServed),
-    leaveMs: Math.max(0, ...lastServed),
-    reloads: reloads(),
-    processes: processes.count,
-    rssMb: processes.rssMb,
+    joinMs,
+    leaveMs,
+    reloads: seen.started,
+    streamsCut: completed.filter((ok) => !ok).length,
+    streams: streams.length,
+    peakProcesses: seen.peak.count,
+    peakRssMb: seen.peak.rssMb,
+    endProcesses: seen.end.count,
+    endRssMb: seen.end.rssMb,
   };
 }
 
 async function agentWay(): Promise<Row> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-'));
   const port = await freePort();
-  const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2 });
+  const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2, serfProfile: SERF_PROFILE });
   try {
-    return await scenario('a. ha-agent (Runtime API)', cluster, `http://127.0.0.1:${port}`, path.join(stateDir, 'ha/haproxy.cfg'), () => 0);
+    return await scenario('a. ha-agent (Runtime API)', cluster, `http://127.0.0.1:${port}`, path.join(stateDir, 'ha/haproxy.cfg'));
   } finally {
     await cluster.down();
   }
@@ -127,14 +201,14 @@ async function agentWay(): Promise<Row> {
 async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-'));
   const port = await freePort();
-  await startSerf({ name: 'ha', address: '127.0.0.1', bindPort: 7946, rpcPort: 7373, tags: { role: 'lb' } });
+  await startSerf({ name: 'ha', address: '127.0.0.1', bindPort: 7946, rpcPort: 7373, tags: { role: 'lb' }, config: { profile: SERF_PROFILE } });
   // Not below the cluster's state folder: LocalCluster.up starts that afresh.
   const balancerDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-lb-'));
   const balancer = new ReloadBalancer(way, balancerDir, port, '127.0.0.1:7373');
   balancer.start();
-  const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2, ha: false });
+  const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2, ha: false, serfProfile: SERF_PROFILE });
   try {
-    return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'), () => balancer.reloads);
+    return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'));
   } finally {
     await cluster.down();
     await balancer.stop();
@@ -144,26 +218,38 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
 
 const f = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const rows: Row[] = [];
+console.log(machineLine());
 const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=agent,soft
 const wanted = (name: string) => only === undefined || only.split(',').includes(name);
-if (wanted('agent')) rows.push(await agentWay());
-if (wanted('restart')) rows.push(await reloadWay('restart', 'b. render + restart (seed lab)'));
-if (wanted('soft')) rows.push(await reloadWay('soft', 'c. render + haproxy -sf (consul-template)'));
-if (wanted('seamless')) rows.push(await reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
+const failures: string[] = [];
+/** A way that fails is reported as failed, and the others still run. */
+const measure = async (name: string, run: () => Promise<Row>) => {
+  if (!wanted(name)) return;
+  try {
+    rows.push(await run());
+  } catch (error) {
+    failures.push(`${name}: ${(error as Error).message.split('\n')[0]}`);
+    await stopAll();
+  }
+};
+await measure('agent', agentWay);
+await measure('restart', () => reloadWay('restart', 'b. render + restart (seed lab)'));
+await measure('soft', () => reloadWay('soft', 'c. render + haproxy -sf (consul-template)'));
+await measure('seamless', () => reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
 
 const table = [
-  '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | reloads | HAProxy processes at end | their RSS MB |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.way} | ${f(r.seconds)} | ${r.requests} | ${r.failed}${r.errors.length ? ` (${r.errors.slice(0, 2).join('; ')})` : ''} | ${f(r.steadyP50)} / ${f(r.steadyP99)} | ${f(r.changeP50)} / ${f(r.changeP99)} | ${f(r.joinMs, 0)} | ${f(r.leaveMs, 0)} | ${r.reloads} | ${r.processes} | ${f(r.rssMb)} |`),
+  '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | HAProxy processes started (reloads) | long streams cut | HAProxy processes peak / end | their RSS MB peak / end |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.way} | ${f(r.seconds)} | ${r.requests} | ${r.failed}${r.errors.length ? ` (${r.errors.slice(0, 2).join('; ')})` : ''} | ${f(r.steadyP50)} / ${f(r.steadyP99)} | ${f(r.changeP50)} / ${f(r.changeP99)} | ${medianRange(r.joinMs)} | ${medianRange(r.leaveMs)} | ${r.reloads} | ${r.streamsCut} of ${r.streams} | ${r.peakProcesses} / ${r.endProcesses} | ${f(r.peakRssMb)} / ${f(r.endRssMb)} |`,
+  ),
 ];
-console.log(`\nScale 2 → 4 → 2 under load (4 keep-alive + 2 new-connection clients), ${HOLD_MS} ms per phase:\n`);
+console.log(
+  `\n${CYCLES} cycles of scale 2 → 4 → 2 under load (4 keep-alive + 2 new-connection clients), ${HOLD_MS} ms per phase, Serf profile ${SERF_PROFILE}.` +
+    `\njoin → serving: scale call → first request served by the new server; stop → last request: scale call (SIGTERM to the web server's s6, SIGINT to its Serf agent) → last request it served;` +
+    ` both median (min–max) over ${CYCLES * 2} servers. Long streams: ${STREAMS} responses of ${STREAM_MS / 1000} s opened before the first scale event (so on the 2 servers that stay).\n`,
+);
 console.log(table.join('\n'));
-
-const mass: string[] = ['| members at once | join → all UP ms | leave → all out of rotation ms | leave → all deleted ms | ha-agent RSS MB |', '|---|---|---|---|---|'];
-for (const n of wanted('mass') ? [10, 100, 1000] : []) {
-  const m = await massChange(n);
-  mass.push(`| ${n} | ${m.joinMs} | ${m.outMs} | ${m.deletedMs} | ${f(m.agentRssMb)} |`);
-}
-console.log(`\nha-agent with many members at once (Serf RPC stand-in, real haproxy and HTTP servers):\n`);
-console.log(mass.join('\n'));
-
+for (const failure of failures) console.log(`FAILED: ${failure}`);
+console.log(machineLine());

@@ -1,15 +1,22 @@
 /**
  * Many members joining, then leaving, at once, through a Serf RPC stand-in (test/helpers/fake-serf.ts)
- * so that the figure is ha-agent's, not hundreds of Serf processes': real haproxy, real HTTP servers.
+ * so that the figure is ha-agent's, not hundreds of Serf processes': real haproxy, real HTTP servers
+ * (in a process of their own, bench/http-fleet.ts).
+ * As real Serf does, the stand-in's member list and `stats` change at once and its coalesced event
+ * follows 1 s later (Serf's quiet period), so the clock starts when Serf's list shows the change.
  */
-import { readFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, startAgent } from '../test/helpers/agent.js';
-import { FakeSerf } from '../test/helpers/fake-serf.js';
+import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
-import { startHttpBackend, type HttpBackend } from '../test/helpers/http-backend.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { cpuPercent, productDefaults, rssMb } from './figures.js';
+
+/** Serf's quiet period before it sends a batch of member events. */
+const SERF_BATCH_MS = 1_000;
 
 export interface MassResult {
   joinMs: number;
@@ -17,42 +24,83 @@ export interface MassResult {
   deletedMs: number;
   distinctServed: number;
   agentRssMb: number;
+  /** % of one core over `idleMs` with every member served and nothing changing (NaN when not measured). */
+  idleCpu: number;
+  /** `stats` reads a second during the idle window. */
+  pollsPerSecond: number;
 }
 
-export async function massChange(count: number): Promise<MassResult> {
+export interface MassOptions {
+  /** Added to the agent's command line (e.g. a different --serf-poll). */
+  extraArgs?: readonly string[];
+  /** How long the idle agent's CPU is measured; 0: not measured. */
+  idleMs?: number;
+}
+
+export async function massChange(count: number, { extraArgs = [], idleMs = 10_000 }: MassOptions = {}): Promise<MassResult> {
   const haproxy = await startHaproxy();
   const serf = new FakeSerf();
   await serf.listen();
   // As ha/services/ha-agent/run starts it.
-  const agent = startAgent(agentArgs(haproxy, serf.address, ['--log-level', 'info']), { NODE_OPTIONS: '--max-semi-space-size=1' });
+  const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'info', ...extraArgs])), { NODE_OPTIONS: '--max-semi-space-size=1' });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
-  await waitFor('runtime connected', () => runtime.connected);
-  await waitFor('agent connected to serf', () => serf.streaming, { timeoutMs: 20_000 });
-  const webs: HttpBackend[] = [];
-  for (let i = 0; i < count; i += 1) webs.push(await startHttpBackend(`m${i}`, `127.0.${2 + Math.floor(i / 250)}.${1 + (i % 250)}`));
-  const members = webs.map((w) => ({ name: w.id, address: w.address, tags: { role: 'backend', port: String(w.port) }, status: 'alive' as const }));
+  const fleet = fork(path.join(import.meta.dirname, 'http-fleet.ts'), [String(count)], { execArgv: ['--import', 'tsx'] });
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    await waitFor('runtime connected', () => runtime.connected);
+    await waitFor('agent connected to serf', () => serf.streaming, { timeoutMs: 20_000 });
+    const webs = await new Promise<Array<{ id: string; address: string; port: number }>>((resolve) => fleet.once('message', (m) => resolve(m as never)));
+    const members: FakeMember[] = webs.map((w) => ({ name: w.id, address: w.address, tags: { role: 'backend', port: String(w.port) }, status: 'alive' }));
+    const change = (type: 'member-join' | 'member-leave', changed: FakeMember[], then: FakeMember[]) => {
+      serf.set(changed);
+      timers.push(setTimeout(() => serf.event(type, then), SERF_BATCH_MS));
+    };
+    const up = async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length;
 
-  const t0 = Date.now();
-  serf.event('member-join', members);
-  const up = async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length;
-  await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 10 });
-  const joinMs = Date.now() - t0;
-  // Memory with every member served, once the burst of joins has settled.
-  await new Promise((resolve) => setTimeout(resolve, 5_000));
-  const agentRssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${agent.process.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  const served = new Set<string>();
-  for (let i = 0; i < Math.min(count * 2, 400); i += 1) served.add((await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend') ?? '?');
+    const t0 = Date.now();
+    change('member-join', members, members);
+    await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 20 });
+    const joinMs = Date.now() - t0;
+    // Memory and idle cost with every member served, once the burst of joins (and its event) has settled.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const agentRssMb = rssMb(agent.process.pid);
+    const polls = serf.statsRequests;
+    const [idleCpu = Number.NaN] = idleMs > 0 ? await cpuPercent([agent.process.pid], idleMs) : [];
+    const pollsPerSecond = idleMs > 0 ? ((serf.statsRequests - polls) * 1000) / idleMs : Number.NaN;
+    const served = new Set<string>();
+    for (let i = 0; i < Math.min(count * 2, 400); i += 1) served.add((await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend') ?? '?');
 
-  const t1 = Date.now();
-  serf.event('member-leave', members.map((m) => ({ ...m, status: 'left' as const })));
-  await waitFor(`${count} out of rotation`, async () => (await up()) === 0, { timeoutMs: 120_000, intervalMs: 10 });
-  const outMs = Date.now() - t1;
-  await waitFor(`${count} deleted`, async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 120_000, intervalMs: 10 });
-  const deletedMs = Date.now() - t1;
-  await runtime.close();
-  await Promise.all(webs.map((w) => w.close()));
-  await serf.close();
-  await stopAll();
-  return { joinMs, outMs, deletedMs, distinctServed: served.size, agentRssMb };
+    // A graceful leave shows as `leaving` in Serf's list first; `left` comes with the event.
+    const t1 = Date.now();
+    change('member-leave', members.map((m) => ({ ...m, status: 'leaving' })), members.map((m) => ({ ...m, status: 'left' })));
+    await waitFor(`${count} out of rotation`, async () => (await up()) === 0, { timeoutMs: 120_000, intervalMs: 20 });
+    const outMs = Date.now() - t1;
+    await waitFor(`${count} deleted`, async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 120_000, intervalMs: 20 });
+    const deletedMs = Date.now() - t1;
+    return { joinMs, outMs, deletedMs, distinctServed: served.size, agentRssMb, idleCpu, pollsPerSecond };
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    await runtime.close();
+    await new Promise((resolve) => {
+      fleet.once('exit', resolve);
+      fleet.send('stop');
+    });
+    await serf.close();
+    await stopAll();
+  }
+}
+
+/** `runs` fresh runs of massChange, one after the other; a run that failed is reported, not hidden. */
+export async function massRuns(count: number, runs: number, options: MassOptions = {}): Promise<{ results: MassResult[]; failures: string[] }> {
+  const results: MassResult[] = [];
+  const failures: string[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    try {
+      results.push(await massChange(count, options));
+    } catch (error) {
+      failures.push((error as Error).message.split('\n')[0] ?? 'failed');
+    }
+  }
+  return { results, failures };
 }

@@ -20,7 +20,6 @@ export type ReloadWay = 'restart' | 'soft' | 'seamless';
 
 export class ReloadBalancer {
   readonly processes: ChildProcess[] = [];
-  reloads = 0;
   private readonly render = compileTemplate(readFileSync(path.resolve(import.meta.dirname, '../ha/config/haproxy.cfg.hbs'), 'utf8'));
   private readonly configPath: string;
   private readonly masterSocket: string;
@@ -85,7 +84,6 @@ export class ReloadBalancer {
 
   private async apply(servers: ConfigModel['servers']): Promise<void> {
     if (!this.write(servers)) return;
-    this.reloads += 1;
     const current = this.alive();
     if (this.way === 'restart') {
       for (const child of this.processes) if (child.exitCode === null) child.kill('SIGTERM');

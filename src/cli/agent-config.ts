@@ -6,6 +6,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { createLogger, type Logger } from '../log.js';
+import { DEFAULT_POLL_MS } from '../membership/change-poller.js';
 import { DEFAULT_SERF_ADDRESS, parseSerfAddress, type SerfAddress } from '../membership/rpc-client.js';
 import { addressPolicy, parseCidr, type Cidr } from '../model/cidr.js';
 import { defaultServerPolicy, type ServerPolicy } from '../model/server.js';
@@ -65,6 +66,12 @@ export const applyOptions: OptionSpec[] = [
 ];
 
 export const resyncOption = o('resync', 'HA_AGENT_RESYNC', 'how often the full member list is read again', { default: '10s', valueName: 'DURATION' });
+export const serfPollOption = o(
+  'serf-poll',
+  'HA_AGENT_SERF_POLL',
+  "how often Serf's member counters are read, to list the members as soon as one joins or starts leaving",
+  { default: `${DEFAULT_POLL_MS}ms`, valueName: 'DURATION' },
+);
 
 export const renderOptions: OptionSpec[] = [
   o('template', 'HA_AGENT_TEMPLATE', 'the haproxy.cfg Handlebars template', { default: defaultTemplatePath, valueName: 'PATH' }),
@@ -100,7 +107,7 @@ export { runtimeOption, traceOption };
 
 /** Each option's default, from its spec above: a subcommand without the option gets the same value. */
 const defaults = new Map(
-  [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, ...applyOptions, resyncOption, ...renderOptions, ...logOptions].flatMap(
+  [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, ...applyOptions, resyncOption, serfPollOption, ...renderOptions, ...logOptions].flatMap(
     (option) => (option.default === undefined ? [] : [[option.name, option.default] as const]),
   ),
 );
@@ -129,6 +136,8 @@ export interface AgentConfig {
   drainTimeoutMs: number;
   checkTimeoutMs: number;
   resyncMs: number;
+  /** undefined: the poller's own default. */
+  serfPollMs: number;
   templatePath: string;
   configOut: string | undefined;
   /** Marks the rendered config and is checked in HAProxy's `show info`; none without --deployment or --config-out. */
@@ -207,6 +216,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
     drainTimeoutMs: parse(duration('drain-timeout'), given('drain-timeout'), 'drain-timeout'),
     checkTimeoutMs: parse(duration('check-timeout'), given('check-timeout'), 'check-timeout'),
     resyncMs: parse(duration('resync'), given('resync'), 'resync'),
+    serfPollMs: parse(duration('serf-poll'), given('serf-poll'), 'serf-poll'),
     templatePath: given('template'),
     configOut,
     deployment:

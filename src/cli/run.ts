@@ -8,6 +8,7 @@ import {
   modeOption,
   renderOptions,
   resyncOption,
+  serfPollOption,
   runtimeOption,
   serfOptions,
   traceOption,
@@ -41,6 +42,7 @@ export const runSpec: CommandSpec = {
     modeOption,
     ...applyOptions,
     resyncOption,
+    serfPollOption,
     ...renderOptions,
     { name: 'dry-run', type: 'boolean', env: 'HA_AGENT_DRY_RUN', description: 'log the commands it would send and change nothing' },
     metricsOption,
@@ -62,7 +64,7 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
     throw new UsageError(`--metrics: cannot listen on ${String(values.metrics)}: ${error.message}`);
   }) : undefined;
   const agent = await createAgent(config);
-  const membership = new SerfMembership({ address: config.serf, authKey: config.serfAuth, resyncMs: config.resyncMs, log });
+  const membership = new SerfMembership({ address: config.serf, authKey: config.serfAuth, resyncMs: config.resyncMs, pollMs: config.serfPollMs, log });
   membership.on('members', (members, reason) => agent.reconciler.setMembers(members, reason));
 
   log.info('agent.started', {

@@ -88,6 +88,11 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     return body.Members;
   }
 
+  /** The agent's counters; `serf` holds string values such as member_time, members, failed, left. */
+  async stats(): Promise<unknown> {
+    return this.request('stats', 'body');
+  }
+
   /** Subscribes to events; records arrive as 'record' events until the connection closes. */
   async stream(type: string): Promise<void> {
     await this.request('stream', 'stream', { Type: type });

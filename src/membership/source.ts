@@ -1,6 +1,7 @@
 /**
  * List-then-watch over Serf's RPC: subscribe to member events first, then list members; list
- * again after every event batch, every resync period and every reconnect. Serf coalesces events
+ * again after every event batch, every resync period, every reconnect, and as soon as Serf's
+ * counters show a change (change-poller.ts: well before the event batch). Serf coalesces events
  * and can hide a leave-then-rejoin or an address change entirely, and drops stream events when
  * its buffer fills, so events are only a prompt to re-list: the list is the truth.
  */
@@ -10,6 +11,7 @@ import { systemClock, type Timers } from '../util/clock.js';
 import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
 import type { SerfError } from './errors.js';
 import { MEMBER_EVENTS, toMember, type Member } from './member.js';
+import { ChangePoller } from './change-poller.js';
 import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
 
 /**
@@ -19,6 +21,8 @@ import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
 export interface SerfSession {
   readonly closed: boolean;
   members(): Promise<unknown[]>;
+  /** Serf's counters: a cheap read that moves when a member joins, starts leaving, leaves or fails. */
+  stats(): Promise<unknown>;
   stream(type: string): Promise<void>;
   on(event: 'record', listener: (record: unknown) => void): unknown;
   once(event: 'close', listener: (error: SerfError) => void): unknown;
@@ -35,6 +39,8 @@ export interface MembershipOptions {
   log: Logger;
   reconnectStrategy?: ReconnectStrategy;
   timeoutMs?: number;
+  /** How often Serf's counters are read to list at once on a change, ahead of its event batch. */
+  pollMs?: number;
   /** Opens one session; a real RPC connection to `address` unless a test injects a fake. */
   connect?: () => Promise<SerfSession>;
   timers?: Timers;
@@ -124,6 +130,14 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     log.info('serf.connected', { address: address.text });
     this.emit('connected');
     this.list('connected');
+    const poller = new ChangePoller({
+      readStats: () => rpc.stats(),
+      onChange: (reason) => this.list(reason),
+      intervalMs: this.options.pollMs,
+      timers: this.timers,
+    });
+    rpc.once('close', () => poller.stop());
+    poller.start();
   }
 
   private onRecord(record: unknown): void {

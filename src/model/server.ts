@@ -14,9 +14,10 @@ export type Server = z.infer<typeof serverSchema>;
 
 export const serverPolicySchema = z.object({
   /**
-   * `downinter` also sets when the first check runs after `enable health` (measured: inter 1000
-   * alone → ~1 s, downinter 200 → ~0.2 s), so a new server serves sooner; `fastinter` speeds up the
-   * checks that confirm a failure.
+   * `downinter` also sets when the first check runs after `enable health` (measured on 2.6: ~1 s with
+   * inter 1000 alone, ~0.2 s with downinter 200, ~0.1 s with 100, ~55 ms with 50), so a new server
+   * serves sooner; it is also how often a server that is down is checked, hence not lower.
+   * `fastinter` speeds up the checks that confirm a failure.
    */
   check: z.object({
     inter: milliseconds,
@@ -31,7 +32,7 @@ export const serverPolicySchema = z.object({
 export type ServerPolicy = z.infer<typeof serverPolicySchema>;
 
 export const defaultServerPolicy: ServerPolicy = {
-  check: { inter: 1000, fastinter: 200, downinter: 200, rise: 1, fall: 2 },
+  check: { inter: 1000, fastinter: 200, downinter: 100, rise: 1, fall: 2 },
   pool: { maxConn: -1, purgeDelay: 5000 },
 };
 

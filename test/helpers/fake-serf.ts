@@ -1,8 +1,9 @@
 /**
  * A stand-in for a Serf agent's RPC, for scale benchmarks where running hundreds of real agents
  * is not the point: it speaks the same wire protocol (msgpack header+body, handshake, auth,
- * stream ack then header+record pairs, members), and lets the caller set the member list and
- * push coalesced member events exactly as Serf's stream delivers them.
+ * stream ack then header+record pairs, members, stats), and lets the caller set the member list and
+ * push coalesced member events exactly as Serf's stream delivers them. As in Serf, `stats` counts
+ * members and advances a member clock on every change to the list, events or not.
  */
 import net from 'node:net';
 import { Packr } from 'msgpackr';
@@ -32,7 +33,10 @@ export class FakeSerf {
   readonly members = new Map<string, FakeMember>();
   private readonly streams = new Set<{ socket: net.Socket; seq: number }>();
   private server!: net.Server;
+  private memberTime = 1;
   address = '';
+  /** `stats` requests answered (the agent's change poll). */
+  statsRequests = 0;
 
   /** Whether a client has subscribed to the event stream. */
   get streaming(): boolean {
@@ -45,9 +49,15 @@ export class FakeSerf {
     this.address = `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
   }
 
+  /** Changes the member list (and stats) without an event, as Serf does during its 1–3 s batching. */
+  set(changed: FakeMember[]): void {
+    for (const member of changed) this.members.set(member.name, member);
+    this.memberTime += 1;
+  }
+
   /** Sets members and pushes one coalesced event naming them, as Serf's stream would. */
   event(type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update', changed: FakeMember[]): void {
-    for (const member of changed) this.members.set(member.name, member);
+    this.set(changed);
     for (const stream of this.streams) {
       stream.socket.write(Buffer.concat([packr.pack({ Seq: stream.seq, Error: '' }), packr.pack({ Event: type, Members: changed.map(wire) })]));
     }
@@ -62,6 +72,15 @@ export class FakeSerf {
   async close(): Promise<void> {
     this.dropStreams();
     await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private stats(): unknown {
+    const all = [...this.members.values()];
+    const count = (status: FakeMember['status']) => String(all.filter((m) => m.status === status).length);
+    return {
+      agent: { name: 'fake' },
+      serf: { members: String(all.length), failed: count('failed'), left: count('left'), member_time: String(this.memberTime), health_score: '0' },
+    };
   }
 
   private serve(socket: net.Socket): void {
@@ -83,6 +102,10 @@ export class FakeSerf {
         }
         pending = undefined;
         if (header.Command === 'members') reply(header.Seq, { Members: [...this.members.values()].map(wire) });
+        else if (header.Command === 'stats') {
+          this.statsRequests += 1;
+          reply(header.Seq, this.stats());
+        }
         else if (header.Command === 'stream') {
           reply(header.Seq);
           this.streams.add({ socket, seq: header.Seq });

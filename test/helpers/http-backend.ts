@@ -7,16 +7,22 @@ export interface HttpBackend {
   address: string;
   port: number;
   requests: () => number;
+  /** Health checks answered so far. */
+  healthChecks: () => number;
   close: () => Promise<void>;
 }
 
-export async function startHttpBackend(id: string, address = '127.0.0.1'): Promise<HttpBackend> {
+/** `health`: the status `/health` answers right now (200 unless given). */
+export async function startHttpBackend(id: string, address = '127.0.0.1', options: { health?: () => number } = {}): Promise<HttpBackend> {
   const port = await freePort(address);
   let requests = 0;
+  let healthChecks = 0;
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://x');
     if (url.pathname === '/health') {
-      response.end('ok');
+      healthChecks += 1;
+      response.statusCode = options.health?.() ?? 200;
+      response.end(response.statusCode === 200 ? 'ok' : 'not yet');
       return;
     }
     requests += 1;
@@ -32,6 +38,7 @@ export async function startHttpBackend(id: string, address = '127.0.0.1'): Promi
     address,
     port,
     requests: () => requests,
+    healthChecks: () => healthChecks,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -44,6 +44,12 @@ describe('webapp', () => {
     await fetch(`${url}/delay`, { method: 'POST', body: JSON.stringify({ delay: 0 }) });
   });
 
+  it('streams a long-lived response: a line every 250 ms, then done', async () => {
+    const response = await fetch(`${url}/stream?ms=600`);
+    expect(response.headers.get('x-backend')).toBe('web-x');
+    expect(await response.text()).toMatch(/^(\.\n){2,3}done\n$/);
+  });
+
   it('on SIGTERM: /health 503 during the grace period, the request in flight completes, then it exits 0', async () => {
     const { web: stopping, url } = await startWebapp({ GRACE_MS: '500' });
     expect((await fetch(`${url}/health`)).status).toBe(200);

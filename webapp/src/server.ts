@@ -4,6 +4,8 @@
  *                  a NODESESSID cookie whose session (kept in this process, as in the lab) counts views.
  *                  `?delay=MS` delays this one answer.
  *   POST /delay    {"delay": MS} delays every later answer (to show draining); {"delay": 0} resets.
+ *   GET /stream    `?ms=N`: a long-lived response (like a WebSocket or a download) that sends a line every
+ *                  250 ms for N ms (at most 60 s), then `done`; header x-backend names the server.
  *   GET /health    200, or 503 once the server is stopping.
  * On SIGTERM it keeps serving for GRACE_MS (default 3000) while /health answers 503, so HAProxy stops
  * sending it new requests; then it stops accepting, closes idle keep-alive connections, and exits once
@@ -81,6 +83,10 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
     send(response, 200, { delay });
     return;
   }
+  if (url.pathname === '/stream' && request.method === 'GET') {
+    stream(response, Math.min(MAX_DELAY_MS, Number(url.searchParams.get('ms')) || 0));
+    return;
+  }
   if (url.pathname !== '/' || request.method !== 'GET') {
     send(response, 404, { error: 'not found' });
     return;
@@ -92,6 +98,20 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   response.setHeader('set-cookie', `NODESESSID=${id}; Path=/; HttpOnly`);
   send(response, 200, { hello: 'world!', ip, host: os.hostname(), tag, sessionViews: views, id });
+}
+
+function stream(response: http.ServerResponse, ms: number): void {
+  response.writeHead(200, { 'content-type': 'text/plain', 'x-backend-ip': ip, 'x-backend': name });
+  const ends = Date.now() + ms;
+  const timer = setInterval(() => {
+    if (Date.now() < ends) {
+      response.write('.\n');
+      return;
+    }
+    clearInterval(timer);
+    response.end('done\n');
+  }, 250);
+  response.on('close', () => clearInterval(timer));
 }
 
 const server = http.createServer((request, response) => {

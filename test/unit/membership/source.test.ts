@@ -21,7 +21,7 @@ const raw = (name: string, n: number, status = 'alive') => ({
 class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }> implements SerfSession {
   closed = false;
   readonly calls: string[] = [];
-  constructor(private readonly cluster: { members: unknown[]; failList: boolean }) {
+  constructor(private readonly cluster: { members: unknown[]; failList: boolean; memberTime: number }) {
     super();
   }
   async members(): Promise<unknown[]> {
@@ -29,6 +29,10 @@ class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }
     await Promise.resolve();
     if (this.cluster.failList) throw new SerfError('SERF_TIMEOUT', 'no answer to members');
     return [...this.cluster.members];
+  }
+  /** Serf's counters: only the member clock moves here, when a test says a change happened. */
+  async stats(): Promise<unknown> {
+    return { serf: { member_time: String(this.cluster.memberTime), members: '1', failed: '0', left: '0' } };
   }
   async stream(type: string): Promise<void> {
     this.calls.push(`stream ${type}`);
@@ -48,7 +52,7 @@ class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }
 }
 
 function setup(options: Partial<MembershipOptions> & { refuse?: number } = {}) {
-  const cluster = { members: [raw('web-1', 1)] as unknown[], failList: false };
+  const cluster = { members: [raw('web-1', 1)] as unknown[], failList: false, memberTime: 1 };
   const sessions: FakeSession[] = [];
   const logged: string[] = [];
   const record = (event: string) => void logged.push(event);
@@ -112,6 +116,19 @@ describe('SerfMembership', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(sessions[0]!.calls.filter((c) => c === 'members')).toHaveLength(3); // connected + 1 in flight + 1 after
     expect(lists.at(-1)?.names).toEqual(['web-1:alive', 'web-2:alive']);
+    membership.close();
+  });
+
+  it("fast path: a move of Serf's member clock lists at once, long before the event batch or the resync", async () => {
+    const { cluster, lists, membership } = setup();
+    membership.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(lists).toHaveLength(1);
+    cluster.members = [raw('web-1', 1, 'leaving')];
+    cluster.memberTime += 1;
+    await vi.advanceTimersByTimeAsync(60);
+    expect(lists.at(-1)).toEqual({ names: ['web-1:leaving'], reason: expect.stringMatching(/./) });
+    expect(lists.length).toBeGreaterThan(1);
     membership.close();
   });
 

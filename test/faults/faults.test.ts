@@ -145,7 +145,9 @@ describe('faults around the agent (real haproxy, serf, agent)', () => {
     const haproxy = await startHaproxy();
     const serf = new FakeSerf(); // the Serf RPC stand-in: a real Serf cannot be made to lose one event on cue
     await serf.listen();
-    const agent = startAgent(agentArgs(haproxy, serf.address, ['--resync', '2s']));
+    // The Serf poll would see the stand-in's counters move and list at once; it is turned off here so that
+    // the resync alone, the safety net for a change that neither the stream nor the poll reports, is tested.
+    const agent = startAgent(agentArgs(haproxy, serf.address, ['--resync', '2s', '--serf-poll', '60m']));
     const runtime = runtimeFor(haproxy.tcpUrl);
     await waitFor('agent streaming', () => serf.streaming, { timeoutMs: 20_000 });
     const [a, b, c] = [

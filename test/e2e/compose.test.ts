@@ -4,6 +4,8 @@
  * measure a member's join and leave latencies, `docker stop` a web container during a slow request,
  * `docker kill` one, restart `ha` — with Debian's docker-compose 1.29; then the scale phases again
  * with Compose v2 (scripts/compose-v2.sh: the CLI plugin, or Debian trixie's docker-compose 2.x).
+ * Beside the load, sticky users (each with its own cookie jar; the stack turns stickiness on) keep their
+ * session through the scale phases unless their server left.
  */
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -12,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilServing } from '../../src/lab/cluster/converge.js';
 import { ComposeDriver } from '../../src/lab/demo/driver.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
-import { once, percentile, startLoad, type Load } from '../../src/lab/demo/load.js';
+import { once, percentile, startLoad, type Load, type Sessions, type Window } from '../../src/lab/demo/load.js';
 import { waitFor } from '../helpers/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -20,6 +22,9 @@ const report: string[] = [];
 let env: NodeJS.ProcessEnv;
 let url: string;
 let load: Load;
+/** Users with cookie jars, apart from `load` so that its figures (and the leave latency) stay those of anonymous clients. */
+let users: Load;
+const STICKY_USERS = 6;
 let startedEngine = false;
 let composeV2: string[];
 
@@ -46,23 +51,37 @@ async function converged(count: number): Promise<void> {
   await driver.waitConverged();
   expect(await webHosts()).toHaveLength(count);
 }
-async function phase(name: string, action: () => Promise<void>): Promise<{ requests: number; failed: number; errors: string[]; seconds: number }> {
+interface PhaseFigures extends Window {
+  seconds: number;
+  users: Window;
+  sessions: Sessions;
+}
+async function phase(name: string, action: () => Promise<void>): Promise<PhaseFigures> {
   const from = Date.now();
   await action();
   const ended = Date.now();
-  await waitFor('answers already in flight', () => load.answeredBefore(ended), { timeoutMs: 20_000 }); // counted too
-  const result = { ...load.window(from), seconds: (Date.now() - from) / 1000 };
+  await waitFor('answers already in flight', () => load.answeredBefore(ended) && users.answeredBefore(ended), { timeoutMs: 20_000 }); // counted too
+  const result = { ...load.window(from), seconds: (Date.now() - from) / 1000, users: users.window(from), sessions: users.sessions(from) };
   const figures = `${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s`;
-  report.push(`${stack} ${name.padEnd(44)} ${figures} ${result.errors.join('; ')}`);
+  const { kept, renewed } = result.sessions;
+  const sessions = `users: ${result.users.requests} requests, ${result.users.failed} failed, sessions kept ${kept}/${STICKY_USERS}, new ${renewed}`;
+  report.push(`${stack} ${name.padEnd(44)} ${figures} ${result.errors.join('; ')} | ${sessions}`);
   return result;
 }
 async function scaleTo(count: number): Promise<void> {
+  const before = await webHosts();
   const result = await phase(`scale to ${count}`, async () => {
     await driver.scale(count);
     expect(await webHosts()).toHaveLength(count);
   });
   expect(result.failed).toBe(0);
   expect(result.requests).toBeGreaterThan(0);
+  // Sticky users: none failed, every one was served, and a session started again only where its server left.
+  const live = await webHosts();
+  expect(result.users.failed).toBe(0);
+  expect(result.sessions.users).toBe(STICKY_USERS);
+  expect(result.sessions.movedFrom.filter((host) => live.includes(host))).toEqual([]);
+  if (count >= before.length) expect(result.sessions.renewed).toBe(0);
 }
 /**
  * A port to publish: free now, and below the kernel's ephemeral range, so that no outgoing connection on
@@ -98,27 +117,33 @@ async function stackUp(version: string, command: readonly string[], build: boole
   await compose('up', '-d', '--scale', 'webapp=3');
   await converged(3);
   load = startLoad(url);
+  users = startLoad(url, { keepAlive: 0, newConnection: 0, stickyUsers: STICKY_USERS, pauseMs: 20 });
 }
 async function stackDown(): Promise<void> {
   await load?.stop();
+  await users?.stop();
   await driver.down().catch((error) => console.error(error));
 }
 
 beforeAll(async () => {
   env = { ...process.env, WEBAPP_GRACE_MS: '3000' };
   driver = new ComposeDriver({ root, project: `hae2e${process.pid}`, env, command: ['docker-compose'] });
-  startedEngine = !(await sh('docker', ['info']).then(() => true, () => false));
+  startedEngine = !(await sh('docker', ['info']).then(
+    () => true,
+    () => false,
+  ));
   await sh('bash', ['scripts/docker-engine.sh', 'start']);
   await sh('bash', ['scripts/base-image.sh']);
   const v2 = (await sh('bash', ['scripts/compose-v2.sh'])).trim();
   composeV2 = v2 === 'docker compose' ? ['docker', 'compose'] : [v2];
   // A TLS-intercepting proxy in front of the npm registry needs its CA in the build stage.
   const cas = '/usr/local/share/ca-certificates';
-  for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt'))) copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
+  for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt')))
+    copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
 }, 900_000);
 
 afterAll(async () => {
-  console.log(['', `E2E (hae2e${process.pid}): compose, phase, requests, failed, duration`, ...report].join('\n'));
+  console.log(['', `E2E (hae2e${process.pid}): compose, phase, requests, failed, duration | sticky users`, ...report].join('\n'));
   if (startedEngine) await sh('bash', ['scripts/docker-engine.sh', 'stop']);
 }, 300_000);
 
@@ -135,9 +160,22 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
     expect(await compose('exec', '-T', 'ha', 'haproxy', '-v')).toMatch(/^HAProxy version 3\.0\./);
   });
 
-  it('encrypts gossip with this deployment\'s own key: a Serf agent without it cannot join', async () => {
+  it("encrypts gossip with this deployment's own key: a Serf agent without it cannot join", async () => {
     const network = `${driver.project}_default`;
-    const rogue = await sh('docker', ['run', '--rm', '--network', network, '--entrypoint', 'serf', 'ha-agent/webapp:latest', 'agent', '-node', 'rogue', '-join', 'ha']).then(
+    const rogue = await sh('docker', [
+      'run',
+      '--rm',
+      '--network',
+      network,
+      '--entrypoint',
+      'serf',
+      'ha-agent/webapp:latest',
+      'agent',
+      '-node',
+      'rogue',
+      '-join',
+      'ha',
+    ]).then(
       () => 'joined',
       (error: Error) => error.message,
     );
@@ -150,26 +188,33 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
 
   it('keeps admin level off the network: every Runtime API listener and the stats page, as rendered', async () => {
     const config = await compose('exec', '-T', 'ha', 'cat', '/var/lib/ha-agent/haproxy.cfg');
-    const sockets = config.split('\n').filter((line) => /^\s*stats socket /.test(line)).map((line) => line.trim());
+    const sockets = config
+      .split('\n')
+      .filter((line) => /^\s*stats socket /.test(line))
+      .map((line) => line.trim());
     expect(sockets).toEqual([
       'stats socket /run/haproxy/admin.sock mode 600 level admin',
       'stats socket ipv4@127.0.0.1:9999 level admin',
       'stats socket ipv4@0.0.0.0:9998 level operator',
     ]);
     expect(config).toMatch(/^\s*stats auth admin:\S{20,}$/m);
+    expect(config).toMatch(/^\s*cookie SERVERID insert indirect nocache dynamic$/m); // the stack turns stickiness on
     expect((await fetch(`http://127.0.0.1:${env.HA_STATS_PORT}/`)).status).toBe(401);
     const published = await compose('port', 'ha', '9998');
     expect(published.trim()).toBe(`127.0.0.1:${env.HA_RUNTIME_PORT}`);
   });
 
-  it('reports healthy through the agent\'s /healthz', async () => {
+  it("reports healthy through the agent's /healthz", async () => {
     const id = (await compose('ps', '-q', 'ha')).trim();
-    await waitFor('ha healthy', async () => (await sh('docker', ['inspect', '-f', '{{.State.Health.Status}}', id])).trim() === 'healthy', { timeoutMs: 60_000, intervalMs: 1000 });
+    await waitFor('ha healthy', async () => (await sh('docker', ['inspect', '-f', '{{.State.Health.Status}}', id])).trim() === 'healthy', {
+      timeoutMs: 60_000,
+      intervalMs: 1000,
+    });
   });
 
   it.each([6, 1, 4])('scales to %i with no failed request', scaleTo);
 
-  it('measures a member\'s join and leave latencies: Serf agent started → first request, SIGINT to it → last request', async () => {
+  it("measures a member's join and leave latencies: Serf agent started → first request, SIGINT to it → last request", async () => {
     const hosts = await webHosts();
     const member = hosts[0]!;
     const others = hosts.filter((host) => host !== member);

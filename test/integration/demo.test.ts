@@ -20,7 +20,11 @@ async function watchLivePage(url: string): Promise<void> {
   const browser = await launchChromium();
   try {
     const page = await browser.context.newPage();
-    const load = () => page.goto(url).then((response) => response?.ok(), () => false);
+    const load = () =>
+      page.goto(url).then(
+        (response) => response?.ok(),
+        () => false,
+      );
     await waitFor('the live page', load, { timeoutMs: 60_000, intervalMs: 200 });
     const rows = () => page.locator('#servers tr.state-up').count();
     // Updates while the demo scales out: the servers table grows to 5 web servers UP, the chart gets their areas.
@@ -30,7 +34,10 @@ async function watchLivePage(url: string): Promise<void> {
     expect(await scaling.count(), 'the demo stopped before scaling').toBe(1);
     await waitFor('5 servers UP on the live page', async () => (await rows()) === 5, { timeoutMs: 60_000, intervalMs: 100 });
     expect(await page.locator('svg polygon').count()).toBeGreaterThanOrEqual(5);
-    await page.locator('#commands li code', { hasText: /^(add|set|del) server nodes\/web-/ }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('#commands li code', { hasText: /^(add|set|del) server nodes\/web-/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     // The deliberate faults (SIGKILL of a web server, of HAProxy) make failed requests: a red mark on the chart.
     await page.locator('svg circle.failed').first().waitFor({ timeout: 120_000 });
     expect(Number(await page.locator('#failed').textContent())).toBeGreaterThan(0);
@@ -80,10 +87,22 @@ describe('ha-agent cluster and ha-agent demo', () => {
     const args = ['demo', '--short', '--json', '--port', String(await freePort()), '--dir', dir, '--report', report, '--live', live];
     const demo = haAgent(args, {}, 170_000);
     // The demo goes on whatever the browser sees, and must finish (and clean up) before the test does.
-    const [watched, result] = await Promise.all([watchLivePage(`http://${live}/`).then(() => undefined, (error: Error) => error), demo]);
+    const [watched, result] = await Promise.all([
+      watchLivePage(`http://${live}/`).then(
+        () => undefined,
+        (error: Error) => error,
+      ),
+      demo,
+    ]);
     if (watched) throw watched;
     const output = JSON.parse(result.stdout) as { results: PhaseResult[]; problems: string[]; report: string };
-    console.log(output.results.map((r) => `${r.name}: ${r.requests} requests, ${r.failed} failed, converged in ${r.convergeMs} ms`).join('\n'));
+    const sessions = (r: PhaseResult) =>
+      `sessions kept ${r.sessions.kept}/${r.sessions.users}, new ${r.sessions.renewed} (from ${r.sessions.movedFrom.join(' ') || '-'})`;
+    console.log(
+      output.results
+        .map((r) => `${r.name}: ${r.requests} requests, ${r.failed} failed, converged in ${r.convergeMs} ms, ${sessions(r)}`)
+        .join('\n'),
+    );
     expect(output.problems).toEqual([]);
     expect(result.code).toBe(0);
     expect(output.results.map((r) => r.name.replace(/ \(web-\d+\)$/, ''))).toEqual([
@@ -96,6 +115,12 @@ describe('ha-agent cluster and ha-agent demo', () => {
       'restart HAProxy (SIGKILL)',
     ]);
     for (const phase of output.results) expect(phase.requests).toBeGreaterThan(0);
+    // Stickiness is on: users are seen in every phase, and a session starts again only where its server left
+    // (scale 5 → 2 stops web-3, web-4 and web-5).
+    for (const phase of output.results) expect(phase.sessions.users).toBeGreaterThanOrEqual(12);
+    for (const phase of output.results.filter((r) => r.keepsSessions)) expect(phase.sessions.renewed, phase.name).toBe(0);
+    const scaleIn = output.results.find((r) => r.name === 'scale 5 → 2');
+    expect(scaleIn?.sessions.movedFrom.filter((server) => ['web-1', 'web-2'].includes(server))).toEqual([]);
     expect(output.results.at(-1)?.haproxyProcesses).toBe(1); // the deliberate HAProxy restart was seen
     expect(existsSync(report)).toBe(true);
     expect(running(new RegExp(dir))).toEqual([]);

@@ -17,7 +17,8 @@ const portOption = clusterSpec.options.find((o) => o.name === 'port')!;
 
 export const demoSpec: CommandSpec = {
   name: 'demo',
-  summary: 'Scale a cluster 1 → 5 → 2 → 4, SIGKILL a web server, restart ha-agent and HAProxy, under load: live view, summary, HTML report.',
+  summary:
+    'Scale a cluster 1 → 5 → 2 → 4, SIGKILL a web server, restart ha-agent and HAProxy, under load: live view, summary, HTML report.',
   usage: 'ha-agent demo [--docker] [--short] [--port P] [--live HOST:PORT] [--report PATH] [--json]',
   options: [
     { name: 'docker', type: 'boolean', description: 'run the scenario against the docker compose stack instead of the local cluster' },
@@ -25,7 +26,13 @@ export const demoSpec: CommandSpec = {
     portOption,
     clusterDirOption,
     liveOption,
-    { name: 'report', type: 'string', env: 'HA_AGENT_DEMO_REPORT', valueName: 'PATH', description: 'where the HTML report goes (default reports/demo-TIME.html)' },
+    {
+      name: 'report',
+      type: 'string',
+      env: 'HA_AGENT_DEMO_REPORT',
+      valueName: 'PATH',
+      description: 'where the HTML report goes (default reports/demo-TIME.html)',
+    },
     { name: 'json', type: 'boolean', description: 'print the results as JSON (the live view goes to stderr)' },
     helpOption,
   ],
@@ -54,17 +61,31 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
   const problems = verdict(run.results);
   live?.finish({ results: run.results, problems });
   await live?.close();
-  const reportPath = path.resolve(String(values.report ?? path.join('reports', `demo-${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}.html`)));
+  const reportPath = path.resolve(
+    String(values.report ?? path.join('reports', `demo-${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}.html`)),
+  );
   mkdirSync(path.dirname(reportPath), { recursive: true });
   writeFileSync(
     reportPath,
-    htmlReport({ title: 'ha-agent zero-downtime scaling demo', label: driver.label, startedAt: run.startedAt, samples: run.monitor.samples, outcomes: run.outcomes, results: run.results, problems }),
+    htmlReport({
+      title: 'ha-agent zero-downtime scaling demo',
+      label: driver.label,
+      startedAt: run.startedAt,
+      samples: run.monitor.samples,
+      outcomes: run.outcomes,
+      results: run.results,
+      problems,
+    }),
   );
   if (json) {
     io.stdout(`${JSON.stringify({ results: run.results, problems, report: reportPath }, null, 2)}\n`);
   } else {
     io.stdout(`\n${summaryTable(run.results)}`);
-    io.stdout(problems.length === 0 ? 'Every graceful phase: 0 failed requests; HAProxy never reloaded.\n' : `PROBLEMS:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+    io.stdout(
+      problems.length === 0
+        ? 'Every graceful phase: 0 failed requests; HAProxy never reloaded; no session lost where no server left.\n'
+        : `PROBLEMS:\n${problems.map((p) => `  ${p}`).join('\n')}\n`,
+    );
     io.stdout(`HTML report: ${reportPath}\n`);
   }
   return problems.length === 0 ? 0 : 1;

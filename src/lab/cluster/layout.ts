@@ -70,6 +70,8 @@ export function haSpec(options: ClusterOptions): ContainerSpec {
       HA_AGENT_LOG_FORMAT: 'json',
       // The local web servers own loopback addresses, as containers own the compose network's.
       HA_AGENT_ALLOW_CIDR: '127.0.0.0/8',
+      // The web app keeps sessions in memory: users stay on their server (docs/sessions.md).
+      HA_AGENT_STICKY: 'cookie',
       SERF_NODE_NAME: 'ha',
       SERF_ROLE: 'lb',
       SERF_BIND: '127.0.0.1:7946',

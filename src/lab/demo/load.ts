@@ -1,6 +1,7 @@
 /**
- * Continuous HTTP load, bounded in time by the caller: keep-alive clients and new-connection-per-
- * request clients, each recording every answer (when, how long, who served it, or the error).
+ * Continuous HTTP load, bounded in time by the caller: keep-alive clients, new-connection-per-request
+ * clients and sticky users (keep-alive, each with its own cookie jar, like a browser), each recording
+ * every answer (when, how long, who served it, or the error; a user's answer also its `sessionViews`).
  * A failed request is a connection error, a timeout or any status other than 200.
  */
 import http from 'node:http';
@@ -13,6 +14,9 @@ export interface Outcome {
   by: string;
   error?: string;
   keepAlive: boolean;
+  /** A sticky user's number and the web app's count of its session's views. */
+  user?: number;
+  views?: number;
 }
 
 export interface Window {
@@ -40,20 +44,66 @@ export function summarise(outcomes: readonly Outcome[]): Window {
   };
 }
 
+/** Sticky users in a window: those who sent a request, and those whose session started again (`sessionViews` did not grow). */
+export interface Sessions {
+  users: number;
+  kept: number;
+  renewed: number;
+  /** The server each renewed user had before, once per renewal. */
+  movedFrom: string[];
+}
+
+/** Users' sessions between `from` and `to` (ms since epoch), each compared with the user's last answer before. */
+export function sessionsIn(outcomes: readonly Outcome[], from: number, to: number): Sessions {
+  const last = new Map<number, { views: number; by: string }>();
+  const active = new Set<number>();
+  const renewed = new Set<number>();
+  const movedFrom: string[] = [];
+  for (const o of outcomes) {
+    if (o.user === undefined || o.views === undefined || !o.ok || o.at > to) continue;
+    const previous = last.get(o.user);
+    last.set(o.user, { views: o.views, by: o.by });
+    if (o.at < from) continue;
+    active.add(o.user);
+    if (previous && o.views <= previous.views) {
+      renewed.add(o.user);
+      movedFrom.push(previous.by);
+    }
+  }
+  return { users: active.size, kept: active.size - renewed.size, renewed: renewed.size, movedFrom };
+}
+
 export interface Load {
   outcomes: Outcome[];
   /** Outcomes since `from` (ms since epoch): totals and failures. */
   window: (from: number, to?: number) => Window;
+  sessions: (from: number, to?: number) => Sessions;
   /** Whether every request started before `time` (ms since epoch) has its outcome recorded. */
   answeredBefore: (time: number) => boolean;
   stop: () => Promise<void>;
 }
 
-function request(url: string, agent: http.Agent | false, path = '/'): Promise<{ status: number; by: string }> {
+interface Answer {
+  status: number;
+  by: string;
+  cookies: string[];
+  body: string;
+}
+
+function request(url: string, agent: http.Agent | false, path = '/', cookie = ''): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${url}${path}`, { agent, timeout: 15_000 }, (response) => {
-      response.resume();
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, by: String(response.headers['x-backend'] ?? '?') }));
+    const req = http.get(`${url}${path}`, { agent, timeout: 15_000, headers: cookie ? { cookie } : {} }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          by: String(response.headers['x-backend'] ?? '?'),
+          cookies: response.headers['set-cookie'] ?? [],
+          body,
+        }),
+      );
       response.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -61,21 +111,87 @@ function request(url: string, agent: http.Agent | false, path = '/'): Promise<{ 
   });
 }
 
-export function startLoad(url: string, { keepAlive = 4, newConnection = 2, pauseMs = 5 } = {}): Load {
+/** A browser's cookie jar, as much as the lab needs: `name=value` pairs; an empty or expired cookie is removed. */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  store(setCookies: readonly string[], now = Date.now()): void {
+    for (const line of setCookies) {
+      const [pair = '', ...attributes] = line.split(';');
+      const at = pair.indexOf('=');
+      if (at <= 0) continue;
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      const expires = attributes.map((a) => /^\s*expires=(.*)$/i.exec(a)?.[1]).find((e) => e !== undefined);
+      if (value === '' || (expires !== undefined && Date.parse(expires) <= now)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+}
+
+const viewsOf = (body: string): number | undefined => {
+  try {
+    const views = (JSON.parse(body) as { sessionViews?: unknown }).sessionViews;
+    return typeof views === 'number' ? views : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * `stickyUsers` users at any time; with `visitMs`, each visit ends after that long and a new user (an
+ * empty cookie jar, the next number) takes its place, so that users spread over servers that joined.
+ */
+export function startLoad(url: string, { keepAlive = 4, newConnection = 2, stickyUsers = 0, visitMs = Infinity, pauseMs = 5 } = {}): Load {
   const outcomes: Outcome[] = [];
   const inFlight = new Set<{ since: number }>();
   let running = true;
-  const worker = async (reuse: boolean) => {
+  let nextUser = 0;
+  const worker = async (reuse: boolean, sticky: boolean) => {
     const agent = reuse ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
+    let jar: CookieJar | undefined;
+    let who = {};
+    let visitStarted = 0;
     while (running) {
+      if (sticky && (!jar || Date.now() - visitStarted >= visitMs)) {
+        jar = new CookieJar();
+        who = { user: nextUser++ };
+        visitStarted = Date.now();
+      }
       const started = performance.now();
       const pending = { since: Date.now() };
       inFlight.add(pending);
       try {
-        const { status, by } = await request(url, agent);
-        outcomes.push({ at: Date.now(), latencyMs: performance.now() - started, ok: status === 200, status, by, keepAlive: reuse });
+        const { status, by, cookies, body } = await request(url, agent, '/', jar?.header());
+        jar?.store(cookies);
+        const views = jar && status === 200 ? viewsOf(body) : undefined;
+        const ok = status === 200;
+        outcomes.push({
+          at: Date.now(),
+          latencyMs: performance.now() - started,
+          ok,
+          status,
+          by,
+          keepAlive: reuse,
+          ...who,
+          ...(views === undefined ? {} : { views }),
+        });
       } catch (error) {
-        outcomes.push({ at: Date.now(), latencyMs: performance.now() - started, ok: false, status: 0, by: '', error: (error as Error).message, keepAlive: reuse });
+        const message = (error as Error).message;
+        outcomes.push({
+          at: Date.now(),
+          latencyMs: performance.now() - started,
+          ok: false,
+          status: 0,
+          by: '',
+          error: message,
+          keepAlive: reuse,
+          ...who,
+        });
       } finally {
         inFlight.delete(pending);
       }
@@ -83,10 +199,15 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, pause
     }
     if (agent) agent.destroy();
   };
-  const workers = [...Array.from({ length: keepAlive }, () => worker(true)), ...Array.from({ length: newConnection }, () => worker(false))];
+  const workers = [
+    ...Array.from({ length: keepAlive }, () => worker(true, false)),
+    ...Array.from({ length: newConnection }, () => worker(false, false)),
+    ...Array.from({ length: stickyUsers }, () => worker(true, true)),
+  ];
   return {
     outcomes,
     window: (from, to = Date.now()) => summarise(outcomes.filter((o) => o.at >= from && o.at <= to)),
+    sessions: (from, to = Date.now()) => sessionsIn(outcomes, from, to),
     answeredBefore: (time) => [...inFlight].every((r) => r.since >= time),
     stop: async () => {
       running = false;
@@ -96,6 +217,7 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, pause
 }
 
 /** One request, e.g. a slow one: resolves with its status and the server that answered. */
-export function once(url: string, path: string): Promise<{ status: number; by: string }> {
-  return request(url, false, path);
+export async function once(url: string, path: string): Promise<{ status: number; by: string }> {
+  const { status, by } = await request(url, false, path);
+  return { status, by };
 }

@@ -59,7 +59,7 @@ export function lastCommands(lines: readonly string[], count = COMMANDS_SHOWN): 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
 
 export function summaryTable(results: readonly PhaseResult[]): string {
-  const header = ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'reloads', 'converged in'];
+  const header = ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'reloads', 'converged in', 'sessions kept', 'new'];
   const rows = results.map((r) => [
     r.name,
     String(r.requests),
@@ -68,6 +68,8 @@ export function summaryTable(results: readonly PhaseResult[]): string {
     ms(r.p99),
     r.name.startsWith('restart HAProxy') ? `restart (${r.haproxyProcesses})` : String(r.haproxyProcesses),
     r.convergeMs > 0 ? `${(r.convergeMs / 1000).toFixed(2)} s` : '-',
+    `${r.sessions.kept}/${r.sessions.users}`,
+    String(r.sessions.renewed),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
@@ -115,7 +117,12 @@ export function chart(input: ChartInput): { svg: string; legend: string } {
     const sample = input.samples[i] as Sample;
     const before = new Map(previous.servers.map((server) => [server.name, server.total]));
     const seconds = (sample.at - previous.at) / 1000;
-    points.push({ at: sample.at, rates: new Map(sample.servers.map((server) => [server.name, Math.max(0, (server.total - (before.get(server.name) ?? server.total)) / seconds)])) });
+    points.push({
+      at: sample.at,
+      rates: new Map(
+        sample.servers.map((server) => [server.name, Math.max(0, (server.total - (before.get(server.name) ?? server.total)) / seconds)]),
+      ),
+    });
   }
   const peak = Math.max(10, ...points.map((p) => [...p.rates.values()].reduce((a, b) => a + b, 0)));
   const y = (rate: number) => height - pad.bottom - (rate / peak) * (height - pad.top - pad.bottom);
@@ -126,7 +133,9 @@ export function chart(input: ChartInput): { svg: string; legend: string } {
     const top = points.map((p, j) => `${x(p.at).toFixed(1)},${y(upper[j] as number).toFixed(1)}`);
     const bottom = points.map((p, j) => `${x(p.at).toFixed(1)},${y(lower[j] as number).toFixed(1)}`).reverse();
     upper.forEach((value, j) => (lower[j] = value));
-    return points.length === 0 ? '' : `<polygon points="${[...top, ...bottom].join(' ')}" fill="${color}" fill-opacity="0.75" stroke="${color}" stroke-width="0.5"><title>${escape(name)}</title></polygon>`;
+    return points.length === 0
+      ? ''
+      : `<polygon points="${[...top, ...bottom].join(' ')}" fill="${color}" fill-opacity="0.75" stroke="${color}" stroke-width="0.5"><title>${escape(name)}</title></polygon>`;
   });
   const legend = names.map((name, i) => `<span style="color:${colors[i % colors.length]}">■ ${escape(name)}</span>`).join(' ');
   // Labels alternate between three rows so that short phases do not overwrite each other.
@@ -149,7 +158,9 @@ export function chart(input: ChartInput): { svg: string; legend: string } {
     ([at, b]) =>
       `<circle cx="${x(at + 125).toFixed(1)}" cy="${height - pad.bottom + 8}" r="${Math.min(7, 2 + Math.log2(b.count)).toFixed(1)}" fill="#d62728" class="failed"><title>${b.count} failed: ${escape([...b.errors].join('; '))}</title></circle>`,
   );
-  const axis = [0, 0.5, 1].map((f) => `<text x="${pad.left - 6}" y="${y(peak * f) + 4}" font-size="10" text-anchor="end">${(peak * f).toFixed(0)}</text>`);
+  const axis = [0, 0.5, 1].map(
+    (f) => `<text x="${pad.left - 6}" y="${y(peak * f) + 4}" font-size="10" text-anchor="end">${(peak * f).toFixed(0)}</text>`,
+  );
   return {
     legend,
     svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">
@@ -168,10 +179,24 @@ export function phasesTable(results: readonly PhaseResult[]): string {
   const rows = results
     .map(
       (r) =>
-        `<tr class="${r.graceful && r.failed > 0 ? 'bad' : ''}"><td>${escape(r.name)}</td><td>${r.requests}</td><td>${r.failed}</td><td>${ms(r.p50)}</td><td>${ms(r.p99)}</td><td>${r.haproxyProcesses}</td><td>${r.convergeMs > 0 ? (r.convergeMs / 1000).toFixed(2) + ' s' : '-'}</td></tr>`,
+        `<tr class="${(r.graceful && r.failed > 0) || (r.keepsSessions && r.sessions.renewed > 0) ? 'bad' : ''}"><td>${escape(r.name)}</td><td>${r.requests}</td>` +
+        `<td>${r.failed}</td><td>${ms(r.p50)}</td><td>${ms(r.p99)}</td><td>${r.haproxyProcesses}</td>` +
+        `<td>${r.convergeMs > 0 ? (r.convergeMs / 1000).toFixed(2) + ' s' : '-'}</td><td>${r.sessions.kept} of ${r.sessions.users}</td><td>${r.sessions.renewed}</td></tr>`,
     )
     .join('\n');
-  const header = ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'new HAProxy processes', 'converged in'].map((h) => `<th>${h}</th>`).join('');
+  const header = [
+    'phase',
+    'requests',
+    'failed',
+    'p50 ms',
+    'p99 ms',
+    'new HAProxy processes',
+    'converged in',
+    'users who kept their session',
+    'new sessions',
+  ]
+    .map((h) => `<th>${h}</th>`)
+    .join('');
   return `<table><tr>${header}</tr>
 ${rows}
 </table>`;
@@ -179,7 +204,7 @@ ${rows}
 
 export const verdictLine = (problems: readonly string[]): string =>
   problems.length === 0
-    ? '<p class="ok">Every graceful phase: 0 failed requests, 0 HAProxy reloads.</p>'
+    ? '<p class="ok">Every graceful phase: 0 failed requests, 0 HAProxy reloads; every phase where no server left: 0 sessions lost.</p>'
     : `<p class="ko">${problems.map(escape).join('<br>')}</p>`;
 
 export const pageStyle =
@@ -225,7 +250,8 @@ export function htmlReport(input: ReportInput): string {
 <style>${pageStyle}</style>
 </head><body>
 <h1>${escape(input.title)}</h1>
-<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second, stacked by server (from HAProxy's counters); dashed lines: phases; red dots: failed requests.</p>
+<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second, stacked by server (from HAProxy's counters); dashed lines: phases; red dots: failed requests. \
+Sessions: users with their own cookie jar (stickiness on); a new session is one whose <code>sessionViews</code> did not grow.</p>
 <p>${legend}</p>
 ${svg}
 <h2>Phases</h2>

@@ -6,6 +6,13 @@ import { Monitor } from './monitor.js';
 import { COMMANDS_SHOWN, frame, lastCommands, plainLine, type FrameState, type PhaseMark } from './report.js';
 import { INITIAL_WEBAPPS, scenario, type Phase, type PhaseResult } from './scenario.js';
 
+/**
+ * Users with their own cookie jars, beside the anonymous load; each visit lasts 2 s, then a new user
+ * comes (stuck users never move to a server that joined: new ones do).
+ */
+const STICKY_USERS = 12;
+const VISIT_MS = 2000;
+
 export interface DemoOptions {
   driver: DemoDriver;
   /** How long each phase holds steady after converging. */
@@ -73,7 +80,10 @@ export function startView({ driver, monitor, startedAt, phases, load, write, tty
       reading = true;
       void driver
         .agentLog()
-        .then((lines) => (commands = [...commands, ...lastCommands(lines)].slice(-COMMANDS_SHOWN)), () => undefined)
+        .then(
+          (lines) => (commands = [...commands, ...lastCommands(lines)].slice(-COMMANDS_SHOWN)),
+          () => undefined,
+        )
         .finally(() => (reading = false));
     }
     const rates = monitor.rates();
@@ -104,7 +114,7 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
   const startedAt = Date.now();
   const monitor = new Monitor(driver.runtimeUrl);
   monitor.start();
-  const load = startLoad(driver.frontendUrl, { keepAlive: 4, newConnection: 2, pauseMs: 2 });
+  const load = startLoad(driver.frontendUrl, { keepAlive: 4, newConnection: 2, stickyUsers: STICKY_USERS, visitMs: VISIT_MS, pauseMs: 2 });
   const phases: PhaseMark[] = [];
   const stopView = startView({ driver, monitor, startedAt, phases, load, write, tty, ...(live ? { live } : {}) });
 
@@ -125,6 +135,7 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
       results.push({
         name: detail ? `${phase.name} (${detail})` : phase.name,
         graceful: phase.graceful,
+        keepsSessions: phase.keepsSessions,
         startedAt: started,
         endedAt: ended,
         requests: window.requests,
@@ -134,6 +145,7 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
         p99: window.p99,
         haproxyProcesses: monitor.newProcesses(started, ended),
         convergeMs: phase.step.kind === 'steady' ? 0 : converged - started,
+        sessions: load.sessions(started, ended),
       });
     }
   } finally {

@@ -1,50 +1,57 @@
 /** The demo's scripted scenario (pure data): what happens, and which phases must lose nothing. */
-import type { Window } from './load.js';
+import type { Sessions, Window } from './load.js';
 
 export type DemoStep =
-  | { kind: 'steady' }
-  | { kind: 'scale'; to: number }
-  | { kind: 'kill-web' }
-  | { kind: 'restart-agent' }
-  | { kind: 'restart-haproxy' };
+  { kind: 'steady' } | { kind: 'scale'; to: number } | { kind: 'kill-web' } | { kind: 'restart-agent' } | { kind: 'restart-haproxy' };
 
 export interface Phase {
   name: string;
   step: DemoStep;
   /** Graceful phases must have 0 failed requests; the others report their count. */
   graceful: boolean;
+  /** No server leaves: every sticky user must keep their session. */
+  keepsSessions: boolean;
 }
 
 export const INITIAL_WEBAPPS = 1;
 
 export const scenario: readonly Phase[] = [
-  { name: 'steady, 1 web server', step: { kind: 'steady' }, graceful: true },
-  { name: 'scale 1 → 5', step: { kind: 'scale', to: 5 }, graceful: true },
-  { name: 'scale 5 → 2', step: { kind: 'scale', to: 2 }, graceful: true },
-  { name: 'scale 2 → 4', step: { kind: 'scale', to: 4 }, graceful: true },
-  { name: 'SIGKILL one web server', step: { kind: 'kill-web' }, graceful: false },
-  { name: 'restart ha-agent (SIGKILL)', step: { kind: 'restart-agent' }, graceful: true },
-  { name: 'restart HAProxy (SIGKILL)', step: { kind: 'restart-haproxy' }, graceful: false },
+  { name: 'steady, 1 web server', step: { kind: 'steady' }, graceful: true, keepsSessions: true },
+  { name: 'scale 1 → 5', step: { kind: 'scale', to: 5 }, graceful: true, keepsSessions: true },
+  { name: 'scale 5 → 2', step: { kind: 'scale', to: 2 }, graceful: true, keepsSessions: false },
+  { name: 'scale 2 → 4', step: { kind: 'scale', to: 4 }, graceful: true, keepsSessions: true },
+  { name: 'SIGKILL one web server', step: { kind: 'kill-web' }, graceful: false, keepsSessions: false },
+  { name: 'restart ha-agent (SIGKILL)', step: { kind: 'restart-agent' }, graceful: true, keepsSessions: true },
+  // The cookies' values come from the rendered config, so a restarted HAProxy sends users where they were.
+  { name: 'restart HAProxy (SIGKILL)', step: { kind: 'restart-haproxy' }, graceful: false, keepsSessions: true },
 ];
 
 /** The phase's requests (a load window) and what HAProxy did meanwhile. */
 export interface PhaseResult extends Window {
   name: string;
   graceful: boolean;
+  keepsSessions: boolean;
   startedAt: number;
   endedAt: number;
   /** New HAProxy processes seen during the phase (a reload or a restart). */
   haproxyProcesses: number;
   /** From the phase's event to HAProxy matching the cluster again. */
   convergeMs: number;
+  /** The sticky users' sessions during the phase. */
+  sessions: Sessions;
 }
 
-/** A graceful phase with a failed request, or a new HAProxy process outside the restart phase, fails the demo. */
+/**
+ * A graceful phase with a failed request, a phase where no server left but a user's session started
+ * again, or a new HAProxy process outside the restart phase, fails the demo.
+ */
 export function verdict(results: readonly PhaseResult[]): string[] {
   const problems: string[] = [];
   for (const r of results) {
     if (r.graceful && r.failed > 0) problems.push(`${r.name}: ${r.failed} failed requests (${r.errors.join('; ')})`);
-    if (!r.name.startsWith('restart HAProxy') && r.haproxyProcesses > 0) problems.push(`${r.name}: HAProxy reloaded or restarted ${r.haproxyProcesses} time(s)`);
+    if (r.keepsSessions && r.sessions.renewed > 0) problems.push(`${r.name}: ${r.sessions.renewed} users lost their session`);
+    if (!r.name.startsWith('restart HAProxy') && r.haproxyProcesses > 0)
+      problems.push(`${r.name}: HAProxy reloaded or restarted ${r.haproxyProcesses} time(s)`);
   }
   return problems;
 }

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { frame, htmlReport, lastCommands, liveFragment, plainLine, summaryTable, type FrameState } from '../../../../src/lab/demo/report.js';
-import { summarise, type Outcome } from '../../../../src/lab/demo/load.js';
+import {
+  frame,
+  htmlReport,
+  lastCommands,
+  liveFragment,
+  plainLine,
+  summaryTable,
+  type FrameState,
+} from '../../../../src/lab/demo/report.js';
+import { CookieJar, sessionsIn, summarise, type Outcome } from '../../../../src/lab/demo/load.js';
 import { verdict, type PhaseResult } from '../../../../src/lab/demo/scenario.js';
 
 const result = (name: string, extra: Partial<PhaseResult> = {}): PhaseResult => ({
   name,
   graceful: true,
+  keepsSessions: true,
   startedAt: 1_000,
   endedAt: 2_000,
   requests: 100,
@@ -15,31 +24,82 @@ const result = (name: string, extra: Partial<PhaseResult> = {}): PhaseResult => 
   p99: 5.25,
   haproxyProcesses: 0,
   convergeMs: 1_500,
+  sessions: { users: 8, kept: 8, renewed: 0, movedFrom: [] },
   ...extra,
 });
 
 describe('demo outputs', () => {
   it('judges the phases: graceful ones lose nothing, only the HAProxy restart phase may see a new process', () => {
-    expect(verdict([result('scale 1 → 5'), result('restart HAProxy (SIGKILL)', { graceful: false, failed: 9, haproxyProcesses: 1 })])).toEqual([]);
-    expect(verdict([result('scale 5 → 2', { failed: 2, errors: ['read ECONNRESET'] }), result('scale 2 → 4', { haproxyProcesses: 1 })])).toEqual([
-      'scale 5 → 2: 2 failed requests (read ECONNRESET)',
-      'scale 2 → 4: HAProxy reloaded or restarted 1 time(s)',
+    expect(
+      verdict([result('scale 1 → 5'), result('restart HAProxy (SIGKILL)', { graceful: false, failed: 9, haproxyProcesses: 1 })]),
+    ).toEqual([]);
+    expect(
+      verdict([result('scale 5 → 2', { failed: 2, errors: ['read ECONNRESET'] }), result('scale 2 → 4', { haproxyProcesses: 1 })]),
+    ).toEqual(['scale 5 → 2: 2 failed requests (read ECONNRESET)', 'scale 2 → 4: HAProxy reloaded or restarted 1 time(s)']);
+    const lost = { users: 8, kept: 6, renewed: 2, movedFrom: ['web-3', 'web-3'] };
+    expect(verdict([result('scale 1 → 5', { sessions: lost }), result('scale 5 → 2', { keepsSessions: false, sessions: lost })])).toEqual([
+      'scale 1 → 5: 2 users lost their session',
     ]);
   });
 
+  it('counts the users who kept their session in a window: a session is new when its sessionViews did not grow', () => {
+    const o = (at: number, user: number, views: number, by: string, ok = true): Outcome => ({
+      at,
+      latencyMs: 1,
+      ok,
+      status: ok ? 200 : 0,
+      by,
+      keepAlive: true,
+      user,
+      views,
+    });
+    const outcomes: Outcome[] = [
+      o(1, 0, 1, 'web-1'),
+      o(2, 1, 4, 'web-2'),
+      { at: 5, latencyMs: 1, ok: true, status: 200, by: 'web-1', keepAlive: false }, // anonymous: not a user
+      o(10, 0, 2, 'web-1'),
+      o(11, 1, 1, 'web-3'), // web-2 left: a new session on web-3
+      o(12, 2, 1, 'web-3'), // a user's first request: not a lost session
+      o(13, 1, 9, 'web-3', false), // a failed request does not count
+      o(30, 0, 1, 'web-2'), // after the window
+    ];
+    expect(sessionsIn(outcomes, 10, 20)).toEqual({ users: 3, kept: 2, renewed: 1, movedFrom: ['web-2'] });
+    expect(sessionsIn(outcomes, 21, 40)).toEqual({ users: 1, kept: 0, renewed: 1, movedFrom: ['web-1'] });
+  });
+
+  it('keeps cookies like a browser: set, replaced, removed when empty or expired', () => {
+    const jar = new CookieJar();
+    jar.store(['NODESESSID=abc; Path=/; HttpOnly', 'SERVERID=0123456789abcdef; path=/']);
+    expect(jar.header()).toBe('NODESESSID=abc; SERVERID=0123456789abcdef');
+    jar.store(['SERVERID=fedcba9876543210; path=/']);
+    expect(jar.header()).toBe('NODESESSID=abc; SERVERID=fedcba9876543210');
+    jar.store(['SERVERID=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/', 'NODESESSID=abc; Expires=Thu, 01-Jan-1970 00:00:01 GMT']);
+    expect(jar.header()).toBe('');
+  });
+
   it('prints the summary table', () => {
-    expect(summaryTable([result('scale 1 → 5'), result('restart HAProxy (SIGKILL)', { failed: 9, haproxyProcesses: 1, convergeMs: 0 })])).toBe(
+    expect(
+      summaryTable([result('scale 1 → 5'), result('restart HAProxy (SIGKILL)', { failed: 9, haproxyProcesses: 1, convergeMs: 0 })]),
+    ).toBe(
       [
-        'phase                      requests  failed  p50 ms  p99 ms      reloads  converged in',
-        'scale 1 → 5                     100       0     0.7     5.3            0        1.50 s',
-        'restart HAProxy (SIGKILL)       100       9     0.7     5.3  restart (1)             -',
+        'phase                      requests  failed  p50 ms  p99 ms      reloads  converged in  sessions kept  new',
+        'scale 1 → 5                     100       0     0.7     5.3            0        1.50 s            8/8    0',
+        'restart HAProxy (SIGKILL)       100       9     0.7     5.3  restart (1)             -            8/8    0',
         '',
       ].join('\n'),
     );
   });
 
   it('summarises outcomes with percentiles and distinct errors', () => {
-    const outcomes: Outcome[] = [1, 2, 3, 4, 100].map((latencyMs, i) => ({ at: i, latencyMs, ok: i !== 4, status: i === 4 ? 0 : 200, by: 'a', keepAlive: true, ...(i === 4 ? { error: 'ECONNREFUSED' } : {}) }));
+    const outcomes: Outcome[] = [1, 2, 3, 4, 100].map((latencyMs, i) => ({
+      at: i,
+      latencyMs,
+      ok: i !== 4,
+      status: i === 4 ? 0 : 200,
+      by: 'a',
+      keepAlive: true,
+      ...(i === 4 ? { error: 'ECONNREFUSED' } : {}),
+    }));
     expect(summarise(outcomes)).toEqual({ requests: 5, failed: 1, errors: ['ECONNREFUSED'], p50: 3, p99: 100 });
   });
 
@@ -50,7 +110,10 @@ describe('demo outputs', () => {
       '{"event":"check.passed","server":"web-1"}',
       '{"event":"step.finished","command":"set server nodes/web-1 state ready","answer":""}',
     ];
-    expect(lastCommands(lines)).toEqual(['add server nodes/web-1 127.0.0.11:3000  → New server registered.', 'set server nodes/web-1 state ready  → (done)']);
+    expect(lastCommands(lines)).toEqual([
+      'add server nodes/web-1 127.0.0.11:3000  → New server registered.',
+      'set server nodes/web-1 state ready  → (done)',
+    ]);
   });
 
   it('draws a frame and a plain line', () => {
@@ -92,7 +155,7 @@ describe('demo outputs', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   });
 
-  it('renders the live page\'s body with the report\'s chart, the servers\' states and the commands, escaped', () => {
+  it("renders the live page's body with the report's chart, the servers' states and the commands, escaped", () => {
     const state: FrameState = {
       label: 'local cluster',
       frontendUrl: 'http://127.0.0.1:8080',
@@ -130,6 +193,9 @@ describe('demo outputs', () => {
     const done = liveFragment({ ...input, done: { results: [result('scale 1 → 5')], problems: [] } });
     expect(done).toContain('<b>finished</b>');
     expect(done).toContain('<h2>Phases</h2>');
-    expect(done).toContain('Every graceful phase: 0 failed requests, 0 HAProxy reloads.');
+    expect(done).toContain(
+      'Every graceful phase: 0 failed requests, 0 HAProxy reloads; every phase where no server left: 0 sessions lost.',
+    );
+    expect(done).toContain('<td>8 of 8</td><td>0</td>');
   });
 });

@@ -28,10 +28,13 @@ const MASS = Number(process.env.BENCH_MASS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PROFILE = { profile: 'lan' };
 
-const header = () => console.log(`${'ms'.padEnd(60)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  target`);
+const header = () =>
+  console.log(`${'ms'.padEnd(60)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  target`);
 const row = (name: string, values: number[], targets?: [number, number]) => {
   const s = spread(values);
-  const met = targets ? `p50 <= ${targets[0]} ${s.median <= targets[0] ? 'met' : 'NOT met'}, p95 <= ${targets[1]} ${s.p95 <= targets[1] ? 'met' : 'NOT met'}` : '';
+  const met = targets
+    ? `p50 <= ${targets[0]} ${s.median <= targets[0] ? 'met' : 'NOT met'}, p95 <= ${targets[1]} ${s.p95 <= targets[1] ? 'met' : 'NOT met'}`
+    : '';
   console.log(`${name.padEnd(60)} ${[s.median, s.p95, s.min, s.max].map((v) => v.toFixed(0).padStart(6)).join(' ')}  ${met}`);
 };
 const logTime = (agent: TestAgent, match: (l: LogLine) => boolean) => {
@@ -50,7 +53,9 @@ async function joinAndLeave(): Promise<void> {
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
   await waitFor('runtime connected', () => runtime.connected);
-  await waitFor('anchor UP', async () => (await runtime.stat(haproxy.backend)).some((s) => s.status.startsWith('UP')), { timeoutMs: 20_000 });
+  await waitFor('anchor UP', async () => (await runtime.stat(haproxy.backend)).some((s) => s.status.startsWith('UP')), {
+    timeoutMs: 20_000,
+  });
   const traffic = startLoad(haproxy.frontendUrl, { keepAlive: 4, newConnection: 0 });
   const served = () => traffic.outcomes.filter((o) => o.ok);
 
@@ -65,9 +70,18 @@ async function joinAndLeave(): Promise<void> {
     const web = await startHttpBackend(name, `127.0.1.${i + 1}`); // the app listens before its Serf agent starts
     const t0 = Date.now();
     startedAt.push(t0);
-    const serf = await startSerf({ name, address: web.address, join: lb.bind, tags: { role: 'backend', port: String(web.port) }, config: PROFILE });
+    const serf = await startSerf({
+      name,
+      address: web.address,
+      join: lb.bind,
+      tags: { role: 'backend', port: String(web.port) },
+      config: PROFILE,
+    });
     members.push({ name, web, serf });
-    const first = await waitFor(`${name} served`, () => served().find((s) => s.by === name && s.at >= t0), { timeoutMs: 20_000, intervalMs: 5 });
+    const first = await waitFor(`${name} served`, () => served().find((s) => s.by === name && s.at >= t0), {
+      timeoutMs: 20_000,
+      intervalMs: 5,
+    });
     const planned = logTime(agent, (l) => l.event === 'plan.action' && l.action === 'join' && l.server === name);
     joinToServed.push(first.at - t0);
     joinToListed.push(planned - t0);
@@ -103,18 +117,24 @@ async function joinAndLeave(): Promise<void> {
   await runtime.close();
 
   const failed = traffic.outcomes.length - served().length;
-  console.log(`\nJoin and leave of ${EVENTS} real Serf members (profile lan, ha-agent defaults), under keep-alive load (${traffic.outcomes.length} requests, ${failed} failed)`);
+  console.log(
+    `\nJoin and leave of ${EVENTS} real Serf members (profile lan, ha-agent defaults), under keep-alive load (${traffic.outcomes.length} requests, ${failed} failed)`,
+  );
   header();
   row('Serf agent started (app listening) → first request served', joinToServed, [300, 500]);
   row('  Serf agent started → agent planned the join (poll + list)', joinToListed);
   row('  agent planned the join → first request served (check)', plannedToServed);
   row('SIGINT to its Serf agent → last request routed to it', leaveToLast, [300, 500]);
   row('  SIGINT → out of rotation (`state drain` answered)', leaveToOut);
-  console.log('For comparison, when Serf\'s own coalesced events reached the agent (what it used to wait for):');
+  console.log("For comparison, when Serf's own coalesced events reached the agent (what it used to wait for):");
   row('  Serf agent started → Serf member-join event', joinToSerfEvent.filter(Number.isFinite));
   row('  SIGINT → Serf member-leave event', leaveToSerfEvent.filter(Number.isFinite));
-  console.log(`Drain: ${slowOnLeaving} slow requests (600 ms) were in flight on leaving servers at SIGINT; ${slowFailed} of all slow requests failed`);
-  console.log(`Idle for 10 s afterwards (1 member): ha-agent ${agentCpu.toFixed(2)} % of a core, the balancer's Serf agent ${serfCpu.toFixed(2)} %`);
+  console.log(
+    `Drain: ${slowOnLeaving} slow requests (600 ms) were in flight on leaving servers at SIGINT; ${slowFailed} of all slow requests failed`,
+  );
+  console.log(
+    `Idle for 10 s afterwards (1 member): ha-agent ${agentCpu.toFixed(2)} % of a core, the balancer's Serf agent ${serfCpu.toFixed(2)} %`,
+  );
   console.log(`HAProxy Pid unchanged through ${EVENTS * 2} membership changes: ${pid === haproxy.process.pid}`);
   await Promise.all([...members, anchor].map((m) => m.web.close()));
   await stopAll();
@@ -124,14 +144,28 @@ async function mass(): Promise<void> {
   const { results: runs, failures } = await massRuns(MASS, RUNS);
   const { results: off } = await massRuns(MASS, 1, { extraArgs: ['--serf-poll', '10m'] });
   const pick = (key: keyof (typeof runs)[number]) => runs.map((r) => r[key]);
-  console.log(`\n${MASS} members at once, ${RUNS} runs, median (min–max). Serf RPC stand-in (test/helpers/fake-serf.ts); real haproxy, HTTP servers, health checks`);
+  console.log(
+    `\n${MASS} members at once, ${RUNS} runs, median (min–max). Serf RPC stand-in (test/helpers/fake-serf.ts); real haproxy, HTTP servers, health checks`,
+  );
   for (const failure of failures) console.log(`  a run FAILED (left out of the figures below): ${failure}`);
-  console.log(`  Serf list shows the joins → all ${MASS} UP in HAProxy: ${medianRange(pick('joinMs'))} ms — target <= 1000: ${verdict(pick('joinMs'), 1000)}`);
-  console.log(`  Serf list shows the leave intents → all ${MASS} out of rotation: ${medianRange(pick('outMs'))} ms — target <= 300: ${verdict(pick('outMs'), 300)}`);
-  console.log(`  … → all deleted: ${medianRange(pick('deletedMs'))} ms; distinct servers answering afterwards: ${medianRange(pick('distinctServed'))}`);
-  console.log(`  ha-agent RSS 5 s after the joins: ${medianRange(pick('agentRssMb'), 1)} MB — target <= 80: ${verdict(pick('agentRssMb'), 80)}`);
-  console.log(`  idle ha-agent CPU over 10 s (${MASS} members): ${medianRange(pick('idleCpu'), 2)} % of a core at ${medianRange(pick('pollsPerSecond'), 1)} polls/s;`);
-  console.log(`    with --serf-poll 10m (poll effectively off, 1 run): ${off[0]?.idleCpu.toFixed(2) ?? '(run failed)'} % — the poll's cost is the difference`);
+  console.log(
+    `  Serf list shows the joins → all ${MASS} UP in HAProxy: ${medianRange(pick('joinMs'))} ms — target <= 1000: ${verdict(pick('joinMs'), 1000)}`,
+  );
+  console.log(
+    `  Serf list shows the leave intents → all ${MASS} out of rotation: ${medianRange(pick('outMs'))} ms — target <= 300: ${verdict(pick('outMs'), 300)}`,
+  );
+  console.log(
+    `  … → all deleted: ${medianRange(pick('deletedMs'))} ms; distinct servers answering afterwards: ${medianRange(pick('distinctServed'))}`,
+  );
+  console.log(
+    `  ha-agent RSS 5 s after the joins: ${medianRange(pick('agentRssMb'), 1)} MB — target <= 80: ${verdict(pick('agentRssMb'), 80)}`,
+  );
+  console.log(
+    `  idle ha-agent CPU over 10 s (${MASS} members): ${medianRange(pick('idleCpu'), 2)} % of a core at ${medianRange(pick('pollsPerSecond'), 1)} polls/s;`,
+  );
+  console.log(
+    `    with --serf-poll 10m (poll effectively off, 1 run): ${off[0]?.idleCpu.toFixed(2) ?? '(run failed)'} % — the poll's cost is the difference`,
+  );
 }
 
 const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=events or mass

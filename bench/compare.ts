@@ -80,7 +80,17 @@ function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]>
           new Promise((done) => {
             child.once('message', (message) => {
               const rows = (message as { outcomes: Array<[number, number, number, string, string]> }).outcomes;
-              done(rows.map(([at, latencyMs, ok, by, error]) => ({ at, latencyMs, ok: ok === 1, by, status: ok === 1 ? 200 : 0, keepAlive: true, ...(error ? { error } : {}) })));
+              done(
+                rows.map(([at, latencyMs, ok, by, error]) => ({
+                  at,
+                  latencyMs,
+                  ok: ok === 1,
+                  by,
+                  status: ok === 1 ? 200 : 0,
+                  keepAlive: true,
+                  ...(error ? { error } : {}),
+                })),
+              );
             });
             child.send('stop');
           }),
@@ -147,9 +157,16 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
     const before = new Set(cluster.webs().map((c) => c.name));
     const t1 = Date.now();
     await cluster.scale(4);
-    for (const name of cluster.webs().map((c) => c.name).filter((n) => !before.has(n))) joins.push({ name, at: t1 });
+    for (const name of cluster
+      .webs()
+      .map((c) => c.name)
+      .filter((n) => !before.has(n)))
+      joins.push({ name, at: t1 });
     await sleep(HOLD_MS);
-    const removed = cluster.webs().slice(2).map((c) => c.name);
+    const removed = cluster
+      .webs()
+      .slice(2)
+      .map((c) => c.name);
     const t2 = Date.now();
     await cluster.scale(2);
     for (const name of removed) leaves.push({ name, at: t2 });
@@ -201,7 +218,14 @@ async function agentWay(): Promise<Row> {
 async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-'));
   const port = await freePort();
-  await startSerf({ name: 'ha', address: '127.0.0.1', bindPort: 7946, rpcPort: 7373, tags: { role: 'lb' }, config: { profile: SERF_PROFILE } });
+  await startSerf({
+    name: 'ha',
+    address: '127.0.0.1',
+    bindPort: 7946,
+    rpcPort: 7373,
+    tags: { role: 'lb' },
+    config: { profile: SERF_PROFILE },
+  });
   // Not below the cluster's state folder: LocalCluster.up starts that afresh.
   const balancerDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-lb-'));
   const balancer = new ReloadBalancer(way, balancerDir, port, '127.0.0.1:7373');

@@ -13,7 +13,13 @@ export interface Spread {
 
 export function spread(values: readonly number[]): Spread {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  return { n: sorted.length, median: percentile(sorted, 50), p95: percentile(sorted, 95), min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
+  return {
+    n: sorted.length,
+    median: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    min: sorted[0] ?? Number.NaN,
+    max: sorted.at(-1) ?? Number.NaN,
+  };
 }
 
 const num = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
@@ -31,7 +37,9 @@ export function verdict(values: readonly number[], target: number): string {
 
 /** CPU seconds a process has used so far (user + system), from /proc. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   // After the command name: field 14 (utime) and 15 (stime) of proc(5) are at 11 and 12 here.
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }

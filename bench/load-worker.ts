@@ -12,6 +12,17 @@ process.send({ ready: true });
 process.on('message', (message) => {
   if (message !== 'stop') return;
   void load.stop().then(() =>
-    process.send!({ outcomes: load.outcomes.map((o) => [o.at, Math.round(o.latencyMs * 100) / 100, o.ok ? 1 : 0, o.by, o.error ?? (o.ok ? '' : `HTTP ${o.status}`)]) }, () => process.exit(0)),
+    process.send!(
+      {
+        outcomes: load.outcomes.map((o) => [
+          o.at,
+          Math.round(o.latencyMs * 100) / 100,
+          o.ok ? 1 : 0,
+          o.by,
+          o.error ?? (o.ok ? '' : `HTTP ${o.status}`),
+        ]),
+      },
+      () => process.exit(0),
+    ),
   );
 });

@@ -42,7 +42,9 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
   const serf = new FakeSerf();
   await serf.listen();
   // As ha/services/ha-agent/run starts it.
-  const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'info', ...extraArgs])), { NODE_OPTIONS: '--max-semi-space-size=1' });
+  const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'info', ...extraArgs])), {
+    NODE_OPTIONS: '--max-semi-space-size=1',
+  });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
   const fleet = fork(path.join(import.meta.dirname, 'http-fleet.ts'), [String(count)], { execArgv: ['--import', 'tsx'] });
@@ -50,8 +52,15 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
   try {
     await waitFor('runtime connected', () => runtime.connected);
     await waitFor('agent connected to serf', () => serf.streaming, { timeoutMs: 20_000 });
-    const webs = await new Promise<Array<{ id: string; address: string; port: number }>>((resolve) => fleet.once('message', (m) => resolve(m as never)));
-    const members: FakeMember[] = webs.map((w) => ({ name: w.id, address: w.address, tags: { role: 'backend', port: String(w.port) }, status: 'alive' }));
+    const webs = await new Promise<Array<{ id: string; address: string; port: number }>>((resolve) =>
+      fleet.once('message', (m) => resolve(m as never)),
+    );
+    const members: FakeMember[] = webs.map((w) => ({
+      name: w.id,
+      address: w.address,
+      tags: { role: 'backend', port: String(w.port) },
+      status: 'alive',
+    }));
     const change = (type: 'member-join' | 'member-leave', changed: FakeMember[], then: FakeMember[]) => {
       serf.set(changed);
       timers.push(setTimeout(() => serf.event(type, then), SERF_BATCH_MS));
@@ -69,14 +78,22 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
     const [idleCpu = Number.NaN] = idleMs > 0 ? await cpuPercent([agent.process.pid], idleMs) : [];
     const pollsPerSecond = idleMs > 0 ? ((serf.statsRequests - polls) * 1000) / idleMs : Number.NaN;
     const served = new Set<string>();
-    for (let i = 0; i < Math.min(count * 2, 400); i += 1) served.add((await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend') ?? '?');
+    for (let i = 0; i < Math.min(count * 2, 400); i += 1)
+      served.add((await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend') ?? '?');
 
     // A graceful leave shows as `leaving` in Serf's list first; `left` comes with the event.
     const t1 = Date.now();
-    change('member-leave', members.map((m) => ({ ...m, status: 'leaving' })), members.map((m) => ({ ...m, status: 'left' })));
+    change(
+      'member-leave',
+      members.map((m) => ({ ...m, status: 'leaving' })),
+      members.map((m) => ({ ...m, status: 'left' })),
+    );
     await waitFor(`${count} out of rotation`, async () => (await up()) === 0, { timeoutMs: 120_000, intervalMs: 20 });
     const outMs = Date.now() - t1;
-    await waitFor(`${count} deleted`, async () => (await runtime.serversState(haproxy.backend)).length === 0, { timeoutMs: 120_000, intervalMs: 20 });
+    await waitFor(`${count} deleted`, async () => (await runtime.serversState(haproxy.backend)).length === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 20,
+    });
     const deletedMs = Date.now() - t1;
     return { joinMs, outMs, deletedMs, distinctServed: served.size, agentRssMb, idleCpu, pollsPerSecond };
   } finally {
@@ -92,7 +109,11 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
 }
 
 /** `runs` fresh runs of massChange, one after the other; a run that failed is reported, not hidden. */
-export async function massRuns(count: number, runs: number, options: MassOptions = {}): Promise<{ results: MassResult[]; failures: string[] }> {
+export async function massRuns(
+  count: number,
+  runs: number,
+  options: MassOptions = {},
+): Promise<{ results: MassResult[]; failures: string[] }> {
   const results: MassResult[] = [];
   const failures: string[] = [];
   for (let i = 0; i < runs; i += 1) {

@@ -27,7 +27,12 @@ export class ReloadBalancer {
   private last = '';
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly way: ReloadWay, private readonly dir: string, private readonly port: number, private readonly serfRpc: string) {
+  constructor(
+    private readonly way: ReloadWay,
+    private readonly dir: string,
+    private readonly port: number,
+    private readonly serfRpc: string,
+  ) {
     mkdirSync(dir, { recursive: true });
     this.configPath = path.join(dir, 'haproxy.cfg');
     this.masterSocket = path.join(dir, 'master.sock');
@@ -38,7 +43,9 @@ export class ReloadBalancer {
     this.launch([]);
     this.membership = new SerfMembership({ address: parseSerfAddress(this.serfRpc), resyncMs: 10_000, log: silentLogger });
     this.membership.on('members', (members) => {
-      const servers = [...desiredServers(members, { role: 'backend', defaultPort: 3000, defaultWeight: 100 }).servers.values()].sort((a, b) => a.name.localeCompare(b.name));
+      const servers = [...desiredServers(members, { role: 'backend', defaultPort: 3000, defaultWeight: 100 }).servers.values()].sort(
+        (a, b) => a.name.localeCompare(b.name),
+      );
       this.chain = this.chain.then(() => this.apply(servers));
     });
     this.membership.start();
@@ -76,7 +83,8 @@ export class ReloadBalancer {
   }
 
   private launch(extra: string[]): ChildProcess {
-    const args = this.way === 'seamless' ? ['-W', '-db', '-S', this.masterSocket, '-f', this.configPath] : ['-db', '-f', this.configPath, ...extra];
+    const args =
+      this.way === 'seamless' ? ['-W', '-db', '-S', this.masterSocket, '-f', this.configPath] : ['-db', '-f', this.configPath, ...extra];
     const child = spawn('haproxy', args, { stdio: 'ignore' });
     this.processes.push(child);
     return child;
@@ -87,7 +95,11 @@ export class ReloadBalancer {
     const current = this.alive();
     if (this.way === 'restart') {
       for (const child of this.processes) if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.all(this.processes.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : Promise.resolve())));
+      await Promise.all(
+        this.processes.map((child) =>
+          child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : Promise.resolve(),
+        ),
+      );
       this.launch([]);
     } else if (this.way === 'soft') {
       this.launch(['-sf', ...current.map(String)]);

@@ -94,7 +94,17 @@ console.log(['way'.padEnd(32), 'add ms'.padStart(22), 'del ms'.padStart(22), 'to
 for (const way of ways) {
   const t = times.get(way.name)!;
   const speedUp = baseTotal / spread(total(way.name)).median;
-  console.log([way.name.padEnd(32), medianRange(t.add, 1).padStart(22), medianRange(t.del, 1).padStart(22), medianRange(total(way.name), 1).padStart(22), `${speedUp.toFixed(1)}x`.padStart(9)].join(' '));
+  console.log(
+    [
+      way.name.padEnd(32),
+      medianRange(t.add, 1).padStart(22),
+      medianRange(t.del, 1).padStart(22),
+      medianRange(total(way.name), 1).padStart(22),
+      `${speedUp.toFixed(1)}x`.padStart(9),
+    ].join(' '),
+  );
 }
 const pipelined = baseTotal / spread(total('client, pipelined')).median;
-console.log(`pipelined vs a connection per command (medians): ${pipelined.toFixed(1)}x (target >= 5x: ${pipelined >= 5 ? 'met' : 'NOT met'})`);
+console.log(
+  `pipelined vs a connection per command (medians): ${pipelined.toFixed(1)}x (target >= 5x: ${pipelined >= 5 ? 'met' : 'NOT met'})`,
+);

@@ -33,19 +33,23 @@ function pretty(time: Date, level: Level, event: string, fields: Fields): string
   return `${time.toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${event}${parts.length ? ` ${parts.join(' ')}` : ''}\n`;
 }
 
-export function createLogger(options: { format?: LogFormat; level?: Level; write?: (line: string) => void; now?: () => Date } = {}): Logger {
+export function createLogger(
+  options: { format?: LogFormat; level?: Level; write?: (line: string) => void; now?: () => Date } = {},
+): Logger {
   const { format = 'json', level = 'info', write = (line) => process.stdout.write(line), now = () => new Date() } = options;
-  const log = (at: Level) => (event: string, fields: Fields = {}) => {
-    if (rank[at] < rank[level]) return;
-    const time = now();
-    if (format === 'pretty') {
-      write(pretty(time, at, event, fields));
-      return;
-    }
-    const record: Fields = { time: time.toISOString(), level: at, event };
-    for (const [key, value] of Object.entries(fields)) record[key] = serialise(value);
-    write(`${JSON.stringify(record)}\n`);
-  };
+  const log =
+    (at: Level) =>
+    (event: string, fields: Fields = {}) => {
+      if (rank[at] < rank[level]) return;
+      const time = now();
+      if (format === 'pretty') {
+        write(pretty(time, at, event, fields));
+        return;
+      }
+      const record: Fields = { time: time.toISOString(), level: at, event };
+      for (const [key, value] of Object.entries(fields)) record[key] = serialise(value);
+      write(`${JSON.stringify(record)}\n`);
+    };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 

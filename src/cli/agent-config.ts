@@ -34,7 +34,10 @@ export const serfOptions: OptionSpec[] = [
   o('serf-auth', 'HA_AGENT_SERF_AUTH', "Serf's rpc_auth token", { valueName: 'TOKEN' }),
 ];
 
-export const backendOption = o('backend', 'HA_AGENT_BACKEND', 'the HAProxy backend ha-agent owns', { default: DEFAULT_BACKEND, valueName: 'NAME' });
+export const backendOption = o('backend', 'HA_AGENT_BACKEND', 'the HAProxy backend ha-agent owns', {
+  default: DEFAULT_BACKEND,
+  valueName: 'NAME',
+});
 export const defaultPortOption = o('default-port', 'HA_AGENT_DEFAULT_PORT', "a member's port when it has no 'port' tag", {
   default: '3000',
   valueName: 'PORT',
@@ -55,17 +58,31 @@ export const membershipOptions: OptionSpec[] = [
   ),
 ];
 
-export const modeOption = o('mode', 'HA_AGENT_MODE', 'dynamic (add/del server) or slots (fill and free the server slots of a server-template backend)', {
-  default: 'dynamic',
-  valueName: 'MODE',
-});
+export const modeOption = o(
+  'mode',
+  'HA_AGENT_MODE',
+  'dynamic (add/del server) or slots (fill and free the server slots of a server-template backend)',
+  {
+    default: 'dynamic',
+    valueName: 'MODE',
+  },
+);
 
 export const applyOptions: OptionSpec[] = [
-  o('drain-timeout', 'HA_AGENT_DRAIN_TIMEOUT', 'longest wait for in-flight requests before a server is cut', { default: '10s', valueName: 'DURATION' }),
-  o('check-timeout', 'HA_AGENT_CHECK_TIMEOUT', "longest wait for a new server's first passing health check", { default: '10s', valueName: 'DURATION' }),
+  o('drain-timeout', 'HA_AGENT_DRAIN_TIMEOUT', 'longest wait for in-flight requests before a server is cut', {
+    default: '10s',
+    valueName: 'DURATION',
+  }),
+  o('check-timeout', 'HA_AGENT_CHECK_TIMEOUT', "longest wait for a new server's first passing health check", {
+    default: '10s',
+    valueName: 'DURATION',
+  }),
 ];
 
-export const resyncOption = o('resync', 'HA_AGENT_RESYNC', 'how often the full member list is read again', { default: '10s', valueName: 'DURATION' });
+export const resyncOption = o('resync', 'HA_AGENT_RESYNC', 'how often the full member list is read again', {
+  default: '10s',
+  valueName: 'DURATION',
+});
 export const serfPollOption = o(
   'serf-poll',
   'HA_AGENT_SERF_POLL',
@@ -85,12 +102,20 @@ export const renderOptions: OptionSpec[] = [
   ),
   o('frontend-bind', 'HA_AGENT_FRONTEND_BIND', "the rendered config's HTTP front end", { default: '*:80', valueName: 'ADDR:PORT' }),
   o('runtime-socket', 'HA_AGENT_RUNTIME_SOCKET', 'an extra admin unix socket the rendered config declares', { valueName: 'PATH' }),
-  o('runtime-operator-bind', 'HA_AGENT_RUNTIME_OPERATOR_BIND', 'a read-only (level operator) Runtime API listener the rendered config declares', { valueName: 'ADDR:PORT' }),
+  o(
+    'runtime-operator-bind',
+    'HA_AGENT_RUNTIME_OPERATOR_BIND',
+    'a read-only (level operator) Runtime API listener the rendered config declares',
+    { valueName: 'ADDR:PORT' },
+  ),
   o('stats-bind', 'HA_AGENT_STATS_BIND', "the rendered config's stats page (none: no stats page)", { valueName: 'ADDR:PORT' }),
   o('stats-auth', 'HA_AGENT_STATS_AUTH', 'credentials for the stats page', { valueName: 'USER:PASSWORD' }),
   o('balance', 'HA_AGENT_BALANCE', "the backend's balance algorithm", { default: 'roundrobin', valueName: 'ALGO' }),
   o('health-path', 'HA_AGENT_HEALTH_PATH', 'the HTTP path health checks ask', { default: '/health', valueName: 'PATH' }),
-  o('sticky', 'HA_AGENT_STICKY', "none, or cookie: keep each user on one server with a cookie HAProxy inserts", { default: 'none', valueName: 'MODE' }),
+  o('sticky', 'HA_AGENT_STICKY', 'none, or cookie: keep each user on one server with a cookie HAProxy inserts', {
+    default: 'none',
+    valueName: 'MODE',
+  }),
   o('sticky-cookie', 'HA_AGENT_STICKY_COOKIE', 'the name of the stickiness cookie', { default: 'SERVERID', valueName: 'NAME' }),
   o('sticky-key', 'HA_AGENT_STICKY_KEY', "the secret hashed with a server's address into its cookie value (keep it stable)", {
     default: 'ha-agent',
@@ -107,9 +132,17 @@ export { runtimeOption, traceOption };
 
 /** Each option's default, from its spec above: a subcommand without the option gets the same value. */
 const defaults = new Map(
-  [runtimeOption, ...serfOptions, ...membershipOptions, modeOption, ...applyOptions, resyncOption, serfPollOption, ...renderOptions, ...logOptions].flatMap(
-    (option) => (option.default === undefined ? [] : [[option.name, option.default] as const]),
-  ),
+  [
+    runtimeOption,
+    ...serfOptions,
+    ...membershipOptions,
+    modeOption,
+    ...applyOptions,
+    resyncOption,
+    serfPollOption,
+    ...renderOptions,
+    ...logOptions,
+  ].flatMap((option) => (option.default === undefined ? [] : [[option.name, option.default] as const])),
 );
 
 /** This host's addresses, and with `auto` its networks (in a container: the compose network). */
@@ -154,7 +187,8 @@ export interface AgentConfig {
 const duration = (name: string) =>
   z.string().transform((text, ctx) => {
     const ms = parseDuration(text);
-    if (!Number.isFinite(ms) || ms <= 0) ctx.addIssue({ code: 'custom', message: `--${name}: '${text}' is not a duration like 500ms, 10s or 2m` });
+    if (!Number.isFinite(ms) || ms <= 0)
+      ctx.addIssue({ code: 'custom', message: `--${name}: '${text}' is not a duration like 500ms, 10s or 2m` });
     return ms;
   });
 const whole = (name: string, min: number, max: number) =>

@@ -21,7 +21,12 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
   // Steps log the mutations they send; --trace adds every command, polls included, at info level.
   client.on('trace', (event) => {
     if (config.trace || event.error) {
-      log[event.error ? 'warn' : 'info']('runtime.command', { command: event.command, answer: event.answers.join('\n'), latencyMs: Math.round(event.latencyMs * 10) / 10, error: event.error });
+      log[event.error ? 'warn' : 'info']('runtime.command', {
+        command: event.command,
+        answer: event.answers.join('\n'),
+        latencyMs: Math.round(event.latencyMs * 10) / 10,
+        error: event.error,
+      });
     }
   });
   let template: string;

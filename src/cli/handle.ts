@@ -11,14 +11,24 @@ import { listMembers } from '../membership/list.js';
 import { MEMBER_EVENTS, type Member } from '../membership/member.js';
 import { isMemberEvent, parseHandlerInput } from '../membership/handler-input.js';
 import { actualServers } from '../reconcile/actual.js';
-import { applyOptions, logOptions, membershipOptions, renderOptions, resolveAgentConfig, runtimeOption, serfOptions, traceOption, type AgentConfig } from './agent-config.js';
+import {
+  applyOptions,
+  logOptions,
+  membershipOptions,
+  renderOptions,
+  resolveAgentConfig,
+  runtimeOption,
+  serfOptions,
+  traceOption,
+  type AgentConfig,
+} from './agent-config.js';
 import { createAgent, type Agent } from './agent.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
 
 export const handleSpec: CommandSpec = {
   name: 'handle',
-  summary: "Apply one Serf event-handler invocation (SERF_EVENT, member lines on stdin) through the Runtime API, then exit.",
+  summary: 'Apply one Serf event-handler invocation (SERF_EVENT, member lines on stdin) through the Runtime API, then exit.',
   usage: `serf agent -event-handler "${MEMBER_EVENTS}=ha-agent handle [options]"`,
   options: [runtimeOption, ...serfOptions, ...membershipOptions, ...applyOptions, ...renderOptions, ...logOptions, traceOption, helpOption],
 };
@@ -45,7 +55,12 @@ async function fromEvent(agent: Agent, config: AgentConfig, eventMembers: Member
   const known = new Map<string, Member>();
   for (const s of actualServers(config.backend, state, stat).values()) {
     if (s.mode !== 'ready') continue;
-    known.set(s.name, { name: s.name, address: s.address, status: 'alive', tags: { role: config.desired.role, port: String(s.port), weight: String(s.weight) } });
+    known.set(s.name, {
+      name: s.name,
+      address: s.address,
+      status: 'alive',
+      tags: { role: config.desired.role, port: String(s.port), weight: String(s.weight) },
+    });
   }
   for (const member of eventMembers) known.set(member.name, member);
   return [...known.values()];

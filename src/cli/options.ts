@@ -72,7 +72,7 @@ export function parseCommandLine(
     const fromEnv = option.env === undefined ? undefined : env[option.env];
     if (given !== undefined) values[option.name] = given;
     else if (fromEnv !== undefined && fromEnv !== '') values[option.name] = option.type === 'boolean' ? truthy(fromEnv) : fromEnv;
-    else values[option.name] = option.type === 'boolean' ? (option.default === 'true') : option.default;
+    else values[option.name] = option.type === 'boolean' ? option.default === 'true' : option.default;
   }
   return { values, positionals: parsed.positionals };
 }
@@ -80,7 +80,9 @@ export function parseCommandLine(
 export function formatHelp(spec: CommandSpec): string {
   const rows = spec.options.map((option) => {
     const flag = `--${option.name}${option.type === 'string' ? ` ${option.valueName ?? 'VALUE'}` : ''}`;
-    const extra = [option.env && `env ${option.env}`, option.default !== undefined && `default ${option.default}`].filter(Boolean).join(', ');
+    const extra = [option.env && `env ${option.env}`, option.default !== undefined && `default ${option.default}`]
+      .filter(Boolean)
+      .join(', ');
     return [flag, `${option.description}${extra ? ` (${extra})` : ''}`] as const;
   });
   const width = Math.max(...rows.map(([flag]) => flag.length));

@@ -53,15 +53,29 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
       io.stdout(`HAProxy at ${config.runtime.url} belongs to deployment ${found}, not ${ours}: ha-agent changes nothing there.\n`);
       return 1;
     }
-    const [members, state, stat] = await Promise.all([listMembers({ address: config.serf, authKey: config.serfAuth }), client.serversState(config.backend), client.stat(config.backend)]);
+    const [members, state, stat] = await Promise.all([
+      listMembers({ address: config.serf, authKey: config.serfAuth }),
+      client.serversState(config.backend),
+      client.stat(config.backend),
+    ]);
     const desired = desiredServers(members, config.desired);
     const actual = actualServers(config.backend, state, stat);
     const failed = new Set(members.filter((m) => m.status === 'failed').map((m) => m.name));
     io.stdout(`Desired (alive members with role=${config.desired.role}):\n`);
-    io.stdout(formatTable(['NAME', 'ADDRESS', 'PORT', 'WEIGHT'], [...desired.servers.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight)])));
+    io.stdout(
+      formatTable(
+        ['NAME', 'ADDRESS', 'PORT', 'WEIGHT'],
+        [...desired.servers.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight)]),
+      ),
+    );
     for (const r of desired.rejected) io.stdout(`  rejected ${r.member}: ${r.reason}\n`);
     io.stdout(`\nActual (HAProxy backend ${config.backend}):\n`);
-    io.stdout(formatTable(['NAME', 'ADDRESS', 'PORT', 'WEIGHT', 'MODE', 'STATUS'], [...actual.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight), s.mode, s.status])));
+    io.stdout(
+      formatTable(
+        ['NAME', 'ADDRESS', 'PORT', 'WEIGHT', 'MODE', 'STATUS'],
+        [...actual.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight), s.mode, s.status]),
+      ),
+    );
     io.stdout('\nPlan:\n');
     const planned = planForMode(config.mode, desired.servers, actual, { failed });
     io.stdout(formatPlan(config.backend, planned.actions, config.policy));

@@ -20,7 +20,13 @@ export const renderSpec: CommandSpec = {
     backendOption,
     ...renderOptions,
     { name: 'if-missing', type: 'boolean', description: 'leave an existing --config-out alone (it holds the servers of the last run)' },
-    { name: 'slots', type: 'string', env: 'HA_AGENT_SLOTS', valueName: 'N', description: 'render N empty server slots (slot1…slotN) for --mode slots' },
+    {
+      name: 'slots',
+      type: 'string',
+      env: 'HA_AGENT_SLOTS',
+      valueName: 'N',
+      description: 'render N empty server slots (slot1…slotN) for --mode slots',
+    },
     defaultPortOption,
     ...logOptions,
     helpOption,
@@ -31,7 +37,8 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
   const { values } = parseCommandLine(renderSpec, argv, io.env);
   const config = resolveAgentConfig(values, io.stderr);
   const slotCount = values.slots === undefined ? 0 : Number(values.slots);
-  if (!Number.isInteger(slotCount) || slotCount < 0 || slotCount > 10_000) throw new UsageError(`--slots: '${String(values.slots)}' must be a whole number 0-10000`);
+  if (!Number.isInteger(slotCount) || slotCount < 0 || slotCount > 10_000)
+    throw new UsageError(`--slots: '${String(values.slots)}' must be a whole number 0-10000`);
   const servers = Array.from({ length: slotCount }, (_, i) => ({
     name: `slot${i + 1}`,
     address: '0.0.0.0',

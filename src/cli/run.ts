@@ -60,11 +60,20 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
   // Metrics and health are read off the agent's own log events.
   config.log = observe(config.log, metrics, health);
   const { log } = config;
-  const metricsServer = typeof values.metrics === 'string' ? await serveMetrics(values.metrics, metrics, health).catch((error: Error) => {
-    throw new UsageError(`--metrics: cannot listen on ${String(values.metrics)}: ${error.message}`);
-  }) : undefined;
+  const metricsServer =
+    typeof values.metrics === 'string'
+      ? await serveMetrics(values.metrics, metrics, health).catch((error: Error) => {
+          throw new UsageError(`--metrics: cannot listen on ${String(values.metrics)}: ${error.message}`);
+        })
+      : undefined;
   const agent = await createAgent(config);
-  const membership = new SerfMembership({ address: config.serf, authKey: config.serfAuth, resyncMs: config.resyncMs, pollMs: config.serfPollMs, log });
+  const membership = new SerfMembership({
+    address: config.serf,
+    authKey: config.serfAuth,
+    resyncMs: config.resyncMs,
+    pollMs: config.serfPollMs,
+    log,
+  });
   membership.on('members', (members, reason) => agent.reconciler.setMembers(members, reason));
 
   log.info('agent.started', {

@@ -8,7 +8,7 @@ import { withRuntime } from './runtime-session.js';
 
 export const statusSpec: CommandSpec = {
   name: 'status',
-  summary: "Show every server HAProxy has: backend, name, address:port, state, last check, current sessions, weight.",
+  summary: 'Show every server HAProxy has: backend, name, address:port, state, last check, current sessions, weight.',
   usage: 'ha-agent status [--runtime URL] [--backend NAME] [--json] [--trace]',
   options: [
     runtimeOption,

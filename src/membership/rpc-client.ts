@@ -20,7 +20,9 @@ export function parseSerfAddress(text: string): SerfAddress {
   const match = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);
   if (!match || port < 1 || port > 65535) {
-    throw new SerfError('SERF_INVALID_ADDRESS', `invalid Serf RPC address '${text}': use HOST:PORT, e.g. 127.0.0.1:7373`, { address: text });
+    throw new SerfError('SERF_INVALID_ADDRESS', `invalid Serf RPC address '${text}': use HOST:PORT, e.g. 127.0.0.1:7373`, {
+      address: text,
+    });
   }
   return { host: match[1] as string, port, text };
 }
@@ -51,8 +53,12 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     private readonly timeoutMs: number,
   ) {
     super();
-    socket.on('error', (cause) => this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC ${address.text}: ${cause.message}`, { address: address.text, cause })));
-    socket.on('close', () => this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${address.text} closed`, { address: address.text })));
+    socket.on('error', (cause) =>
+      this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC ${address.text}: ${cause.message}`, { address: address.text, cause })),
+    );
+    socket.on('close', () =>
+      this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${address.text} closed`, { address: address.text })),
+    );
     socket.on('data', (chunk) => this.receive(chunk));
   }
 
@@ -62,8 +68,13 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     const timeoutMs = options.timeoutMs ?? 5_000;
     const socket = await openSocket({ host: address.host, port: address.port }, timeoutMs).catch((failure: SocketOpenError) => {
       throw failure.timedOut
-        ? new SerfError('SERF_TIMEOUT', `no RPC connection to the Serf agent at ${address.text} within ${timeoutMs} ms`, { address: address.text })
-        : new SerfError('SERF_CONNECT_FAILED', `cannot reach the Serf agent's RPC at ${address.text}: ${failure.reason}`, { address: address.text, cause: failure.cause });
+        ? new SerfError('SERF_TIMEOUT', `no RPC connection to the Serf agent at ${address.text} within ${timeoutMs} ms`, {
+            address: address.text,
+          })
+        : new SerfError('SERF_CONNECT_FAILED', `cannot reach the Serf agent's RPC at ${address.text}: ${failure.reason}`, {
+            address: address.text,
+            cause: failure.cause,
+          });
     });
     const client = new SerfRpcClient(socket, address, timeoutMs);
     try {
@@ -99,7 +110,11 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
   }
 
   close(): void {
-    this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${this.address.text} closed by the client`, { address: this.address.text }));
+    this.fail(
+      new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${this.address.text} closed by the client`, {
+        address: this.address.text,
+      }),
+    );
   }
 
   private request(command: string, kind: Expectation, body?: Record<string, unknown>): Promise<unknown> {
@@ -108,7 +123,14 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     this.decoder.dispatcher.expect(seq, kind);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => this.fail(new SerfError('SERF_TIMEOUT', `the Serf agent at ${this.address.text} did not answer '${command}' within ${this.timeoutMs} ms`, { address: this.address.text, command })),
+        () =>
+          this.fail(
+            new SerfError(
+              'SERF_TIMEOUT',
+              `the Serf agent at ${this.address.text} did not answer '${command}' within ${this.timeoutMs} ms`,
+              { address: this.address.text, command },
+            ),
+          ),
         this.timeoutMs,
       );
       this.waiting.set(seq, { command, resolve, reject, timer });
@@ -137,10 +159,14 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
       if (output.error === '') waiting.resolve(output.body);
       else
         waiting.reject(
-          new SerfError(/auth/i.test(output.error) ? 'SERF_AUTH_FAILED' : 'SERF_COMMAND_FAILED', `Serf refused '${waiting.command}': ${output.error}`, {
-            address: this.address.text,
-            command: waiting.command,
-          }),
+          new SerfError(
+            /auth/i.test(output.error) ? 'SERF_AUTH_FAILED' : 'SERF_COMMAND_FAILED',
+            `Serf refused '${waiting.command}': ${output.error}`,
+            {
+              address: this.address.text,
+              command: waiting.command,
+            },
+          ),
         );
     }
   }

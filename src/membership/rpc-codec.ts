@@ -11,9 +11,7 @@ import { SerfError } from './errors.js';
 /** What follows a response header: nothing, a body when Error is empty, or a stream (ack, then header+record pairs). */
 export type Expectation = 'none' | 'body' | 'stream';
 
-export type RpcOutput =
-  | { type: 'response'; seq: number; error: string; body?: unknown }
-  | { type: 'record'; seq: number; record: unknown };
+export type RpcOutput = { type: 'response'; seq: number; error: string; body?: unknown } | { type: 'record'; seq: number; record: unknown };
 
 interface Header {
   Seq: number;
@@ -24,11 +22,7 @@ interface Header {
 export function isHeader(value: unknown): value is Header {
   if (typeof value !== 'object' || value === null || value instanceof Uint8Array || Array.isArray(value)) return false;
   const keys = Object.keys(value);
-  return (
-    keys.length === 2 &&
-    typeof (value as Header).Seq === 'number' &&
-    typeof (value as Header).Error === 'string'
-  );
+  return keys.length === 2 && typeof (value as Header).Seq === 'number' && typeof (value as Header).Error === 'string';
 }
 
 // Plain msgpack maps (no msgpackr records) are what Serf's Go codec reads.
@@ -108,7 +102,6 @@ export class RpcDispatcher {
 function protocol(message: string): SerfError {
   return new SerfError('SERF_PROTOCOL', `Serf RPC desync: ${message}`);
 }
-
 
 /** Bytes → responses and stream records, for one connection. */
 export class RpcDecoder {

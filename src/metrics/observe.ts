@@ -32,24 +32,40 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
         metrics.inc('ha_agent_serf_events_total', 'Serf member events received', { type: String(fields.type) });
         break;
       case 'member.rejected':
-        metrics.inc('ha_agent_members_rejected_total', 'Members refused, by the field at fault', { reason: String(fields.reason).split(':')[0] ?? 'unknown' });
+        metrics.inc('ha_agent_members_rejected_total', 'Members refused, by the field at fault', {
+          reason: String(fields.reason).split(':')[0] ?? 'unknown',
+        });
         break;
       case 'step.finished':
         metrics.inc('ha_agent_steps_total', 'Runtime API steps applied', { kind: String(fields.step) });
         break;
       case 'step.failed':
-        metrics.inc('ha_agent_steps_failed_total', 'Runtime API steps that failed: HAProxy refused the command or it could not be sent', { kind: String(fields.step) });
+        metrics.inc('ha_agent_steps_failed_total', 'Runtime API steps that failed: HAProxy refused the command or it could not be sent', {
+          kind: String(fields.step),
+        });
         break;
       case 'drain.finished':
       case 'drain.timeout':
-        metrics.observe('ha_agent_drain_seconds', 'How long drains waited for in-flight requests', Number(fields.waitedMs) / 1000, SECONDS, {
-          outcome: event === 'drain.finished' ? 'drained' : 'timeout',
-        });
+        metrics.observe(
+          'ha_agent_drain_seconds',
+          'How long drains waited for in-flight requests',
+          Number(fields.waitedMs) / 1000,
+          SECONDS,
+          {
+            outcome: event === 'drain.finished' ? 'drained' : 'timeout',
+          },
+        );
         break;
       case 'action.finished':
-        metrics.observe('ha_agent_event_to_applied_seconds', 'From the member list showing a change to HAProxy applying it', Number(fields.sinceListMs) / 1000, SECONDS, {
-          action: String(fields.action),
-        });
+        metrics.observe(
+          'ha_agent_event_to_applied_seconds',
+          'From the member list showing a change to HAProxy applying it',
+          Number(fields.sinceListMs) / 1000,
+          SECONDS,
+          {
+            action: String(fields.action),
+          },
+        );
         break;
       case 'runtime.connected':
       case 'runtime.disconnected':
@@ -80,13 +96,19 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
       case 'config.write-failed':
       case 'config.render-failed':
         health.configError = event === 'config.written' ? undefined : configProblem(event, fields);
-        metrics.set('ha_agent_config_written', 'Whether the last rendered haproxy.cfg was written (0: the previous file is kept)', health.configError ? 0 : 1);
+        metrics.set(
+          'ha_agent_config_written',
+          'Whether the last rendered haproxy.cfg was written (0: the previous file is kept)',
+          health.configError ? 0 : 1,
+        );
         break;
     }
   };
-  const wrap = (level: keyof Logger) => (event: string, fields: Fields = {}) => {
-    record(event, fields);
-    log[level](event, fields);
-  };
+  const wrap =
+    (level: keyof Logger) =>
+    (event: string, fields: Fields = {}) => {
+      record(event, fields);
+      log[level](event, fields);
+    };
   return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
 }

@@ -60,7 +60,11 @@ export class Registry {
       for (const [labels, h] of family.histograms ?? []) {
         const prefix = labels ? `${labels},` : '';
         family.buckets!.forEach((bound, i) => lines.push(`${name}_bucket{${prefix}le="${bound}"} ${h.counts[i]}`));
-        lines.push(`${name}_bucket{${prefix}le="+Inf"} ${h.count}`, `${name}_sum${labels ? `{${labels}}` : ''} ${h.sum}`, `${name}_count${labels ? `{${labels}}` : ''} ${h.count}`);
+        lines.push(
+          `${name}_bucket{${prefix}le="+Inf"} ${h.count}`,
+          `${name}_sum${labels ? `{${labels}}` : ''} ${h.sum}`,
+          `${name}_count${labels ? `{${labels}}` : ''} ${h.count}`,
+        );
       }
     }
     return `${lines.join('\n')}\n`;

@@ -8,9 +8,7 @@ import { ipFamily } from './ip.js';
 
 export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export const serverName = z
-  .string()
-  .regex(NAME_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
+export const serverName = z.string().regex(NAME_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
 
 export const backendName = serverName;
 
@@ -28,7 +26,5 @@ export const milliseconds = z.number().int().min(1).max(86_400_000);
 
 /** One line of the issues' first zod message, for log lines and CLI errors. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ');
+  return error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ');
 }

@@ -24,8 +24,10 @@ export interface OwnershipOptions {
 /** How to make HAProxy boot with the settings rendered now (README, Troubleshooting, has each setup's command). */
 export function applyHint(configOut: string | undefined): string {
   const file = configOut ?? 'the rendered haproxy.cfg';
-  return `restart HAProxy so that it boots from ${file} (docker compose: docker compose restart ha; by hand: stop haproxy, then ` +
-    `haproxy -f ${file})`;
+  return (
+    `restart HAProxy so that it boots from ${file} (docker compose: docker compose restart ha; by hand: stop haproxy, then ` +
+    `haproxy -f ${file})`
+  );
 }
 
 export interface Inspection {

@@ -20,7 +20,9 @@ const key = (address: string, port: number) => `${address}|${port}`;
 
 /** Checks are paused while a slot is in MAINT, so the new occupant is checked in DRAIN (no new traffic). */
 const fill = (server: Server, slot: ActualServer): Step[] => [
-  ...(slot.address !== server.address || slot.port !== server.port ? [{ kind: 'set-addr', address: server.address, port: server.port } as const] : []),
+  ...(slot.address !== server.address || slot.port !== server.port
+    ? [{ kind: 'set-addr', address: server.address, port: server.port } as const]
+    : []),
   ...(slot.weight !== server.weight ? [{ kind: 'set-weight', weight: server.weight } as const] : []),
   { kind: 'set-state', state: 'drain' },
   { kind: 'await-check' },
@@ -28,13 +30,18 @@ const fill = (server: Server, slot: ActualServer): Step[] => [
 ];
 const FREE_ROLLBACK: Step[] = [{ kind: 'set-state', state: 'maint' }];
 
-export function planSlots(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<string, ActualServer>, options: PlanOptions = {}): SlotPlan {
+export function planSlots(
+  desired: ReadonlyMap<string, Server>,
+  actual: ReadonlyMap<string, ActualServer>,
+  options: PlanOptions = {},
+): SlotPlan {
   const busy = options.busy ?? new Set<string>();
   const slots = [...actual.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   // A slot is known by its endpoint, so one member per endpoint: the first by name.
   const members = [...desired.values()].sort((a, b) => a.name.localeCompare(b.name));
   const byAddress = new Map<string, Server>();
-  for (const member of members) if (!byAddress.has(key(member.address, member.port))) byAddress.set(key(member.address, member.port), member);
+  for (const member of members)
+    if (!byAddress.has(key(member.address, member.port))) byAddress.set(key(member.address, member.port), member);
   const holder = new Map<string, Server>(); // slot name → member it holds or is being given
   const placed = new Set<string>(); // member names with a slot
   const actions: Action[] = [];
@@ -49,9 +56,12 @@ export function planSlots(desired: ReadonlyMap<string, Server>, actual: Readonly
       placed.add(member.name);
       if (busy.has(slot.name)) continue;
       const reason = `holds member ${member.name}`;
-      if (slot.mode === 'maint') actions.push({ server: slot.name, kind: 'resume', reason, steps: fill(member, slot), rollback: FREE_ROLLBACK });
-      else if (slot.mode === 'drain') actions.push({ server: slot.name, kind: 'resume', reason, steps: [{ kind: 'set-state', state: 'ready' }] });
-      else if (slot.weight !== member.weight) actions.push({ server: slot.name, kind: 'update', reason, steps: [{ kind: 'set-weight', weight: member.weight }] });
+      if (slot.mode === 'maint')
+        actions.push({ server: slot.name, kind: 'resume', reason, steps: fill(member, slot), rollback: FREE_ROLLBACK });
+      else if (slot.mode === 'drain')
+        actions.push({ server: slot.name, kind: 'resume', reason, steps: [{ kind: 'set-state', state: 'ready' }] });
+      else if (slot.weight !== member.weight)
+        actions.push({ server: slot.name, kind: 'update', reason, steps: [{ kind: 'set-weight', weight: member.weight }] });
     }
   }
 
@@ -93,7 +103,13 @@ export function planSlots(desired: ReadonlyMap<string, Server>, actual: Readonly
       emptied.steps.push(...fill(member, slot));
       emptied.rollback = FREE_ROLLBACK;
     } else {
-      actions.push({ server: slot.name, kind: 'join', reason: `member ${member.name}`, steps: fill(member, slot), rollback: FREE_ROLLBACK });
+      actions.push({
+        server: slot.name,
+        kind: 'join',
+        reason: `member ${member.name}`,
+        steps: fill(member, slot),
+        rollback: FREE_ROLLBACK,
+      });
     }
   }
 

@@ -38,7 +38,11 @@ export interface Action {
 const JOIN: Step[] = [{ kind: 'enable-health' }, { kind: 'await-check' }, { kind: 'set-state', state: 'ready' }];
 const REMOVE_FROM_MAINT: Step[] = [{ kind: 'shutdown-sessions' }, { kind: 'del' }];
 const DELETE: Step[] = [{ kind: 'set-state', state: 'maint' }, { kind: 'del' }];
-const removeFromDrain = (untilDown: boolean): Step[] => [{ kind: 'await-drained', untilDown }, { kind: 'set-state', state: 'maint' }, ...REMOVE_FROM_MAINT];
+const removeFromDrain = (untilDown: boolean): Step[] => [
+  { kind: 'await-drained', untilDown },
+  { kind: 'set-state', state: 'maint' },
+  ...REMOVE_FROM_MAINT,
+];
 
 export interface PlanOptions {
   /** Servers whose previous action is still running: their steps stay strictly ordered. */
@@ -129,7 +133,10 @@ export function formatPlan(backend: string, actions: readonly Action[], policy: 
   if (actions.length === 0) return 'nothing to do: HAProxy matches the members\n';
   return actions
     .map((action) =>
-      [`${action.kind} ${action.server} (${action.reason})`, ...action.steps.map((step) => `  ${describeStep(backend, action.server, step, policy)}`)].join('\n'),
+      [
+        `${action.kind} ${action.server} (${action.reason})`,
+        ...action.steps.map((step) => `  ${describeStep(backend, action.server, step, policy)}`),
+      ].join('\n'),
     )
     .join('\n')
     .concat('\n');

@@ -1,7 +1,7 @@
 /**
- * The level-triggered loop: on every trigger (member event, resync, HAProxy (re)connected, an
- * action that did not simply succeed, or one a pass had to leave alone) it reads HAProxy, recomputes desired state from the latest member list, plans
- * from scratch and starts the actions. Actions for different servers run concurrently; a server
+ * The level-triggered loop: on every trigger (member list, HAProxy (re)connected, an action that
+ * did not simply succeed, or one a pass had to leave alone) it reads HAProxy, recomputes desired
+ * state from the latest member list, plans from scratch and starts the actions. Actions for different servers run concurrently; a server
  * with an action in flight is left alone until it finishes.
  */
 import type { Logger } from '../log.js';
@@ -128,10 +128,18 @@ export class Reconciler {
       this.lastUnplaced = unplaced.join();
       if (unplaced.length > 0) log.warn('slots.full', { members: unplaced, slots: actual.size });
     }
-    log.debug('pass', { reason, members: this.members.length, desired: desired.servers.size, actual: actual.size, actions: actions.length });
+    log.debug('pass', {
+      reason,
+      members: this.members.length,
+      desired: desired.servers.size,
+      actual: actual.size,
+      actions: actions.length,
+    });
 
     if (this.options.dryRun) {
-      const lines = actions.flatMap((a) => a.steps.map((s) => `${a.kind} ${a.server}: ${describeStep(backend, a.server, s, this.options.policy)}`));
+      const lines = actions.flatMap((a) =>
+        a.steps.map((s) => `${a.kind} ${a.server}: ${describeStep(backend, a.server, s, this.options.policy)}`),
+      );
       if (lines.join('\n') !== this.lastDryRun) {
         this.lastDryRun = lines.join('\n');
         for (const line of lines) log.info('dry-run.step', { step: line });
@@ -139,7 +147,12 @@ export class Reconciler {
       return;
     }
     for (const action of actions) {
-      log.info('plan.action', { server: action.server, action: action.kind, reason: action.reason, steps: action.steps.map((s) => s.kind) });
+      log.info('plan.action', {
+        server: action.server,
+        action: action.kind,
+        reason: action.reason,
+        steps: action.steps.map((s) => s.kind),
+      });
       const member = action.rollback ? memberOf(action.server) : undefined;
       const abandon = new AbortController();
       if (member !== undefined) this.bringingIn.set(action.server, { member, abandon });

@@ -21,7 +21,10 @@ export const configModelSchema = z.object({
   stats: z
     .object({
       bind: bindAddress,
-      credentials: z.string().regex(/^[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.~+/=-]{8,128}$/, 'must be USER:PASSWORD of safe characters').optional(),
+      credentials: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.~+/=-]{8,128}$/, 'must be USER:PASSWORD of safe characters')
+        .optional(),
     })
     .optional(),
   backend: z.object({

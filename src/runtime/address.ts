@@ -1,8 +1,6 @@
 import { RuntimeError } from './errors.js';
 
-export type RuntimeAddress =
-  | { kind: 'tcp'; host: string; port: number; url: string }
-  | { kind: 'unix'; path: string; url: string };
+export type RuntimeAddress = { kind: 'tcp'; host: string; port: number; url: string } | { kind: 'unix'; path: string; url: string };
 
 export const DEFAULT_RUNTIME_URL = 'tcp://127.0.0.1:9999';
 

@@ -90,9 +90,13 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     this.responseTimeoutMs = options.responseTimeoutMs ?? 10_000;
     this.reconnector = new Reconnector({
       // An attempt that failed after its connection opened is retried from that connection's 'close'.
-      connect: () => this.connect().then(() => undefined, (error: unknown) => {
-        if (!this.connected) throw error;
-      }),
+      connect: () =>
+        this.connect().then(
+          () => undefined,
+          (error: unknown) => {
+            if (!this.connected) throw error;
+          },
+        ),
       strategy: options.reconnectStrategy,
     });
     this.heartbeatMs = options.heartbeatMs ?? 2_000;
@@ -229,10 +233,14 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     const connection = this.connection;
     const started = performance.now();
     if (!connection || connection.closed) {
-      const error = new RuntimeError('RUNTIME_DISCONNECTED', `not connected to HAProxy at ${this.address.url}; '${command.text}' was not sent`, {
-        address: this.address.url,
-        command: command.text,
-      });
+      const error = new RuntimeError(
+        'RUNTIME_DISCONNECTED',
+        `not connected to HAProxy at ${this.address.url}; '${command.text}' was not sent`,
+        {
+          address: this.address.url,
+          command: command.text,
+        },
+      );
       this.emit('trace', { command: command.text, answers: [], latencyMs: 0, error });
       throw error;
     }

@@ -66,7 +66,11 @@ const printable = (text: string): boolean => [...text].every((c) => c === '\t' |
  * every other control character are refused, as is the empty string (no word can express it).
  */
 export function cliWord(value: string, what: string): string {
-  const checked = valid(z.string().min(1, 'must not be empty').refine(printable, 'must not contain CR, LF or other control characters'), value, what);
+  const checked = valid(
+    z.string().min(1, 'must not be empty').refine(printable, 'must not contain CR, LF or other control characters'),
+    value,
+    what,
+  );
   return checked.replace(/[\\; \t]/g, (c) => `\\${c}`);
 }
 

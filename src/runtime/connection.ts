@@ -37,7 +37,9 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.receive(chunk));
     socket.on('error', (cause) =>
-      this.fail(new RuntimeError('RUNTIME_DISCONNECTED', `connection to ${address.url} failed: ${cause.message}`, { address: address.url, cause })),
+      this.fail(
+        new RuntimeError('RUNTIME_DISCONNECTED', `connection to ${address.url} failed: ${cause.message}`, { address: address.url, cause }),
+      ),
     );
     socket.on('close', () =>
       this.fail(new RuntimeError('RUNTIME_DISCONNECTED', `connection to ${address.url} closed`, { address: address.url })),
@@ -62,10 +64,14 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(
-          new RuntimeError('RUNTIME_RESPONSE_TIMEOUT', `no answer from ${this.address.url} within ${this.options.responseTimeoutMs} ms to '${text}'`, {
-            address: this.address.url,
-            command: text,
-          }),
+          new RuntimeError(
+            'RUNTIME_RESPONSE_TIMEOUT',
+            `no answer from ${this.address.url} within ${this.options.responseTimeoutMs} ms to '${text}'`,
+            {
+              address: this.address.url,
+              command: text,
+            },
+          ),
         );
       }, this.options.responseTimeoutMs);
       this.pending.push({ text, remaining: responses, answers: [], resolve, reject, timer });
@@ -74,7 +80,9 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
   }
 
   close(): void {
-    this.fail(new RuntimeError('RUNTIME_DISCONNECTED', `connection to ${this.address.url} closed by the client`, { address: this.address.url }));
+    this.fail(
+      new RuntimeError('RUNTIME_DISCONNECTED', `connection to ${this.address.url} closed by the client`, { address: this.address.url }),
+    );
   }
 
   private receive(chunk: Buffer): void {
@@ -88,7 +96,9 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
     for (const answer of answers) {
       const head = this.pending[0];
       if (!head) {
-        this.fail(new RuntimeError('RUNTIME_PROTOCOL', `unexpected answer from ${this.address.url}`, { address: this.address.url, answer }));
+        this.fail(
+          new RuntimeError('RUNTIME_PROTOCOL', `unexpected answer from ${this.address.url}`, { address: this.address.url, answer }),
+        );
         return;
       }
       head.answers.push(answer);

@@ -91,8 +91,19 @@ function columns(header: string[], needed: readonly string[], what: string, text
 export function parseServersState(text: string): ServerStateRow[] {
   const [version, header, ...rows] = lines(text);
   if (version?.trim() !== '1' || !header?.startsWith('# ')) return parseError('show servers state', text);
-  const needed = ['be_name', 'srv_name', 'srv_addr', 'srv_op_state', 'srv_admin_state', 'srv_uweight',
-    'srv_check_result', 'srv_check_state', 'srv_agent_state', 'srv_fqdn', 'srv_port'] as const;
+  const needed = [
+    'be_name',
+    'srv_name',
+    'srv_addr',
+    'srv_op_state',
+    'srv_admin_state',
+    'srv_uweight',
+    'srv_check_result',
+    'srv_check_state',
+    'srv_agent_state',
+    'srv_fqdn',
+    'srv_port',
+  ] as const;
   const col = columns(header.slice(2).split(' '), needed, 'show servers state', text);
   return rows.map((row) => {
     const f = row.split(' ');
@@ -120,8 +131,19 @@ export function parseServersState(text: string): ServerStateRow[] {
 export function parseStat(text: string): StatRow[] {
   const [header, ...rows] = lines(text);
   if (!header?.startsWith('# ')) return parseError('show stat', text);
-  const needed = ['pxname', 'svname', 'qcur', 'scur', 'stot', 'status', 'weight', 'check_status', 'check_code',
-    'check_desc', 'addr'] as const;
+  const needed = [
+    'pxname',
+    'svname',
+    'qcur',
+    'scur',
+    'stot',
+    'status',
+    'weight',
+    'check_status',
+    'check_code',
+    'check_desc',
+    'addr',
+  ] as const;
   const col = columns(header.slice(2).split(','), needed, 'show stat', text);
   const uweight = col.get('uweight');
   return rows
@@ -145,7 +167,6 @@ export function parseStat(text: string): StatRow[] {
       };
     });
 }
-
 
 export function parseInfo(text: string): Info {
   const fields: Record<string, string> = {};
@@ -271,7 +292,8 @@ export function parseTable(text: string): { table: TableInfo | undefined; entrie
     const match = /^(0x[0-9a-f]+): key=(.*) use=(\d+) exp=(\d+)(?: shard=\d+)?((?: [^ =]+=\S*)*)$/.exec(row);
     if (!match) return parseError('show table', text);
     const data: Record<string, string> = {};
-    for (const pair of (match[5] as string).split(' ').filter(Boolean)) data[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+    for (const pair of (match[5] as string).split(' ').filter(Boolean))
+      data[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
     return { ref: match[1] as string, key: match[2] as string, use: Number(match[3]), exp: Number(match[4]), data };
   });
   return { table: tableInfo(header, text), entries };

@@ -80,7 +80,9 @@ describe('faults around the agent (real haproxy, serf, agent)', () => {
     const runtime = runtimeFor(haproxy.tcpUrl);
     const [w1, w2] = [await startWebMember('web-1', '127.0.0.61', lb.bind), await startWebMember('web-2', '127.0.0.62', lb.bind)];
     webs.push(w1.web, w2.web);
-    await waitFor('both UP', async () => (await runtime.stat('nodes')).filter((s) => s.status.startsWith('UP')).length === 2, { timeoutMs: 20_000 });
+    await waitFor('both UP', async () => (await runtime.stat('nodes')).filter((s) => s.status.startsWith('UP')).length === 2, {
+      timeoutMs: 20_000,
+    });
     const { load, result: answers } = await underLoad('SIGKILL of ha-agent in the middle of a drain', haproxy.frontendUrl, async () => {
       const slow = Array.from({ length: 4 }, () => once(haproxy.frontendUrl, '/slow?ms=6000'));
       await waitFor('web-1 busy', async () => ((await runtime.stat('nodes')).find((s) => s.name === 'web-1')?.sessions ?? 0) > 0);
@@ -228,7 +230,7 @@ describe('faults around HAProxy, Serf and web servers (local cluster under s6)',
     expect((await fetch(`${cluster.frontendUrl}/`)).status).toBe(200);
   }, 120_000);
 
-  it('restart of the balancer\'s Serf agent: the agent reconnects, re-lists and converges', async () => {
+  it("restart of the balancer's Serf agent: the agent reconnects, re-lists and converges", async () => {
     const log = path.join(cluster.containers[0]!.dir, 'output.log');
     const offset = readFileSync(log, 'utf8').length;
     const since = () =>
@@ -244,7 +246,9 @@ describe('faults around HAProxy, Serf and web servers (local cluster under s6)',
       await waitFor('agent reconnected to serf', () => since().some((l) => l.event === 'serf.connected'), { timeoutMs: 20_000 });
       await cluster.scale(4);
     });
-    const removed = since().filter((l) => l.event === 'plan.action' && l.action === 'remove').map((l) => l.server);
+    const removed = since()
+      .filter((l) => l.event === 'plan.action' && l.action === 'remove')
+      .map((l) => l.server);
     console.log(`fault load: restart of the balancer's Serf agent: servers the agent removed meanwhile: ${removed.join(', ') || 'none'}`);
     expect(await names(runtime)).toEqual(['web-1', 'web-2', 'web-3', 'web-4']);
   }, 120_000);
@@ -255,10 +259,17 @@ describe('faults around HAProxy, Serf and web servers (local cluster under s6)',
     expect(frozen.length).toBeGreaterThanOrEqual(2);
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     try {
-      await waitFor(`${victim.name} removed`, async () => !(await names(runtime)).includes(victim.name), { timeoutMs: 45_000, intervalMs: 250 });
+      await waitFor(`${victim.name} removed`, async () => !(await names(runtime)).includes(victim.name), {
+        timeoutMs: 45_000,
+        intervalMs: 250,
+      });
     } finally {
       for (const pid of frozen) process.kill(pid, 'SIGCONT');
     }
-    await waitFor(`${victim.name} back`, async () => (await runtime.stat('nodes')).some((s) => s.name === victim.name && s.status.startsWith('UP')), { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor(
+      `${victim.name} back`,
+      async () => (await runtime.stat('nodes')).some((s) => s.name === victim.name && s.status.startsWith('UP')),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
   }, 180_000);
 });

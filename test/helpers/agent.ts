@@ -31,12 +31,18 @@ export interface TestAgent {
 export function imageArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly string[] = []): string[] {
   return [
     'run',
-    '--runtime', haproxy.tcpUrl,
-    '--runtime-socket', haproxy.model.runtime.unixSocket!,
-    '--serf', serfRpc,
-    '--backend', haproxy.backend,
-    '--frontend-bind', haproxy.model.frontend.bind,
-    '--config-out', haproxy.configPath,
+    '--runtime',
+    haproxy.tcpUrl,
+    '--runtime-socket',
+    haproxy.model.runtime.unixSocket!,
+    '--serf',
+    serfRpc,
+    '--backend',
+    haproxy.backend,
+    '--frontend-bind',
+    haproxy.model.frontend.bind,
+    '--config-out',
+    haproxy.configPath,
     ...extra,
   ];
 }

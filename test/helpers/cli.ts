@@ -12,8 +12,13 @@ export interface CliResult {
 
 export function haAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [binPath, ...args], { env: { ...process.env, HA_AGENT_RUNTIME: '', HA_AGENT_TRACE: '', ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [binPath, ...args],
+      { env: { ...process.env, HA_AGENT_RUNTIME: '', HA_AGENT_TRACE: '', ...env }, timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

@@ -25,7 +25,12 @@ function wire(member: FakeMember) {
     Port: 7946,
     Tags: member.tags,
     Status: member.status,
-    ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+    ProtocolMin: 1,
+    ProtocolMax: 5,
+    ProtocolCur: 2,
+    DelegateMin: 2,
+    DelegateMax: 5,
+    DelegateCur: 4,
   };
 }
 
@@ -59,7 +64,9 @@ export class FakeSerf {
   event(type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update', changed: FakeMember[]): void {
     this.set(changed);
     for (const stream of this.streams) {
-      stream.socket.write(Buffer.concat([packr.pack({ Seq: stream.seq, Error: '' }), packr.pack({ Event: type, Members: changed.map(wire) })]));
+      stream.socket.write(
+        Buffer.concat([packr.pack({ Seq: stream.seq, Error: '' }), packr.pack({ Event: type, Members: changed.map(wire) })]),
+      );
     }
   }
 
@@ -79,7 +86,13 @@ export class FakeSerf {
     const count = (status: FakeMember['status']) => String(all.filter((m) => m.status === status).length);
     return {
       agent: { name: 'fake' },
-      serf: { members: String(all.length), failed: count('failed'), left: count('left'), member_time: String(this.memberTime), health_score: '0' },
+      serf: {
+        members: String(all.length),
+        failed: count('failed'),
+        left: count('left'),
+        member_time: String(this.memberTime),
+        health_score: '0',
+      },
     };
   }
 
@@ -87,7 +100,9 @@ export class FakeSerf {
     const framer = new MsgpackFramer();
     let pending: { Command: string; Seq: number } | undefined;
     const reply = (seq: number, body?: unknown) =>
-      socket.write(body === undefined ? packr.pack({ Seq: seq, Error: '' }) : Buffer.concat([packr.pack({ Seq: seq, Error: '' }), packr.pack(body)]));
+      socket.write(
+        body === undefined ? packr.pack({ Seq: seq, Error: '' }) : Buffer.concat([packr.pack({ Seq: seq, Error: '' }), packr.pack(body)]),
+      );
     socket.on('error', () => undefined);
     socket.on('close', () => {
       for (const stream of this.streams) if (stream.socket === socket) this.streams.delete(stream);
@@ -105,8 +120,7 @@ export class FakeSerf {
         else if (header.Command === 'stats') {
           this.statsRequests += 1;
           reply(header.Seq, this.stats());
-        }
-        else if (header.Command === 'stream') {
+        } else if (header.Command === 'stream') {
           reply(header.Seq);
           this.streams.add({ socket, seq: header.Seq });
         } else reply(header.Seq);

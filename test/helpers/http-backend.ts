@@ -46,4 +46,3 @@ export async function startHttpBackend(id: string, address = '127.0.0.1', option
       }),
   };
 }
-

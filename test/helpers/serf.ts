@@ -50,12 +50,14 @@ export async function startSerf(options: SerfOptions): Promise<TestSerf> {
     }),
   );
   const process = start('serf', ['agent', '-config-file', configFile]);
-  await waitFor(`serf ${options.name} RPC`, () =>
-    new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port: rpcPort });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    }),
+  await waitFor(
+    `serf ${options.name} RPC`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port: rpcPort });
+        socket.once('connect', () => (socket.destroy(), resolve(true)));
+        socket.once('error', () => resolve(false));
+      }),
   );
   return {
     name: options.name,

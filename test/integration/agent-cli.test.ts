@@ -39,7 +39,11 @@ describe('plan, dry run and start-up validation', () => {
     lb = await startSerf({ name: 'lb-a', address: '127.0.0.1', tags: { role: 'lb' } });
     webs.push(await startWebMember('web-a1', '127.0.0.31', lb.bind));
     await startSerf({ name: 'evil;x', address: '127.0.0.33', join: lb.bind, tags: { role: 'backend' } });
-    await waitFor('members joined', async () => (await haAgent(['plan', '--runtime', haproxy.tcpUrl, '--serf', lb.rpc])).stdout.includes('evil'), { timeoutMs: 15_000 });
+    await waitFor(
+      'members joined',
+      async () => (await haAgent(['plan', '--runtime', haproxy.tcpUrl, '--serf', lb.rpc])).stdout.includes('evil'),
+      { timeoutMs: 15_000 },
+    );
   });
 
   it('prints desired, actual and the steps, and changes nothing', async () => {
@@ -55,7 +59,10 @@ describe('plan, dry run and start-up validation', () => {
   it('logs the commands a dry run would send, and sends none', async () => {
     const before = readFileSync(haproxy.configPath, 'utf8');
     const agent = startAgent(agentArgs(haproxy, lb.rpc, ['--dry-run']));
-    const line = await agent.waitForLog('dry-run step', (l) => l.event === 'dry-run.step' && String(l.step).startsWith('join web-a1: add server nodes/web-a1'));
+    const line = await agent.waitForLog(
+      'dry-run step',
+      (l) => l.event === 'dry-run.step' && String(l.step).startsWith('join web-a1: add server nodes/web-a1'),
+    );
     expect(line.level).toBe('info');
     await agent.process.stop('SIGTERM');
     expect(await agent.process.exited).toBe(0);
@@ -112,7 +119,23 @@ describe('ha-agent handle as a real Serf event handler', () => {
   beforeEach(async () => {
     haproxy = await startHaproxy();
     const rpcPort = await freePort();
-    const handler = [process.execPath, binPath, 'handle', '--runtime', haproxy.tcpUrl, '--serf', `127.0.0.1:${rpcPort}`, '--backend', haproxy.backend, '--config-out', haproxy.configPath, '--frontend-bind', haproxy.model.frontend.bind, '--runtime-socket', haproxy.model.runtime.unixSocket!].join(' ');
+    const handler = [
+      process.execPath,
+      binPath,
+      'handle',
+      '--runtime',
+      haproxy.tcpUrl,
+      '--serf',
+      `127.0.0.1:${rpcPort}`,
+      '--backend',
+      haproxy.backend,
+      '--config-out',
+      haproxy.configPath,
+      '--frontend-bind',
+      haproxy.model.frontend.bind,
+      '--runtime-socket',
+      haproxy.model.runtime.unixSocket!,
+    ].join(' ');
     lb = await startSerf({
       name: 'lb-b',
       address: '127.0.0.1',
@@ -127,7 +150,9 @@ describe('ha-agent handle as a real Serf event handler', () => {
     await joinWebB1();
     const response = await fetch(`${haproxy.frontendUrl}/`);
     expect(response.headers.get('x-backend')).toBe('web-b1');
-    await waitFor('config with web-b1', () => /server web-b1 127\.0\.0\.32:\d+ check/.test(readFileSync(haproxy.configPath, 'utf8')), { timeoutMs: 5_000 });
+    await waitFor('config with web-b1', () => /server web-b1 127\.0\.0\.32:\d+ check/.test(readFileSync(haproxy.configPath, 'utf8')), {
+      timeoutMs: 5_000,
+    });
   });
 
   it('drains and deletes a member that leaves', async () => {
@@ -145,14 +170,21 @@ describe('ha-agent handle as a real Serf event handler', () => {
       `web-a1\t${web.address}\tbackend\trole=backend,port=${web.port}`,
     ].join('\n');
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [binPath, 'handle', '--runtime', haproxy.tcpUrl, '--serf', '127.0.0.1:1', '--check-inter', '200ms'], { env: { ...process.env, SERF_EVENT: 'member-join' } });
+      const child = spawn(
+        process.execPath,
+        [binPath, 'handle', '--runtime', haproxy.tcpUrl, '--serf', '127.0.0.1:1', '--check-inter', '200ms'],
+        { env: { ...process.env, SERF_EVENT: 'member-join' } },
+      );
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.on('exit', (code) => resolve({ code, stdout }));
       child.stdin.end(`${lines}\n`);
     });
     expect(result.code).toBe(0);
-    const logs = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    const logs = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string });
     expect(logs.find((l) => l.event === 'handle.no-rpc')).toBeDefined();
     expect(logs.find((l) => l.event === 'member.rejected')).toMatchObject({ member: '"x;shutdown"' });
     expect((await runtime.serversState(haproxy.backend)).map((s) => s.name)).toEqual(['web-a1']);

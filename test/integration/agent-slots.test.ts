@@ -57,19 +57,26 @@ describe('slot mode', () => {
   it('frees the slot of a leaving member after its in-flight request completes, never deleting it', async () => {
     await twoMembersUp();
     const web1 = webs.find((w) => w.name === 'web-1')!;
-    const slow = Array.from({ length: 4 }, () => fetch(`${haproxy.frontendUrl}/slow?ms=3000`).then((r) => ({ status: r.status, by: r.headers.get('x-backend') })));
+    const slow = Array.from({ length: 4 }, () =>
+      fetch(`${haproxy.frontendUrl}/slow?ms=3000`).then((r) => ({ status: r.status, by: r.headers.get('x-backend') })),
+    );
     const web1Slot = async () => (await runtime.stat(haproxy.backend)).find((s) => s.address.startsWith('127.0.0.41:'));
     await waitFor('web-1 busy', async () => ((await web1Slot())?.sessions ?? 0) > 0);
     await web1.serf.leave();
     const results = await Promise.all(slow);
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(results.some((r) => r.by === 'web-1')).toBe(true);
-    await waitFor('one slot UP', async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length === 1, { timeoutMs: 20_000 });
+    await waitFor('one slot UP', async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length === 1, {
+      timeoutMs: 20_000,
+    });
     await waitFor('web-1 slot free again (MAINT)', async () => {
       const freed = (await runtime.serversState(haproxy.backend)).find((s) => s.address === '127.0.0.41');
       return freed !== undefined && adminMode(freed.adminState) === 'maint';
     });
     expect((await runtime.serversState(haproxy.backend)).length).toBe(3);
-    await waitFor('config lists the free slot disabled', () => (readFileSync(haproxy.configPath, 'utf8').match(/ disabled$/gm) ?? []).length === 2);
+    await waitFor(
+      'config lists the free slot disabled',
+      () => (readFileSync(haproxy.configPath, 'utf8').match(/ disabled$/gm) ?? []).length === 2,
+    );
   });
 });

@@ -26,7 +26,10 @@ async function serverNames(): Promise<string[]> {
 }
 
 async function upServers(): Promise<string[]> {
-  return (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).map((s) => s.name).sort();
+  return (await runtime.stat(haproxy.backend))
+    .filter((s) => s.status.startsWith('UP'))
+    .map((s) => s.name)
+    .sort();
 }
 
 async function servedBy(count: number): Promise<Set<string>> {
@@ -86,7 +89,13 @@ describe('ha-agent run against real haproxy and serf', () => {
     await joinedAndUp('web-1', 'web-3');
     const web1 = members.get('web-1')!;
     // Several slow requests so that some land on web-1 (round robin).
-    const inFlight = Array.from({ length: 6 }, () => fetch(`${haproxy.frontendUrl}/slow?ms=4000`).then(async (r) => ({ status: r.status, by: r.headers.get('x-backend'), body: await r.text() })));
+    const inFlight = Array.from({ length: 6 }, () =>
+      fetch(`${haproxy.frontendUrl}/slow?ms=4000`).then(async (r) => ({
+        status: r.status,
+        by: r.headers.get('x-backend'),
+        body: await r.text(),
+      })),
+    );
     await waitFor('web-1 busy', async () => ((await runtime.stat(haproxy.backend)).find((s) => s.name === 'web-1')?.sessions ?? 0) > 0);
     await web1.serf.leave();
     await agent.waitForLog('drain of web-1', (l) => l.event === 'step.finished' && l.command === 'set server nodes/web-1 state drain');
@@ -96,7 +105,11 @@ describe('ha-agent run against real haproxy and serf', () => {
     await waitFor('web-1 deleted', async () => !(await serverNames()).includes('web-1'));
     // The agent's log lines travel through a pipe: they may arrive just after HAProxy shows the change.
     await agent.waitForLog('drain finished', (l) => l.event === 'drain.finished' && l.server === 'web-1', 5_000);
-    await agent.waitForLog('del answered', (l) => l.event === 'step.finished' && l.command === 'del server nodes/web-1' && l.answer === 'Server deleted.', 5_000);
+    await agent.waitForLog(
+      'del answered',
+      (l) => l.event === 'step.finished' && l.command === 'del server nodes/web-1' && l.answer === 'Server deleted.',
+      5_000,
+    );
     expect((await runtime.info()).pid).toBe(pid);
   });
 
@@ -112,10 +125,16 @@ describe('ha-agent run against real haproxy and serf', () => {
 
   it('rejects hostile member names, keeping the others served', async () => {
     await joinedAndUp('web-3');
-    for (const [name, address] of [['x;shutdown sessions server nodes/web-3', '127.0.0.21'], ['a b', '127.0.0.22']] as const) {
+    for (const [name, address] of [
+      ['x;shutdown sessions server nodes/web-3', '127.0.0.21'],
+      ['a b', '127.0.0.22'],
+    ] as const) {
       await startSerf({ name, address, join: lb.bind, tags: { role: 'backend', port: '3000' } });
     }
-    await agent.waitForLog('first rejection', (l) => l.event === 'member.rejected' && l.member === JSON.stringify('x;shutdown sessions server nodes/web-3'));
+    await agent.waitForLog(
+      'first rejection',
+      (l) => l.event === 'member.rejected' && l.member === JSON.stringify('x;shutdown sessions server nodes/web-3'),
+    );
     await agent.waitForLog('second rejection', (l) => l.event === 'member.rejected' && l.member === JSON.stringify('a b'));
     expect(await serverNames()).toEqual(['web-3']);
     expect(await servedBy(3)).toEqual(new Set(['web-3']));
@@ -127,11 +146,18 @@ describe('ha-agent run against real haproxy and serf', () => {
     await agent.process.stop('SIGKILL');
     await join('web-4');
     // web-4 joins while no agent runs: wait until the balancer's Serf agent knows it.
-    await waitFor('web-4 in the cluster', () => /^web-4\s.*\balive\b/m.test(execFileSync('serf', ['members', '-rpc-addr', lb.rpc]).toString()));
+    await waitFor('web-4 in the cluster', () =>
+      /^web-4\s.*\balive\b/m.test(execFileSync('serf', ['members', '-rpc-addr', lb.rpc]).toString()),
+    );
     agent = startAgent(agentArgs(haproxy, lb.rpc));
     await waitFor('web-3 and web-4 UP', async () => (await upServers()).join() === 'web-3,web-4', { timeoutMs: 20_000 });
     expect(await serverNames()).toEqual(['web-3', 'web-4']);
-    expect(agent.logs().filter((l) => l.event === 'plan.action').map((l) => l.server)).toEqual(['web-4']);
+    expect(
+      agent
+        .logs()
+        .filter((l) => l.event === 'plan.action')
+        .map((l) => l.server),
+    ).toEqual(['web-4']);
     expect((await runtime.info()).pid).toBe(pid);
   });
 
@@ -151,14 +177,19 @@ describe('ha-agent run against real haproxy and serf', () => {
     // A member whose tag names a port nothing listens on: its check fails until the wait would time out.
     const closed = await freePort('127.0.0.15');
     const half = await startSerf({ name: 'web-5', address: '127.0.0.15', join: lb.bind, tags: { role: 'backend', port: String(closed) } });
-    await agent.waitForLog('web-5 waits for its first check', (l) =>
-      l.event === 'step.finished' && l.command === 'enable health nodes/web-5');
+    await agent.waitForLog(
+      'web-5 waits for its first check',
+      (l) => l.event === 'step.finished' && l.command === 'enable health nodes/web-5',
+    );
     expect(await serverNames()).toEqual(['web-5']);
     await half.leave();
     await waitFor('web-5 deleted', async () => (await serverNames()).length === 0, { timeoutMs: 20_000 });
     await agent.waitForLog('abandoned', (l) => l.event === 'action.abandoned' && l.server === 'web-5', 5_000);
     await agent.waitForLog('check abandoned', (l) => l.event === 'check.abandoned' && l.server === 'web-5', 5_000);
-    const sent = agent.logs().filter((l) => l.event === 'step.finished' && l.server === 'web-5').map((l) => String(l.command));
+    const sent = agent
+      .logs()
+      .filter((l) => l.event === 'step.finished' && l.server === 'web-5')
+      .map((l) => String(l.command));
     expect(sent.slice(-2)).toEqual(['set server nodes/web-5 state maint', 'del server nodes/web-5']);
     expect(sent).not.toContain('set server nodes/web-5 state ready');
     expect(agent.logs().some((l) => l.event === 'check.timeout')).toBe(false);

@@ -33,7 +33,15 @@ describe('ha-agent status', () => {
     expect(result.code).toBe(0);
     const rows = JSON.parse(result.stdout) as unknown;
     expect(rows).toEqual([
-      expect.objectContaining({ backend: 'nodes', name: 'web-1', address: web.address, port: web.port, state: expect.stringMatching(/^UP/), sessions: 0, weight: 100 }),
+      expect.objectContaining({
+        backend: 'nodes',
+        name: 'web-1',
+        address: web.address,
+        port: web.port,
+        state: expect.stringMatching(/^UP/),
+        sessions: 0,
+        weight: 100,
+      }),
       expect.objectContaining({ backend: 'nodes', name: 'web-2', address: '127.0.0.4', port: 1, weight: 7 }),
     ]);
   });

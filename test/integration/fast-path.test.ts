@@ -34,10 +34,18 @@ describe('fast path', () => {
     webs.push(web);
     const load = startLoad(haproxy.frontendUrl, { keepAlive: 2, newConnection: 0 });
     try {
-      const member = await startSerf({ name: 'late', address: web.address, join: lb.bind, tags: { role: 'backend', port: String(web.port) }, config: { profile: 'lan' } });
+      const member = await startSerf({
+        name: 'late',
+        address: web.address,
+        join: lb.bind,
+        tags: { role: 'backend', port: String(web.port) },
+        config: { profile: 'lan' },
+      });
       const added = await agent.waitForLog('late added', (l) => l.event === 'step.finished' && l.command === 'enable health nodes/late');
       // Found by the poll, not by Serf's coalesced member-join (which comes ≥ 1 s after the join).
-      const joinEvent = agent.logs().find((l) => l.event === 'serf.event' && l.type === 'member-join' && (l.members as string[]).includes('late'));
+      const joinEvent = agent
+        .logs()
+        .find((l) => l.event === 'serf.event' && l.type === 'member-join' && (l.members as string[]).includes('late'));
       expect(joinEvent === undefined || Date.parse(String(joinEvent.time)) > Date.parse(String(added.time))).toBe(true);
 
       await waitFor('three failed checks', () => web.healthChecks() >= 3);
@@ -50,17 +58,27 @@ describe('fast path', () => {
       healthy = true;
       const first = await waitFor('late serves', () => load.outcomes.find((o) => o.by === 'late'), { timeoutMs: 15_000, intervalMs: 10 });
       expect(first.at).toBeGreaterThanOrEqual(healthyAt);
-      const ready = await agent.waitForLog('late ready', (l) => l.event === 'step.finished' && l.command === 'set server nodes/late state ready');
+      const ready = await agent.waitForLog(
+        'late ready',
+        (l) => l.event === 'step.finished' && l.command === 'set server nodes/late state ready',
+      );
       expect(Date.parse(String(ready.time))).toBeGreaterThanOrEqual(healthyAt - 1); // log times are whole ms
       expect(agent.logs().some((l) => l.event === 'check.timeout')).toBe(false);
 
       // Graceful leave: `leaving` in Serf's list is enough to drain, before Serf's member-leave batch.
       const stopping = member.leave();
-      const drained = await agent.waitForLog('late drained', (l) => l.event === 'step.finished' && l.command === 'set server nodes/late state drain');
-      const leaveEvent = agent.logs().find((l) => l.event === 'serf.event' && l.type === 'member-leave' && (l.members as string[]).includes('late'));
+      const drained = await agent.waitForLog(
+        'late drained',
+        (l) => l.event === 'step.finished' && l.command === 'set server nodes/late state drain',
+      );
+      const leaveEvent = agent
+        .logs()
+        .find((l) => l.event === 'serf.event' && l.type === 'member-leave' && (l.members as string[]).includes('late'));
       expect(leaveEvent === undefined || Date.parse(String(leaveEvent.time)) > Date.parse(String(drained.time))).toBe(true);
       await stopping;
-      await waitFor('late deleted', async () => !(await runtime.serversState(haproxy.backend)).some((s) => s.name === 'late'), { timeoutMs: 20_000 });
+      await waitFor('late deleted', async () => !(await runtime.serversState(haproxy.backend)).some((s) => s.name === 'late'), {
+        timeoutMs: 20_000,
+      });
     } finally {
       await load.stop();
       await runtime.close();

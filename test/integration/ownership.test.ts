@@ -106,8 +106,17 @@ describe('two deployments on one Runtime API address', () => {
   it("B's agent, restarted three times, refuses A's HAProxy every time and never touches A's server", async () => {
     const metricsPort = await freePort();
     for (let run = 0; run < 3; run += 1) {
-      const agentB = startAgent(['run', ...b.flags, '--serf', lbB.rpc, '--resync', '1s', '--trace',
-        '--metrics', `127.0.0.1:${metricsPort}`]);
+      const agentB = startAgent([
+        'run',
+        ...b.flags,
+        '--serf',
+        lbB.rpc,
+        '--resync',
+        '1s',
+        '--trace',
+        '--metrics',
+        `127.0.0.1:${metricsPort}`,
+      ]);
       const refused = await agentB.waitForLog("B's agent refuses A's HAProxy", (l) => l.event === 'runtime.foreign');
       expect(refused).toMatchObject({ level: 'error', address: runtimeUrl, pid: haproxyA.pid, expected: b.id, found: a.id });
       // It keeps asking (every resync), and asks nothing but `show info`.

@@ -97,7 +97,10 @@ describe('RuntimeClient failure handling', () => {
     await runtime.connect();
     const spec = { address: '127.0.0.9', port: 9, weight: 1, policy: defaultServerPolicy };
     const names = Array.from({ length: 50 }, (_, i) => `p${i}`);
-    const added = await runtime.runMany([...names.map((n) => cmd.addServer(haproxy.backend, n, spec)), cmd.addServer(haproxy.backend, 'p0', spec)]);
+    const added = await runtime.runMany([
+      ...names.map((n) => cmd.addServer(haproxy.backend, n, spec)),
+      cmd.addServer(haproxy.backend, 'p0', spec),
+    ]);
     expect(added.slice(0, 50).every((r) => r.status === 'fulfilled')).toBe(true);
     expect(added[50]).toMatchObject({ status: 'rejected', reason: { code: 'RUNTIME_SERVER_EXISTS' } });
     const deleted = await runtime.runMany(names.map((n) => cmd.delServer(haproxy.backend, n)));
@@ -152,6 +155,9 @@ describe('RuntimeClient failure handling', () => {
 
   it('says which address it tried when nothing listens', async () => {
     const runtime = client('tcp://127.0.0.1:1');
-    await expect(runtime.connect()).rejects.toMatchObject({ code: 'RUNTIME_CONNECT_FAILED', message: expect.stringContaining('tcp://127.0.0.1:1') });
+    await expect(runtime.connect()).rejects.toMatchObject({
+      code: 'RUNTIME_CONNECT_FAILED',
+      message: expect.stringContaining('tcp://127.0.0.1:1'),
+    });
   });
 });

@@ -108,7 +108,10 @@ const departed = new Map<string, { at: number; inFlightMoves: boolean }>();
 let killed: { server: string; from: number; at: number } | undefined;
 
 async function upServers(): Promise<string[]> {
-  return (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).map((s) => s.name).sort();
+  return (await runtime.stat(haproxy.backend))
+    .filter((s) => s.status.startsWith('UP'))
+    .map((s) => s.name)
+    .sort();
 }
 
 async function join(...names: string[]): Promise<void> {
@@ -171,7 +174,12 @@ describe('sticky sessions through scaling', () => {
     const theirs = users.filter((u) => leaving.includes(serverOf(u)!));
     expect(theirs.length).toBeGreaterThan(0);
     // One slow request per leaving server keeps its drain open for a while.
-    const slow = leaving.map((server) => users.find((u) => serverOf(u) === server)!.tab().request('/?delay=4000'));
+    const slow = leaving.map((server) =>
+      users
+        .find((u) => serverOf(u) === server)!
+        .tab()
+        .request('/?delay=4000'),
+    );
     await waitFor('slow requests in flight', async () => {
       const stat = await runtime.stat(haproxy.backend);
       return leaving.every((name) => (stat.find((s) => s.name === name)?.sessions ?? 0) > 0);
@@ -234,10 +242,14 @@ describe('sticky sessions through scaling', () => {
 
   it('users keep their sessions through an agent restart and an HAProxy restart from the rendered config', async () => {
     await Promise.all(users.map((u) => u.stop()));
-    await waitFor('config lists web-1 and web-5', () => {
-      const servers = readFileSync(haproxy.configPath, 'utf8').match(/^\s+server \S+/gm) ?? [];
-      return servers.map((line) => line.trim()).join() === 'server web-1,server web-5';
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'config lists web-1 and web-5',
+      () => {
+        const servers = readFileSync(haproxy.configPath, 'utf8').match(/^\s+server \S+/gm) ?? [];
+        return servers.map((line) => line.trim()).join() === 'server web-1,server web-5';
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(readFileSync(haproxy.configPath, 'utf8')).toContain(`dynamic-cookie-key ${sticky.key}`);
     const before = new Map(users.map((u) => [u, u.samples.filter((s) => s.status === 200).at(-1)!]));
     await agent.process.stop('SIGKILL');

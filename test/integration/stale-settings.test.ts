@@ -79,7 +79,8 @@ describe('a boot setting changed on a running setup', () => {
     // The file is re-rendered for the next boot; the running HAProxy still checks /health.
     await waitFor('re-rendered', () => readFileSync(configOut, 'utf8').includes('option httpchk GET /\n'));
     await waitFor('status shows it', async () => (await status()).includes('STALE'));
-    const warning = 'STALE: HAProxy runs settings it read at boot that differ from the rendered ones:\n' + '  backend.healthPath: /health → /\n';
+    const warning =
+      'STALE: HAProxy runs settings it read at boot that differ from the rendered ones:\n' + '  backend.healthPath: /health → /\n';
     expect(await status()).toContain(`${warning}  apply them: restart HAProxy`);
     expect(await plan('/')).toContain(`\n${warning}`);
     const text = await (await fetch(`http://${metrics}/metrics`)).text();

@@ -11,7 +11,9 @@ let url: string;
 
 async function startWebapp(env: Record<string, string> = {}): Promise<{ web: Started; url: string }> {
   const port = await freePort('127.0.0.51');
-  const web = start(process.execPath, [serverPath], { env: { ...process.env, HOST: '127.0.0.51', PORT: String(port), SERVER_NAME: 'web-x', ...env } });
+  const web = start(process.execPath, [serverPath], {
+    env: { ...process.env, HOST: '127.0.0.51', PORT: String(port), SERVER_NAME: 'web-x', ...env },
+  });
   await waitFor('webapp listening', () => web.output().includes('webapp.listening'));
   return { web, url: `http://127.0.0.51:${port}` };
 }

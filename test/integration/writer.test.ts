@@ -35,8 +35,11 @@ describe('ConfigWriter', () => {
     expect(readdirSync(dir)).toEqual(['haproxy.cfg']); // no temporary file left behind
   });
 
-  it('keeps the previous file and logs HAProxy\'s alert when validation fails', async () => {
-    const broken = readFileSync(templatePath, 'utf8').replace('balance {{backend.balance}}', 'balance {{backend.balance}}\n    frobnicate yes');
+  it("keeps the previous file and logs HAProxy's alert when validation fails", async () => {
+    const broken = readFileSync(templatePath, 'utf8').replace(
+      'balance {{backend.balance}}',
+      'balance {{backend.balance}}\n    frobnicate yes',
+    );
     const { outPath, writer, lines } = setup(broken);
     writeFileSync(outPath, 'previous\n');
     expect(await writer.write([web1])).toBe('invalid');
@@ -49,7 +52,12 @@ describe('ConfigWriter', () => {
     writeFileSync(outPath, 'previous\n');
     // Tests run as root, which ignores permission bits: a target below a regular file cannot be written either.
     const log = createLogger({ write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
-    const blocked = new ConfigWriter({ render: compileTemplate(readFileSync(templatePath, 'utf8')), base, outPath: path.join(outPath, 'x.cfg'), log });
+    const blocked = new ConfigWriter({
+      render: compileTemplate(readFileSync(templatePath, 'utf8')),
+      base,
+      outPath: path.join(outPath, 'x.cfg'),
+      log,
+    });
     expect(await blocked.write([web1])).toBe('failed');
     expect(readFileSync(outPath, 'utf8')).toBe('previous\n');
     expect(readdirSync(dir)).toEqual(['haproxy.cfg']);

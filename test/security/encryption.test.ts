@@ -21,7 +21,11 @@ describe('gossip encryption', () => {
     const plain = await startSerf({ name: 'no-key', address: '127.0.0.72', join: lb.bind });
     const wrong = await startSerf({ name: 'wrong-key', address: '127.0.0.73', join: lb.bind, config: { encrypt_key: key() } });
     await waitFor('friend joined', () => members(lb.rpc).includes('friend'), { timeoutMs: 15_000 });
-    await waitFor('both refused', () => /encryption is not configured/.test(plain.process.output()) && /No installed keys could decrypt/.test(wrong.process.output()), { timeoutMs: 15_000 });
+    await waitFor(
+      'both refused',
+      () => /encryption is not configured/.test(plain.process.output()) && /No installed keys could decrypt/.test(wrong.process.output()),
+      { timeoutMs: 15_000 },
+    );
     const list = members(lb.rpc);
     expect(list).not.toContain('no-key');
     expect(list).not.toContain('wrong-key');

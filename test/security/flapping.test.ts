@@ -69,7 +69,11 @@ describe('1,000 members flapping for a minute', () => {
     serf.event('member-join', [
       { name: 'stable', address: '127.0.0.2', tags: { role: 'backend', port: String(stablePort) }, status: 'alive' },
     ]);
-    await waitFor('stable UP', async () => (await runtime.stat(haproxy.backend)).some((s) => s.name === 'stable' && s.status.startsWith('UP')), { timeoutMs: 20_000 });
+    await waitFor(
+      'stable UP',
+      async () => (await runtime.stat(haproxy.backend)).some((s) => s.name === 'stable' && s.status.startsWith('UP')),
+      { timeoutMs: 20_000 },
+    );
     for (let i = 0; i < FLAPPERS; i += 1) webs.push(await startHttpBackend(`f${i}`, `127.0.${10 + Math.floor(i / 250)}.${1 + (i % 250)}`));
     const flappers: FakeMember[] = webs.map((w) => ({
       name: w.id,
@@ -100,15 +104,25 @@ describe('1,000 members flapping for a minute', () => {
     let cycles = 0;
     let peak = 0; // the most flappers HAProxy itself held at once, sampled at the end of each join half
     while (Date.now() - started < DURATION_MS || cycles < MIN_CYCLES) {
-      serf.event('member-join', flappers.map((m) => ({ ...m, status: 'alive' })));
+      serf.event(
+        'member-join',
+        flappers.map((m) => ({ ...m, status: 'alive' })),
+      );
       await new Promise((resolve) => setTimeout(resolve, 1500));
       peak = Math.max(peak, (await runtime.serversState(haproxy.backend)).filter((s) => s.name !== 'stable').length);
-      serf.event('member-leave', flappers.map((m) => ({ ...m, status: 'left' })));
+      serf.event(
+        'member-leave',
+        flappers.map((m) => ({ ...m, status: 'left' })),
+      );
       await new Promise((resolve) => setTimeout(resolve, 1500));
       cycles += 1;
       rss.push(rssMb(agent.process.pid));
     }
-    await waitFor('only the stable member left', async () => (await runtime.serversState(haproxy.backend)).map((s) => s.name).join() === 'stable', { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor(
+      'only the stable member left',
+      async () => (await runtime.serversState(haproxy.backend)).map((s) => s.name).join() === 'stable',
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     const converged = rssMb(agent.process.pid);
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
     // RSS rises over the first 4–9 cycles while V8 sizes its heap, then should stay flat: the second

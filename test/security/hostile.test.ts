@@ -48,7 +48,11 @@ beforeAll(async () => {
   runtime.start();
   await waitFor('runtime', () => runtime.connected);
   good = await startWebMember('web-ok', '127.0.0.80', lb.bind);
-  await waitFor('web-ok UP', async () => (await runtime.stat(haproxy.backend)).some((s) => s.name === 'web-ok' && s.status.startsWith('UP')), { timeoutMs: 20_000 });
+  await waitFor(
+    'web-ok UP',
+    async () => (await runtime.stat(haproxy.backend)).some((s) => s.name === 'web-ok' && s.status.startsWith('UP')),
+    { timeoutMs: 20_000 },
+  );
   for (const [i, member] of hostile.entries()) {
     await startSerf({
       name: member.name,
@@ -73,10 +77,13 @@ const rejection = (member: (typeof hostile)[number]) =>
   );
 
 describe('hostile members', () => {
-  it.each(hostile.map((m) => [JSON.stringify(m.name).slice(0, 40), m] as const))('rejects %s with one log line naming the field', async (_, member) => {
-    const line = await rejection(member);
-    expect(String(line.reason)).toMatch(new RegExp(`^${member.field}: `));
-  });
+  it.each(hostile.map((m) => [JSON.stringify(m.name).slice(0, 40), m] as const))(
+    'rejects %s with one log line naming the field',
+    async (_, member) => {
+      const line = await rejection(member);
+      expect(String(line.reason)).toMatch(new RegExp(`^${member.field}: `));
+    },
+  );
 
   it('lets nothing of them reach HAProxy or the rendered config, and keeps serving the others', async () => {
     for (const member of hostile) await rejection(member);
@@ -88,7 +95,10 @@ describe('hostile members', () => {
     const config = readFileSync(haproxy.configPath, 'utf8');
     expect(config.match(/^\s+server /gm)).toHaveLength(1);
     expect(config).not.toMatch(/evil|shutdown|backend\.name|ünï/);
-    const sent = agent.logs().filter((l) => l.event === 'step.finished').map((l) => String(l.command));
+    const sent = agent
+      .logs()
+      .filter((l) => l.event === 'step.finished')
+      .map((l) => String(l.command));
     expect(sent.every((command) => /^[\x20-\x7e]+$/.test(command) && command.includes('web-ok'))).toBe(true);
     for (let i = 0; i < 5; i += 1) expect((await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend')).toBe('web-ok');
   });

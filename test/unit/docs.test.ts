@@ -20,17 +20,23 @@ describe('README', () => {
     expect(readme).toContain(`\`${code}\``);
   });
 
-  it.each(options.map(({ command, option }) => [command, option.name, option.env] as const))('lists %s --%s with its env var', (command, name, env) => {
-    const row = flagRows.find((r) => r.name === name);
-    expect(row, `--${name} is missing from the README's flag table`).toBeDefined();
-    expect(row?.commands).toContain(command);
-    expect(row?.env).toBe(env);
-  });
+  it.each(options.map(({ command, option }) => [command, option.name, option.env] as const))(
+    'lists %s --%s with its env var',
+    (command, name, env) => {
+      const row = flagRows.find((r) => r.name === name);
+      expect(row, `--${name} is missing from the README's flag table`).toBeDefined();
+      expect(row?.commands).toContain(command);
+      expect(row?.env).toBe(env);
+    },
+  );
 
   it('lists no flag that does not exist', () => {
     for (const row of flagRows) {
       for (const command of row.commands) {
-        expect(options.some((o) => o.command === command && o.option.name === row.name), `README lists ${command} --${row.name}`).toBe(true);
+        expect(
+          options.some((o) => o.command === command && o.option.name === row.name),
+          `README lists ${command} --${row.name}`,
+        ).toBe(true);
       }
     }
   });
@@ -46,11 +52,15 @@ describe('README library section', () => {
 
 describe('README log reference', () => {
   it('lists every log event the code emits', () => {
-    const files = (readdirSync(path.resolve(import.meta.dirname, '../../src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const files = (readdirSync(path.resolve(import.meta.dirname, '../../src'), { recursive: true }) as string[]).filter((f) =>
+      f.endsWith('.ts'),
+    );
     const events = new Set<string>();
     for (const file of files) {
       const text = readFileSync(path.resolve(import.meta.dirname, '../../src', file), 'utf8');
-      for (const m of text.matchAll(/\.(?:debug|info|warn|error)\('([a-z][a-z.-]+)'|\[[^\]]+\]\('([a-z][a-z.-]+)'|\? '([a-z]+\.[a-z-]+)' : '([a-z]+\.[a-z-]+)'/g)) {
+      for (const m of text.matchAll(
+        /\.(?:debug|info|warn|error)\('([a-z][a-z.-]+)'|\[[^\]]+\]\('([a-z][a-z.-]+)'|\? '([a-z]+\.[a-z-]+)' : '([a-z]+\.[a-z-]+)'/g,
+      )) {
         for (const name of m.slice(1)) if (name) events.add(name);
       }
     }

@@ -49,7 +49,14 @@ export const clusterSpec: CommandSpec = {
   usage: 'ha-agent cluster up [--webapps N] [--port P] [--live HOST:PORT] | scale N | down | status',
   options: [
     { name: 'webapps', type: 'string', default: '3', valueName: 'N', description: 'web servers to start (cluster up)' },
-    { name: 'port', type: 'string', env: 'HA_AGENT_DEMO_PORT', default: '8080', valueName: 'P', description: "HAProxy's HTTP front end on 127.0.0.1 (cluster up, demo)" },
+    {
+      name: 'port',
+      type: 'string',
+      env: 'HA_AGENT_DEMO_PORT',
+      default: '8080',
+      valueName: 'P',
+      description: "HAProxy's HTTP front end on 127.0.0.1 (cluster up, demo)",
+    },
     clusterDirOption,
     liveOption,
     helpOption,
@@ -87,7 +94,14 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
     case 'scale': {
       const local = LocalCluster.load(stateDir);
       await local.scale(count(arg, 'cluster scale N'));
-      io.stdout(`${local.webs().length} web servers UP: ${local.webs().map((c) => c.name).join(', ') || '(none)'}\n`);
+      io.stdout(
+        `${local.webs().length} web servers UP: ${
+          local
+            .webs()
+            .map((c) => c.name)
+            .join(', ') || '(none)'
+        }\n`,
+      );
       return 0;
     }
     case 'down': {
@@ -96,7 +110,8 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
       return 0;
     }
     case 'status': {
-      for (const c of LocalCluster.load(stateDir).containers) io.stdout(`${c.name.padEnd(8)} ${c.address.padEnd(12)} s6-svscan pid ${c.pid}  ${c.dir}\n`);
+      for (const c of LocalCluster.load(stateDir).containers)
+        io.stdout(`${c.name.padEnd(8)} ${c.address.padEnd(12)} s6-svscan pid ${c.pid}  ${c.dir}\n`);
       return 0;
     }
     default:

@@ -20,7 +20,11 @@ export async function waitUntilServing(
       try {
         if (!client.connected) await client.connect();
         const [stat, want] = await Promise.all([client.stat(backend), expected()]);
-        const up = stat.filter((s) => s.status.startsWith('UP')).map((s) => s.name).sort().join();
+        const up = stat
+          .filter((s) => s.status.startsWith('UP'))
+          .map((s) => s.name)
+          .sort()
+          .join();
         if (up === [...want].sort().join() && stat.length === want.length) return;
         last = `UP [${up}], want [${[...want].sort().join()}]`;
       } catch (error) {

@@ -88,10 +88,16 @@ export class LocalCluster {
   static async up(options: ClusterOptions & { webapps: number; timeoutMs?: number; ha?: boolean }): Promise<LocalCluster> {
     if (existsSync(LocalCluster.statePath(options.stateDir))) {
       const previous = LocalCluster.load(options.stateDir);
-      if (previous.containers.some((c) => alive(c.pid))) throw new ClusterError(`a cluster is already up (${options.stateDir}); run 'ha-agent cluster down' first`);
+      if (previous.containers.some((c) => alive(c.pid)))
+        throw new ClusterError(`a cluster is already up (${options.stateDir}); run 'ha-agent cluster down' first`);
     }
     if (options.ha !== false) {
-      for (const [host, port] of [['127.0.0.1', 9999], ['127.0.0.1', 7946], ['127.0.0.1', 7373], ['127.0.0.1', options.port]] as const) {
+      for (const [host, port] of [
+        ['127.0.0.1', 9999],
+        ['127.0.0.1', 7946],
+        ['127.0.0.1', 7373],
+        ['127.0.0.1', options.port],
+      ] as const) {
         await assertFree(host, port);
       }
     }
@@ -224,7 +230,9 @@ export class LocalCluster {
 
 function run(command: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, (error, stdout, stderr) => (error ? reject(new ClusterError(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout)));
+    execFile(command, args, (error, stdout, stderr) =>
+      error ? reject(new ClusterError(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
+    );
   });
 }
 

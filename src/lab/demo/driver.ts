@@ -127,10 +127,16 @@ export class ComposeDriver implements DemoDriver {
 
   sh(command: string, args: readonly string[], timeoutMs = 900_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(command, args, { cwd: this.options.root, env: this.options.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-        if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.slice(-3000)}${stdout.slice(-3000)}`));
-        else resolve(stdout);
-      });
+      execFile(
+        command,
+        args,
+        { cwd: this.options.root, env: this.options.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          if (error)
+            reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.slice(-3000)}${stdout.slice(-3000)}`));
+          else resolve(stdout);
+        },
+      );
     });
   }
 

@@ -20,7 +20,11 @@ export class Monitor {
   private readonly client: RuntimeClient;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(runtimeUrl: string, private readonly backend = DEFAULT_BACKEND, private readonly intervalMs = 500) {
+  constructor(
+    runtimeUrl: string,
+    private readonly backend = DEFAULT_BACKEND,
+    private readonly intervalMs = 500,
+  ) {
     this.client = new RuntimeClient({ url: runtimeUrl, heartbeatMs: 0, reconnectStrategy: () => 200 });
   }
 

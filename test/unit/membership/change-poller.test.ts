@@ -16,12 +16,26 @@ function manualTimers() {
       if (index >= 0) pending.splice(index, 1);
     },
   };
-  return { timers, pending, tick: async () => { pending.shift()?.run(); await settle(); } };
+  return {
+    timers,
+    pending,
+    tick: async () => {
+      pending.shift()?.run();
+      await settle();
+    },
+  };
 }
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 const stats = (memberTime: number, members = 3, failed = 0, left = 0) => ({
   agent: { name: 'lb' },
-  serf: { member_time: String(memberTime), members: String(members), failed: String(failed), left: String(left), health_score: '0', event_time: '1' },
+  serf: {
+    member_time: String(memberTime),
+    members: String(members),
+    failed: String(failed),
+    left: String(left),
+    health_score: '0',
+    event_time: '1',
+  },
 });
 
 describe('ChangePoller', () => {
@@ -36,7 +50,12 @@ describe('ChangePoller', () => {
     const answers = [stats(1), stats(1), stats(1, 4), stats(1, 4), stats(1, 4), stats(2, 4), stats(2, 4), stats(2, 4)];
     const changes: string[] = [];
     const clock = manualTimers();
-    const poller = new ChangePoller({ readStats: async () => answers.shift(), onChange: (reason) => changes.push(reason), intervalMs: 40, timers: clock.timers });
+    const poller = new ChangePoller({
+      readStats: async () => answers.shift(),
+      onChange: (reason) => changes.push(reason),
+      intervalMs: 40,
+      timers: clock.timers,
+    });
     poller.start();
     await settle();
     expect(changes).toEqual([]); // baseline only
@@ -65,7 +84,11 @@ describe('ChangePoller', () => {
     ];
     const changes: string[] = [];
     const clock = manualTimers();
-    const poller = new ChangePoller({ readStats: () => (answers.shift() ?? (async () => stats(2)))(), onChange: (reason) => changes.push(reason), timers: clock.timers });
+    const poller = new ChangePoller({
+      readStats: () => (answers.shift() ?? (async () => stats(2)))(),
+      onChange: (reason) => changes.push(reason),
+      timers: clock.timers,
+    });
     poller.start();
     await settle();
     await clock.tick();
@@ -81,7 +104,11 @@ describe('ChangePoller', () => {
     let answer: (value: unknown) => void = () => undefined;
     const changes: string[] = [];
     const clock = manualTimers();
-    const poller = new ChangePoller({ readStats: () => new Promise((resolve) => (answer = resolve)), onChange: (reason) => changes.push(reason), timers: clock.timers });
+    const poller = new ChangePoller({
+      readStats: () => new Promise((resolve) => (answer = resolve)),
+      onChange: (reason) => changes.push(reason),
+      timers: clock.timers,
+    });
     poller.start();
     poller.stop();
     answer(stats(5));

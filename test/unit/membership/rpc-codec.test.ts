@@ -4,7 +4,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SerfError } from '../../../src/membership/errors.js';
 import { toMember } from '../../../src/membership/member.js';
-import { encodeRequest, isHeader, MsgpackFramer, RpcDecoder, RpcDispatcher, type Expectation, type RpcOutput } from '../../../src/membership/rpc-codec.js';
+import {
+  encodeRequest,
+  isHeader,
+  MsgpackFramer,
+  RpcDecoder,
+  RpcDispatcher,
+  type Expectation,
+  type RpcOutput,
+} from '../../../src/membership/rpc-codec.js';
 
 const session = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../fixtures/serf/session.json'), 'utf8')) as {
   requests: Record<string, Expectation>;
@@ -103,13 +111,21 @@ describe('RpcDispatcher', () => {
     d.push({ Seq: 4, Error: '' });
     d.forget(4);
     expect(d.push({ Seq: 4, Error: '' })).toEqual([]);
-    expect(d.push({ Event: 'member-join', Members: [] })).toEqual([{ type: 'record', seq: 4, record: { Event: 'member-join', Members: [] } }]);
+    expect(d.push({ Event: 'member-join', Members: [] })).toEqual([
+      { type: 'record', seq: 4, record: { Event: 'member-join', Members: [] } },
+    ]);
   });
 
   it.each([
     ['an answer for an unknown Seq', [{ Seq: 9, Error: '' }]],
     ['a body with no header', [{ Members: [] }]],
-    ['a header where a body belongs', [{ Seq: 2, Error: '' }, { Seq: 2, Error: '' }]],
+    [
+      'a header where a body belongs',
+      [
+        { Seq: 2, Error: '' },
+        { Seq: 2, Error: '' },
+      ],
+    ],
   ])('refuses %s', (_, values) => {
     const d = new RpcDispatcher();
     d.expect(2, 'body');
@@ -117,7 +133,10 @@ describe('RpcDispatcher', () => {
   });
 
   it('encodes requests as header then body, with case-sensitive keys', () => {
-    expect(new MsgpackFramer().push(encodeRequest('handshake', 0, { Version: 1 }))).toEqual([{ Command: 'handshake', Seq: 0 }, { Version: 1 }]);
+    expect(new MsgpackFramer().push(encodeRequest('handshake', 0, { Version: 1 }))).toEqual([
+      { Command: 'handshake', Seq: 0 },
+      { Version: 1 },
+    ]);
     expect(isHeader({ Seq: 1, Error: '' })).toBe(true);
     expect(isHeader({ Seq: 1, Error: '', Extra: 1 })).toBe(false);
     expect(isHeader({ seq: 1, error: '' })).toBe(false);

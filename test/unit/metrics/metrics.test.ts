@@ -56,7 +56,7 @@ describe('metrics', () => {
     expect(registry.get('ha_agent_serf_connected')).toBe(0);
   });
 
-  it('tracks another deployment\'s HAProxy and stale boot settings until a check clears them', () => {
+  it("tracks another deployment's HAProxy and stale boot settings until a check clears them", () => {
     const registry = new Registry();
     const health: Health = { runtime: true, serf: true, configError: undefined, foreign: undefined, stale: undefined };
     const log = observe(silentLogger, registry, health);

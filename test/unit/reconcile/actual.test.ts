@@ -12,7 +12,15 @@ describe('actualServers over answers recorded from HAProxy 2.6', () => {
       parseServersState(answerTo(transcript, `show servers state ${backend}`, 0)),
       parseStat(answerTo(transcript, `show stat ${backend} 4 -1`, 1)),
     );
-    expect(servers.get('s1')).toMatchObject({ mode: 'ready', checkEnabled: true, checkPassed: true, running: true, weight: 50, sessions: 0, queue: 0 });
+    expect(servers.get('s1')).toMatchObject({
+      mode: 'ready',
+      checkEnabled: true,
+      checkPassed: true,
+      running: true,
+      weight: 50,
+      sessions: 0,
+      queue: 0,
+    });
     expect(servers.get('s1')?.status).toMatch(/^UP/);
   });
 

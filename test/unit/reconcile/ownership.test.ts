@@ -26,13 +26,27 @@ function fakeClient() {
 
 function recorder() {
   const lines: { level: string; event: string; fields: Fields }[] = [];
-  const at = (level: string) => (event: string, fields: Fields = {}) => void lines.push({ level, event, fields });
+  const at =
+    (level: string) =>
+    (event: string, fields: Fields = {}) =>
+      void lines.push({ level, event, fields });
   const log: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   return { lines, log };
 }
 
-function check(client: ReturnType<typeof fakeClient>, log: Logger, recorded: BootSettings | undefined = { 'backend.healthPath': '/health' }) {
-  return new OwnershipCheck({ client: client as unknown as RuntimeClient, identity: ours, settings, recorded: async () => recorded, apply: applyHint('/x.cfg'), log });
+function check(
+  client: ReturnType<typeof fakeClient>,
+  log: Logger,
+  recorded: BootSettings | undefined = { 'backend.healthPath': '/health' },
+) {
+  return new OwnershipCheck({
+    client: client as unknown as RuntimeClient,
+    identity: ours,
+    settings,
+    recorded: async () => recorded,
+    apply: applyHint('/x.cfg'),
+    log,
+  });
 }
 
 describe('OwnershipCheck', () => {
@@ -57,14 +71,20 @@ describe('OwnershipCheck', () => {
     expect(await ownership.allows()).toBe(true);
     expect(await ownership.allows()).toBe(true);
     expect(client.asked).toBe(3); // once verified, not asked again until the next connect
-    expect(lines.at(-1)).toEqual({ level: 'info', event: 'runtime.verified', fields: { address: 'tcp://127.0.0.1:9999', pid: 200, deployment: 'ha-b', stale: false } });
+    expect(lines.at(-1)).toEqual({
+      level: 'info',
+      event: 'runtime.verified',
+      fields: { address: 'tcp://127.0.0.1:9999', pid: 200, deployment: 'ha-b', stale: false },
+    });
   });
 
   it('drives an HAProxy whose config carries no identity', async () => {
     const client = fakeClient();
     const { lines, log } = recorder();
     expect(await check(client, log).allows()).toBe(true);
-    expect(lines).toEqual([{ level: 'info', event: 'runtime.verified', fields: expect.objectContaining({ deployment: null, stale: false }) }]);
+    expect(lines).toEqual([
+      { level: 'info', event: 'runtime.verified', fields: expect.objectContaining({ deployment: null, stale: false }) },
+    ]);
   });
 
   it('drives its own HAProxy on old boot settings, and names them old → new once per process', async () => {
@@ -80,7 +100,12 @@ describe('OwnershipCheck', () => {
       {
         level: 'warn',
         event: 'config.stale',
-        fields: { address: 'tcp://127.0.0.1:9999', pid: 100, changes: ['backend.healthPath: /health → /'], apply: expect.stringContaining('haproxy -f /x.cfg') },
+        fields: {
+          address: 'tcp://127.0.0.1:9999',
+          pid: 100,
+          changes: ['backend.healthPath: /health → /'],
+          apply: expect.stringContaining('haproxy -f /x.cfg'),
+        },
       },
     ]);
   });

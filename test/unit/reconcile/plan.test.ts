@@ -47,7 +47,12 @@ describe('plan: every transition', () => {
   });
 
   it('resumes removals an earlier agent left half done', () => {
-    expect(kinds(plan(new Map(), map(actual('a', { mode: 'drain' })))[0])).toEqual(['await-drained', 'state maint', 'shutdown-sessions', 'del']);
+    expect(kinds(plan(new Map(), map(actual('a', { mode: 'drain' })))[0])).toEqual([
+      'await-drained',
+      'state maint',
+      'shutdown-sessions',
+      'del',
+    ]);
     expect(kinds(plan(new Map(), map(actual('a', { mode: 'maint' })))[0])).toEqual(['shutdown-sessions', 'del']);
   });
 
@@ -145,8 +150,17 @@ function simulate(servers: Map<string, ActualServer>, name: string, step: Step):
 
 const names = ['web-1', 'web-2', 'web-3', 'web-4', 'bad;name'];
 const memberOp = fc.oneof(
-  fc.record({ op: fc.constant('join' as const), name: fc.constantFrom(...names), addr: fc.integer({ min: 2, max: 5 }), port: fc.constantFrom('3000', '3001', '70000'), weight: fc.constantFrom('100', '50', '999') }),
-  fc.record({ op: fc.constantFrom('leave' as const, 'fail' as const, 'reap' as const, 'repeat' as const), name: fc.constantFrom(...names) }),
+  fc.record({
+    op: fc.constant('join' as const),
+    name: fc.constantFrom(...names),
+    addr: fc.integer({ min: 2, max: 5 }),
+    port: fc.constantFrom('3000', '3001', '70000'),
+    weight: fc.constantFrom('100', '50', '999'),
+  }),
+  fc.record({
+    op: fc.constantFrom('leave' as const, 'fail' as const, 'reap' as const, 'repeat' as const),
+    name: fc.constantFrom(...names),
+  }),
 );
 const leftover = fc.record({
   name: fc.constantFrom(...names.slice(0, 4)),
@@ -163,7 +177,12 @@ describe('plan: convergence', () => {
         const members = new Map<string, Member>();
         for (const op of ops) {
           if (op.op === 'join') {
-            members.set(op.name, { name: op.name, address: `127.0.0.${op.addr}`, status: 'alive', tags: { role: 'backend', port: op.port, weight: op.weight } });
+            members.set(op.name, {
+              name: op.name,
+              address: `127.0.0.${op.addr}`,
+              status: 'alive',
+              tags: { role: 'backend', port: op.port, weight: op.weight },
+            });
           } else if (op.op === 'leave' || op.op === 'fail') {
             const m = members.get(op.name);
             if (m) members.set(op.name, { ...m, status: op.op === 'leave' ? 'left' : 'failed' });
@@ -212,10 +231,14 @@ describe('plan: convergence', () => {
 });
 
 describe('planSlots: fixed server slots', () => {
-  const slot = (name: string, extra: Partial<ActualServer> = {}) => actual(name, { address: '0.0.0.0', port: 3000, mode: 'maint', checkEnabled: true, checkPassed: false, running: false, ...extra });
+  const slot = (name: string, extra: Partial<ActualServer> = {}) =>
+    actual(name, { address: '0.0.0.0', port: 3000, mode: 'maint', checkEnabled: true, checkPassed: false, running: false, ...extra });
 
   it('fills the first free slot: address, then checked in DRAIN, then ready', () => {
-    const { actions, layout } = planSlots(map(server('web-1', { address: '127.0.0.5', port: 3001, weight: 7 })), map(slot('slot1'), slot('slot2')));
+    const { actions, layout } = planSlots(
+      map(server('web-1', { address: '127.0.0.5', port: 3001, weight: 7 })),
+      map(slot('slot1'), slot('slot2')),
+    );
     expect(actions).toEqual([
       {
         server: 'slot1',
@@ -231,17 +254,27 @@ describe('planSlots: fixed server slots', () => {
         rollback: [{ kind: 'set-state', state: 'maint' }],
       },
     ]);
-    expect(layout.map((l) => [l.slot.name, l.member?.name])).toEqual([['slot1', 'web-1'], ['slot2', undefined]]);
+    expect(layout.map((l) => [l.slot.name, l.member?.name])).toEqual([
+      ['slot1', 'web-1'],
+      ['slot2', undefined],
+    ]);
   });
 
   it('adopts slots already holding members, and frees the slot of a member that left', () => {
-    const { actions } = planSlots(map(server('web-1')), map(slot('slot1', { address: '127.0.0.2', mode: 'ready' }), slot('slot2', { address: '127.0.0.9', mode: 'ready' })));
+    const { actions } = planSlots(
+      map(server('web-1')),
+      map(slot('slot1', { address: '127.0.0.2', mode: 'ready' }), slot('slot2', { address: '127.0.0.9', mode: 'ready' })),
+    );
     expect(actions).toEqual([
       {
         server: 'slot2',
         kind: 'remove',
         reason: 'frees slot of 127.0.0.9:3000',
-        steps: [{ kind: 'set-state', state: 'drain' }, { kind: 'await-drained', untilDown: false }, { kind: 'set-state', state: 'maint' }],
+        steps: [
+          { kind: 'set-state', state: 'drain' },
+          { kind: 'await-drained', untilDown: false },
+          { kind: 'set-state', state: 'maint' },
+        ],
       },
     ]);
   });
@@ -252,7 +285,9 @@ describe('planSlots: fixed server slots', () => {
   });
 
   it('never places a member twice while its slot is being filled', () => {
-    const { actions } = planSlots(map(server('web-1')), map(slot('slot1', { address: '127.0.0.2' }), slot('slot2')), { busy: new Set(['slot1']) });
+    const { actions } = planSlots(map(server('web-1')), map(slot('slot1', { address: '127.0.0.2' }), slot('slot2')), {
+      busy: new Set(['slot1']),
+    });
     expect(actions).toEqual([]);
   });
 
@@ -272,7 +307,12 @@ describe('planSlots: fixed server slots', () => {
     ]);
     expect(slots.unplaced).toEqual([]);
     const dynamic = planForMode('dynamic', desired, new Map());
-    expect(dynamic).toEqual({ actions: plan(desired, new Map()), persisted: [...desired.values()], unplaced: [], memberOf: expect.any(Function) });
+    expect(dynamic).toEqual({
+      actions: plan(desired, new Map()),
+      persisted: [...desired.values()],
+      unplaced: [],
+      memberOf: expect.any(Function),
+    });
     expect(dynamic.memberOf('a')).toBe('a');
     expect(slots.memberOf('slot3')).toBeUndefined();
   });
@@ -283,14 +323,24 @@ describe('planSlots: fixed server slots', () => {
         const slots = new Map(['slot1', 'slot2', 'slot3'].map((n) => [n, slot(n)]));
         const members = new Map<string, Member>();
         for (const op of ops) {
-          if (op.op === 'join') members.set(op.name, { name: op.name, address: `127.0.0.${op.addr}`, status: 'alive', tags: { role: 'backend', port: op.port, weight: op.weight } });
+          if (op.op === 'join')
+            members.set(op.name, {
+              name: op.name,
+              address: `127.0.0.${op.addr}`,
+              status: 'alive',
+              tags: { role: 'backend', port: op.port, weight: op.weight },
+            });
           else if (op.op !== 'repeat') members.delete(op.name);
           const desired = desiredServers([...members.values()], { role: 'backend', defaultPort: 3000, defaultWeight: 100 });
-          for (const action of planSlots(desired.servers, slots).actions) for (const step of action.steps) simulate(slots, action.server, step);
+          for (const action of planSlots(desired.servers, slots).actions)
+            for (const step of action.steps) simulate(slots, action.server, step);
           const again = planSlots(desired.servers, slots);
           expect(again.actions).toEqual([]);
           expect(slots.size).toBe(3); // slots are never added or deleted
-          const held = again.layout.filter((l) => l.member).map((l) => l.member!.name).sort();
+          const held = again.layout
+            .filter((l) => l.member)
+            .map((l) => l.member!.name)
+            .sort();
           const byAddress = new Set([...desired.servers.values()].map((s) => `${s.address}:${s.port}`));
           expect(held.length).toBe(Math.min(3, byAddress.size));
           for (const { slot: s, member } of again.layout) {
@@ -308,7 +358,11 @@ describe('planSlots: a member that moves when every slot is taken', () => {
   it('frees the slot of its old endpoint and moves it in, in one ordered action', () => {
     const slot = (name: string, address: string, port: number) => actual(name, { address, port });
     const { actions, unplaced } = planSlots(
-      map(server('web-1', { address: '127.0.0.3', port: 3001 }), server('web-3', { address: '127.0.0.3' }), server('web-4', { port: 3001 })),
+      map(
+        server('web-1', { address: '127.0.0.3', port: 3001 }),
+        server('web-3', { address: '127.0.0.3' }),
+        server('web-4', { port: 3001 }),
+      ),
       map(slot('slot1', '127.0.0.2', 3000), slot('slot2', '127.0.0.2', 3001), slot('slot3', '127.0.0.3', 3000)),
     );
     expect(unplaced).toEqual([]);

@@ -18,7 +18,10 @@ interface Line {
 }
 
 function recorder(lines: Line[]): Logger {
-  const at = (level: string) => (event: string, fields: Record<string, unknown> = {}) => void lines.push({ ...fields, event, level });
+  const at =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ ...fields, event, level });
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 

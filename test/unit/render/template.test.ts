@@ -19,7 +19,9 @@ const model: ConfigModel = {
 
 describe('haproxy.cfg template', () => {
   it('renders one server line per server, with the same keywords add server uses', () => {
-    const lines = render(model).split('\n').filter((l) => /^\s+server /.test(l));
+    const lines = render(model)
+      .split('\n')
+      .filter((l) => /^\s+server /.test(l));
     expect(lines).toEqual([
       '    server web-1 172.18.0.3:3000 check inter 1000 fastinter 200 downinter 100 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
       '    server web-2 [fd00::2]:3000 check inter 1000 fastinter 200 downinter 100 rise 1 fall 2 weight 5 pool-max-conn -1 pool-purge-delay 5000',
@@ -36,7 +38,13 @@ describe('haproxy.cfg template', () => {
 
   it('carries the protective backend defaults', () => {
     const text = render(model);
-    for (const line of ['retries 3', 'option redispatch', 'retry-on conn-failure empty-response', 'hard-stop-after', 'option httpchk GET /health']) {
+    for (const line of [
+      'retries 3',
+      'option redispatch',
+      'retry-on conn-failure empty-response',
+      'hard-stop-after',
+      'option httpchk GET /health',
+    ]) {
       expect(text).toContain(line);
     }
   });

@@ -12,7 +12,10 @@ describe('parseRuntimeUrl', () => {
     expect(parseRuntimeUrl(text)).toEqual(address);
   });
 
-  it.each(['tcp://127.0.0.1', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1:70000', 'unix://relative.sock', 'http://x:1/', ''])('refuses %j', (text) => {
-    expect(() => parseRuntimeUrl(text)).toThrow(expect.objectContaining({ code: 'RUNTIME_INVALID_URL' }));
-  });
+  it.each(['tcp://127.0.0.1', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1:70000', 'unix://relative.sock', 'http://x:1/', ''])(
+    'refuses %j',
+    (text) => {
+      expect(() => parseRuntimeUrl(text)).toThrow(expect.objectContaining({ code: 'RUNTIME_INVALID_URL' }));
+    },
+  );
 });

@@ -71,9 +71,15 @@ describe('checkAnswer over map, ACL, table and agent answers', () => {
     ['RUNTIME_AGENT_NOT_CONFIGURED', empty, 'Agent was not configured on this server, cannot enable.\n\n'],
     ['RUNTIME_AGENT_NOT_ENABLED', empty, 'agent checks are not enabled on this server.\n'],
     ['RUNTIME_COMMAND_REJECTED', { kind: 'read', starts: '# table:' }, 'Filter entry #1: Unknown data type\n'],
-    ['RUNTIME_COMMAND_REJECTED', empty, "This ACL is shared with a map containing samples. You must use the command 'add map' to add values.\n"],
+    [
+      'RUNTIME_COMMAND_REJECTED',
+      empty,
+      "This ACL is shared with a map containing samples. You must use the command 'add map' to add values.\n",
+    ],
   ] as const)('maps the refusal to %s', (code, expectation, answer) => {
-    expect(() => checkAnswer({ text: 'x', mutation: true, expect: expectation, responses: 1 }, answer)).toThrow(expect.objectContaining({ code }));
+    expect(() => checkAnswer({ text: 'x', mutation: true, expect: expectation, responses: 1 }, answer)).toThrow(
+      expect.objectContaining({ code }),
+    );
   });
 
   it('accepts a table dump, and the nothing HAProxy answers for a key with no entry', () => {

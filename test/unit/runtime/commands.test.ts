@@ -135,7 +135,10 @@ describe('raw commands (ha-agent exec)', () => {
 
 describe('wait srv-removable (HAProxy >= 2.8)', () => {
   it('builds the command and expects Done.', () => {
-    expect(waitRemovable('nodes', 'a', 2000)).toMatchObject({ text: 'wait 2000 srv-removable nodes/a', expect: { kind: 'exact', text: 'Done.' } });
+    expect(waitRemovable('nodes', 'a', 2000)).toMatchObject({
+      text: 'wait 2000 srv-removable nodes/a',
+      expect: { kind: 'exact', text: 'Done.' },
+    });
     expect(() => waitRemovable('nodes', 'a;b', 2000)).toThrow(invalid);
   });
 

@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ADMIN,
-  CHECK_RESULT,
-  parseInfo,
-  parseServersState,
-  parseStat,
-  splitAddress,
-} from '../../../src/runtime/parse.js';
+import { ADMIN, CHECK_RESULT, parseInfo, parseServersState, parseStat, splitAddress } from '../../../src/runtime/parse.js';
 import { answerTo, haproxyTranscript } from '../../helpers/fixtures.js';
 import { parseAclEntries, parseAclList, parseMapEntries, parseMapList, parseTable, parseTableList } from '../../../src/runtime/parse.js';
 
@@ -26,7 +19,15 @@ describe('parsers over answers recorded from HAProxy 2.6', () => {
   it('reads show servers state of a ready server with a passing check', () => {
     const rows = parseServersState(answerTo(transcript, `show servers state ${backend}`));
     expect(rows).toEqual([
-      expect.objectContaining({ backend, name: 's1', address: '127.0.0.1', port, adminState: 0, userWeight: 50, checkResult: CHECK_RESULT.PASSED }),
+      expect.objectContaining({
+        backend,
+        name: 's1',
+        address: '127.0.0.1',
+        port,
+        adminState: 0,
+        userWeight: 50,
+        checkResult: CHECK_RESULT.PASSED,
+      }),
     ]);
   });
 
@@ -38,7 +39,14 @@ describe('parsers over answers recorded from HAProxy 2.6', () => {
 
   it('reads show stat: a new server in MAINT with a passing check, then UP', () => {
     const [maint] = parseStat(answerTo(transcript, `show stat ${backend} 4 -1`, 0));
-    expect(maint).toMatchObject({ backend, name: 's1', status: 'MAINT', checkStatus: 'L7OK', checkCode: '200', address: `127.0.0.1:${port}` });
+    expect(maint).toMatchObject({
+      backend,
+      name: 's1',
+      status: 'MAINT',
+      checkStatus: 'L7OK',
+      checkCode: '200',
+      address: `127.0.0.1:${port}`,
+    });
     const [up] = parseStat(answerTo(transcript, `show stat ${backend} 4 -1`, 1));
     expect(up?.status).toMatch(/^UP/);
     expect(up).toMatchObject({ weight: 50, sessions: 0, queue: 0 });
@@ -74,18 +82,24 @@ describe('parsers for maps, ACLs and stick tables', () => {
   it('reads the lists of maps and ACLs', () => {
     const maps =
       "# id (file) description\n2 (/tmp/p/hosts.map) pattern loaded from file '/tmp/p/hosts.map' used by map at file 'cfg' line 13. curr_ver=0 next_ver=0 entry_cnt=1\n";
-    expect(parseMapList(maps)).toEqual([{ id: 2, file: '/tmp/p/hosts.map', description: expect.stringMatching(/^pattern loaded from file/) }]);
+    expect(parseMapList(maps)).toEqual([
+      { id: 2, file: '/tmp/p/hosts.map', description: expect.stringMatching(/^pattern loaded from file/) },
+    ]);
     const acls =
       "# id (file) description\n0 (/tmp/p/block.acl) pattern loaded from file '/tmp/p/block.acl' used by acl at file 'cfg' line 12. curr_ver=0 next_ver=0 entry_cnt=1\n1 () acl 'src' file 'cfg' line 12. curr_ver=0 next_ver=0 entry_cnt=0\n";
     expect(parseAclList(acls).map((a) => [a.id, a.file])).toEqual([
       [0, '/tmp/p/block.acl'],
       [1, ''],
     ]);
-    expect(() => parseMapList('Unknown map identifier. Please use #<id> or <file>.\n')).toThrow(expect.objectContaining({ code: 'RUNTIME_PARSE' }));
+    expect(() => parseMapList('Unknown map identifier. Please use #<id> or <file>.\n')).toThrow(
+      expect.objectContaining({ code: 'RUNTIME_PARSE' }),
+    );
   });
 
   it('reads map entries whose value holds spaces, and ACL entries', () => {
-    expect(parseMapEntries('0x55df1168db90 a.example 1\n0x55df1186fd20 b.example two words\n0x55df1186fe10 semi;colon back\\\\slash\n')).toEqual([
+    expect(
+      parseMapEntries('0x55df1168db90 a.example 1\n0x55df1186fd20 b.example two words\n0x55df1186fe10 semi;colon back\\\\slash\n'),
+    ).toEqual([
       { ref: '0x55df1168db90', key: 'a.example', value: '1' },
       { ref: '0x55df1186fd20', key: 'b.example', value: 'two words' },
       { ref: '0x55df1186fe10', key: 'semi;colon', value: 'back\\\\slash' },
@@ -100,18 +114,21 @@ describe('parsers for maps, ACLs and stick tables', () => {
   ])('reads a stick table as %s prints it', (_, row) => {
     const { table, entries } = parseTable(`# table: www, type: ip, size:100, used:1\n${row}\n`);
     expect(table).toEqual({ name: 'www', type: 'ip', size: 100, used: 1 });
-    expect(entries).toEqual([{ ref: expect.stringMatching(/^0x/), key: '127.0.0.1', use: 0, exp: 56667, data: { gpc0: '0', http_req_cnt: '1' } }]);
+    expect(entries).toEqual([
+      { ref: expect.stringMatching(/^0x/), key: '127.0.0.1', use: 0, exp: 56667, data: { gpc0: '0', http_req_cnt: '1' } },
+    ]);
   });
 
   it('reads rate counters, string keys with spaces, the list of tables, and the empty answer to a key with no entry', () => {
     const [entry] = parseTable('# table: t, type: string, size:10, used:1\n0x1: key=a b use=1 exp=0 conn_rate(30000)=10\n').entries;
     expect(entry).toMatchObject({ key: 'a b', use: 1, data: { 'conn_rate(30000)': '10' } });
-    expect(parseTableList('# table: nodes, type: string, size:10, used:0\n# table: www, type: ip, size:100, used:1\n').map((t) => t.name)).toEqual([
-      'nodes',
-      'www',
-    ]);
+    expect(
+      parseTableList('# table: nodes, type: string, size:10, used:0\n# table: www, type: ip, size:100, used:1\n').map((t) => t.name),
+    ).toEqual(['nodes', 'www']);
     expect(parseTable('')).toEqual({ table: undefined, entries: [] });
-    expect(() => parseTable('# table: www, type: ip, size:100, used:1\ngarbage\n')).toThrow(expect.objectContaining({ code: 'RUNTIME_PARSE' }));
+    expect(() => parseTable('# table: www, type: ip, size:100, used:1\ngarbage\n')).toThrow(
+      expect.objectContaining({ code: 'RUNTIME_PARSE' }),
+    );
   });
 
   it('parses random text and mangled real answers, or throws RUNTIME_PARSE', () => {

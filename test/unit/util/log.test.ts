@@ -10,12 +10,25 @@ describe('logs', () => {
     const lines: string[] = [];
     const log = createLogger({ write: (l) => lines.push(l), now });
     log.info('member.rejected', { member: JSON.stringify('x\ny'), reason: 'name: bad' });
-    log.error('step.failed', { error: new RuntimeError('RUNTIME_NO_SUCH_SERVER', 'm', { command: 'del server nodes/a', answer: 'No such server.' }) });
+    log.error('step.failed', {
+      error: new RuntimeError('RUNTIME_NO_SUCH_SERVER', 'm', { command: 'del server nodes/a', answer: 'No such server.' }),
+    });
     log.debug('hidden');
     expect(lines).toHaveLength(2);
     expect(lines.every((l) => l.endsWith('\n') && l.indexOf('\n') === l.length - 1)).toBe(true);
-    expect(JSON.parse(lines[0]!)).toEqual({ time: '2026-11-25T12:00:00.000Z', level: 'info', event: 'member.rejected', member: '"x\\ny"', reason: 'name: bad' });
-    expect((JSON.parse(lines[1]!) as { error: unknown }).error).toEqual({ message: 'm', code: 'RUNTIME_NO_SUCH_SERVER', command: 'del server nodes/a', answer: 'No such server.' });
+    expect(JSON.parse(lines[0]!)).toEqual({
+      time: '2026-11-25T12:00:00.000Z',
+      level: 'info',
+      event: 'member.rejected',
+      member: '"x\\ny"',
+      reason: 'name: bad',
+    });
+    expect((JSON.parse(lines[1]!) as { error: unknown }).error).toEqual({
+      message: 'm',
+      code: 'RUNTIME_NO_SUCH_SERVER',
+      command: 'del server nodes/a',
+      answer: 'No such server.',
+    });
   });
 
   it('writes readable single lines in pretty format, quoting anything unusual', () => {

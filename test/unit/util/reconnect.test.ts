@@ -72,7 +72,10 @@ describe('Reconnector', () => {
     reconnector.start();
     await fire();
     await fire();
-    expect(seen).toEqual([[1, 'refused'], [2, 'refused']]);
+    expect(seen).toEqual([
+      [1, 'refused'],
+      [2, 'refused'],
+    ]);
     expect(pending.size).toBe(0);
     expect(gaveUp).toBeInstanceOf(Error);
   });

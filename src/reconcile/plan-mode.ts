@@ -13,7 +13,7 @@ export type PlanMode = 'dynamic' | 'slots';
 
 export interface ModePlan {
   actions: Action[];
-  /** Dynamic: the desired servers; slots: every slot with its occupant after this plan, empty ones disabled. */
+  /** Dynamic: the desired servers and the kept ones (absent members); slots: every slot with its occupant after this plan, empty ones disabled. */
   persisted: ConfigServer[];
   /** Slot mode: alive members with no free slot (always empty in dynamic mode). */
   unplaced: string[];
@@ -27,14 +27,20 @@ export function planForMode(
   actual: ReadonlyMap<string, ActualServer>,
   options: PlanOptions = {},
 ): ModePlan {
+  const asIs = ({ name, address, port, weight }: ActualServer): ConfigServer => ({ name, address, port, weight });
   if (mode === 'dynamic') {
-    return { actions: plan(desired, actual, options), persisted: [...desired.values()], unplaced: [], memberOf: (server) => server };
+    // A kept server stays in the config too, so that a restarted HAProxy still boots with it.
+    const kept = [...actual.values()].filter((server) => options.absent?.get(server.name)?.hold === true).map(asIs);
+    return {
+      actions: plan(desired, actual, options),
+      persisted: [...desired.values(), ...kept],
+      unplaced: [],
+      memberOf: (server) => server,
+    };
   }
   const slots = planSlots(desired, actual, options);
-  const persisted = slots.layout.map(({ slot, member }): ConfigServer =>
-    member
-      ? { ...member, name: slot.name }
-      : { name: slot.name, address: slot.address, port: slot.port, weight: slot.weight, disabled: true },
+  const persisted = slots.layout.map(({ slot, member, held }): ConfigServer =>
+    member ? { ...member, name: slot.name } : held ? asIs(slot) : { ...asIs(slot), disabled: true },
   );
   const memberOf = (server: string) => slots.layout.find(({ slot }) => slot.name === server)?.member?.name;
   return { actions: slots.actions, persisted, unplaced: slots.unplaced, memberOf };

@@ -10,8 +10,11 @@ import type { Action, PlanOptions, Step } from './plan.js';
 
 export interface SlotPlan {
   actions: Action[];
-  /** Every slot and the member it holds (after this plan), in slot order: the config to persist. */
-  layout: Array<{ slot: ActualServer; member: Server | undefined }>;
+  /**
+   * Every slot and the member it holds (after this plan), in slot order: the config to persist. `held`:
+   * the slot keeps its occupant, whose member is absent from the list (see absent.ts).
+   */
+  layout: Array<{ slot: ActualServer; member: Server | undefined; held: boolean }>;
   /** Alive members for which no slot is free, or whose endpoint another member already holds. */
   unplaced: string[];
 }
@@ -36,6 +39,7 @@ export function planSlots(
   options: PlanOptions = {},
 ): SlotPlan {
   const busy = options.busy ?? new Set<string>();
+  const held = (slot: ActualServer) => options.absent?.get(slot.name)?.hold === true;
   const slots = [...actual.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   // A slot is known by its endpoint, so one member per endpoint: the first by name.
   const members = [...desired.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -68,13 +72,14 @@ export function planSlots(
   // 2. Serving slots whose member is gone: drain them, then free them.
   const freeing = new Map<string, Action>();
   for (const slot of slots) {
-    if (slot.mode === 'maint' || holder.has(slot.name) || busy.has(slot.name)) continue;
+    if (slot.mode === 'maint' || holder.has(slot.name) || busy.has(slot.name) || held(slot)) continue;
     const steps: Step[] = [
       ...(slot.mode === 'ready' ? [{ kind: 'set-state', state: 'drain' } as const] : []),
       { kind: 'await-drained', untilDown: false },
       { kind: 'set-state', state: 'maint' },
     ];
-    const action: Action = { server: slot.name, kind: 'remove', reason: `frees slot of ${slot.address}:${slot.port}`, steps };
+    const reason = options.absent?.get(slot.name)?.reason ?? `frees slot of ${slot.address}:${slot.port}`;
+    const action: Action = { server: slot.name, kind: 'remove', reason, steps };
     freeing.set(slot.name, action);
     actions.push(action);
   }
@@ -113,5 +118,6 @@ export function planSlots(
     }
   }
 
-  return { actions, layout: slots.map((slot) => ({ slot, member: holder.get(slot.name) })), unplaced };
+  const layout = slots.map((slot) => ({ slot, member: holder.get(slot.name), held: held(slot) }));
+  return { actions, layout, unplaced };
 }

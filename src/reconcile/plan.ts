@@ -6,6 +6,7 @@
 import type { Server, ServerPolicy, ServerState } from '../model/server.js';
 import * as cmd from '../runtime/commands.js';
 import type { Command } from '../runtime/commands.js';
+import type { AbsentServer } from './absent.js';
 import type { ActualServer } from './actual.js';
 
 export type Step =
@@ -49,6 +50,8 @@ export interface PlanOptions {
   busy?: ReadonlySet<string>;
   /** Servers whose member Serf reports failed (not left): their drain may end once they are down. */
   failed?: ReadonlySet<string>;
+  /** Servers whose member is absent from the list (see absent.ts): kept as they are, or removed with this reason. */
+  absent?: ReadonlyMap<string, Pick<AbsentServer, 'hold' | 'reason'>>;
 }
 
 export function plan(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<string, ActualServer>, options: PlanOptions = {}): Action[] {
@@ -85,6 +88,8 @@ export function plan(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<s
   }
   for (const [name, current] of actual) {
     if (desired.has(name) || busy.has(name)) continue;
+    const absent = options.absent?.get(name);
+    if (absent?.hold) continue;
     const failed = options.failed?.has(name) ?? false;
     const steps =
       current.mode === 'maint'
@@ -92,7 +97,7 @@ export function plan(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<s
         : current.mode === 'drain'
           ? removeFromDrain(failed)
           : [{ kind: 'set-state', state: 'drain' } as const, ...removeFromDrain(failed)];
-    actions.push({ server: name, kind: 'remove', reason: failed ? 'member failed' : 'not an alive member', steps });
+    actions.push({ server: name, kind: 'remove', reason: absent?.reason ?? (failed ? 'member failed' : 'not an alive member'), steps });
   }
   return actions;
 }

@@ -7,7 +7,8 @@
 import type { Logger } from '../log.js';
 import type { Member } from '../membership/member.js';
 import type { ServerPolicy } from '../model/server.js';
-import { actualServers } from './actual.js';
+import { absentServers, DEFAULT_ABSENT_GRACE_MS, goneMembers, memberKey, type AbsentServer } from './absent.js';
+import { actualServers, type ActualServer } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
 import { desiredServers, type DesiredOptions } from './desired.js';
 import { describeStep } from './plan.js';
@@ -37,6 +38,8 @@ export interface ReconcilerOptions {
   ownership?: Pick<OwnershipCheck, 'allows'>;
   /** Waits, deadlines and durations; the process's clock unless a test injects fake time. */
   clock?: Clock;
+  /** Longest time the server of a member absent from the list is kept while it is up (see absent.ts). */
+  absentGraceMs?: number;
 }
 
 export interface ReconcilerStats {
@@ -61,6 +64,10 @@ export class Reconciler {
   private loggedRejections = new Map<string, string>();
   private lastDryRun = '';
   private lastUnplaced = '';
+  /** When each absent member was first seen missing, and the members seen going: see absent.ts. */
+  private readonly absentSince = new Map<string, number>();
+  private gone = new Set<string>();
+  private absentTimer: unknown;
   readonly stats: ReconcilerStats = { actions: new Map() };
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -99,6 +106,7 @@ export class Reconciler {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.clock.clearTimeout(this.absentTimer);
     this.stopping.abort();
     this.watcher.cancelAll();
     await this.idle();
@@ -121,9 +129,11 @@ export class Reconciler {
     this.logRejections(desired.rejected);
     this.abandonGone(desired.servers);
     const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
-    const options = { busy: new Set(this.running.keys()), failed };
+    const mode = this.options.mode ?? 'dynamic';
+    const absent = this.absent(mode, this.members, actual);
+    const options = { busy: new Set(this.running.keys()), failed, absent };
     for (const name of options.busy) this.deferred.add(name);
-    const { actions, persisted, unplaced, memberOf } = planForMode(this.options.mode ?? 'dynamic', desired.servers, actual, options);
+    const { actions, persisted, unplaced, memberOf } = planForMode(mode, desired.servers, actual, options);
     if (unplaced.join() !== this.lastUnplaced) {
       this.lastUnplaced = unplaced.join();
       if (unplaced.length > 0) log.warn('slots.full', { members: unplaced, slots: actual.size });
@@ -169,6 +179,37 @@ export class Reconciler {
       this.running.set(action.server, run);
     }
     await this.options.persist?.(persisted);
+  }
+
+  /**
+   * Absent members, with the memory a pure plan lacks: since when each is missing and which were seen
+   * going. Logs `member.absent` once per absence, `member.returned` when it ends with the member listed
+   * again, and wakes the loop when the first kept server's grace ends.
+   */
+  private absent(mode: PlanMode, members: readonly Member[], actual: ReadonlyMap<string, ActualServer>): Map<string, AbsentServer> {
+    const { log } = this.options;
+    const now = this.clock.now();
+    const graceMs = this.options.absentGraceMs ?? DEFAULT_ABSENT_GRACE_MS;
+    const absent = absentServers(mode, members, actual, { since: this.absentSince, gone: this.gone }, now, graceMs);
+    const missing = new Map([...absent].map(([server, a]) => [a.member, { server, ...a }]));
+    for (const [member, since] of this.absentSince) {
+      if (missing.has(member)) continue;
+      this.absentSince.delete(member);
+      if (members.some((m) => memberKey(mode, m) === member)) log.info('member.returned', { member, absentMs: Math.round(now - since) });
+    }
+    for (const [member, { server, hold, reason, until }] of missing) {
+      if (this.absentSince.has(member)) continue;
+      this.absentSince.set(member, now);
+      const kept = { removeInMs: Math.round(until - now), removeEarlier: 'when HAProxy reports it down' };
+      log.warn('member.absent', { member, server, action: hold ? 'keep' : 'remove', reason, ...(hold ? kept : {}) });
+    }
+    this.gone = goneMembers(mode, members, this.gone, absent.values());
+    this.clock.clearTimeout(this.absentTimer);
+    const next = Math.min(...[...absent.values()].filter((a) => a.hold).map((a) => a.until));
+    this.absentTimer = Number.isFinite(next)
+      ? this.clock.setTimeout(() => this.trigger('absent member grace ended'), next - now)
+      : undefined;
+    return absent;
   }
 
   /**

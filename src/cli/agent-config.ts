@@ -11,6 +11,7 @@ import { DEFAULT_SERF_ADDRESS, parseSerfAddress, type SerfAddress } from '../mem
 import { addressPolicy, parseCidr, type Cidr } from '../model/cidr.js';
 import { defaultServerPolicy, type ServerPolicy } from '../model/server.js';
 import { backendName, DEFAULT_BACKEND, describeIssues } from '../model/values.js';
+import { DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
 import type { DesiredOptions } from '../reconcile/desired.js';
 import type { PlanMode } from '../reconcile/plan-mode.js';
 import { defaultDeployment, deploymentSchema } from '../render/identity.js';
@@ -83,6 +84,13 @@ export const resyncOption = o('resync', 'HA_AGENT_RESYNC', 'how often the full m
   default: '10s',
   valueName: 'DURATION',
 });
+export const absentGraceOption = o(
+  'absent-grace',
+  'HA_AGENT_ABSENT_GRACE',
+  "longest time a server whose member is missing from Serf's list (not left or failed: e.g. the local Serf agent restarted " +
+    'and has not rejoined) is kept while HAProxy reports it up',
+  { default: `${DEFAULT_ABSENT_GRACE_MS / 1000}s`, valueName: 'DURATION' },
+);
 export const serfPollOption = o(
   'serf-poll',
   'HA_AGENT_SERF_POLL',
@@ -139,6 +147,7 @@ const defaults = new Map(
     modeOption,
     ...applyOptions,
     resyncOption,
+    absentGraceOption,
     serfPollOption,
     ...renderOptions,
     ...logOptions,
@@ -169,6 +178,7 @@ export interface AgentConfig {
   drainTimeoutMs: number;
   checkTimeoutMs: number;
   resyncMs: number;
+  absentGraceMs: number;
   /** undefined: the poller's own default. */
   serfPollMs: number;
   templatePath: string;
@@ -250,6 +260,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
     drainTimeoutMs: parse(duration('drain-timeout'), given('drain-timeout'), 'drain-timeout'),
     checkTimeoutMs: parse(duration('check-timeout'), given('check-timeout'), 'check-timeout'),
     resyncMs: parse(duration('resync'), given('resync'), 'resync'),
+    absentGraceMs: parse(duration('absent-grace'), given('absent-grace'), 'absent-grace'),
     serfPollMs: parse(duration('serf-poll'), given('serf-poll'), 'serf-poll'),
     templatePath: given('template'),
     configOut,

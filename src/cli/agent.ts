@@ -71,6 +71,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
     log,
     checkTimeoutMs: config.checkTimeoutMs,
     drainTimeoutMs: config.drainTimeoutMs,
+    absentGraceMs: config.absentGraceMs,
     sticky: config.base.backend.sticky !== undefined,
     dryRun: config.dryRun,
     mode: config.mode,

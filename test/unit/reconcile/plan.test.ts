@@ -85,6 +85,22 @@ describe('plan: every transition', () => {
     expect(plan(map(server('b')), map(actual('a')), { busy: new Set(['a', 'b']) })).toEqual([]);
   });
 
+  it('keeps a server whose absent member is held, and removes one that is not with the reason it is given', () => {
+    const absent = new Map([
+      ['a', { hold: true, reason: 'member absent from the member list, server up' }],
+      ['b', { hold: false, reason: 'member absent from the member list and HAProxy reports the server down' }],
+    ]);
+    const actions = plan(new Map(), map(actual('a'), actual('b')), { absent });
+    expect(actions.map((a) => [a.server, a.kind, a.reason])).toEqual([['b', 'remove', absent.get('b')!.reason]]);
+  });
+
+  it('planForMode persists a kept server, so that a restarted HAProxy still boots with it', () => {
+    const absent = new Map([['b', { hold: true, reason: 'kept' }]]);
+    const result = planForMode('dynamic', map(server('a')), map(actual('a'), actual('b', { address: '127.0.0.3' })), { absent });
+    expect(result.actions).toEqual([]);
+    expect(result.persisted).toEqual([server('a'), { name: 'b', address: '127.0.0.3', port: 3000, weight: 100 }]);
+  });
+
   it('prints a plan as the commands it would send', () => {
     const text = formatPlan('nodes', plan(map(server('a')), map(actual('b'))), defaultServerPolicy);
     expect(text).toBe(
@@ -315,6 +331,16 @@ describe('planSlots: fixed server slots', () => {
     });
     expect(dynamic.memberOf('a')).toBe('a');
     expect(slots.memberOf('slot3')).toBeUndefined();
+  });
+
+  it('neither frees nor refills a held slot, and persists it with its occupant', () => {
+    const absent = new Map([['slot1', { hold: true, reason: 'kept' }]]);
+    const slots = map(slot('slot1', { address: '127.0.0.7', mode: 'ready' }), slot('slot2'));
+    const result = planForMode('slots', map(server('b', { address: '127.0.0.3' })), slots, { absent });
+    expect(result.actions.map((a) => [a.server, a.kind])).toEqual([['slot2', 'join']]);
+    expect(result.persisted[0]).toEqual({ name: 'slot1', address: '127.0.0.7', port: 3000, weight: 100 });
+    const removed = planSlots(new Map(), slots, { absent: new Map([['slot1', { hold: false, reason: 'down' }]]) });
+    expect(removed.actions.map((a) => [a.server, a.kind, a.reason])).toEqual([['slot1', 'remove', 'down']]);
   });
 
   it('converges: applying a slot plan and planning again yields no steps', () => {

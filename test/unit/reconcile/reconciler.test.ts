@@ -254,6 +254,142 @@ describe('Reconciler over a fake HAProxy', () => {
     expect(events('check.timeout')).toEqual([]);
   });
 
+  describe('a member absent from the list (not left or failed)', () => {
+    const lb: Member = { name: 'lb', address: '10.0.0.100', status: 'alive', tags: { role: 'lb' } };
+    const three = [member('web-1', 1), member('web-2', 2), member('web-3', 3)];
+    const serving = async (options: Partial<ReconcilerOptions> = {}) => {
+      const t = setup({ absentGraceMs: 60_000, ...options });
+      for (const n of [1, 2, 3]) t.haproxy.boot(`web-${n}`, `10.0.0.${n}`, 3000);
+      t.reconciler.setMembers([lb, ...three], 'connected');
+      await t.settled();
+      return t;
+    };
+
+    it("the balancer's Serf restarts and has not rejoined: its list holds only itself, and every server is kept while UP", async () => {
+      const { haproxy, reconciler, settled, events, persisted } = await serving();
+      reconciler.setMembers([lb], 'serf connected');
+      await settled();
+      reconciler.setMembers([lb], 'resync'); // and again: still one log line per member
+      await settled();
+      expect(haproxy.sent).toEqual([]);
+      expect(events('member.absent').map((l) => [l.member, l.action, l.removeInMs])).toEqual([
+        ['web-1', 'keep', 60_000],
+        ['web-2', 'keep', 60_000],
+        ['web-3', 'keep', 60_000],
+      ]);
+      expect(persisted.at(-1)?.map((s) => s.name)).toEqual(['web-1', 'web-2', 'web-3']);
+      await vi.advanceTimersByTimeAsync(20_000); // the web servers' agents rejoin it
+      reconciler.setMembers([lb, ...three], 'member-join');
+      await settled();
+      expect(events('member.returned').map((l) => l.member)).toEqual(['web-1', 'web-2', 'web-3']);
+      expect(events('member.returned').every((l) => Number(l.absentMs) >= 20_000 && Number(l.absentMs) < 21_000)).toBe(true);
+      await vi.advanceTimersByTimeAsync(60_000); // the grace timer is gone with the absence
+      expect(haproxy.sent).toEqual([]);
+      expect(ready(haproxy)).toEqual(['web-1', 'web-2', 'web-3']);
+    });
+
+    it('absent and DOWN in HAProxy: removed at the next pass', async () => {
+      const { haproxy, reconciler, settled, events } = await serving();
+      reconciler.setMembers([lb, ...three.slice(1)], 'serf connected');
+      await settled();
+      expect(haproxy.sent).toEqual([]);
+      haproxy.healthy.delete('10.0.0.1:3000'); // its checks fail
+      reconciler.setMembers([lb, ...three.slice(1)], 'resync');
+      await settled();
+      expect(haproxy.servers.has('web-1')).toBe(false);
+      expect(events('plan.action', 'web-1').map((l) => l.reason)).toEqual([
+        'member absent from the member list and HAProxy reports the server down',
+      ]);
+      expect(ready(haproxy)).toEqual(['web-2', 'web-3']);
+    });
+
+    it('absent past the grace period: removed then, with no new member list needed', async () => {
+      const { haproxy, reconciler, settled, until, events } = await serving();
+      reconciler.setMembers([lb, ...three.slice(1)], 'serf connected');
+      await settled();
+      const since = Date.now();
+      await until('web-1 removed', () => !haproxy.servers.has('web-1'), 70_000);
+      expect(Date.now() - since).toBeGreaterThanOrEqual(60_000);
+      expect(events('pass').at(-1)?.reason).toBe('absent member grace ended');
+      expect(events('plan.action', 'web-1').map((l) => l.reason)).toEqual(['member absent from the member list for 60 s']);
+      expect(haproxy.sent.filter((c) => c.includes('web-1'))).toEqual([
+        'set server nodes/web-1 state drain',
+        'set server nodes/web-1 state maint',
+        'shutdown sessions server nodes/web-1',
+        'del server nodes/web-1',
+      ]);
+      expect(ready(haproxy)).toEqual(['web-2', 'web-3']);
+    });
+
+    it('left or failed: removed at once as before', async () => {
+      const { haproxy, reconciler, settled, events } = await serving();
+      reconciler.setMembers([lb, member('web-1', 1, 'left'), member('web-2', 2, 'failed'), member('web-3', 3)], 'member-leave');
+      await settled();
+      expect([...haproxy.servers.keys()]).toEqual(['web-3']);
+      expect(events('plan.action').map((l) => [l.server, l.reason])).toEqual([
+        ['web-1', 'not an alive member'],
+        ['web-2', 'member failed'],
+      ]);
+      expect(events('member.absent')).toEqual([]);
+    });
+
+    it('a member seen failed whose removal broke off, then reaped by Serf: removed at once, not kept', async () => {
+      const { haproxy, reconciler, settled, until, events } = await serving();
+      haproxy.servers.get('web-3')!.sessions = 1;
+      reconciler.setMembers([lb, ...three.slice(0, 2), member('web-3', 3, 'failed')], 'member-failed');
+      await until('web-3 draining', () => haproxy.servers.get('web-3')?.mode === 'drain');
+      haproxy.connected = false; // the removal breaks off at its next step
+      await until('removal failed', () => events('step.failed', 'web-3').length === 1);
+      reconciler.setMembers([lb, ...three.slice(0, 2)], 'member-reap');
+      haproxy.connected = true;
+      haproxy.servers.get('web-3')!.sessions = 0;
+      reconciler.trigger('runtime connected');
+      await settled();
+      expect(haproxy.servers.has('web-3')).toBe(false);
+      expect(events('member.absent')).toEqual([
+        expect.objectContaining({ member: 'web-3', action: 'remove', reason: 'member left or failed, then went from the member list' }),
+      ]);
+    });
+
+    it('a restarted agent adopts the servers of absent members: kept while UP, persisted, removed after the grace', async () => {
+      const { haproxy, reconciler, settled, until, events, persisted } = setup({ absentGraceMs: 30_000 });
+      haproxy.boot('web-1', '10.0.0.1', 3000);
+      haproxy.boot('web-2', '10.0.0.2', 3000);
+      haproxy.boot('web-3', '10.0.0.3', 3000, { mode: 'drain' }); // a removal the previous agent left half done
+      haproxy.healthy.delete('10.0.0.3:3000');
+      reconciler.setMembers([lb, member('web-2', 2)], 'connected');
+      await settled();
+      expect(haproxy.sent.some((c) => c.includes('web-1'))).toBe(false);
+      expect(haproxy.servers.has('web-3')).toBe(false); // DOWN: nothing to keep it for
+      expect(events('member.absent').map((l) => [l.member, l.action])).toEqual([
+        ['web-1', 'keep'],
+        ['web-3', 'remove'],
+      ]);
+      expect(persisted.at(-1)?.map((s) => s.name)).toEqual(['web-2', 'web-1']);
+      await until('web-1 removed', () => !haproxy.servers.has('web-1'), 40_000);
+      expect(ready(haproxy)).toEqual(['web-2']);
+    });
+
+    it('in slot mode a held slot keeps its occupant, and is freed after the grace', async () => {
+      const { haproxy, reconciler, settled, until } = setup({ mode: 'slots', absentGraceMs: 30_000 });
+      haproxy.boot('slot1', '10.0.0.1', 3000);
+      haproxy.boot('slot2', '0.0.0.0', 3000, { mode: 'maint' });
+      reconciler.setMembers([lb], 'connected');
+      await settled();
+      expect(haproxy.sent).toEqual([]);
+      await until('slot1 freed', () => haproxy.servers.get('slot1')?.mode === 'maint', 40_000);
+      expect(haproxy.servers.get('slot1')?.address).toBe('10.0.0.1');
+    });
+
+    it('close() ends the grace timer: a closed reconciler sends nothing', async () => {
+      const { haproxy, reconciler } = await serving();
+      reconciler.setMembers([lb], 'serf connected');
+      await reconciler.close();
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(haproxy.sent).toEqual([]);
+    });
+  });
+
   it('stops between steps on close(): no further command, and no rollback of what was already sent', async () => {
     const { haproxy, reconciler, until, events } = setup();
     reconciler.setMembers([member('web-1', 1)], 'member-join');

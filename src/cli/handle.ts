@@ -6,6 +6,9 @@
  * that RPC cannot be reached does it fall back to the event's lines on stdin, with HAProxy's ready
  * servers standing for the members the event does not mention. Then it applies the change through
  * the Runtime API and exits. Serf runs handlers one at a time, so a drain holds the next event.
+ * A handler remembers nothing between events: a server whose member is absent from the list (not
+ * left or failed: the Serf agent restarted and has not rejoined) is kept while HAProxy reports it up,
+ * and removed by the first event handled once its checks report it down; no grace period runs out.
  */
 import { listMembers } from '../membership/list.js';
 import { MEMBER_EVENTS, type Member } from '../membership/member.js';

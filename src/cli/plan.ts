@@ -1,6 +1,7 @@
 /** `ha-agent plan`: desired vs actual and the steps, printed once; nothing is changed. */
 import { readFileSync } from 'node:fs';
 import { listMembers } from '../membership/list.js';
+import { absentServers, DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
 import { actualServers } from '../reconcile/actual.js';
 import { desiredServers } from '../reconcile/desired.js';
 import { formatPlan } from '../reconcile/plan.js';
@@ -77,8 +78,11 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
       ),
     );
     io.stdout('\nPlan:\n');
-    const planned = planForMode(config.mode, desired.servers, actual, { failed });
+    // One look, no memory: a server whose member is absent is kept while UP, as a fresh agent would keep it.
+    const absent = absentServers(config.mode, members, actual, { since: new Map(), gone: new Set() }, 0, DEFAULT_ABSENT_GRACE_MS);
+    const planned = planForMode(config.mode, desired.servers, actual, { failed, absent });
     io.stdout(formatPlan(config.backend, planned.actions, config.policy));
+    for (const [server, a] of absent) if (a.hold) io.stdout(`keep ${server} (${a.reason}: removed if it stays absent, or once down)\n`);
     if (planned.unplaced.length > 0) io.stdout(`no free slot for: ${planned.unplaced.join(', ')}\n`);
     if (inspection && inspection.changes.length > 0) io.stdout(`\n${formatStale(inspection.changes, config.configOut).join('\n')}\n`);
     return 0;

@@ -11,11 +11,12 @@ import type { ActualServer } from './actual.js';
 import type { PlanMode } from './plan-mode.js';
 
 /**
- * Two push/pull intervals of Serf's default `lan` profile (30 s): a peer that still knows a restarted
- * agent sends it its whole member list within one, so a member still absent after two is not coming back
- * through gossip. It is also twice Serf's default reconnect interval (30 s), at which peers retry it.
+ * Four push/pull intervals of Serf's default `lan` profile (30 s). In each, every peer syncs its whole
+ * member list with one random member, so a peer that still knows a restarted agent soon reaches it:
+ * with 3 peers the chance that none has after four intervals is (2/3)^12, under 1%. A member still
+ * absent then is taken not to be coming back through gossip.
  */
-export const DEFAULT_ABSENT_GRACE_MS = 60_000;
+export const DEFAULT_ABSENT_GRACE_MS = 120_000;
 
 /** Statuses in which Serf reports a member that went; one seen so and then missing was reaped. */
 const GONE = new Set(['leaving', 'left', 'failed']);

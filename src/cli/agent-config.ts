@@ -138,20 +138,22 @@ export const logOptions: OptionSpec[] = [
 
 export { runtimeOption, traceOption };
 
+/** Every setting `run` reads, in its --help order; the other agent commands take subsets of it. */
+export const agentOptions: OptionSpec[] = [
+  runtimeOption,
+  ...serfOptions,
+  ...membershipOptions,
+  modeOption,
+  ...applyOptions,
+  resyncOption,
+  absentGraceOption,
+  serfPollOption,
+  ...renderOptions,
+];
+
 /** Each option's default, from its spec above: a subcommand without the option gets the same value. */
 const defaults = new Map(
-  [
-    runtimeOption,
-    ...serfOptions,
-    ...membershipOptions,
-    modeOption,
-    ...applyOptions,
-    resyncOption,
-    absentGraceOption,
-    serfPollOption,
-    ...renderOptions,
-    ...logOptions,
-  ].flatMap((option) => (option.default === undefined ? [] : [[option.name, option.default] as const])),
+  [...agentOptions, ...logOptions].flatMap((option) => (option.default === undefined ? [] : [[option.name, option.default] as const])),
 );
 
 /** This host's addresses, and with `auto` its networks (in a container: the compose network). */

@@ -1,19 +1,6 @@
 /** `ha-agent run`: the long-running agent in the `ha` container. */
 import { SerfMembership } from '../membership/source.js';
-import {
-  resolveAgentConfig,
-  applyOptions,
-  logOptions,
-  membershipOptions,
-  modeOption,
-  renderOptions,
-  resyncOption,
-  absentGraceOption,
-  serfPollOption,
-  runtimeOption,
-  serfOptions,
-  traceOption,
-} from './agent-config.js';
+import { agentOptions, logOptions, resolveAgentConfig, traceOption } from './agent-config.js';
 import { createAgent } from './agent.js';
 import { observe, type Health } from '../metrics/observe.js';
 import { Registry } from '../metrics/registry.js';
@@ -37,15 +24,7 @@ export const runSpec: CommandSpec = {
   summary: "Keep an HAProxy backend equal to Serf's live members, through the Runtime API (never a reload).",
   usage: 'ha-agent run [--runtime URL] [--serf HOST:PORT] [--backend NAME] [--template PATH] [--config-out PATH] [options]',
   options: [
-    runtimeOption,
-    ...serfOptions,
-    ...membershipOptions,
-    modeOption,
-    ...applyOptions,
-    resyncOption,
-    absentGraceOption,
-    serfPollOption,
-    ...renderOptions,
+    ...agentOptions,
     { name: 'dry-run', type: 'boolean', env: 'HA_AGENT_DRY_RUN', description: 'log the commands it would send and change nothing' },
     metricsOption,
     ...logOptions,

@@ -74,6 +74,13 @@ export const applyOptions: OptionSpec[] = [
     default: '10s',
     valueName: 'DURATION',
   }),
+  o(
+    'drain-idle',
+    'HA_AGENT_DRAIN_IDLE',
+    'with --sticky cookie: a draining server keeps its users until none of them has sent a request for this long ' +
+      '(within --drain-timeout)',
+    { default: '2s', valueName: 'DURATION' },
+  ),
   o('check-timeout', 'HA_AGENT_CHECK_TIMEOUT', "longest wait for a new server's first passing health check", {
     default: '10s',
     valueName: 'DURATION',
@@ -178,6 +185,7 @@ export interface AgentConfig {
   desired: DesiredOptions;
   policy: ServerPolicy;
   drainTimeoutMs: number;
+  drainIdleMs: number;
   checkTimeoutMs: number;
   resyncMs: number;
   absentGraceMs: number;
@@ -260,6 +268,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
     },
     policy,
     drainTimeoutMs: parse(duration('drain-timeout'), given('drain-timeout'), 'drain-timeout'),
+    drainIdleMs: parse(duration('drain-idle'), given('drain-idle'), 'drain-idle'),
     checkTimeoutMs: parse(duration('check-timeout'), given('check-timeout'), 'check-timeout'),
     resyncMs: parse(duration('resync'), given('resync'), 'resync'),
     absentGraceMs: parse(duration('absent-grace'), given('absent-grace'), 'absent-grace'),

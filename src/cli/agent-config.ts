@@ -105,6 +105,13 @@ export const serfPollOption = o(
   { default: `${DEFAULT_POLL_MS}ms`, valueName: 'DURATION' },
 );
 
+export const masterSocketOption = o(
+  'master-socket',
+  'HA_AGENT_MASTER_SOCKET',
+  "HAProxy's master CLI (the -S of `haproxy -W`): unix:///PATH or tcp://HOST:PORT",
+  { valueName: 'URL' },
+);
+
 export const renderOptions: OptionSpec[] = [
   o('template', 'HA_AGENT_TEMPLATE', 'the haproxy.cfg Handlebars template', { default: defaultTemplatePath, valueName: 'PATH' }),
   o('config-out', 'HA_AGENT_CONFIG_OUT', 'where the rendered haproxy.cfg is written (none: not written)', { valueName: 'PATH' }),
@@ -287,6 +294,8 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
         unixSocket: runtime.kind === 'unix' ? runtime.path : str('runtime-socket'),
         operator: str('runtime-operator-bind'),
       },
+      // Beside the config, like its settings record: one per deployment, no option to keep in step.
+      serverStateFile: configOut === undefined ? undefined : `${path.resolve(configOut)}.state`,
       frontend: { bind: given('frontend-bind') },
       stats: statsBind === undefined ? undefined : { bind: statsBind, credentials: str('stats-auth') },
       backend: {

@@ -37,6 +37,7 @@ const pure = new Set([
   ...['member', 'handler-input', 'rpc-codec', 'errors'].map((f) => `membership/${f}.ts`),
   ...['absent', 'actual', 'desired', 'plan', 'plan-slots', 'plan-mode'].map((f) => `reconcile/${f}.ts`),
   'render/template.ts',
+  'reload/carried.ts',
   'render/identity.ts',
   'metrics/registry.ts',
   'util/duration.ts',

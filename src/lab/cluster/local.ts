@@ -183,6 +183,11 @@ export class LocalCluster {
     throw new ClusterError(`s6 did not restart ${container}/${service}`);
   }
 
+  /** `docker compose exec ha …`: a command with the ha container's environment (e.g. `ha-agent reload`). */
+  execInHa(command: string, args: readonly string[]): Promise<string> {
+    return run(command, args, { ...process.env, ...haSpec(this.state.options).env });
+  }
+
   /** Stops every container this cluster started (web servers first, gracefully), and nothing else. */
   async down(): Promise<void> {
     await Promise.all(this.webs().map((c) => this.stop(c.name)));
@@ -228,9 +233,9 @@ export class LocalCluster {
   }
 }
 
-function run(command: string, args: readonly string[]): Promise<string> {
+function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, (error, stdout, stderr) =>
+    execFile(command, args, { env }, (error, stdout, stderr) =>
       error ? reject(new ClusterError(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
     );
   });

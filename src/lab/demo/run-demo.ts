@@ -48,6 +48,11 @@ async function perform(driver: DemoDriver, phase: Phase): Promise<string> {
       await driver.restartAgent();
       await driver.waitConverged();
       return '';
+    case 'reload-haproxy': {
+      const said = await driver.reloadHaproxy();
+      await driver.waitConverged();
+      return said.trim();
+    }
     case 'restart-haproxy':
       await driver.restartHaproxy();
       await driver.waitConverged();
@@ -136,6 +141,7 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
         name: detail ? `${phase.name} (${detail})` : phase.name,
         graceful: phase.graceful,
         keepsSessions: phase.keepsSessions,
+        newHaproxy: phase.newHaproxy ?? false,
         startedAt: started,
         endedAt: ended,
         requests: window.requests,

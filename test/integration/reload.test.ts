@@ -1,8 +1,8 @@
 /**
  * `ha-agent reload` with real processes: a master-worker haproxy (`-W -S`, as the images run it), Serf,
  * `ha-agent run` and the lab's web app. Under continuous load, with a long response in flight, a server
- * with its own weight and one whose checks found it DOWN, a planned reload loses no request, the new
- * worker starts with every server's weight, state and health, the old worker finishes the long response,
+ * with its own weight, one whose checks found it DOWN and one in MAINT (joining, its first check not yet
+ * passed), a planned reload loses no request, the new worker starts with every server's weight, state and health, the old worker finishes the long response,
  * and the running agent follows the new worker without changing anything. HAProxy is the host's (2.6);
  * with HAPROXY_BIN=$(bash scripts/haproxy-from-image.sh) it is the image's (3.0), run as a host process.
  */
@@ -24,6 +24,7 @@ let lb: TestSerf;
 let agent: TestAgent;
 let members: AppMember[] = [];
 let load: Load | undefined;
+let joining: TestSerf;
 
 /** A fresh connection each time: after a reload it reaches the new worker. */
 async function ask<T>(work: (client: RuntimeClient) => Promise<T>): Promise<T> {
@@ -40,7 +41,8 @@ const servers = () => ask((c) => c.stat(haproxy.backend));
 beforeAll(async () => {
   haproxy = await startHaproxy({ masterWorker: true, deployment: DEPLOYMENT });
   lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' } });
-  agent = startAgent(agentArgs(haproxy, lb.rpc, ['--deployment', DEPLOYMENT]));
+  // A long --check-timeout keeps web-4 (nothing listens on its port) in MAINT, waiting for its first check.
+  agent = startAgent(agentArgs(haproxy, lb.rpc, ['--deployment', DEPLOYMENT, '--check-timeout', '120s']));
   members = [
     await startAppMember('web-1', '127.0.0.51', lb.bind),
     await startAppMember('web-2', '127.0.0.52', lb.bind, { weight: '30' }),
@@ -50,6 +52,8 @@ beforeAll(async () => {
   // web-3's app dies while its Serf agent stays: its server stays in the backend, and checks mark it DOWN.
   await members[2]!.app.stop('SIGKILL');
   await waitFor('web-3 DOWN', async () => (await servers()).find((s) => s.name === 'web-3')?.status === 'DOWN', { timeoutMs: 20_000 });
+  joining = await startSerf({ name: 'web-4', address: '127.0.0.54', join: lb.bind, tags: { role: 'backend', port: '9' } });
+  await waitFor('web-4 in MAINT', async () => (await servers()).find((s) => s.name === 'web-4')?.status === 'MAINT', { timeoutMs: 20_000 });
 }, 120_000);
 
 afterAll(async () => {
@@ -84,13 +88,14 @@ describe('ha-agent reload (master-worker HAProxy)', () => {
     ]);
     expect(result.stderr).not.toMatch(/"level":"(warn|error)"/);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^reloaded: HAProxy worker \d+ → \d+ in \d+ ms; 3 servers in nodes, each with its address, weight/);
+    expect(result.stdout).toMatch(/^reloaded: HAProxy worker \d+ → \d+ in \d+ ms; 4 servers in nodes, each with its address, weight/);
     // At once (before any check of the new worker could have run): the states came from the state file.
     const after = await servers();
     expect(after.map((s) => [s.name, s.weight, s.status.replace(/ .*/, '')])).toEqual([
       ['web-1', 100, 'UP'],
       ['web-2', 30, 'UP'],
       ['web-3', 100, 'DOWN'],
+      ['web-4', 100, 'MAINT'],
     ]);
     const info = await ask((c) => c.info());
     expect(info.pid).not.toBe(before.pid);
@@ -110,7 +115,8 @@ describe('ha-agent reload (master-worker HAProxy)', () => {
     const later = agent.logs().slice(since);
     expect(later.filter((l) => l.event === 'plan.action')).toEqual([]);
     expect(later.filter((l) => l.event === 'config.stale')).toEqual([]); // the reload booted the agent's settings
-    expect((await servers()).map((s) => s.name)).toEqual(['web-1', 'web-2', 'web-3']);
+    expect((await servers()).map((s) => s.name)).toEqual(['web-1', 'web-2', 'web-3', 'web-4']);
+    expect(joining.process.child.exitCode).toBe(null);
   }, 60_000);
 
   it('refuses an HAProxy of another deployment, writing and reloading nothing', async () => {

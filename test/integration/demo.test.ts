@@ -105,7 +105,7 @@ describe('ha-agent cluster and ha-agent demo', () => {
     );
     expect(output.problems).toEqual([]);
     expect(result.code).toBe(0);
-    expect(output.results.map((r) => r.name.replace(/ \(web-\d+\)$/, ''))).toEqual([
+    expect(output.results.map((r) => r.name.replace(/ \((web-\d+|worker \d+ → \d+ in \d+ ms)\)$/, ''))).toEqual([
       'steady, 1 web server',
       'scale 1 → 5',
       'scale 5 → 2',

@@ -51,7 +51,8 @@ async function perform(driver: DemoDriver, phase: Phase): Promise<string> {
     case 'reload-haproxy': {
       const said = await driver.reloadHaproxy();
       await driver.waitConverged();
-      return said.trim();
+      // `reloaded: HAProxy worker 120 → 134 in 250 ms; …` → `worker 120 → 134 in 250 ms`
+      return /worker \d+ → \d+ in \d+ ms/.exec(said)?.[0] ?? '';
     }
     case 'restart-haproxy':
       await driver.restartHaproxy();

@@ -24,7 +24,7 @@ interface StateFile {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -54,7 +54,7 @@ export function processTree(root: number): number[] {
   return tree.filter(alive);
 }
 
-function killAll(pids: readonly number[]): void {
+export function killAll(pids: readonly number[]): void {
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');

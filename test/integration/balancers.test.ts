@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BalancerTier, serverName } from '../../src/lab/cluster/balancer-tier.js';
-import { LabNetwork } from '../../src/lab/cluster/netns.js';
+import { LabNetwork, sh } from '../../src/lab/cluster/netns.js';
 import { startLoad, type Load } from '../../src/lab/demo/load.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -74,7 +74,10 @@ describe.skipIf(!isRoot)('two balancers behind a virtual IP (network namespaces,
 
   beforeAll(async () => {
     stateDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-balancers-'));
+    // A leftover of an earlier run that died: the start sweeps it away (it carries the prefix).
+    await sh('ip', ['netns', 'add', `${prefix}-stale`]);
     tier = await BalancerTier.up({ home, stateDir, prefix, net: '10.231.0', balancers: 2, webapps: 3, timeoutMs: 60_000 });
+    expect(await LabNetwork.namespaces(prefix)).not.toContain(`${prefix}-stale`);
   });
 
   afterAll(async () => {

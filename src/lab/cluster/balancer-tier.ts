@@ -9,7 +9,7 @@
  * .10 the virtual IP, .11… the balancers, .21… the web servers.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BACKEND } from '../../model/values.js';
@@ -89,6 +89,8 @@ export class BalancerTier {
     if (resolved.balancers < 1 || resolved.balancers > 9) throw new ClusterError('a balancer tier has 1-9 balancers');
     rmSync(resolved.stateDir, { recursive: true, force: true });
     mkdirSync(path.join(resolved.stateDir, 'bin'), { recursive: true });
+    // What `BalancerTier.downAt` removes from another process: everything under the prefix.
+    writeFileSync(markerPath(resolved.stateDir), `${JSON.stringify({ prefix: resolved.prefix })}\n`);
     // The run scripts call `ha-agent`, as they do in the image.
     symlinkSync(path.join(resolved.home, 'bin/ha-agent.js'), path.join(resolved.stateDir, 'bin/ha-agent'));
     const network = await LabNetwork.create({ prefix: resolved.prefix, net: resolved.net });
@@ -228,7 +230,12 @@ export class BalancerTier {
   /** A host dies: SIGKILL to every process at once. Its interface keeps what it held (the VIP too), as a crashed host's would. */
   killNode(name: string): void {
     const node = this.node(name);
-    if (node.pid !== undefined) killAll(processTree(node.pid));
+    if (node.pid !== undefined) {
+      const tree = processTree(node.pid);
+      // All at once: stopped first, no supervisor can see a child die and run its finish script.
+      for (const pid of tree) signal(pid, 'SIGSTOP');
+      killAll(tree);
+    }
     node.pid = undefined;
   }
 
@@ -305,6 +312,15 @@ export class BalancerTier {
     );
   }
 
+  /** Removes the tier recorded in `stateDir` (its processes live in its namespaces); false when there is none. */
+  static async downAt(stateDir: string): Promise<boolean> {
+    if (!existsSync(markerPath(stateDir))) return false;
+    const { prefix } = JSON.parse(readFileSync(markerPath(stateDir), 'utf8')) as { prefix: string };
+    await LabNetwork.sweep(prefix);
+    rmSync(markerPath(stateDir));
+    return true;
+  }
+
   /** Stops every process the tier started and removes every namespace, link and rule it made. */
   async down(): Promise<void> {
     for (const node of this.nodes) if (node.pid !== undefined) killAll(processTree(node.pid));
@@ -342,6 +358,16 @@ export class BalancerTier {
 export function serverName(web: TierNode): string {
   return `web-${web.name.slice('web'.length)}`;
 }
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+const markerPath = (stateDir: string) => path.join(stateDir, 'balancers.json');
 
 /** keepalived's track_file: 1 from HAProxy's exit until the readiness check passes. */
 const downFile = (dir: string) => path.join(dir, 'haproxy-down');

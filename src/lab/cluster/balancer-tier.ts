@@ -57,7 +57,7 @@ const METRICS_BIND = '127.0.0.1:9100';
 const STATS_BIND = '127.0.0.1:8404';
 const SERF_RPC = '127.0.0.1:7373';
 
-export const TIER_DEFAULTS = { prefix: 'hal', net: '10.231.0', vrid: 51 } as const;
+const TIER_DEFAULTS = { prefix: 'hal', net: '10.231.0', vrid: 51 } as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,7 +86,7 @@ export class BalancerTier {
       ...TIER_DEFAULTS,
       ...options,
     };
-    if (resolved.balancers < 1 || resolved.balancers > 9) throw new ClusterError('a balancer tier has 1-9 balancers');
+    if (resolved.balancers < 2 || resolved.balancers > 9) throw new ClusterError('a balancer tier has 2-9 balancers');
     rmSync(resolved.stateDir, { recursive: true, force: true });
     mkdirSync(path.join(resolved.stateDir, 'bin'), { recursive: true });
     // What `BalancerTier.downAt` removes from another process: everything under the prefix.
@@ -326,6 +326,7 @@ export class BalancerTier {
     for (const node of this.nodes) if (node.pid !== undefined) killAll(processTree(node.pid));
     for (const node of this.nodes) node.pid = undefined;
     await this.network.destroy();
+    rmSync(markerPath(this.options.stateDir), { force: true });
   }
 
   private clusterOptions(): ClusterOptions {

@@ -38,10 +38,6 @@ export function sh(command: string, args: readonly string[]): Promise<string> {
   });
 }
 
-/** A command inside a host's namespace. */
-export const inHost = (ns: string, command: string, args: readonly string[]): Promise<string> =>
-  sh('ip', ['netns', 'exec', ns, command, ...args]);
-
 export class LabNetwork {
   readonly bridge: string;
   private readonly hosts = new Map<string, Host>();

@@ -16,7 +16,7 @@ import { DEFAULT_BACKEND } from '../../model/values.js';
 import { ClusterError, waitUntilServing } from './converge.js';
 import { keepalivedConfig } from './keepalived.js';
 import { haSpec, webSpec, type ClusterOptions } from './layout.js';
-import { alive, killAll, processTree } from './local.js';
+import { killAll, processTree, stopTree } from './local.js';
 import { LabNetwork, sh, type Host } from './netns.js';
 
 export interface TierOptions {
@@ -212,11 +212,7 @@ export class BalancerTier {
   async stopNode(name: string, graceMs = 35_000): Promise<void> {
     const node = this.node(name);
     if (node.pid === undefined) return;
-    const tree = processTree(node.pid);
-    if (alive(node.pid)) process.kill(node.pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (tree.some(alive) && Date.now() < deadline) await sleep(50);
-    killAll(tree);
+    await stopTree(node.pid, graceMs);
     node.pid = undefined;
   }
 
@@ -227,7 +223,10 @@ export class BalancerTier {
     await this.network.removeHost(name);
   }
 
-  /** A host dies: SIGKILL to every process at once. Its interface keeps what it held (the VIP too), as a crashed host's would. */
+  /**
+   * Every process of a host dies at once (SIGKILL). Its kernel stays: its interface keeps the VIP and
+   * refuses connections until the peers take over — harsher than a host that vanished from the network.
+   */
   killNode(name: string): void {
     const node = this.node(name);
     if (node.pid !== undefined) {

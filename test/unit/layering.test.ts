@@ -41,6 +41,7 @@ const pure = new Set([
   'render/identity.ts',
   'metrics/registry.ts',
   'util/duration.ts',
+  'lab/cluster/keepalived.ts',
 ]);
 // node:crypto's hashes are computation, not I/O (the deployment's settings fingerprint).
 const purePackages = new Set(['zod', 'handlebars', 'msgpackr', 'node:crypto']);

@@ -54,7 +54,7 @@ export function processTree(root: number): number[] {
   return tree.filter(alive);
 }
 
-function killAll(pids: readonly number[]): void {
+export function killAll(pids: readonly number[]): void {
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -62,6 +62,15 @@ function killAll(pids: readonly number[]): void {
       // already gone
     }
   }
+}
+
+/** `docker stop` of a supervision tree: SIGTERM to its root (s6-svscan), SIGKILL to what is left after `graceMs`. */
+export async function stopTree(root: number, graceMs: number): Promise<void> {
+  const tree = processTree(root);
+  if (alive(root)) process.kill(root, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (tree.some(alive) && Date.now() < deadline) await sleep(50);
+  killAll(tree.filter(alive));
 }
 
 async function assertFree(host: string, port: number): Promise<void> {
@@ -161,12 +170,7 @@ export class LocalCluster {
 
   /** `docker stop`: SIGTERM to s6-svscan (each service gets its down-signal), SIGKILL after `graceMs`. */
   async stop(name: string, graceMs = 35_000): Promise<void> {
-    const container = this.find(name);
-    const tree = processTree(container.pid);
-    if (alive(container.pid)) process.kill(container.pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (tree.some(alive) && Date.now() < deadline) await sleep(50);
-    killAll(tree.filter(alive));
+    await stopTree(this.find(name).pid, graceMs);
     this.forget(name);
   }
 

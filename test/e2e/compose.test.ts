@@ -282,6 +282,22 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
     expect(await haproxyProcess()).toBe(haproxy);
   });
 
+  it('reloads HAProxy 3.0 as planned (`ha-agent reload`): nothing fails, the new worker keeps every server', async () => {
+    const hosts = await webHosts();
+    const before = await servers();
+    let said = '';
+    const result = await phase('ha-agent reload (planned, master-worker)', async () => {
+      said = await compose('exec', '-T', 'ha', 'ha-agent', 'reload');
+      await converged(hosts.length);
+    });
+    expect(said).toMatch(new RegExp(`^reloaded: HAProxy worker \\d+ → \\d+ in \\d+ ms; ${hosts.length} servers in nodes, each with`));
+    expect(result.failed, result.errors.join('; ')).toBe(0);
+    expect(result.users.failed, result.users.errors.join('; ')).toBe(0);
+    expect(result.sessions.renewed).toBe(0); // the cookies come from the same key and addresses
+    expect(await servers()).toEqual(before);
+    expect(await haproxyProcess()).not.toBe(haproxy);
+  });
+
   it('brings every live web container back after the ha container restarts', async () => {
     const hosts = await webHosts();
     await phase('docker restart ha (requests fail while it is down)', async () => {

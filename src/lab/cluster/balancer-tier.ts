@@ -287,6 +287,7 @@ export class BalancerTier {
         ...spec.env,
         HA_AGENT_RUNTIME: this.runtimeUrl(name),
         HA_AGENT_RUNTIME_SOCKET: path.join(dir, 'admin.sock'),
+        HA_AGENT_MASTER_SOCKET: path.join(dir, 'master.sock'),
         HA_AGENT_FRONTEND_BIND: `*:${HTTP_PORT}`,
         HA_AGENT_CONFIG_OUT: path.join(dir, 'haproxy.cfg'),
         HA_AGENT_ALLOW_CIDR: this.network.cidr,

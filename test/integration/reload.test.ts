@@ -3,8 +3,10 @@
  * `ha-agent run` and the lab's web app. Under continuous load, with a long response in flight, a server
  * with its own weight, one whose checks found it DOWN and one in MAINT (joining, its first check not yet
  * passed), a planned reload loses no request, the new worker starts with every server's weight, state and health, the old worker finishes the long response,
- * and the running agent follows the new worker without changing anything. HAProxy is the host's (2.6);
- * with HAPROXY_BIN=$(bash scripts/haproxy-from-image.sh) it is the image's (3.0), run as a host process.
+ * and the running agent follows the new worker without changing anything. HAProxy is the host's (2.6).
+ * HAProxy 3.0 is reloaded for real in the e2e (test/e2e/compose.test.ts, in its container): the binary
+ * scripts/haproxy-from-image.sh extracts runs through the image's loader, and a 3.0 master re-executes
+ * itself through /proc/self/exe, which is that loader without its library path.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -155,21 +155,21 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
   const leaves: Array<{ name: string; at: number }> = [];
   for (let cycle = 0; cycle < CYCLES; cycle += 1) {
     const before = new Set(cluster.webs().map((c) => c.name));
-    const t1 = Date.now();
-    await cluster.scale(4);
+    // From when the new web servers' Serf agents start, their apps already listening.
+    const joined = await cluster.scale(4);
     for (const name of cluster
       .webs()
       .map((c) => c.name)
       .filter((n) => !before.has(n)))
-      joins.push({ name, at: t1 });
+      joins.push({ name, at: joined.changedAt });
     await sleep(HOLD_MS);
     const removed = cluster
       .webs()
       .slice(2)
       .map((c) => c.name);
-    const t2 = Date.now();
-    await cluster.scale(2);
-    for (const name of removed) leaves.push({ name, at: t2 });
+    // From SIGTERM to the web servers' s6 (their Serf agents get SIGINT, their apps keep serving).
+    const left = await cluster.scale(2);
+    for (const name of removed) leaves.push({ name, at: left.changedAt });
     await sleep(HOLD_MS);
   }
   const completed = await Promise.race([streamsDone, sleep(STREAM_MS + 20_000).then(() => streams.map(() => false))]);
@@ -271,7 +271,8 @@ const table = [
 ];
 console.log(
   `\n${CYCLES} cycles of scale 2 → 4 → 2 under load (4 keep-alive + 2 new-connection clients), ${HOLD_MS} ms per phase, Serf profile ${SERF_PROFILE}.` +
-    `\njoin → serving: scale call → first request served by the new server; stop → last request: scale call (SIGTERM to the web server's s6, SIGINT to its Serf agent) → last request it served;` +
+    `\njoin → serving: the new web server's Serf agent started (its app already listening) → first request served by it;` +
+    ` stop → last request: SIGTERM to the web server's s6 (SIGINT to its Serf agent; the app serves on) → last request it served;` +
     ` both median (min–max) over ${CYCLES * 2} servers. Long streams: ${STREAMS} responses of ${STREAM_MS / 1000} s opened before the first scale event (so on the 2 servers that stay).\n`,
 );
 console.log(table.join('\n'));

@@ -228,9 +228,18 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   });
   // Not below the cluster's state folder: LocalCluster.up starts that afresh.
   const balancerDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-lb-'));
-  const balancer = new ReloadBalancer(way, balancerDir, port, '127.0.0.1:7373');
+  const runtimePort = await freePort();
+  const balancer = new ReloadBalancer(way, balancerDir, port, runtimePort, '127.0.0.1:7373');
   balancer.start();
-  const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2, ha: false, serfProfile: SERF_PROFILE });
+  const cluster = await LocalCluster.up({
+    home,
+    stateDir,
+    port,
+    webapps: 2,
+    ha: false,
+    serfProfile: SERF_PROFILE,
+    runtimeUrl: `tcp://127.0.0.1:${runtimePort}`,
+  });
   try {
     return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'));
   } finally {

@@ -32,6 +32,8 @@ export class ReloadBalancer {
     private readonly way: ReloadWay,
     private readonly dir: string,
     private readonly port: number,
+    /** The Runtime API's TCP port: a free one, not the local cluster's 9999 (other runs on the machine may hold it). */
+    private readonly runtimePort: number,
     private readonly serfRpc: string,
   ) {
     mkdirSync(dir, { recursive: true });
@@ -65,7 +67,7 @@ export class ReloadBalancer {
 
   private model(servers: ConfigModel['servers']): ConfigModel {
     return {
-      runtime: { tcp: '127.0.0.1:9999', unixSocket: path.join(this.dir, 'admin.sock') },
+      runtime: { tcp: `127.0.0.1:${this.runtimePort}`, unixSocket: path.join(this.dir, 'admin.sock') },
       frontend: { bind: `127.0.0.1:${this.port}` },
       backend: { name: 'nodes', balance: 'roundrobin', healthPath: '/health' },
       policy: defaultServerPolicy,

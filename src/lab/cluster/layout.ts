@@ -30,6 +30,11 @@ export interface ClusterOptions {
   stateDir: string;
   /** HAProxy's HTTP front end on 127.0.0.1. */
   port: number;
+  /**
+   * Where convergence is read: the ha container's Runtime API unless the caller runs the balancer
+   * itself (`up({ ha: false })`, the benchmark's reload-based ways).
+   */
+  runtimeUrl?: string;
   /** Serf's gossip timing profile: `local` detects leaves and failures faster than `lan`. */
   serfProfile?: string;
   graceMs?: number;

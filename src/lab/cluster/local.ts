@@ -150,6 +150,11 @@ export class LocalCluster {
     return frontendUrl(this.state.options.port);
   }
 
+  /** Where HAProxy's backend is read to tell convergence. */
+  get runtimeUrl(): string {
+    return this.state.options.runtimeUrl ?? RUNTIME_URL;
+  }
+
   get containers(): readonly ContainerState[] {
     return this.state.containers;
   }
@@ -187,7 +192,7 @@ export class LocalCluster {
     const changedAt = Date.now();
     // HAProxy may match before the stopped web servers have finished their grace period.
     const [convergedAt] = await Promise.all([
-      waitUntilServing(RUNTIME_URL, () => staying, { timeoutMs }).then(() => Date.now()),
+      waitUntilServing(this.runtimeUrl, () => staying, { timeoutMs }).then(() => Date.now()),
       ...leaving.map((c) => this.stop(c.name)),
     ]);
     this.save();
@@ -233,7 +238,7 @@ export class LocalCluster {
 
   /** Resolves once HAProxy's backend holds exactly the running web servers, all UP. */
   waitConverged(timeoutMs = 60_000): Promise<void> {
-    return waitUntilServing(RUNTIME_URL, () => this.webs().map((c) => c.name), { timeoutMs });
+    return waitUntilServing(this.runtimeUrl, () => this.webs().map((c) => c.name), { timeoutMs });
   }
 
   /** Starts a container; the services named in `held` stay down until `s6-svc -u`. */

@@ -71,11 +71,12 @@ function watchProcesses(configPath: string) {
   };
 }
 
-function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]> }> {
+function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]>; kill: () => void }> {
   const child: ChildProcess = fork(path.join(import.meta.dirname, 'load-worker.ts'), [url], { execArgv: ['--import', 'tsx'] });
   return new Promise((resolve) => {
     child.once('message', () =>
       resolve({
+        kill: () => child.kill('SIGKILL'),
         stop: () =>
           new Promise((done) => {
             child.once('message', (message) => {
@@ -146,33 +147,44 @@ interface Row {
 async function scenario(way: string, cluster: LocalCluster, frontendUrl: string, configPath: string): Promise<Row> {
   const processes = watchProcesses(configPath);
   const load = await startLoadProcess(frontendUrl);
-  const streams = await Promise.all(Array.from({ length: STREAMS }, () => openStream(frontendUrl)));
-  const streamsDone = Promise.all(streams.map((s) => s.done));
-  const t0 = Date.now();
-  await sleep(HOLD_MS);
-  const steadyEnd = Date.now();
   const joins: Array<{ name: string; at: number }> = [];
   const leaves: Array<{ name: string; at: number }> = [];
-  for (let cycle = 0; cycle < CYCLES; cycle += 1) {
-    const before = new Set(cluster.webs().map((c) => c.name));
-    // From when the new web servers' Serf agents start, their apps already listening.
-    const joined = await cluster.scale(4);
-    for (const name of cluster
-      .webs()
-      .map((c) => c.name)
-      .filter((n) => !before.has(n)))
-      joins.push({ name, at: joined.changedAt });
+  let t0 = 0;
+  let steadyEnd = 0;
+  let streams: Stream[] = [];
+  let completed: boolean[] = [];
+  try {
+    streams = await Promise.all(Array.from({ length: STREAMS }, () => openStream(frontendUrl)));
+    const streamsDone = Promise.all(streams.map((s) => s.done));
+    t0 = Date.now();
     await sleep(HOLD_MS);
-    const removed = cluster
-      .webs()
-      .slice(2)
-      .map((c) => c.name);
-    // From SIGTERM to the web servers' s6 (their Serf agents get SIGINT, their apps keep serving).
-    const left = await cluster.scale(2);
-    for (const name of removed) leaves.push({ name, at: left.changedAt });
-    await sleep(HOLD_MS);
+    steadyEnd = Date.now();
+    for (let cycle = 0; cycle < CYCLES; cycle += 1) {
+      const before = new Set(cluster.webs().map((c) => c.name));
+      // From when the new web servers' Serf agents start, their apps already listening.
+      const joined = await cluster.scale(4);
+      for (const name of cluster
+        .webs()
+        .map((c) => c.name)
+        .filter((n) => !before.has(n)))
+        joins.push({ name, at: joined.changedAt });
+      await sleep(HOLD_MS);
+      const removed = cluster
+        .webs()
+        .slice(2)
+        .map((c) => c.name);
+      // From SIGTERM to the web servers' s6 (their Serf agents get SIGINT, their apps keep serving).
+      const left = await cluster.scale(2);
+      for (const name of removed) leaves.push({ name, at: left.changedAt });
+      await sleep(HOLD_MS);
+    }
+    completed = await Promise.race([streamsDone, sleep(STREAM_MS + 20_000).then(() => streams.map(() => false))]);
+  } catch (error) {
+    // A way that fails leaves no load process and no sampler behind.
+    load.kill();
+    processes.stop();
+    throw error;
   }
-  const completed = await Promise.race([streamsDone, sleep(STREAM_MS + 20_000).then(() => streams.map(() => false))]);
   const outcomes = await load.stop();
   const seen = processes.stop();
   const steady = outcomes.filter((o) => o.at >= t0 && o.at < steadyEnd);
@@ -231,19 +243,21 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   const runtimePort = await freePort();
   const balancer = new ReloadBalancer(way, balancerDir, port, runtimePort, '127.0.0.1:7373');
   balancer.start();
-  const cluster = await LocalCluster.up({
-    home,
-    stateDir,
-    port,
-    webapps: 2,
-    ha: false,
-    serfProfile: SERF_PROFILE,
-    runtimeUrl: `tcp://127.0.0.1:${runtimePort}`,
-  });
+  let cluster: LocalCluster | undefined;
   try {
+    cluster = await LocalCluster.up({
+      home,
+      stateDir,
+      port,
+      webapps: 2,
+      ha: false,
+      serfProfile: SERF_PROFILE,
+      runtimeUrl: `tcp://127.0.0.1:${runtimePort}`,
+    });
     return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'));
   } finally {
-    await cluster.down();
+    // Also when the way failed: a balancer left running would follow the next way's members.
+    await cluster?.down();
     await balancer.stop();
     await stopAll();
   }

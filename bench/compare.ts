@@ -160,14 +160,9 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
     await sleep(HOLD_MS);
     steadyEnd = Date.now();
     for (let cycle = 0; cycle < CYCLES; cycle += 1) {
-      const before = new Set(cluster.webs().map((c) => c.name));
-      // From when the new web servers' Serf agents start, their apps already listening.
-      const joined = await cluster.scale(4);
-      for (const name of cluster
-        .webs()
-        .map((c) => c.name)
-        .filter((n) => !before.has(n)))
-        joins.push({ name, at: joined.changedAt });
+      // From when each new web server's Serf agent started, its app already listening.
+      const { joined } = await cluster.scale(4);
+      for (const [name, at] of joined) joins.push({ name, at });
       await sleep(HOLD_MS);
       const removed = cluster
         .webs()

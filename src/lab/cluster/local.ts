@@ -78,6 +78,8 @@ async function assertFree(host: string, port: number): Promise<void> {
 export interface ScaleTiming {
   changedAt: number;
   convergedAt: number;
+  /** When each new web server's Serf agent started (its app already listening). */
+  joined: Map<string, number>;
 }
 
 /** Resolves once something accepts TCP connections on host:port. */
@@ -166,7 +168,7 @@ export class LocalCluster {
   /**
    * Starts or stops web servers (newest first, gracefully) until `count` run, then waits for HAProxy
    * to match. A new web server's Serf agent starts once its app listens, so the member joins ready;
-   * the returned `changedAt` is that moment (or the stop signal), the start of "converged in".
+   * the returned `changedAt` is the first such start (or the stop signal), the start of "converged in".
    */
   async scale(count: number, timeoutMs = 60_000): Promise<ScaleTiming> {
     const webs = this.webs();
@@ -182,10 +184,13 @@ export class LocalCluster {
       }
       this.save();
       await Promise.all(specs.map((spec) => waitListening(spec.address, WEB_PORT, timeoutMs)));
-      const changedAt = Date.now();
-      await Promise.all(specs.map((spec) => run('s6-svc', ['-u', path.join(spec.dir, 'services/serf')])));
+      const started = await Promise.all(specs.map((spec) => startHeld(path.join(spec.dir, 'services/serf'), 'serf', timeoutMs)));
       await this.waitConverged(timeoutMs);
-      return { changedAt, convergedAt: Date.now() };
+      return {
+        changedAt: Math.min(...started),
+        convergedAt: Date.now(),
+        joined: new Map(specs.map((spec, i) => [spec.name, started[i] as number])),
+      };
     }
     const leaving = webs.slice(count);
     const staying = webs.slice(0, count).map((c) => c.name);
@@ -196,7 +201,7 @@ export class LocalCluster {
       ...leaving.map((c) => this.stop(c.name)),
     ]);
     this.save();
-    return { changedAt, convergedAt };
+    return { changedAt, convergedAt, joined: new Map() };
   }
 
   /** `docker kill`: SIGKILL to every process of the container at once. */
@@ -282,6 +287,31 @@ function run(command: string, args: readonly string[]): Promise<string> {
       error ? reject(new ClusterError(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
     );
   });
+}
+
+/**
+ * Lets s6 start a held service, and returns when its run script has exec'd `program` (the Serf
+ * agent, after the script wrote its config): the moment the member starts, to within ~10 ms.
+ */
+async function startHeld(dir: string, program: string, timeoutMs: number): Promise<number> {
+  await run('s6-svc', ['-u', dir]);
+  const deadline = Date.now() + timeoutMs;
+  let pid: number | undefined;
+  while (Date.now() < deadline) {
+    // The run script's PID stays the program's after exec: ask s6 once, then read /proc (cheap) often.
+    pid ??= await servicePid(dir);
+    if (pid !== undefined && path.basename(readCmdline(pid)[0] ?? '') === program) return Date.now();
+    await sleep(pid === undefined ? 10 : 2);
+  }
+  throw new ClusterError(`${dir} did not start ${program} in ${timeoutMs} ms`);
+}
+
+function readCmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
 }
 
 /** The PID of a supervised service, from `s6-svstat`. */

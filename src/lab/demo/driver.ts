@@ -166,7 +166,7 @@ export class ComposeDriver implements DemoDriver {
     const changedAt = Date.now();
     await this.compose('up', '-d', '--no-recreate', '--scale', `webapp=${count}`);
     await this.waitConverged();
-    return { changedAt, convergedAt: Date.now() };
+    return { changedAt, convergedAt: Date.now(), joined: new Map() };
   }
 
   /** Hostnames (= Serf node names = server names) of the running web containers. */

@@ -15,6 +15,9 @@ import { stopAll } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, productDefaults, rssMb } from './figures.js';
 
+// The stages below are read from the agent's whole log (thousands of lines), not the helpers' last 200 kB.
+process.env.TEST_OUTPUT_LIMIT ??= String(256 * 1024 * 1024);
+
 /** Serf's quiet period before it sends a batch of member events. */
 const SERF_BATCH_MS = 1_000;
 
@@ -45,6 +48,7 @@ export interface MassOptions {
 /** The stages of a join and of a leave, as the agent logs them. */
 const JOIN_STAGES: Array<[string, (l: LogLine) => boolean]> = [
   ['planned', (l) => l.event === 'plan.action' && l.action === 'join'],
+  ['first check timed out (rolled back)', (l) => l.event === 'check.timeout'],
   ['added', (l) => l.event === 'step.finished' && l.step === 'add'],
   ['health enabled', (l) => l.event === 'step.finished' && l.step === 'enable-health'],
   ['first check passed (seen)', (l) => l.event === 'check.passed'],

@@ -8,7 +8,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
-import { agentArgs, imageNodeOptions, startAgent, type LogLine } from '../test/helpers/agent.js';
+import { agentArgs, imageNodeOptions, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
@@ -61,6 +61,16 @@ const LEAVE_STAGES: Array<[string, (l: LogLine) => boolean]> = [
   ['deleted', (l) => l.event === 'step.finished' && l.step === 'del'],
 ];
 
+/** The agent's complete log lines so far (the last one may still be half written). */
+function agentLog(agent: TestAgent): LogLine[] {
+  return agent.process
+    .output()
+    .split('\n')
+    .slice(0, -1)
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
 function stages(logs: readonly LogLine[], from: number, list: Array<[string, (l: LogLine) => boolean]>): Stages {
   const out: Stages = {};
   for (const [name, match] of list) {
@@ -105,7 +115,7 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
     change('member-join', members, members);
     await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 20 });
     const joinMs = Date.now() - t0;
-    const joinStages = stages(agent.logs(), t0, JOIN_STAGES);
+    const joinStages = stages(agentLog(agent), t0, JOIN_STAGES);
     // Memory and idle cost with every member served, once the burst of joins (and its event) has settled.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const agentRssMb = rssMb(agent.process.pid);
@@ -131,7 +141,7 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
     });
     const deletedMs = Date.now() - t1;
     const leaveStages = stages(
-      agent.logs().filter((l) => Date.parse(String(l.time)) >= t1),
+      agentLog(agent).filter((l) => Date.parse(String(l.time)) >= t1),
       t1,
       LEAVE_STAGES,
     );

@@ -72,7 +72,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
     checkTimeoutMs: config.checkTimeoutMs,
     drainTimeoutMs: config.drainTimeoutMs,
     absentGraceMs: config.absentGraceMs,
-    sticky: config.base.backend.sticky !== undefined,
+    sticky: config.base.backend.sticky === undefined ? undefined : { drainIdleMs: config.drainIdleMs },
     dryRun: config.dryRun,
     mode: config.mode,
     ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers) } : {}),

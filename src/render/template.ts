@@ -40,6 +40,8 @@ export const configModelSchema = z.object({
       .optional(),
   }),
   policy: serverPolicySchema,
+  /** HAProxy's server-state file (see server-state.ts): how a planned reload keeps every server's state. */
+  serverStateFile: bindAddress.optional(),
   /** Carried in `global` `description`, which `show info` reveals (see identity.ts); none: an unmarked config. */
   identity: z.object({ deployment: deploymentSchema, settings: z.string().regex(/^[0-9a-f]{12}$/) }).optional(),
   /** `disabled`: an empty slot (slot mode), kept in MAINT until a member fills it. */
@@ -62,7 +64,13 @@ export function compileTemplate(source: string): RenderConfig {
     if (!parsed.success) throw new TemplateError(`refused to render haproxy.cfg: ${describeIssues(parsed.error)}`);
     const { policy, servers, identity, ...rest } = parsed.data;
     const description = identity ? describeIdentity(identity) : '';
-    return template({ ...rest, description, stats: rest.stats ?? {}, servers: servers.map((server) => view(server, policy)) });
+    return template({
+      ...rest,
+      description,
+      serverStateFile: rest.serverStateFile ?? '',
+      stats: rest.stats ?? {},
+      servers: servers.map((server) => view(server, policy)),
+    });
   };
 }
 

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { ensureServerStateFile } from './server-state.js';
 import type { ConfigModel, ConfigServer, RenderConfig } from './template.js';
 
 export type WriteOutcome = 'written' | 'unchanged' | 'invalid' | 'failed';
@@ -53,6 +54,8 @@ export class ConfigWriter {
       } finally {
         await handle.close();
       }
+      // The config names it: HAProxy would warn about a missing one on every check and start.
+      if (this.options.base.serverStateFile !== undefined) await ensureServerStateFile(this.options.base.serverStateFile);
       const alert = await this.validate(tmp);
       if (alert !== undefined) {
         await fs.rm(tmp, { force: true });

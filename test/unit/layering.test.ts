@@ -37,9 +37,11 @@ const pure = new Set([
   ...['member', 'handler-input', 'rpc-codec', 'errors'].map((f) => `membership/${f}.ts`),
   ...['absent', 'actual', 'desired', 'plan', 'plan-slots', 'plan-mode'].map((f) => `reconcile/${f}.ts`),
   'render/template.ts',
+  'reload/carried.ts',
   'render/identity.ts',
   'metrics/registry.ts',
   'util/duration.ts',
+  'lab/cluster/keepalived.ts',
 ]);
 // node:crypto's hashes are computation, not I/O (the deployment's settings fingerprint).
 const purePackages = new Set(['zod', 'handlebars', 'msgpackr', 'node:crypto']);

@@ -60,7 +60,7 @@ const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
 
 /** What "converged in" measures, given where a scale's clock starts (the driver's `convergeClock`). */
 export function convergeNote(clock: string): string {
-  return `converged in: from ${clock} (other phases: from the kill or restart) to HAProxy's backend holding exactly the running web servers, all UP`;
+  return `converged in: from ${clock} (other phases: from the kill, reload or restart) to HAProxy's backend holding exactly the running web servers, all UP`;
 }
 
 export function summaryTable(results: readonly PhaseResult[], clock: string): string {
@@ -71,7 +71,7 @@ export function summaryTable(results: readonly PhaseResult[], clock: string): st
     String(r.failed),
     ms(r.p50),
     ms(r.p99),
-    r.name.startsWith('restart HAProxy') ? `restart (${r.haproxyProcesses})` : String(r.haproxyProcesses),
+    r.newHaproxy ? `${r.graceful ? 'reload' : 'restart'} (${r.haproxyProcesses})` : String(r.haproxyProcesses),
     r.convergeMs > 0 ? `${(r.convergeMs / 1000).toFixed(2)} s` : '-',
     `${r.sessions.kept}/${r.sessions.users}`,
     String(r.sessions.renewed),
@@ -211,7 +211,8 @@ ${rows}
 
 export const verdictLine = (problems: readonly string[]): string =>
   problems.length === 0
-    ? '<p class="ok">Every graceful phase: 0 failed requests, 0 HAProxy reloads; every phase where no server left: 0 sessions lost.</p>'
+    ? '<p class="ok">Every graceful phase: 0 failed requests; no HAProxy reload but the planned one; every phase where no server ' +
+      'left: 0 sessions lost.</p>'
     : `<p class="ko">${problems.map(escape).join('<br>')}</p>`;
 
 export const pageStyle =

@@ -84,7 +84,7 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
     io.stdout(`\n${summaryTable(run.results, driver.convergeClock)}`);
     io.stdout(
       problems.length === 0
-        ? 'Every graceful phase: 0 failed requests; HAProxy never reloaded; no session lost where no server left.\n'
+        ? 'Every graceful phase: 0 failed requests; no HAProxy reload but the planned one; no session lost where no server left.\n'
         : `PROBLEMS:\n${problems.map((p) => `  ${p}`).join('\n')}\n`,
     );
     io.stdout(`HTML report: ${reportPath}\n`);

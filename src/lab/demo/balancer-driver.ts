@@ -11,18 +11,18 @@ import { LogTail, type DemoDriver } from './driver.js';
 
 /** How often a failover polls which balancer holds the VIP (`ip addr` in each namespace). */
 const VIP_POLL_MS = 10;
-/** A killed balancer that comes back must pass its readiness check within this. */
-const RETURN_TIMEOUT_MS = 60_000;
+/** How often the relay checks that its connections still go to the VIP's holder. */
+const FOLLOW_MS = 250;
+/** How long a failover, or a balancer's readiness check after its HAProxy started, may take. */
+const READY_TIMEOUT_MS = 60_000;
 
 export class BalancerDriver implements DemoDriver {
-  readonly skips = {
-    // The reload runs `ha-agent reload` inside a balancer's namespace with that balancer's settings; the tier has no such exec yet.
-    'reload-haproxy': 'not on the balancer tier yet (test/integration/reload.test.ts and the one-balancer demo show it)',
-  };
   private tier: BalancerTier | undefined;
   private relay: net.Server | undefined;
   private relayPort = 0;
-  private readonly relayed = new Set<net.Socket>();
+  /** Each relayed connection and the balancer it goes to; closed when another balancer holds the VIP. */
+  private readonly relayed = new Map<net.Socket, string>();
+  private follow: NodeJS.Timeout | undefined;
   private readonly logs = new Map<string, LogTail>();
   private readonly killed: string[] = [];
 
@@ -49,6 +49,8 @@ export class BalancerDriver implements DemoDriver {
       this.relay?.listen(0, '127.0.0.1', resolve);
     });
     this.relayPort = (this.relay.address() as net.AddressInfo).port;
+    // keepalived may move the VIP while both balancers run (a failing readiness check): the monitor follows it.
+    this.follow = setInterval(() => void this.dropStale(), FOLLOW_MS);
   }
 
   /** Starts or stops web servers (newest first, gracefully, each on its own host) until `count` run, then waits for every balancer. */
@@ -60,8 +62,20 @@ export class BalancerDriver implements DemoDriver {
     await tier.waitConverged();
   }
 
-  waitConverged(): Promise<void> {
-    return this.balancerTier().waitConverged();
+  /**
+   * Every running balancer serves exactly the running web servers, and has passed its readiness check since its HAProxy
+   * last started: it may take the VIP (a phase that follows a restart fails over to a ready balancer).
+   */
+  async waitConverged(): Promise<void> {
+    const tier = this.balancerTier();
+    await tier.waitConverged();
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (const b of tier.balancers().filter((n) => n.pid !== undefined)) {
+      while (!tier.passedCheck(b.name)) {
+        if (Date.now() > deadline) throw new ClusterError(`${b.name} did not pass its readiness check within ${READY_TIMEOUT_MS} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   /** `docker kill` of one web server's host: every process at once; then its host is removed, as the container's network goes. */
@@ -81,11 +95,20 @@ export class BalancerDriver implements DemoDriver {
 
   /** SIGKILL to the HAProxy of the balancer that holds the VIP: keepalived gives the VIP up at once, s6 restarts HAProxy. */
   async restartHaproxy(): Promise<void> {
-    await this.balancerTier().killService(await this.active(), 'haproxy');
+    const tier = this.balancerTier();
+    const active = await this.active();
+    await tier.killService(active, 'haproxy');
+    // Until HAProxy's finish script has run, the convergence that follows could still see the killed process.
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (tier.passedCheck(active)) {
+      if (Date.now() > deadline) throw new ClusterError(`${active}'s HAProxy did not exit within ${READY_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
-  reloadHaproxy(): Promise<string> {
-    return Promise.reject(new ClusterError(this.skips['reload-haproxy']));
+  /** `ha-agent reload` on the balancer that holds the VIP (the one serving the load). */
+  async reloadHaproxy(): Promise<string> {
+    return this.balancerTier().exec(await this.active(), 'ha-agent', ['reload']);
   }
 
   async killActiveBalancer(): Promise<{ from: string; to: string; killedAt: number; vipAt: number }> {
@@ -94,12 +117,11 @@ export class BalancerDriver implements DemoDriver {
     const killedAt = Date.now();
     tier.killNode(from);
     this.killed.push(from);
-    const deadline = killedAt + RETURN_TIMEOUT_MS;
+    const deadline = killedAt + READY_TIMEOUT_MS;
     for (;;) {
       const [to, ...more] = await tier.holders();
       if (to !== undefined && more.length === 0) return { from, to, killedAt, vipAt: Date.now() };
-      if (Date.now() > deadline)
-        throw new ClusterError(`no balancer took the virtual IP within ${RETURN_TIMEOUT_MS} ms of killing ${from}`);
+      if (Date.now() > deadline) throw new ClusterError(`no balancer took the virtual IP within ${READY_TIMEOUT_MS} ms of killing ${from}`);
       await new Promise((resolve) => setTimeout(resolve, VIP_POLL_MS));
     }
   }
@@ -107,15 +129,8 @@ export class BalancerDriver implements DemoDriver {
   /** A killed balancer comes back like a rebooted host: without the VIP, counted down until its readiness check passes. */
   async restoreBalancers(): Promise<string | undefined> {
     const tier = this.balancerTier();
-    for (const name of this.killed.splice(0)) {
-      await tier.startBalancer(name);
-      await tier.waitConverged();
-      const deadline = Date.now() + RETURN_TIMEOUT_MS;
-      while (!tier.passedCheck(name)) {
-        if (Date.now() > deadline) throw new ClusterError(`${name} did not pass its readiness check within ${RETURN_TIMEOUT_MS} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    for (const name of this.killed.splice(0)) await tier.startBalancer(name);
+    await this.waitConverged();
     const held = await tier.holders();
     return held.length === 1 ? held[0] : undefined;
   }
@@ -131,7 +146,8 @@ export class BalancerDriver implements DemoDriver {
   }
 
   async down(): Promise<void> {
-    for (const socket of this.relayed) socket.destroy();
+    clearInterval(this.follow);
+    for (const socket of this.relayed.keys()) socket.destroy();
     await new Promise<void>((resolve) => (this.relay ? this.relay.close(() => resolve()) : resolve()));
     if (this.tier) await this.tier.down();
     else if (this.options.stateDir) await BalancerTier.downAt(this.options.stateDir);
@@ -148,9 +164,15 @@ export class BalancerDriver implements DemoDriver {
     return holder;
   }
 
+  /** Closes relayed connections to a balancer that no longer holds the VIP (their client connects again, to the holder). */
+  private async dropStale(): Promise<void> {
+    if (!this.tier || this.relayed.size === 0) return;
+    const [holder] = await this.tier.holders().catch(() => [undefined]);
+    for (const [socket, target] of this.relayed) if (target !== holder) socket.destroy();
+  }
+
   /** One connection to the relay: piped to the VIP holder's Runtime API, or closed when none holds it (the client retries). */
   private async forward(client: net.Socket): Promise<void> {
-    this.relayed.add(client);
     client.on('error', () => client.destroy());
     client.on('close', () => this.relayed.delete(client));
     const [holder] = this.tier ? await this.tier.holders().catch(() => []) : [];
@@ -158,6 +180,7 @@ export class BalancerDriver implements DemoDriver {
       client.destroy();
       return;
     }
+    this.relayed.set(client, holder);
     const url = new URL(this.balancerTier().runtimeUrl(holder));
     const upstream = net.connect(Number(url.port), url.hostname);
     upstream.on('error', () => client.destroy());

@@ -7,7 +7,6 @@ import { open } from 'node:fs/promises';
 import { LocalCluster } from '../cluster/local.js';
 import { frontendUrl, RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
-import type { DemoStep } from './scenario.js';
 
 export interface DemoDriver {
   readonly label: string;
@@ -37,8 +36,6 @@ export interface DemoDriver {
   killActiveBalancer?(): Promise<{ from: string; to: string; killedAt: number; vipAt: number }>;
   /** Starts the killed balancers again; once each has converged and passed its readiness check, resolves with the VIP's holder. */
   restoreBalancers?(): Promise<string | undefined>;
-  /** Phases this driver does not run, each with the reason the demo prints. */
-  readonly skips?: Partial<Record<DemoStep['kind'], string>>;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   parseAclEntries,
   parseAclList,
   parseMapEntries,
+  parseBackendList,
   parseMapList,
   parseTable,
   parseTableList,
@@ -187,6 +188,11 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   /** `show info`: the process's Pid, version, uptime and whether it is stopping. */
   async info(): Promise<Info> {
     return parseInfo(await this.run(commands.showInfo()));
+  }
+
+  /** `show backend`: the backends HAProxy booted with (none can be added at runtime). */
+  async backends(): Promise<string[]> {
+    return parseBackendList(await this.run(commands.showBackend()));
   }
 
   /** `show map`: every map HAProxy loaded. */

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultServerPolicy, type Server } from '../../src/model/server.js';
+import { routingMaps } from '../../src/render/routes.js';
 import { compileTemplate, type ConfigModel } from '../../src/render/template.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
 import { freePort } from './ports.js';
@@ -29,7 +30,14 @@ export const haproxyBin = process.env.HAPROXY_BIN || 'haproxy';
 
 /** `extraConfig` is appended to the rendered file, for sections a test needs beyond the template's. */
 export async function startHaproxy(
-  options: { servers?: Server[]; backend?: string; extraConfig?: string; sticky?: ConfigModel['backend']['sticky'] } = {},
+  options: {
+    servers?: Server[];
+    backend?: string;
+    extraConfig?: string;
+    sticky?: ConfigModel['backend']['sticky'];
+    /** Backends of services (their routes start empty: the agent adds them at runtime). */
+    services?: string[];
+  } = {},
 ): Promise<TestHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-haproxy-'));
   const [tcpPort, frontendPort] = [await freePort(), await freePort()];
@@ -42,6 +50,12 @@ export async function startHaproxy(
     servers: options.servers ?? [],
   };
   const configPath = path.join(dir, 'haproxy.cfg');
+  if (options.services) {
+    const routing = routingMaps(configPath);
+    for (const file of [routing.hosts, routing.paths]) writeFileSync(file, '');
+    model.routing = routing;
+    model.services = options.services.map((name) => ({ name, balance: 'roundrobin', healthPath: '/health' }));
+  }
   writeFileSync(configPath, compileTemplate(readFileSync(templatePath, 'utf8'))(model) + (options.extraConfig ?? ''));
   const tcpUrl = `tcp://127.0.0.1:${tcpPort}`;
   const launch = async () => {

@@ -135,7 +135,7 @@ export const renderOptions: OptionSpec[] = [
     'services',
     'HA_AGENT_SERVICES',
     "more backends, one per service, for members tagged service=NAME: 'NAME:host=HOST,path=/PREFIX,port=N,health=/PATH," +
-      "balance=ALGO,sticky=none|cookie' (host and path repeatable; at least one), entries separated by spaces or ';' " +
+      "balance=ALGO,sticky=MODE' (host and path repeatable, at least one of them), entries separated by spaces or ';' " +
       '(needs --config-out: the routing maps are written next to it)',
     { valueName: 'SPEC' },
   ),

@@ -37,8 +37,8 @@ describe('ConfigWriter', () => {
 
   it("keeps the previous file and logs HAProxy's alert when validation fails", async () => {
     const broken = readFileSync(templatePath, 'utf8').replace(
-      'balance {{backend.balance}}',
-      'balance {{backend.balance}}\n    frobnicate yes',
+      'balance {{balance}}',
+      'balance {{balance}}\n    frobnicate yes',
     );
     const { outPath, writer, lines } = setup(broken);
     writeFileSync(outPath, 'previous\n');

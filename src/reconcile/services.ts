@@ -17,12 +17,15 @@ import type { Reconciler } from './reconciler.js';
 import { routingTable, type RoutingMaps } from '../render/routes.js';
 import { mapSteps } from './routing.js';
 
+/** What this needs of a backend's reconciler. */
+export type BackendReconciler = Pick<Reconciler, 'setMembers' | 'trigger' | 'idle' | 'close' | 'stats'>;
+
 export interface ServicesOptions {
   client: Pick<RuntimeClient, 'connected' | 'backends' | 'mapEntries' | 'run'>;
   role: string;
   /** The default backend's: members without a service tag. */
-  main: Reconciler;
-  services: readonly { service: Service; reconciler: Reconciler }[];
+  main: BackendReconciler;
+  services: readonly { service: Service; reconciler: BackendReconciler }[];
   /** The routing maps (undefined only when no service is configured). */
   maps: RoutingMaps | undefined;
   /** Asked before HAProxy is read or changed, as every reconciler asks. */
@@ -49,7 +52,7 @@ export class Services {
   }
 
   /** Every reconciler, default first. */
-  get reconcilers(): Reconciler[] {
+  get reconcilers(): BackendReconciler[] {
     return [this.options.main, ...this.options.services.map((s) => s.reconciler)];
   }
 

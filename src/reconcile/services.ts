@@ -45,6 +45,7 @@ export class Services {
   private again = false;
   private closed = false;
   private loggedUnknown = new Map<string, string>();
+  private lastDryRun = new Map<string, string>();
   private readonly names: ReadonlySet<string>;
 
   constructor(private readonly options: ServicesOptions) {
@@ -152,11 +153,14 @@ export class Services {
         log.error('route.failed', { map, error });
         continue;
       }
+      if (this.options.dryRun) {
+        // Each pass plans the same steps again (nothing is sent): logged when they change.
+        const text = steps.map((step) => step.text).join('\n');
+        if (text !== this.lastDryRun.get(map)) for (const step of steps) log.info('dry-run.step', { step: step.text });
+        this.lastDryRun.set(map, text);
+        continue;
+      }
       for (const step of steps) {
-        if (this.options.dryRun) {
-          log.info('dry-run.step', { step: step.text });
-          continue;
-        }
         try {
           log.info('route.finished', { map, command: step.text, answer: await client.run(step) });
         } catch (error) {

@@ -9,7 +9,7 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFi
 import net from 'node:net';
 import path from 'node:path';
 import { ClusterError, waitUntilServing } from './converge.js';
-import { frontendUrl, haSpec, RUNTIME_URL, webSpec, type ClusterOptions, type ContainerSpec } from './layout.js';
+import { API_BACKEND, frontendUrl, haSpec, RUNTIME_URL, webSpec, type ClusterOptions, type ContainerSpec } from './layout.js';
 
 export interface ContainerState extends Pick<ContainerSpec, 'name' | 'kind' | 'address' | 'dir'> {
   /** s6-svscan's PID, which is also its process group. */
@@ -19,6 +19,8 @@ export interface ContainerState extends Pick<ContainerSpec, 'name' | 'kind' | 'a
 interface StateFile {
   options: ClusterOptions;
   next: number;
+  /** The next api server's number (none in a state file written before the api service). */
+  nextApi?: number;
   containers: ContainerState[];
 }
 
@@ -85,7 +87,7 @@ export class LocalCluster {
    * Starts `ha` and `webapps` web servers, and returns once every web server is UP in HAProxy.
    * With `ha: false` only web servers start: the caller runs the balancer (benchmarks of other ways).
    */
-  static async up(options: ClusterOptions & { webapps: number; timeoutMs?: number; ha?: boolean }): Promise<LocalCluster> {
+  static async up(options: ClusterOptions & { webapps: number; apis?: number; timeoutMs?: number; ha?: boolean }): Promise<LocalCluster> {
     if (existsSync(LocalCluster.statePath(options.stateDir))) {
       const previous = LocalCluster.load(options.stateDir);
       if (previous.containers.some((c) => alive(c.pid)))
@@ -105,11 +107,12 @@ export class LocalCluster {
     mkdirSync(path.join(options.stateDir, 'bin'), { recursive: true });
     // The run scripts call `ha-agent`, as they do in the image.
     symlinkSync(path.join(options.home, 'bin/ha-agent.js'), path.join(options.stateDir, 'bin/ha-agent'));
-    const { webapps, timeoutMs, ha = true, ...clusterOptions } = options;
+    const { webapps, apis = 0, timeoutMs, ha = true, ...clusterOptions } = options;
     const cluster = new LocalCluster({ options: clusterOptions, next: 1, containers: [] });
     try {
       if (ha) cluster.start(haSpec(clusterOptions));
       await cluster.scale(webapps, timeoutMs);
+      if (apis > 0) await cluster.scaleApis(apis, timeoutMs);
     } catch (error) {
       await cluster.down();
       throw error;
@@ -135,22 +138,40 @@ export class LocalCluster {
     return this.state.containers.filter((c) => c.kind === 'webapp');
   }
 
+  /** The servers of the second service (`api`). */
+  apis(): ContainerState[] {
+    return this.state.containers.filter((c) => c.kind === 'api');
+  }
+
   /** Starts or stops web servers (newest first, gracefully) until `count` run, then waits for HAProxy to match. */
   async scale(count: number, timeoutMs = 60_000): Promise<void> {
-    const webs = this.webs();
-    if (count > webs.length) {
-      for (let i = webs.length; i < count; i += 1) {
-        const spec = webSpec(this.state.options, this.state.next++);
+    await this.resize('webapp', count);
+    await this.waitConverged(timeoutMs);
+  }
+
+  /** The same for the api service's servers, each scaled on its own; waits for HAProxy's backend `api` to match. */
+  async scaleApis(count: number, timeoutMs = 60_000): Promise<void> {
+    await this.resize('api', count);
+    await waitUntilServing(RUNTIME_URL, () => this.apis().map((c) => c.name), { backend: API_BACKEND, timeoutMs });
+  }
+
+  private async resize(kind: 'webapp' | 'api', count: number): Promise<void> {
+    const running = kind === 'api' ? this.apis() : this.webs();
+    if (count > running.length) {
+      for (let i = running.length; i < count; i += 1) {
+        const n = kind === 'api' ? (this.state.nextApi ?? 1) : this.state.next;
+        if (kind === 'api') this.state.nextApi = n + 1;
+        else this.state.next = n + 1;
+        const spec = webSpec(this.state.options, n, kind);
         // A web server left over from another run would hold the address: say so instead of hanging.
         await assertFree(spec.address, 7946);
         await assertFree(spec.address, 3000);
         this.start(spec);
       }
     } else {
-      await Promise.all(webs.slice(count).map((c) => this.stop(c.name)));
+      await Promise.all(running.slice(count).map((c) => this.stop(c.name)));
     }
     this.save();
-    await this.waitConverged(timeoutMs);
   }
 
   /** `docker kill`: SIGKILL to every process of the container at once. */
@@ -185,7 +206,7 @@ export class LocalCluster {
 
   /** Stops every container this cluster started (web servers first, gracefully), and nothing else. */
   async down(): Promise<void> {
-    await Promise.all(this.webs().map((c) => this.stop(c.name)));
+    await Promise.all([...this.webs(), ...this.apis()].map((c) => this.stop(c.name)));
     for (const c of [...this.state.containers]) await this.stop(c.name);
     this.save();
   }

@@ -1,7 +1,8 @@
 /**
  * Membership → desired servers (pure). A member is a server when it is alive and its role tag
- * matches, in the backend of the service its `service` tag names (none: the default backend). Every field is validated; an invalid member is rejected with a reason and never
- * reaches HAProxy or the template, and the others are unaffected.
+ * matches, in the backend of the service its `service` tag names (none: the default backend).
+ * Every field is validated; an invalid member is rejected with a reason and never reaches HAProxy
+ * or the template, and the others are unaffected.
  */
 import type { Member } from '../membership/member.js';
 import { serverSchema, type Server } from '../model/server.js';

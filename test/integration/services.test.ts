@@ -116,7 +116,7 @@ afterEach(async () => {
 });
 
 describe('ha-agent run --services against real haproxy and serf', () => {
-  it('routes by Host to each service, scales each under load with no failed request and no reload, and applies a new host live', async () => {
+  it('routes by Host, scales each service under load with 0 failed requests and no reload, applies a new host live', async () => {
     const pid = (await runtime.info()).pid;
     agent = startAgent(agentArgs(haproxy, lb.rpc, ['--services', 'api:host=api.test']));
     await join('web-1');
@@ -190,7 +190,7 @@ describe('ha-agent run --services against real haproxy and serf', () => {
     expect(plan.stdout).toContain('unknown service "nope" of member "odd-1": served nowhere');
   });
 
-  it('reports a service whose backend the running HAProxy lacks, sends nothing for it, and drives it once HAProxy restarts from the rendered config', async () => {
+  it('reports a service whose backend HAProxy lacks, sends nothing for it, drives it after a restart from the rendered file', async () => {
     const metrics = `127.0.0.1:${await freePort()}`;
     const services = 'api:host=api.test other:path=/other';
     agent = startAgent(agentArgs(haproxy, lb.rpc, ['--services', services, '--metrics', metrics]));

@@ -66,7 +66,7 @@ const member = (name: string, service?: string): Member => ({
 const members = [member('web-1'), member('api-1', 'api'), member('other-1', 'other'), member('odd-1', 'nope')];
 
 describe('Services: one reconciler per backend', () => {
-  it("gives every present backend's reconciler the members, routes them, and reports a missing backend and an unknown service", async () => {
+  it("gives each present backend's reconciler the members, routes them, reports a missing backend and an unknown service", async () => {
     const api: Service = { name: 'api', hosts: ['api.example'], paths: [] };
     const other: Service = { name: 'other', hosts: [], paths: ['/other'] };
     const { services, main, units, lines, sent } = setup({ backends: ['nodes', 'api'], services: [api, other] });

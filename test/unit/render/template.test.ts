@@ -86,7 +86,8 @@ describe('haproxy.cfg template with services', () => {
     const text = render(services);
     const frontend = text.slice(text.indexOf('frontend www'), text.indexOf('listen stats'));
     expect(frontend).toContain(
-      'use_backend %[var(txn.route),map_beg(/etc/haproxy/haproxy.cfg.hosts.map)] if { var(txn.route),map_beg(/etc/haproxy/haproxy.cfg.hosts.map) -m found }',
+      'use_backend %[var(txn.route),map_beg(/etc/haproxy/haproxy.cfg.hosts.map)] ' +
+        'if { var(txn.route),map_beg(/etc/haproxy/haproxy.cfg.hosts.map) -m found }',
     );
     expect(frontend).toContain('use_backend %[path,map_beg(/etc/haproxy/haproxy.cfg.paths.map)]');
     expect(frontend.indexOf('use_backend')).toBeLessThan(frontend.indexOf('default_backend nodes'));

@@ -5,7 +5,7 @@
  * `service=api` or not at all (the default backend).
  */
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RuntimeClient } from '../../src/runtime/client.js';
 import { routingMaps } from '../../src/render/routes.js';
@@ -226,5 +226,27 @@ describe('ha-agent run --services against real haproxy and serf', () => {
       (await runtime.mapEntries(maps.paths)).some((e) => e.key === '/other' && e.value === 'other'),
     );
     expect((await get('www.test', '/other/x')).by).toBe('other-1');
+  });
+
+  it("keeps driving one backend while HAProxy refuses every server of another's", async () => {
+    // The api backend takes no dynamic server (static-rr): every `add server api/…` is refused.
+    writeFileSync(
+      haproxy.configPath,
+      readFileSync(haproxy.configPath, 'utf8').replace('backend api\n    balance roundrobin', 'backend api\n    balance static-rr'),
+    );
+    await haproxy.restart();
+    await waitFor('runtime client', () => runtime.connected, { timeoutMs: 10_000 });
+    agent = startAgent(agentArgs(haproxy, lb.rpc, ['--services', 'api:host=api.test']));
+    await join('api-1', 'api');
+    await join('web-1');
+    await waitUp('nodes', ['web-1']);
+    await agent.waitForLog('api refused', (l) => l.event === 'step.failed' && l.backend === 'api');
+    await join('web-2');
+    await waitUp('nodes', ['web-1', 'web-2']);
+    const failed = agent.logs().filter((l) => l.event === 'step.failed');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((l) => l.backend === 'api' && (l.error as { code?: string }).code === 'RUNTIME_BACKEND_NOT_DYNAMIC')).toBe(true);
+    expect(agent.logs().filter((l) => l.event === 'step.finished' && l.backend === 'nodes').length).toBeGreaterThan(0);
+    expect(await runtime.serversState('api')).toEqual([]);
   });
 });

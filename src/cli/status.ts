@@ -96,6 +96,7 @@ export async function agentHealth(bind: string): Promise<string> {
       foreign?: string;
       stale?: string[];
       missing?: { services: string[]; apply: string };
+      unknown?: string[];
     };
     const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
     const config = health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`;
@@ -103,6 +104,7 @@ export async function agentHealth(bind: string): Promise<string> {
     if (health.foreign) lines.push(`agent: NOT CHANGING HAProxy: ${health.foreign}`);
     if (health.stale) lines.push(...formatStale(health.stale));
     if (health.missing) lines.push(formatMissing(health.missing.services, health.missing.apply));
+    if (health.unknown) lines.push(`agent: members of no configured service (served nowhere): ${health.unknown.join(', ')}`);
     return `${lines.join('\n')}\n`;
   } catch (error) {
     return `agent: no answer on http://${bind}/healthz (${(error as Error).message})\n`;

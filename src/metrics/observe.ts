@@ -20,6 +20,8 @@ export interface Health {
   stale: string[] | undefined;
   /** Services whose backend the running HAProxy lacks (declared after it booted), and what applies them. */
   missing?: { services: string[]; apply: string } | undefined;
+  /** Members whose service tag names no configured service (`"name" (service "tag")`). */
+  unknown?: string[] | undefined;
 }
 
 /** A backend's label, on the events of a reconciler (every one carries it). */
@@ -101,6 +103,11 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
         for (const name of [...(fields.present as string[]).map(String), ...missing]) {
           metrics.set('ha_agent_service_missing', MISSING_HELP, missing.includes(name) ? 1 : 0, { backend: name });
         }
+        break;
+      }
+      case 'services.unknown': {
+        const members = (fields.members as string[]).map(String);
+        health.unknown = members.length > 0 ? members : undefined;
         break;
       }
       case 'member.unknown-service':

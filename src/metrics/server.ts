@@ -19,7 +19,7 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
     if (request.url === '/healthz') {
       const ok = health.runtime && health.serf && health.foreign === undefined;
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      const { runtime, serf, foreign, stale, missing } = health;
+      const { runtime, serf, foreign, stale, missing, unknown } = health;
       const body = {
         ok,
         runtime,
@@ -28,6 +28,7 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
         ...(foreign ? { foreign } : {}),
         ...(stale ? { stale } : {}),
         ...(missing ? { missing } : {}),
+        ...(unknown ? { unknown } : {}),
       };
       response.end(`${JSON.stringify(body)}\n`);
       return;

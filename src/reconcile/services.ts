@@ -178,6 +178,9 @@ export class Services {
         this.options.log.warn('member.unknown-service', { member, service, services: [...this.names] });
       }
     }
+    const list = (map: ReadonlyMap<string, string>) => [...map].map(([member, service]) => `${member} (service ${service})`);
+    // The whole list whenever it changes, for /healthz and `status` (a member that leaves, or is tagged right, drops out).
+    if (list(now).join() !== list(this.loggedUnknown).join()) this.options.log.info('services.unknown', { members: list(now) });
     this.loggedUnknown = now;
   }
 }

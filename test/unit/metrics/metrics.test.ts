@@ -91,6 +91,10 @@ describe('metrics', () => {
     log.info('route.finished', { map: '/m', command: 'add map /m a/ api', answer: '' });
     log.error('route.failed', { map: '/m', error: new Error('no such map') });
     expect(registry.get('ha_agent_members_unknown_service_total')).toBe(1);
+    log.info('services.unknown', { members: ['"x" (service "nope")'] });
+    expect(health.unknown).toEqual(['"x" (service "nope")']);
+    log.info('services.unknown', { members: [] });
+    expect(health.unknown).toBeUndefined();
     expect(registry.get('ha_agent_route_steps_total', { outcome: 'applied' })).toBe(1);
     expect(registry.get('ha_agent_route_steps_total', { outcome: 'failed' })).toBeUndefined(); // a map read, not a command
   });

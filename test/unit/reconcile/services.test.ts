@@ -88,6 +88,9 @@ describe('Services: one reconciler per backend', () => {
     services.setMembers(members, 'list');
     await services.idle();
     expect(lines.filter((l) => l.event === 'member.unknown-service')).toHaveLength(1); // once per member and tag
+    services.setMembers(members.slice(0, 3), 'list'); // odd-1 left
+    await services.idle();
+    expect(lines.filter((l) => l.event === 'services.unknown').map((l) => l.fields.members)).toEqual([['"odd-1" (service "nope")'], []]);
     expect(sent).toHaveLength(1); // the route is there: nothing more is sent
   });
 

@@ -44,6 +44,7 @@ RUN ln -s /app/bin/ha-agent.js /usr/local/bin/ha-agent
 COPY ha /app/ha
 ENV HA_AGENT_RUNTIME=tcp://127.0.0.1:9999 \
     HA_AGENT_RUNTIME_SOCKET=/run/haproxy/admin.sock \
+    HA_AGENT_MASTER_SOCKET=/run/haproxy/master.sock \
     HA_AGENT_RUNTIME_OPERATOR_BIND=0.0.0.0:9998 \
     HA_AGENT_FRONTEND_BIND=*:80 \
     HA_AGENT_STATS_BIND=*:1936 \

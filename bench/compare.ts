@@ -8,12 +8,11 @@
  * Prints figures (docs/benchmarks.md records a run); asserts nothing.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../src/lab/cluster/local.js';
-import { percentile, summarise, type Outcome } from '../src/lab/demo/load.js';
+import { openStream, percentile, summarise, type Outcome } from '../src/lab/demo/load.js';
 import { startSerf } from '../test/helpers/serf.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -99,29 +98,6 @@ function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]>
   });
 }
 
-interface Stream {
-  by: string;
-  /** Resolves true when the response ran its full length, false when it was cut. */
-  done: Promise<boolean>;
-}
-
-/** A long-lived response through HAProxy on a connection of its own. */
-function openStream(url: string): Promise<Stream> {
-  return new Promise((resolve) => {
-    const request = http.get(`${url}/stream?ms=${STREAM_MS}`, { agent: false }, (response) => {
-      let body = '';
-      const done = new Promise<boolean>((finish) => {
-        response.on('data', (chunk: Buffer) => (body = (body + chunk.toString()).slice(-16)));
-        response.on('end', () => finish(response.statusCode === 200 && body.endsWith('done\n')));
-        response.on('error', () => finish(false));
-        response.on('aborted', () => finish(false));
-      });
-      resolve({ by: String(response.headers['x-backend'] ?? '?'), done });
-    });
-    request.on('error', () => resolve({ by: '', done: Promise.resolve(false) }));
-  });
-}
-
 interface Row {
   way: string;
   seconds: number;
@@ -146,7 +122,7 @@ interface Row {
 async function scenario(way: string, cluster: LocalCluster, frontendUrl: string, configPath: string): Promise<Row> {
   const processes = watchProcesses(configPath);
   const load = await startLoadProcess(frontendUrl);
-  const streams = await Promise.all(Array.from({ length: STREAMS }, () => openStream(frontendUrl)));
+  const streams = await Promise.all(Array.from({ length: STREAMS }, () => openStream(frontendUrl, STREAM_MS)));
   const streamsDone = Promise.all(streams.map((s) => s.done));
   const t0 = Date.now();
   await sleep(HOLD_MS);

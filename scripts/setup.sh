@@ -12,6 +12,8 @@ missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v serf >/dev/null 2>&1 || missing+=(serf)
 command -v s6-svscan >/dev/null 2>&1 || missing+=(s6)
+# The lab's balancer tier (two balancers behind a virtual IP in network namespaces).
+command -v keepalived >/dev/null 2>&1 || missing+=(keepalived)
 if [ "$want_docker" = 1 ]; then
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)

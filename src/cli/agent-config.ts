@@ -76,6 +76,13 @@ export const applyOptions: OptionSpec[] = [
     default: '10s',
     valueName: 'DURATION',
   }),
+  o(
+    'drain-idle',
+    'HA_AGENT_DRAIN_IDLE',
+    'with --sticky cookie: a draining server keeps its users until none of them has sent a request for this long ' +
+      '(within --drain-timeout)',
+    { default: '2s', valueName: 'DURATION' },
+  ),
   o('check-timeout', 'HA_AGENT_CHECK_TIMEOUT', "longest wait for a new server's first passing health check", {
     default: '10s',
     valueName: 'DURATION',
@@ -98,6 +105,13 @@ export const serfPollOption = o(
   'HA_AGENT_SERF_POLL',
   "how often Serf's member counters are read, to list the members as soon as one joins or starts leaving",
   { default: `${DEFAULT_POLL_MS}ms`, valueName: 'DURATION' },
+);
+
+export const masterSocketOption = o(
+  'master-socket',
+  'HA_AGENT_MASTER_SOCKET',
+  "HAProxy's master CLI (the -S of `haproxy -W`): unix:///PATH or tcp://HOST:PORT",
+  { valueName: 'URL' },
 );
 
 export const renderOptions: OptionSpec[] = [
@@ -188,6 +202,7 @@ export interface AgentConfig {
   desired: DesiredOptions;
   policy: ServerPolicy;
   drainTimeoutMs: number;
+  drainIdleMs: number;
   checkTimeoutMs: number;
   resyncMs: number;
   absentGraceMs: number;
@@ -281,6 +296,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
     },
     policy,
     drainTimeoutMs: parse(duration('drain-timeout'), given('drain-timeout'), 'drain-timeout'),
+    drainIdleMs: parse(duration('drain-idle'), given('drain-idle'), 'drain-idle'),
     checkTimeoutMs: parse(duration('check-timeout'), given('check-timeout'), 'check-timeout'),
     resyncMs: parse(duration('resync'), given('resync'), 'resync'),
     absentGraceMs: parse(duration('absent-grace'), given('absent-grace'), 'absent-grace'),
@@ -299,6 +315,8 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
         unixSocket: runtime.kind === 'unix' ? runtime.path : str('runtime-socket'),
         operator: str('runtime-operator-bind'),
       },
+      // Beside the config, like its settings record: one per deployment, no option to keep in step.
+      serverStateFile: configOut === undefined ? undefined : `${path.resolve(configOut)}.state`,
       frontend: { bind: given('frontend-bind') },
       stats: statsBind === undefined ? undefined : { bind: statsBind, credentials: str('stats-auth') },
       backend: { name: backend, balance, healthPath, sticky: cookie(stickyMode) },

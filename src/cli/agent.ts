@@ -81,7 +81,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
       checkTimeoutMs: config.checkTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
       absentGraceMs: config.absentGraceMs,
-      sticky,
+      sticky: sticky ? { drainIdleMs: config.drainIdleMs } : undefined,
       dryRun: config.dryRun,
       mode: config.mode,
       ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers, backend) } : {}),

@@ -3,12 +3,14 @@
  * own subcommands; src/main.ts adds the lab's (the agent's code imports nothing from src/lab).
  */
 import { SerfError } from '../membership/errors.js';
+import { ReloadError } from '../reload/reload.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { exec, execSpec } from './exec.js';
 import { processIo, type CliIo } from './io.js';
 import { formatHelp, UsageError, type CommandSpec } from './options.js';
 import { handle, handleSpec } from './handle.js';
 import { planCommand, planSpec } from './plan.js';
+import { reload, reloadSpec } from './reload.js';
 import { render, renderSpec } from './render.js';
 import { run, runSpec } from './run.js';
 import { status, statusSpec } from './status.js';
@@ -32,10 +34,11 @@ export const agentCli: Cli = {
     { spec: planSpec, run: planCommand },
     { spec: handleSpec, run: (argv, io) => handle(argv, io) },
     { spec: renderSpec, run: render },
+    { spec: reloadSpec, run: reload },
     { spec: statusSpec, run: status },
     { spec: execSpec, run: exec },
   ],
-  codedErrors: [RuntimeError, SerfError],
+  codedErrors: [RuntimeError, SerfError, ReloadError],
 };
 
 function isCoded(error: unknown, kinds: readonly CodedErrorClass[]): error is Error & { readonly code: string } {

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { stamp } from '../render/identity.js';
+import { ensureServerStateFile } from '../render/server-state.js';
 import { recordSettings } from '../render/settings-store.js';
 import { compileTemplate } from '../render/template.js';
 import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
@@ -59,7 +60,10 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(text);
     return 0;
   }
-  if (values['if-missing'] === true && existsSync(config.configOut)) return 0;
+  if (values['if-missing'] === true && existsSync(config.configOut)) {
+    if (config.base.serverStateFile !== undefined) await ensureServerStateFile(config.base.serverStateFile);
+    return 0;
+  }
   const { base, identity, settings } = stamped;
   // First: `haproxy -c` of the config needs the map files it names.
   if (config.maps) await writeRoutingMaps(config.maps, config.services);

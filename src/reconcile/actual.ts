@@ -14,6 +14,10 @@ export interface ActualServer {
   running: boolean;
   sessions: number;
   queue: number;
+  /** Sessions HAProxy ever gave the server (`stot`): it grows with every request a sticky user sends to it. */
+  sessionsTotal: number;
+  /** Seconds since its last new session (`lastsess`); -1 when none or not read. */
+  lastSessionSec: number;
   /** HAProxy's own words from `show stat` (UP, DOWN, MAINT, DRAIN…). */
   status: string;
 }
@@ -46,6 +50,8 @@ export function actualServers(backend: string, state: readonly ServerStateRow[],
       running: row.opState === OP_STATE.RUNNING,
       sessions: s?.sessions ?? 0,
       queue: s?.queue ?? 0,
+      sessionsTotal: s?.sessionsTotal ?? 0,
+      lastSessionSec: s?.lastSessionSec ?? -1,
       status: s?.status ?? '',
     });
   }

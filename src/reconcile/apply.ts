@@ -10,6 +10,7 @@ import {
 } from '../runtime/commands.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { sleep, type Clock } from '../util/clock.js';
+import type { ActualServer } from './actual.js';
 import { commandFor, type Action, type Step } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import type { ServerWatcher } from './watch.js';
@@ -22,8 +23,11 @@ export interface ApplyContext {
   log: Logger;
   checkTimeoutMs: number;
   drainTimeoutMs: number;
-  /** The backend persists users with dynamic cookies: a server must have its cookie before it is ready. */
-  sticky?: boolean;
+  /**
+   * The backend persists users with dynamic cookies: a server must have its cookie before it is ready,
+   * and a draining server keeps its users until none of them has sent a request for `drainIdleMs`.
+   */
+  sticky?: { drainIdleMs: number } | undefined;
   /** How often `del server` is retried while HAProxy says the server still has connections. */
   delRetries?: number;
   /** Waits, deadlines and durations (systemClock, or fake time in a test). */
@@ -45,6 +49,7 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
   const { clock } = ctx;
   const started = clock.now();
   ctx.log.info('action.started', { server: action.server, action: action.kind, reason: action.reason });
+  const drain: DrainClock = {};
   for (const [index, step] of action.steps.entries()) {
     if (ctx.signal?.aborted) {
       ctx.log.warn('action.aborted', { server: action.server, action: action.kind, nextStep: step.kind });
@@ -55,7 +60,7 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
       return 'abandoned';
     }
     try {
-      const ok = await applyStep(ctx, action, step);
+      const ok = await applyStep(ctx, action, step, drain);
       if (ctx.signal?.aborted) continue;
       if (!ok) {
         const abandoned = ctx.abandon?.aborted ?? false;
@@ -77,8 +82,13 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
   return 'done';
 }
 
+/** When this action's drain began: the drain timeout bounds its waits together. */
+interface DrainClock {
+  startedAt?: number;
+}
+
 /** Returns false when a bounded wait for a first passing check runs out. */
-async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise<boolean> {
+async function applyStep(ctx: ApplyContext, action: Action, step: Step, drain: DrainClock = {}): Promise<boolean> {
   const name = action.server;
   const { clock } = ctx;
   switch (step.kind) {
@@ -91,26 +101,8 @@ async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise
       else ctx.log.warn('check.timeout', fields);
       return passed;
     }
-    case 'await-drained': {
-      const waitStarted = clock.now();
-      let sessions: number | undefined;
-      const drained = await ctx.watcher.waitFor(
-        name,
-        (s) => {
-          sessions = s?.sessions;
-          return s === undefined || (s.sessions === 0 && s.queue === 0) || (step.untilDown && !s.running);
-        },
-        ctx.drainTimeoutMs,
-        { needsSessions: true },
-      );
-      // `sessions`: still open when the drain ended; they are cut, and (sticky) their users get another server.
-      ctx.log[drained ? 'info' : 'warn'](drained ? 'drain.finished' : 'drain.timeout', {
-        server: name,
-        waitedMs: round(clock.now() - waitStarted),
-        sessions,
-      });
-      return true;
-    }
+    case 'await-drained':
+      return awaitDrained(ctx, name, step, drain);
     case 'del':
       await deleteServer(ctx, name);
       return true;
@@ -122,6 +114,58 @@ async function applyStep(ctx: ApplyContext, action: Action, step: Step): Promise
       if (step.kind === 'set-addr' || step.kind === 'set-weight') await verify(ctx, name, step);
       return true;
   }
+}
+
+/** A request that starts just before `set maint` gets at least this long, even when the drain timeout has run out. */
+const IN_FLIGHT_FLOOR_MS = 1_000;
+
+/**
+ * Ends a drain (in `drain`, `users`) or waits for what is still in flight (in `maint`), within the drain
+ * timeout counted from the drain's start. Never fails: what is still open when it ends is cut next.
+ */
+async function awaitDrained(
+  ctx: ApplyContext,
+  name: string,
+  step: Extract<Step, { kind: 'await-drained' }>,
+  drain: DrainClock,
+): Promise<true> {
+  const { clock } = ctx;
+  const waitStarted = clock.now();
+  drain.startedAt ??= waitStarted;
+  const timeoutMs = step.users ? ctx.drainTimeoutMs : Math.max(IN_FLIGHT_FLOOR_MS, drain.startedAt + ctx.drainTimeoutMs - waitStarted);
+  const quiet = step.users && ctx.sticky ? quietFor(clock, ctx.sticky.drainIdleMs) : () => true;
+  let sessions: number | undefined;
+  const drained = await ctx.watcher.waitFor(
+    name,
+    (s) => {
+      sessions = s?.sessions;
+      return s === undefined || (step.untilDown && !s.running) || (s.sessions === 0 && s.queue === 0 && quiet(s));
+    },
+    timeoutMs,
+    { needsSessions: true },
+  );
+  // `sessions`: still open when the wait ended. After the drain they finish in maint; after that they are cut.
+  const fields = { server: name, waitedMs: round(clock.now() - waitStarted), sessions };
+  if (step.users) ctx.log[drained ? 'info' : 'warn'](drained ? 'drain.finished' : 'drain.timeout', fields);
+  else if (!drained) ctx.log.warn('inflight.timeout', fields);
+  return true;
+}
+
+/**
+ * Whether the server has had no new session for `idleMs`: seeded from HAProxy's `lastsess` (whole
+ * seconds, so never more than the truth), then from its session count (`stot`) moving. A server that
+ * is down is quiet at once: HAProxy ignores its cookie, so its users already go elsewhere.
+ */
+function quietFor(clock: Clock, idleMs: number): (server: ActualServer) => boolean {
+  let seen: number | undefined;
+  let lastNewAt = -Infinity;
+  return (server) => {
+    const now = clock.now();
+    if (seen === undefined) lastNewAt = server.lastSessionSec < 0 ? -Infinity : now - server.lastSessionSec * 1000;
+    else if (server.sessionsTotal !== seen) lastNewAt = now;
+    seen = server.sessionsTotal;
+    return !server.running || now - lastNewAt >= idleMs;
+  };
 }
 
 async function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {

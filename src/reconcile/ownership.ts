@@ -25,8 +25,9 @@ export interface OwnershipOptions {
 export function applyHint(configOut: string | undefined): string {
   const file = configOut ?? 'the rendered haproxy.cfg';
   return (
-    `restart HAProxy so that it boots from ${file} (docker compose: docker compose restart ha; by hand: stop haproxy, then ` +
-    `haproxy -f ${file})`
+    `restart HAProxy so that it boots from ${file}: without losing a request, ha-agent reload (master-worker HAProxy; ` +
+    `docker compose: docker compose exec ha ha-agent reload); or docker compose restart ha; by hand: stop haproxy, then ` +
+    `haproxy -W -S MASTER_SOCKET -f ${file})`
   );
 }
 

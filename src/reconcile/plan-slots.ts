@@ -6,7 +6,7 @@
  */
 import type { Server } from '../model/server.js';
 import type { ActualServer } from './actual.js';
-import type { Action, PlanOptions, Step } from './plan.js';
+import { drainToMaint, type Action, type PlanOptions, type Step } from './plan.js';
 
 export interface SlotPlan {
   actions: Action[];
@@ -73,11 +73,7 @@ export function planSlots(
   const freeing = new Map<string, Action>();
   for (const slot of slots) {
     if (slot.mode === 'maint' || holder.has(slot.name) || busy.has(slot.name) || held(slot)) continue;
-    const steps: Step[] = [
-      ...(slot.mode === 'ready' ? [{ kind: 'set-state', state: 'drain' } as const] : []),
-      { kind: 'await-drained', untilDown: false },
-      { kind: 'set-state', state: 'maint' },
-    ];
+    const steps: Step[] = [...(slot.mode === 'ready' ? [{ kind: 'set-state', state: 'drain' } as const] : []), ...drainToMaint(false)];
     const reason = options.absent?.get(slot.name)?.reason ?? `frees slot of ${slot.address}:${slot.port}`;
     const action: Action = { server: slot.name, kind: 'remove', reason, steps };
     freeing.set(slot.name, action);

@@ -16,10 +16,13 @@ export type Step =
   | { kind: 'await-check' }
   | { kind: 'set-state'; state: ServerState }
   /**
-   * Wait (bounded by the drain timeout) until no session and no queue. For a failed member it also
-   * ends once checks mark the server down: nothing in flight there can finish anyway.
+   * Wait (bounded by the drain timeout) until no session and no queue. `users` (in drain): with
+   * stickiness, also until its users have gone quiet, since a draining server still takes the requests
+   * of the users stuck to it; without `users` (in maint, which takes nothing new) only for the requests
+   * in flight. For a failed member it also ends once checks mark the server down: nothing in flight
+   * there can finish anyway.
    */
-  | { kind: 'await-drained'; untilDown: boolean }
+  | { kind: 'await-drained'; untilDown: boolean; users: boolean }
   | { kind: 'shutdown-sessions' }
   | { kind: 'del' }
   | { kind: 'set-weight'; weight: number }
@@ -39,11 +42,13 @@ export interface Action {
 const JOIN: Step[] = [{ kind: 'enable-health' }, { kind: 'await-check' }, { kind: 'set-state', state: 'ready' }];
 const REMOVE_FROM_MAINT: Step[] = [{ kind: 'shutdown-sessions' }, { kind: 'del' }];
 const DELETE: Step[] = [{ kind: 'set-state', state: 'maint' }, { kind: 'del' }];
-const removeFromDrain = (untilDown: boolean): Step[] => [
-  { kind: 'await-drained', untilDown },
+/** Drain → maint: the users move, then what is still in flight finishes (both within the drain timeout). */
+export const drainToMaint = (untilDown: boolean): Step[] => [
+  { kind: 'await-drained', untilDown, users: true },
   { kind: 'set-state', state: 'maint' },
-  ...REMOVE_FROM_MAINT,
+  { kind: 'await-drained', untilDown, users: false },
 ];
+const removeFromDrain = (untilDown: boolean): Step[] => [...drainToMaint(untilDown), ...REMOVE_FROM_MAINT];
 
 export interface PlanOptions {
   /** Servers whose previous action is still running: their steps stay strictly ordered. */
@@ -129,7 +134,8 @@ export function commandFor(backend: string, server: string, step: Step, policy: 
 export function describeStep(backend: string, server: string, step: Step, policy: ServerPolicy): string {
   if (step.kind === 'await-check') return `(wait for the first passing health check of ${backend}/${server})`;
   if (step.kind === 'await-drained') {
-    return `(wait until ${backend}/${server} has no sessions and no queue${step.untilDown ? ', or is down' : ''})`;
+    const until = step.users ? 'no sessions and no queue, and (sticky) its users have gone quiet' : 'no sessions in flight';
+    return `(wait until ${backend}/${server} has ${until}${step.untilDown ? ', or is down' : ''})`;
   }
   return commandFor(backend, server, step, policy)?.text ?? step.kind;
 }

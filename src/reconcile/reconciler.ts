@@ -27,8 +27,8 @@ export interface ReconcilerOptions {
   log: Logger;
   checkTimeoutMs: number;
   drainTimeoutMs: number;
-  /** Users are persisted with dynamic cookies (see apply). */
-  sticky?: boolean;
+  /** Users are persisted with dynamic cookies; a drain holds them until they go quiet (see apply). */
+  sticky?: { drainIdleMs: number } | undefined;
   dryRun?: boolean;
   /** `dynamic`: add/del server; `slots`: fill and free fixed server slots. */
   mode?: PlanMode;

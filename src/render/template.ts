@@ -52,6 +52,8 @@ export const configModelSchema = z.object({
   /** The map files `frontend www` looks requests up in (host/path prefix, then path prefix) to pick a service. */
   routing: z.object({ hosts: mapFile, paths: mapFile }).optional(),
   policy: serverPolicySchema,
+  /** HAProxy's server-state file (see server-state.ts): how a planned reload keeps every server's state. */
+  serverStateFile: bindAddress.optional(),
   /** Carried in `global` `description`, which `show info` reveals (see identity.ts); none: an unmarked config. */
   identity: z.object({ deployment: deploymentSchema, settings: z.string().regex(/^[0-9a-f]{12}$/) }).optional(),
   /** The default backend's servers. `disabled`: an empty slot (slot mode), kept in MAINT until a member fills it. */
@@ -81,7 +83,15 @@ export function compileTemplate(source: string): RenderConfig {
       { ...rest.backend, servers: views(servers) },
       ...(rest.services ?? []).map((service) => ({ ...service, servers: views(serviceServers?.[service.name] ?? []) })),
     ];
-    return template({ ...rest, description, stats: rest.stats ?? {}, routing: rest.routing ?? {}, backends, servers: views(servers) });
+    return template({
+      ...rest,
+      description,
+      serverStateFile: rest.serverStateFile ?? '',
+      stats: rest.stats ?? {},
+      routing: rest.routing ?? {},
+      backends,
+      servers: views(servers),
+    });
   };
 }
 

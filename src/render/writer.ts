@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { Service } from '../model/service.js';
 import { mapFileText, routingTable, type RoutingMaps } from './routes.js';
+import { ensureServerStateFile } from './server-state.js';
 import type { ConfigModel, ConfigServer, RenderConfig } from './template.js';
 
 export type WriteOutcome = 'written' | 'unchanged' | 'invalid' | 'failed';
@@ -56,7 +57,11 @@ export class ConfigWriter {
     if (text === this.last) return 'unchanged';
     let alert: string | undefined;
     try {
-      alert = await writeAtomic(outPath, text, (tmp) => this.validate(tmp));
+      alert = await writeAtomic(outPath, text, async (tmp) => {
+        // The config names it: HAProxy would warn about a missing one on every check and start.
+        if (this.options.base.serverStateFile !== undefined) await ensureServerStateFile(this.options.base.serverStateFile);
+        return this.validate(tmp);
+      });
     } catch (error) {
       log.error('config.write-failed', { path: outPath, error });
       return 'failed';

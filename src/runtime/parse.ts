@@ -52,6 +52,8 @@ export interface StatRow {
   /** `HOST:PORT`, with IPv6 hosts in brackets. */
   address: string;
   sessionsTotal: number;
+  /** Seconds since HAProxy last gave the server a session (`lastsess`, whole seconds); -1 when it never had one. */
+  lastSessionSec: number;
 }
 
 export interface Info {
@@ -153,6 +155,7 @@ export function parseStat(text: string): StatRow[] {
   ] as const;
   const col = columns(header.slice(2).split(','), needed, 'show stat', text);
   const uweight = col.get('uweight');
+  const lastsess = col.get('lastsess');
   return rows
     .map((row) => row.split(','))
     .filter((f) => f[col.get('svname') as number] !== 'FRONTEND' && f[col.get('svname') as number] !== 'BACKEND')
@@ -171,6 +174,7 @@ export function parseStat(text: string): StatRow[] {
         checkCode: get('check_code'),
         checkDescription: get('check_desc'),
         address: get('addr'),
+        lastSessionSec: lastsess === undefined || f[lastsess] === '' ? -1 : optionalInteger(f[lastsess]),
       };
     });
 }

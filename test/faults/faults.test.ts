@@ -93,7 +93,7 @@ describe('faults around the agent (real haproxy, serf, agent)', () => {
       expect(draining && adminMode(draining.adminState)).toBe('drain');
       agent = startAgent(agentArgs(haproxy, lb.rpc, ['--drain-timeout', '20s']));
       const resumed = await agent.waitForLog('removal resumed', (l) => l.event === 'plan.action' && l.server === 'web-1');
-      expect(resumed.steps).toEqual(['await-drained', 'set-state', 'shutdown-sessions', 'del']);
+      expect(resumed.steps).toEqual(['await-drained', 'set-state', 'await-drained', 'shutdown-sessions', 'del']);
       const slowAnswers = await Promise.all(slow);
       await waitFor('web-1 deleted', async () => (await names(runtime)).join() === 'web-2', { timeoutMs: 20_000 });
       return slowAnswers;

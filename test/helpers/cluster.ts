@@ -27,10 +27,10 @@ export interface AppMember {
 
 const webappPath = path.resolve(import.meta.dirname, '../../webapp/dist/server.js');
 
-export async function startAppMember(name: string, address: string, join: string): Promise<AppMember> {
+export async function startAppMember(name: string, address: string, join: string, tags: Record<string, string> = {}): Promise<AppMember> {
   const port = await freePort(address);
   const app = start(process.execPath, [webappPath], { env: { ...process.env, HOST: address, PORT: String(port), SERVER_NAME: name } });
   await waitFor(`${name} listening`, () => app.output().includes('webapp.listening'));
-  const serf = await startSerf({ name, address, join, tags: { role: 'backend', port: String(port) } });
+  const serf = await startSerf({ name, address, join, tags: { role: 'backend', port: String(port), ...tags } });
   return { name, app, serf };
 }

@@ -18,6 +18,8 @@ export interface FakeServer {
   mode: 'ready' | 'drain' | 'maint';
   checkEnabled: boolean;
   sessions: number;
+  /** Sessions HAProxy ever gave the server (`stot`): a test raises it to show a sticky user's new request. */
+  sessionsTotal: number;
 }
 
 interface Refusal {
@@ -43,7 +45,17 @@ export class FakeHaproxy implements RuntimeApi {
 
   /** A server HAProxy already has (booted from the config), ready and checked. */
   boot(name: string, address: string, port: number, options: Partial<FakeServer> = {}): void {
-    this.servers.set(name, { name, address, port, weight: 100, mode: 'ready', checkEnabled: true, sessions: 0, ...options });
+    this.servers.set(name, {
+      name,
+      address,
+      port,
+      weight: 100,
+      mode: 'ready',
+      checkEnabled: true,
+      sessions: 0,
+      sessionsTotal: 0,
+      ...options,
+    });
     this.healthy.add(`${address}:${port}`);
   }
 
@@ -108,7 +120,8 @@ export class FakeHaproxy implements RuntimeApi {
       checkCode: '',
       checkDescription: '',
       address: `${s.address}:${s.port}`,
-      sessionsTotal: 0,
+      sessionsTotal: s.sessionsTotal,
+      lastSessionSec: s.sessionsTotal > 0 ? 0 : -1,
     }));
   }
 
@@ -137,7 +150,7 @@ export class FakeHaproxy implements RuntimeApi {
       const [, name, address, port, weight] = m as unknown as [string, string, string, string, string];
       if (this.servers.has(name)) throw new RuntimeError('RUNTIME_SERVER_EXISTS', `server ${name} exists`, { command: text });
       const added = { name, address, port: Number(port), weight: Number(weight) };
-      this.servers.set(name, { ...added, mode: 'maint', checkEnabled: false, sessions: 0 });
+      this.servers.set(name, { ...added, mode: 'maint', checkEnabled: false, sessions: 0, sessionsTotal: 0 });
       return 'New server registered.';
     }
     if ((m = /^enable health (\S+)$/.exec(text))) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ActualServer } from '../../src/reconcile/actual.js';
 
 export interface Recorded {
   command: string;
@@ -18,4 +19,24 @@ export function answerTo(transcript: Recorded[], command: string | RegExp, index
   const entry = matches[index];
   if (!entry) throw new Error(`no recorded answer to ${String(command)}`);
   return entry.raw.slice(0, entry.raw.lastIndexOf('\n> '));
+}
+
+/** A server as the agent reads it from HAProxy: ready, checked and up, with nothing in flight, unless `extra` says otherwise. */
+export function actualServer(name: string, extra: Partial<ActualServer> = {}): ActualServer {
+  return {
+    name,
+    address: '127.0.0.2',
+    port: 3000,
+    weight: 100,
+    mode: 'ready',
+    checkEnabled: true,
+    checkPassed: true,
+    running: true,
+    sessions: 0,
+    queue: 0,
+    sessionsTotal: 0,
+    lastSessionSec: -1,
+    status: 'UP',
+    ...extra,
+  };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultServerPolicy, type Server } from '../../src/model/server.js';
 import { routingMaps } from '../../src/render/routes.js';
+import { ensureServerStateFile } from '../../src/render/server-state.js';
 import { compileTemplate, type ConfigModel } from '../../src/render/template.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
 import { freePort } from './ports.js';
@@ -20,6 +21,8 @@ export interface TestHaproxy {
   frontendUrl: string;
   tcpUrl: string;
   unixUrl: string;
+  /** With `masterWorker`: the master CLI (`-S`), which `ha-agent reload` talks to. */
+  masterUrl: string;
   model: ConfigModel;
   /** SIGKILL, then start again from `configPath` (which may have been re-rendered meanwhile). */
   restart: () => Promise<void>;
@@ -28,7 +31,11 @@ export interface TestHaproxy {
 /** The binary under test: `haproxy` (the host's 2.6), or HAPROXY_BIN to run a file against another version. */
 export const haproxyBin = process.env.HAPROXY_BIN || 'haproxy';
 
-/** `extraConfig` is appended to the rendered file, for sections a test needs beyond the template's. */
+/**
+ * `extraConfig` is appended to the rendered file, for sections a test needs beyond the template's.
+ * `masterWorker`: `haproxy -W -S` as the images run it, with a server-state file beside the config.
+ * `deployment`: the config carries this id (with a settings fingerprint no agent computes: stale).
+ */
 export async function startHaproxy(
   options: {
     servers?: Server[];
@@ -37,6 +44,8 @@ export async function startHaproxy(
     sticky?: ConfigModel['backend']['sticky'];
     /** Backends of services (their routes start empty: the agent adds them at runtime). */
     services?: string[];
+    masterWorker?: boolean;
+    deployment?: string;
   } = {},
 ): Promise<TestHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-haproxy-'));
@@ -48,6 +57,7 @@ export async function startHaproxy(
     backend: { name: backend, balance: 'roundrobin', healthPath: '/health', sticky: options.sticky },
     policy: defaultServerPolicy,
     servers: options.servers ?? [],
+    ...(options.deployment ? { identity: { deployment: options.deployment, settings: '000000000000' } } : {}),
   };
   const configPath = path.join(dir, 'haproxy.cfg');
   if (options.services) {
@@ -56,15 +66,22 @@ export async function startHaproxy(
     model.routing = routing;
     model.services = options.services.map((name) => ({ name, balance: 'roundrobin', healthPath: '/health' }));
   }
+  const masterSocket = path.join(dir, 'master.sock');
+  if (options.masterWorker) {
+    model.serverStateFile = `${configPath}.state`;
+    await ensureServerStateFile(model.serverStateFile);
+  }
   writeFileSync(configPath, compileTemplate(readFileSync(templatePath, 'utf8'))(model) + (options.extraConfig ?? ''));
   const tcpUrl = `tcp://127.0.0.1:${tcpPort}`;
   const launch = async () => {
-    const started = start(haproxyBin, ['-db', '-f', configPath]);
+    const args = options.masterWorker ? ['-W', '-db', '-S', masterSocket, '-f', configPath] : ['-db', '-f', configPath];
+    const started = start(haproxyBin, args);
     await waitFor('haproxy runtime API', async () => {
       const client = new RuntimeClient({ url: tcpUrl, connectTimeoutMs: 500 });
       try {
         const { pid } = await client.connect();
-        return pid === started.pid;
+        // A master-worker's Runtime API is its worker's, a child of the process started here.
+        return options.masterWorker ? started.child.exitCode === null : pid === started.pid;
       } finally {
         await client.close();
       }
@@ -79,6 +96,7 @@ export async function startHaproxy(
     frontendUrl: `http://127.0.0.1:${frontendPort}`,
     tcpUrl,
     unixUrl: `unix://${model.runtime.unixSocket}`,
+    masterUrl: `unix://${masterSocket}`,
     model,
     restart: async () => {
       await handle.process.stop('SIGKILL');

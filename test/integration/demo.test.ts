@@ -105,13 +105,14 @@ describe('ha-agent cluster and ha-agent demo', () => {
     );
     expect(output.problems).toEqual([]);
     expect(result.code).toBe(0);
-    expect(output.results.map((r) => r.name.replace(/ \(web-\d+\)$/, ''))).toEqual([
+    expect(output.results.map((r) => r.name.replace(/ \((web-\d+|worker \d+ → \d+ in \d+ ms)\)$/, ''))).toEqual([
       'steady, 1 web server',
       'scale 1 → 5',
       'scale 5 → 2',
       'scale 2 → 4',
       'SIGKILL one web server',
       'restart ha-agent (SIGKILL)',
+      'planned HAProxy reload',
       'restart HAProxy (SIGKILL)',
     ]);
     for (const phase of output.results) expect(phase.requests).toBeGreaterThan(0);
@@ -121,7 +122,8 @@ describe('ha-agent cluster and ha-agent demo', () => {
     for (const phase of output.results.filter((r) => r.keepsSessions)) expect(phase.sessions.renewed, phase.name).toBe(0);
     const scaleIn = output.results.find((r) => r.name === 'scale 5 → 2');
     expect(scaleIn?.sessions.movedFrom.filter((server) => ['web-1', 'web-2'].includes(server))).toEqual([]);
-    expect(output.results.at(-1)?.haproxyProcesses).toBe(1); // the deliberate HAProxy restart was seen
+    // The planned reload and the deliberate restart were each seen as one new HAProxy worker.
+    expect(output.results.slice(-2).map((r) => r.haproxyProcesses)).toEqual([1, 1]);
     expect(existsSync(report)).toBe(true);
     expect(running(new RegExp(dir))).toEqual([]);
   }, 180_000);

@@ -204,7 +204,7 @@ describe('ha-agent run --services against real haproxy and serf', () => {
     await join('other-1', 'other');
     const checked = await agent.waitForLog('services checked', (l) => l.event === 'services.checked');
     expect(checked).toMatchObject({ present: ['api'], missing: ['other'], level: 'warn' });
-    expect(String(checked.apply)).toContain(`haproxy -f ${haproxy.configPath}`);
+    expect(String(checked.apply)).toContain(`boots from ${haproxy.configPath}`);
     const maps = routingMaps(haproxy.configPath);
     await waitFor('api.test routed', async () => (await runtime.mapEntries(maps.hosts)).length === 1);
     expect(await runtime.mapEntries(maps.paths)).toEqual([]); // no route to a backend HAProxy lacks

@@ -35,6 +35,8 @@ class User {
   readonly jar = new Map<string, string>();
   readonly samples: Sample[] = [];
   private running = true;
+  /** While set, the user sends nothing (reading a page); `resume` opens it. */
+  private gate: { opened: Promise<void>; open: () => void } | undefined;
   readonly done: Promise<void>;
 
   /** `loop`: keep sending requests until stopped; otherwise only the ones asked for. */
@@ -55,7 +57,20 @@ class User {
 
   stop(): Promise<void> {
     this.running = false;
+    this.resume();
     return this.done;
+  }
+
+  /** Sends nothing after the request in flight until `resume`. */
+  pause(): void {
+    let open = () => {};
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    this.gate = { opened, open };
+  }
+
+  resume(): void {
+    this.gate?.open();
+    this.gate = undefined;
   }
 
   /** One request with this user's cookies; `path` defaults to `/`. */
@@ -89,6 +104,7 @@ class User {
     while (this.running) {
       await this.request();
       await new Promise((resolve) => setTimeout(resolve, THINK_MS));
+      await this.gate?.opened;
     }
   }
 }
@@ -169,10 +185,14 @@ describe('sticky sessions through scaling', () => {
     expect(refreshes.length > 0).toBe(!computesDynamicCookieOnAdd(runtime.version));
   });
 
-  it('4 → 2: a draining server keeps serving its users while new users go elsewhere; then only its users move', async () => {
+  it('4 → 2: a draining server keeps its users while they click (up to --drain-timeout), ends once they go quiet; then only its users move', async () => {
     const leaving = ['web-3', 'web-4'];
     const theirs = users.filter((u) => leaving.includes(serverOf(u)!));
     expect(theirs.length).toBeGreaterThan(0);
+    // web-3's users keep clicking through the drain; web-4's are reading a page (they send nothing).
+    const reading = users.filter((u) => serverOf(u) === 'web-4');
+    expect(reading.length).toBeGreaterThan(0);
+    for (const user of reading) user.pause();
     // One slow request per leaving server keeps its drain open for a while.
     const slow = leaving.map((server) =>
       users
@@ -196,9 +216,18 @@ describe('sticky sessions through scaling', () => {
     for (const name of leaving) {
       const ended = (l: LogLine) => (l.event === 'drain.finished' || l.event === 'drain.timeout') && l.server === name;
       const end = await agent.waitForLog(`${name} drain end`, ended);
-      expect(end).toMatchObject({ event: 'drain.finished', sessions: 0 });
+      if (name === 'web-3') {
+        // Its users never went quiet for --drain-idle: they held the drain until the timeout (5 s).
+        expect(end.event).toBe('drain.timeout');
+        expect(end.waitedMs).toBeGreaterThanOrEqual(5_000);
+      } else {
+        expect(end).toMatchObject({ event: 'drain.finished', sessions: 0 }); // the slow request done, its users quiet
+      }
       departed.set(name, { at: logTime(end), inFlightMoves: false });
     }
+    for (const user of reading) user.resume();
+    // What was still in flight at `state maint` finished there: nothing was cut.
+    expect(agent.logs().filter((l) => l.event === 'inflight.timeout')).toEqual([]);
     await waitFor('web-3 and web-4 deleted', async () => (await runtime.serversState(haproxy.backend)).length === 2);
     // Users of web-3 were still served by web-3 while it drained (HAProxy's drain honours the cookie).
     const duringDrain = theirs

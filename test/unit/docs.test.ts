@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haAgentCli } from '../../src/main.js';
 import { serfErrorCodes } from '../../src/membership/errors.js';
+import { reloadErrorCodes } from '../../src/reload/reload.js';
 import { runtimeErrorCodes } from '../../src/runtime/errors.js';
 
 const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
@@ -16,9 +17,12 @@ const flagRows = [...readme.matchAll(/^\| `--([a-z-]+)[^`]*` \| (?:`([A-Z_]+)`)?
 }));
 
 describe('README', () => {
-  it.each([...Object.keys(runtimeErrorCodes), ...Object.keys(serfErrorCodes)])('documents the error code %s', (code) => {
-    expect(readme).toContain(`\`${code}\``);
-  });
+  it.each([...Object.keys(runtimeErrorCodes), ...Object.keys(serfErrorCodes), ...Object.keys(reloadErrorCodes)])(
+    'documents the error code %s',
+    (code) => {
+      expect(readme).toContain(`\`${code}\``);
+    },
+  );
 
   it.each(options.map(({ command, option }) => [command, option.name, option.env] as const))(
     'lists %s --%s with its env var',

@@ -38,9 +38,11 @@ const pure = new Set([
   ...['absent', 'actual', 'desired', 'plan', 'plan-slots', 'plan-mode', 'routing'].map((f) => `reconcile/${f}.ts`),
   'render/template.ts',
   'render/routes.ts',
+  'reload/carried.ts',
   'render/identity.ts',
   'metrics/registry.ts',
   'util/duration.ts',
+  'lab/cluster/keepalived.ts',
 ]);
 // node:crypto's hashes are computation, not I/O (the deployment's settings fingerprint).
 const purePackages = new Set(['zod', 'handlebars', 'msgpackr', 'node:crypto']);

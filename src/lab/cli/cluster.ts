@@ -1,6 +1,7 @@
 /** `ha-agent cluster up|scale|down|status`: the local cluster (no Docker) the demo and benchmarks use. */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BalancerTier, type TierNode } from '../cluster/balancer-tier.js';
 import { LocalCluster } from '../cluster/local.js';
 import { LocalDriver } from '../demo/driver.js';
 import { LivePage, loopbackBind } from '../demo/live.js';
@@ -46,7 +47,7 @@ export async function openLive(
 export const clusterSpec: CommandSpec = {
   name: 'cluster',
   summary: 'A local cluster without Docker: s6-svscan "containers" over the images\' service trees, web servers on 127.0.0.x.',
-  usage: 'ha-agent cluster up [--webapps N] [--apis N] [--port P] [--live HOST:PORT] | scale N [--apis N] | down | status',
+  usage: 'ha-agent cluster up [--webapps N] [--apis N] [--port P] [--balancers N] [--live HOST:PORT] | scale N [--apis N] | down | status',
   options: [
     { name: 'webapps', type: 'string', default: '3', valueName: 'N', description: 'web servers to start (cluster up)' },
     {
@@ -55,6 +56,13 @@ export const clusterSpec: CommandSpec = {
       valueName: 'N',
       description:
         'servers of the second service, api (Host: api.localhost), to start (cluster up; default 0) or to scale to (cluster scale)',
+    },
+    {
+      name: 'balancers',
+      type: 'string',
+      default: '1',
+      valueName: 'N',
+      description: 'balancers (cluster up); 2 or more: behind a virtual IP, every balancer and web server a network namespace (root only)',
     },
     {
       name: 'port',
@@ -86,6 +94,9 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
       const port = count(String(values.port), '--port', 65535);
       const webapps = count(String(values.webapps), '--webapps');
       const apis = values.apis === undefined ? 0 : count(String(values.apis), '--apis', 254);
+      const balancers = count(String(values.balancers), '--balancers', 9);
+      if (balancers >= 2 && apis > 0) throw new UsageError('--apis runs with one balancer only (the balancer tier has no api service yet)');
+      if (balancers >= 2) return await balancerTierUp(stateDir, balancers, webapps, io);
       const live = await openLive(values.live, io.stdout, 'ha-agent local cluster, live');
       try {
         const started = Date.now();
@@ -126,6 +137,10 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
       return 0;
     }
     case 'down': {
+      if (await BalancerTier.downAt(stateDir)) {
+        io.stdout('balancer tier down: its namespaces, their processes, the bridge and its iptables rule are removed\n');
+        return 0;
+      }
       await LocalCluster.load(stateDir).down();
       io.stdout('cluster down: every process it started is stopped\n');
       return 0;
@@ -138,6 +153,17 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
     default:
       throw new UsageError(`cluster needs up, scale N, down or status (got '${action ?? ''}')`);
   }
+}
+
+async function balancerTierUp(stateDir: string, balancers: number, webapps: number, io: CliIo): Promise<number> {
+  const started = Date.now();
+  const tier = await BalancerTier.up({ home: packageHome, stateDir, balancers, webapps });
+  const took = ((Date.now() - started) / 1000).toFixed(1);
+  const names = (nodes: readonly TierNode[]) => nodes.map((n) => `${n.name} ${n.host.address}`).join(', ');
+  io.stdout(`balancer tier up in ${took} s: ${tier.url} (the VIP, on ${(await tier.holders()).join(', ')})\n`);
+  io.stdout(`balancers: ${names(tier.balancers())}; web servers: ${names(tier.webs())} (state in ${stateDir})\n`);
+  io.stdout(`try: curl ${tier.url}/ ; npx ha-agent status --runtime ${tier.runtimeUrl('lb1')} ; npx ha-agent cluster down\n`);
+  return 0;
 }
 
 /** `cluster up --live`: the live page follows the cluster (its last 5 minutes) until SIGINT or SIGTERM; the cluster keeps running. */

@@ -74,6 +74,7 @@ export function haSpec(options: ClusterOptions): ContainerSpec {
       ...common(options, dir),
       HA_AGENT_RUNTIME: RUNTIME_URL,
       HA_AGENT_RUNTIME_SOCKET: path.join(dir, 'admin.sock'),
+      HA_AGENT_MASTER_SOCKET: path.join(dir, 'master.sock'),
       HA_AGENT_FRONTEND_BIND: `127.0.0.1:${options.port}`,
       HA_AGENT_CONFIG_OUT: path.join(dir, 'haproxy.cfg'),
       HA_AGENT_SERF: DEFAULT_SERF_ADDRESS,

@@ -56,7 +56,7 @@ export function processTree(root: number): number[] {
   return tree.filter(alive);
 }
 
-function killAll(pids: readonly number[]): void {
+export function killAll(pids: readonly number[]): void {
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -64,6 +64,15 @@ function killAll(pids: readonly number[]): void {
       // already gone
     }
   }
+}
+
+/** `docker stop` of a supervision tree: SIGTERM to its root (s6-svscan), SIGKILL to what is left after `graceMs`. */
+export async function stopTree(root: number, graceMs: number): Promise<void> {
+  const tree = processTree(root);
+  if (alive(root)) process.kill(root, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (tree.some(alive) && Date.now() < deadline) await sleep(50);
+  killAll(tree.filter(alive));
 }
 
 async function assertFree(host: string, port: number): Promise<void> {
@@ -182,12 +191,7 @@ export class LocalCluster {
 
   /** `docker stop`: SIGTERM to s6-svscan (each service gets its down-signal), SIGKILL after `graceMs`. */
   async stop(name: string, graceMs = 35_000): Promise<void> {
-    const container = this.find(name);
-    const tree = processTree(container.pid);
-    if (alive(container.pid)) process.kill(container.pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (tree.some(alive) && Date.now() < deadline) await sleep(50);
-    killAll(tree.filter(alive));
+    await stopTree(this.find(name).pid, graceMs);
     this.forget(name);
   }
 
@@ -202,6 +206,11 @@ export class LocalCluster {
       await sleep(50);
     }
     throw new ClusterError(`s6 did not restart ${container}/${service}`);
+  }
+
+  /** `docker compose exec ha …`: a command with the ha container's environment (e.g. `ha-agent reload`). */
+  execInHa(command: string, args: readonly string[]): Promise<string> {
+    return run(command, args, { ...process.env, ...haSpec(this.state.options).env });
   }
 
   /** Stops every container this cluster started (web servers first, gracefully), and nothing else. */
@@ -249,9 +258,9 @@ export class LocalCluster {
   }
 }
 
-function run(command: string, args: readonly string[]): Promise<string> {
+function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, (error, stdout, stderr) =>
+    execFile(command, args, { env }, (error, stdout, stderr) =>
       error ? reject(new ClusterError(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
     );
   });

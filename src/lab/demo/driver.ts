@@ -21,6 +21,8 @@ export interface DemoDriver {
   killWeb(): Promise<string>;
   restartAgent(): Promise<void>;
   restartHaproxy(): Promise<void>;
+  /** A planned reload (`ha-agent reload` in the ha container); returns what it printed. */
+  reloadHaproxy(): Promise<string>;
   /**
    * The agent's log lines (JSON) written since the previous call; the first call gives recent ones.
    * Incremental because HAProxy's access log shares the output: a fixed tail would hold no command under load.
@@ -66,6 +68,10 @@ export class LocalDriver implements DemoDriver {
 
   async restartHaproxy(): Promise<void> {
     await this.local().killService('ha', 'haproxy');
+  }
+
+  reloadHaproxy(): Promise<string> {
+    return this.local().execInHa('ha-agent', ['reload']);
   }
 
   async agentLog(): Promise<string[]> {
@@ -188,6 +194,10 @@ export class ComposeDriver implements DemoDriver {
 
   async restartHaproxy(): Promise<void> {
     await this.compose('exec', '-T', 'ha', 's6-svc', '-k', '/run/s6/services/haproxy');
+  }
+
+  reloadHaproxy(): Promise<string> {
+    return this.compose('exec', '-T', 'ha', 'ha-agent', 'reload');
   }
 
   async agentLog(): Promise<string[]> {

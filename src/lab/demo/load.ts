@@ -221,3 +221,27 @@ export async function once(url: string, path: string): Promise<{ status: number;
   const { status, by } = await request(url, false, path);
   return { status, by };
 }
+
+export interface Stream {
+  /** The server that answered (its `x-backend` header), known as soon as the headers arrive; '' when the request failed. */
+  by: string;
+  /** Resolves true when the response ran its full length (200, ending in `done`), false when it was cut. */
+  done: Promise<boolean>;
+}
+
+/** A long-lived response (the web app's `/stream`, like a WebSocket or a download) on a connection of its own. */
+export function openStream(url: string, ms: number): Promise<Stream> {
+  return new Promise((resolve) => {
+    const req = http.get(`${url}/stream?ms=${ms}`, { agent: false }, (response) => {
+      let tail = '';
+      const done = new Promise<boolean>((finish) => {
+        response.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-16)));
+        response.on('end', () => finish(response.statusCode === 200 && tail.endsWith('done\n')));
+        response.on('error', () => finish(false));
+        response.on('aborted', () => finish(false));
+      });
+      resolve({ by: String(response.headers['x-backend'] ?? '?'), done });
+    });
+    req.on('error', () => resolve({ by: '', done: Promise.resolve(false) }));
+  });
+}

@@ -66,7 +66,7 @@ export function summaryTable(results: readonly PhaseResult[]): string {
     String(r.failed),
     ms(r.p50),
     ms(r.p99),
-    r.name.startsWith('restart HAProxy') ? `restart (${r.haproxyProcesses})` : String(r.haproxyProcesses),
+    r.newHaproxy ? `${r.graceful ? 'reload' : 'restart'} (${r.haproxyProcesses})` : String(r.haproxyProcesses),
     r.convergeMs > 0 ? `${(r.convergeMs / 1000).toFixed(2)} s` : '-',
     `${r.sessions.kept}/${r.sessions.users}`,
     String(r.sessions.renewed),
@@ -204,7 +204,8 @@ ${rows}
 
 export const verdictLine = (problems: readonly string[]): string =>
   problems.length === 0
-    ? '<p class="ok">Every graceful phase: 0 failed requests, 0 HAProxy reloads; every phase where no server left: 0 sessions lost.</p>'
+    ? '<p class="ok">Every graceful phase: 0 failed requests; no HAProxy reload but the planned one; every phase where no server ' +
+      'left: 0 sessions lost.</p>'
     : `<p class="ko">${problems.map(escape).join('<br>')}</p>`;
 
 export const pageStyle =

@@ -48,6 +48,12 @@ async function perform(driver: DemoDriver, phase: Phase): Promise<string> {
       await driver.restartAgent();
       await driver.waitConverged();
       return '';
+    case 'reload-haproxy': {
+      const said = await driver.reloadHaproxy();
+      await driver.waitConverged();
+      // `reloaded: HAProxy worker 120 → 134 in 250 ms; …` → `worker 120 → 134 in 250 ms`
+      return /worker \d+ → \d+ in \d+ ms/.exec(said)?.[0] ?? '';
+    }
     case 'restart-haproxy':
       await driver.restartHaproxy();
       await driver.waitConverged();
@@ -136,6 +142,7 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
         name: detail ? `${phase.name} (${detail})` : phase.name,
         graceful: phase.graceful,
         keepsSessions: phase.keepsSessions,
+        newHaproxy: phase.newHaproxy ?? false,
         startedAt: started,
         endedAt: ended,
         requests: window.requests,

@@ -2,21 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
 import { absentServers, goneMembers, type AbsenceMemory } from '../../../src/reconcile/absent.js';
 import type { ActualServer } from '../../../src/reconcile/actual.js';
+import { actualServer } from '../../helpers/fixtures.js';
 
-const actual = (name: string, extra: Partial<ActualServer> = {}): ActualServer => ({
-  name,
-  address: '10.0.0.1',
-  port: 3000,
-  weight: 100,
-  mode: 'ready',
-  checkEnabled: true,
-  checkPassed: true,
-  running: true,
-  sessions: 0,
-  queue: 0,
-  status: 'UP',
-  ...extra,
-});
+const actual = (name: string, extra: Partial<ActualServer> = {}) => actualServer(name, { address: '10.0.0.1', ...extra });
 const member = (name: string, address: string, status = 'alive'): Member => ({ name, address, status, tags: { role: 'backend' } });
 const map = (...servers: ActualServer[]) => new Map(servers.map((s) => [s.name, s]));
 const none: AbsenceMemory = { since: new Map(), gone: new Set() };

@@ -4,9 +4,10 @@ import { silentLogger } from '../../../src/log.js';
 import { systemClock } from '../../../src/util/clock.js';
 import { defaultServerPolicy } from '../../../src/model/server.js';
 import { applyAction, type ApplyContext } from '../../../src/reconcile/apply.js';
-import type { Action } from '../../../src/reconcile/plan.js';
+import { drainToMaint, type Action } from '../../../src/reconcile/plan.js';
 import { ServerWatcher } from '../../../src/reconcile/watch.js';
 import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
+import { recordLogs } from '../../helpers/log.js';
 
 function context(haproxy: FakeHaproxy, extra: Partial<ApplyContext> = {}): ApplyContext {
   return {
@@ -102,5 +103,96 @@ describe('applyAction', () => {
     expect(await outcome).toBe('rolled-back');
     expect(haproxy.servers.size).toBe(0);
     expect(haproxy.sent.slice(2)).toEqual(['set server nodes/web-1 state maint', 'del server nodes/web-1']);
+  });
+});
+
+describe('applyAction: a drain', () => {
+  const removal: Action = {
+    server: 'web-1',
+    kind: 'remove',
+    reason: 'test',
+    steps: [{ kind: 'set-state', state: 'drain' }, ...drainToMaint(false), { kind: 'shutdown-sessions' }, { kind: 'del' }],
+  };
+  const DRAIN = 'set server nodes/web-1 state drain';
+  const MAINT = 'set server nodes/web-1 state maint';
+
+  /** web-1, booted with some sessions behind it; `drain` runs the removal with these settings. */
+  function setup(extra: Partial<ApplyContext> = {}) {
+    const haproxy = new FakeHaproxy();
+    haproxy.boot('web-1', '10.0.0.1', 3000, { sessionsTotal: 40 });
+    const { log, events } = recordLogs();
+    const outcome = applyAction(context(haproxy, { log, ...extra }), removal);
+    const web1 = haproxy.servers.get('web-1')!;
+    /** A sticky user's requests reach web-1 every `everyMs` for `forMs` (HAProxy's session total grows). */
+    const userActive = async (forMs: number, everyMs: number) => {
+      for (let t = 0; t < forMs; t += everyMs) {
+        await vi.advanceTimersByTimeAsync(everyMs);
+        web1.sessionsTotal += 1;
+      }
+    };
+    return { haproxy, web1, outcome, events, userActive };
+  }
+
+  it('without stickiness, ends as soon as nothing is in flight', async () => {
+    const { haproxy, outcome, events } = setup();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await outcome).toBe('done');
+    expect(haproxy.sent).toEqual([DRAIN, MAINT, 'shutdown sessions server nodes/web-1', 'del server nodes/web-1']);
+    expect(events('drain.finished')).toMatchObject([{ sessions: 0 }]);
+  });
+
+  it('sticky: holds the drain while its users send requests, and ends --drain-idle after the last one', async () => {
+    const { haproxy, outcome, events, userActive } = setup({ sticky: { drainIdleMs: 2_000 } });
+    await userActive(5_000, 500);
+    expect(haproxy.sent).toEqual([DRAIN]); // nothing in flight between the requests, but the users are still there
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(haproxy.sent).toEqual([DRAIN]);
+    await vi.advanceTimersByTimeAsync(700);
+    expect(await outcome).toBe('done');
+    expect(haproxy.sent.slice(0, 2)).toEqual([DRAIN, MAINT]);
+    const [finished] = events('drain.finished');
+    expect(finished?.waitedMs).toBeGreaterThanOrEqual(7_000);
+  });
+
+  it('sticky: a user who never stops holds the drain until --drain-timeout, no longer', async () => {
+    const { haproxy, outcome, events, userActive } = setup({ sticky: { drainIdleMs: 2_000 }, drainTimeoutMs: 4_000 });
+    await userActive(6_000, 300);
+    expect(await outcome).toBe('done');
+    expect(events('drain.timeout')).toMatchObject([{ server: 'web-1', sessions: 0 }]);
+    expect(events('drain.timeout')[0]?.waitedMs).toBeLessThan(4_100);
+    expect(haproxy.sent).toContain('del server nodes/web-1');
+  });
+
+  it('sticky: a server that checks mark down is quiet at once (HAProxy already sends its users elsewhere)', async () => {
+    const { haproxy, outcome, userActive } = setup({ sticky: { drainIdleMs: 60_000 } });
+    haproxy.healthy.clear();
+    await userActive(300, 100);
+    expect(await outcome).toBe('done');
+  });
+
+  it('waits in maint for a request that arrived just before it, instead of cutting it', async () => {
+    const { haproxy, web1, outcome, events } = setup({ sticky: { drainIdleMs: 0 } });
+    haproxy.afterCommand = (text) => {
+      if (text === MAINT) web1.sessions = 1; // a sticky user's request reached it between the last read and maint
+    };
+    await vi.advanceTimersByTimeAsync(500);
+    expect(haproxy.sent).toEqual([DRAIN, MAINT]);
+    web1.sessions = 0; // answered
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await outcome).toBe('done');
+    expect(haproxy.sent.slice(2)).toEqual(['shutdown sessions server nodes/web-1', 'del server nodes/web-1']);
+    expect(events('inflight.timeout')).toEqual([]);
+  });
+
+  it('cuts a request still in flight when the drain timeout has run out (after at least 1 s in maint)', async () => {
+    const { haproxy, web1, outcome, events } = setup({ drainTimeoutMs: 2_000 });
+    web1.sessions = 1; // a long request
+    await vi.advanceTimersByTimeAsync(2_100);
+    expect(haproxy.sent).toEqual([DRAIN, MAINT]);
+    expect(events('drain.timeout')).toMatchObject([{ sessions: 1 }]);
+    await vi.advanceTimersByTimeAsync(1_100);
+    expect(await outcome).toBe('done');
+    expect(events('inflight.timeout')).toMatchObject([{ server: 'web-1', sessions: 1 }]);
+    expect(haproxy.sent.slice(2)).toEqual(['shutdown sessions server nodes/web-1', 'del server nodes/web-1']);
   });
 });

@@ -104,7 +104,7 @@ describe('OwnershipCheck', () => {
           address: 'tcp://127.0.0.1:9999',
           pid: 100,
           changes: ['backend.healthPath: /health → /'],
-          apply: expect.stringContaining('haproxy -f /x.cfg'),
+          apply: expect.stringContaining('ha-agent reload'),
         },
       },
     ]);

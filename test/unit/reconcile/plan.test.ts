@@ -3,26 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
 import { defaultServerPolicy, serverStates, type Server } from '../../../src/model/server.js';
 import type { ActualServer } from '../../../src/reconcile/actual.js';
+import { actualServer } from '../../helpers/fixtures.js';
 import { desiredServers } from '../../../src/reconcile/desired.js';
 import { describeStep, formatPlan, plan, type Action, type Step } from '../../../src/reconcile/plan.js';
 import { planSlots } from '../../../src/reconcile/plan-slots.js';
 import { planForMode } from '../../../src/reconcile/plan-mode.js';
 
 const server = (name: string, extra: Partial<Server> = {}): Server => ({ name, address: '127.0.0.2', port: 3000, weight: 100, ...extra });
-const actual = (name: string, extra: Partial<ActualServer> = {}): ActualServer => ({
-  name,
-  address: '127.0.0.2',
-  port: 3000,
-  weight: 100,
-  mode: 'ready',
-  checkEnabled: true,
-  checkPassed: true,
-  running: true,
-  sessions: 0,
-  queue: 0,
-  status: 'UP',
-  ...extra,
-});
+const actual = actualServer;
 const map = <T extends { name: string }>(...items: T[]) => new Map(items.map((i) => [i.name, i]));
 const kinds = (action: Action | undefined) => action?.steps.map((s) => (s.kind === 'set-state' ? `state ${s.state}` : s.kind));
 
@@ -33,23 +21,25 @@ describe('plan: every transition', () => {
     expect(kinds(action)).toEqual(['add', 'enable-health', 'await-check', 'state ready']);
   });
 
-  it('removes a gone member: drain, wait, maint, shutdown sessions, del', () => {
+  it('removes a gone member: drain, wait for its users, maint, wait for what is in flight, shutdown sessions, del', () => {
     const [action] = plan(new Map(), map(actual('a')));
     expect(action).toMatchObject({ server: 'a', kind: 'remove', reason: 'not an alive member' });
-    expect(kinds(action)).toEqual(['state drain', 'await-drained', 'state maint', 'shutdown-sessions', 'del']);
-    expect(action?.steps[1]).toEqual({ kind: 'await-drained', untilDown: false });
+    expect(kinds(action)).toEqual(['state drain', 'await-drained', 'state maint', 'await-drained', 'shutdown-sessions', 'del']);
+    expect(action?.steps[1]).toEqual({ kind: 'await-drained', untilDown: false, users: true });
+    expect(action?.steps[3]).toEqual({ kind: 'await-drained', untilDown: false, users: false });
   });
 
   it('lets the drain of a failed member end once it is down', () => {
     const [action] = plan(new Map(), map(actual('a')), { failed: new Set(['a']) });
     expect(action).toMatchObject({ reason: 'member failed' });
-    expect(action?.steps[1]).toEqual({ kind: 'await-drained', untilDown: true });
+    expect(action?.steps[1]).toEqual({ kind: 'await-drained', untilDown: true, users: true });
   });
 
   it('resumes removals an earlier agent left half done', () => {
     expect(kinds(plan(new Map(), map(actual('a', { mode: 'drain' })))[0])).toEqual([
       'await-drained',
       'state maint',
+      'await-drained',
       'shutdown-sessions',
       'del',
     ]);
@@ -113,8 +103,9 @@ describe('plan: every transition', () => {
         '  set server nodes/a state ready',
         'remove b (not an alive member)',
         '  set server nodes/b state drain',
-        '  (wait until nodes/b has no sessions and no queue)',
+        '  (wait until nodes/b has no sessions and no queue, and (sticky) its users have gone quiet)',
         '  set server nodes/b state maint',
+        '  (wait until nodes/b has no sessions in flight)',
         '  shutdown sessions server nodes/b',
         '  del server nodes/b',
         '',
@@ -225,7 +216,8 @@ describe('plan: convergence', () => {
       { kind: 'enable-health' },
       { kind: 'await-check' },
       { kind: 'set-state', state: 'drain' },
-      { kind: 'await-drained', untilDown: true },
+      { kind: 'await-drained', untilDown: true, users: true },
+      { kind: 'await-drained', untilDown: false, users: false },
       { kind: 'shutdown-sessions' },
       { kind: 'del' },
       { kind: 'set-weight', weight: 3 },
@@ -237,7 +229,8 @@ describe('plan: convergence', () => {
       'enable health nodes/a',
       '(wait for the first passing health check of nodes/a)',
       'set server nodes/a state drain',
-      '(wait until nodes/a has no sessions and no queue, or is down)',
+      '(wait until nodes/a has no sessions and no queue, and (sticky) its users have gone quiet, or is down)',
+      '(wait until nodes/a has no sessions in flight)',
       'shutdown sessions server nodes/a',
       'del server nodes/a',
       'set server nodes/a weight 3',
@@ -288,8 +281,9 @@ describe('planSlots: fixed server slots', () => {
         reason: 'frees slot of 127.0.0.9:3000',
         steps: [
           { kind: 'set-state', state: 'drain' },
-          { kind: 'await-drained', untilDown: false },
+          { kind: 'await-drained', untilDown: false, users: true },
           { kind: 'set-state', state: 'maint' },
+          { kind: 'await-drained', untilDown: false, users: false },
         ],
       },
     ]);
@@ -397,7 +391,7 @@ describe('planSlots: a member that moves when every slot is taken', () => {
         'slot1',
         'join',
         'frees slot of 127.0.0.2:3000, then member web-1',
-        ['state drain', 'await-drained', 'state maint', 'set-addr', 'state drain', 'await-check', 'state ready'],
+        ['state drain', 'await-drained', 'state maint', 'await-drained', 'set-addr', 'state drain', 'await-check', 'state ready'],
       ],
     ]);
   });

@@ -4,45 +4,30 @@
  * steps, a connection lost in the middle of a drain, a member that leaves before its first check).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Logger } from '../../../src/log.js';
 import type { Member } from '../../../src/membership/member.js';
 import { defaultServerPolicy } from '../../../src/model/server.js';
 import { Reconciler, type ReconcilerOptions } from '../../../src/reconcile/reconciler.js';
 import type { ConfigServer } from '../../../src/render/template.js';
 import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
-
-interface Line {
-  event: string;
-  level: string;
-  [key: string]: unknown;
-}
-
-function recorder(lines: Line[]): Logger {
-  const at =
-    (level: string) =>
-    (event: string, fields: Record<string, unknown> = {}) =>
-      void lines.push({ ...fields, event, level });
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
+import { recordLogs } from '../../helpers/log.js';
 
 const member = (name: string, n: number, status = 'alive'): Member => ({ name, address: `10.0.0.${n}`, status, tags: { role: 'backend' } });
 
 function setup(options: Partial<ReconcilerOptions> = {}) {
   const haproxy = new FakeHaproxy();
-  const lines: Line[] = [];
+  const { lines, log, events } = recordLogs();
   const persisted: ConfigServer[][] = [];
   const reconciler = new Reconciler({
     client: haproxy,
     backend: 'nodes',
     policy: defaultServerPolicy,
     desired: { role: 'backend', defaultPort: 3000, defaultWeight: 100 },
-    log: recorder(lines),
+    log,
     checkTimeoutMs: 10_000,
     drainTimeoutMs: 30_000,
     persist: async (servers) => persisted.push(servers),
     ...options,
   });
-  const events = (name: string, server?: string) => lines.filter((l) => l.event === name && (server === undefined || l.server === server));
   /** Advances fake time in small steps until `done` holds; fails after `limitMs` of fake time. */
   const until = async (what: string, done: () => boolean, limitMs = 60_000) => {
     for (let waited = 0; !done(); waited += 50) {
@@ -206,8 +191,8 @@ describe('Reconciler over a fake HAProxy', () => {
     expect(events('step.failed', 'web-1')).toHaveLength(1);
     expect(haproxy.servers.has('web-1')).toBe(false);
     expect(events('plan.action', 'web-1').map((l) => l.steps)).toEqual([
-      ['set-state', 'await-drained', 'set-state', 'shutdown-sessions', 'del'],
-      ['await-drained', 'set-state', 'shutdown-sessions', 'del'],
+      ['set-state', 'await-drained', 'set-state', 'await-drained', 'shutdown-sessions', 'del'],
+      ['await-drained', 'set-state', 'await-drained', 'shutdown-sessions', 'del'],
     ]);
   });
 

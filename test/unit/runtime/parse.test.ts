@@ -54,6 +54,7 @@ describe('parsers over answers recorded from HAProxy 2.6', () => {
       checkStatus: 'L7OK',
       checkCode: '200',
       address: `127.0.0.1:${port}`,
+      lastSessionSec: -1, // never had a session
     });
     const [up] = parseStat(answerTo(transcript, `show stat ${backend} 4 -1`, 1));
     expect(up?.status).toMatch(/^UP/);

@@ -15,6 +15,7 @@ const result = (name: string, extra: Partial<PhaseResult> = {}): PhaseResult => 
   name,
   graceful: true,
   keepsSessions: true,
+  newHaproxy: false,
   startedAt: 1_000,
   endedAt: 2_000,
   requests: 100,
@@ -29,9 +30,13 @@ const result = (name: string, extra: Partial<PhaseResult> = {}): PhaseResult => 
 });
 
 describe('demo outputs', () => {
-  it('judges the phases: graceful ones lose nothing, only the HAProxy restart phase may see a new process', () => {
+  it('judges the phases: graceful ones lose nothing, only the HAProxy reload and restart phases may see a new process', () => {
     expect(
-      verdict([result('scale 1 → 5'), result('restart HAProxy (SIGKILL)', { graceful: false, failed: 9, haproxyProcesses: 1 })]),
+      verdict([
+        result('scale 1 → 5'),
+        result('planned HAProxy reload', { newHaproxy: true, haproxyProcesses: 1 }),
+        result('restart HAProxy (SIGKILL)', { graceful: false, failed: 9, haproxyProcesses: 1, newHaproxy: true }),
+      ]),
     ).toEqual([]);
     expect(
       verdict([result('scale 5 → 2', { failed: 2, errors: ['read ECONNRESET'] }), result('scale 2 → 4', { haproxyProcesses: 1 })]),
@@ -79,7 +84,10 @@ describe('demo outputs', () => {
 
   it('prints the summary table', () => {
     expect(
-      summaryTable([result('scale 1 → 5'), result('restart HAProxy (SIGKILL)', { failed: 9, haproxyProcesses: 1, convergeMs: 0 })]),
+      summaryTable([
+        result('scale 1 → 5'),
+        result('restart HAProxy (SIGKILL)', { graceful: false, failed: 9, haproxyProcesses: 1, convergeMs: 0, newHaproxy: true }),
+      ]),
     ).toBe(
       [
         'phase                      requests  failed  p50 ms  p99 ms      reloads  converged in  sessions kept  new',
@@ -194,7 +202,7 @@ describe('demo outputs', () => {
     expect(done).toContain('<b>finished</b>');
     expect(done).toContain('<h2>Phases</h2>');
     expect(done).toContain(
-      'Every graceful phase: 0 failed requests, 0 HAProxy reloads; every phase where no server left: 0 sessions lost.',
+      'Every graceful phase: 0 failed requests; no HAProxy reload but the planned one; every phase where no server left: 0 sessions lost.',
     );
     expect(done).toContain('<td>8 of 8</td><td>0</td>');
   });

@@ -256,4 +256,43 @@ describe('ha-agent run --services against real haproxy and serf', () => {
     expect(agent.logs().filter((l) => l.event === 'step.finished' && l.backend === 'nodes').length).toBeGreaterThan(0);
     expect(await runtime.serversState('api')).toEqual([]);
   });
+
+  it('adds a service declared after HAProxy booted with `ha-agent reload` (master-worker): no failed request, servers carried', async () => {
+    await runtime.close();
+    await stopAll();
+    const deployment = 'services-reload';
+    haproxy = await startHaproxy({ masterWorker: true, deployment }); // no service at boot
+    lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' } });
+    runtime = new RuntimeClient({ url: haproxy.tcpUrl });
+    runtime.start();
+    const services = ['--services', 'api:host=api.test', '--deployment', deployment];
+    agent = startAgent(agentArgs(haproxy, lb.rpc, services));
+    await join('web-1');
+    await join('api-1', 'api');
+    await waitUp('nodes', ['web-1']);
+    await agent.waitForLog('api missing', (l) => l.event === 'services.checked' && (l.missing as string[]).includes('api'));
+    const traffic = load({ 'www.test': (server) => server.startsWith('web-') });
+    const reload = await haAgent([
+      'reload',
+      '--runtime',
+      haproxy.tcpUrl,
+      '--master-socket',
+      haproxy.masterUrl,
+      '--runtime-socket',
+      haproxy.model.runtime.unixSocket!,
+      '--frontend-bind',
+      haproxy.model.frontend.bind,
+      '--config-out',
+      haproxy.configPath,
+      ...services,
+    ]);
+    expect(reload.stdout).toMatch(/^reloaded: HAProxy worker \d+ → \d+ in \d+ ms; 1 servers in nodes, api, each with its address/);
+    await agent.waitForLog('api present', (l) => l.event === 'services.checked' && (l.missing as string[]).length === 0);
+    await waitUp('api', ['api-1']);
+    await waitFor('api.test routed', async () => (await get('api.test')).by === 'api-1');
+    const counts = await traffic.stop();
+    expect(counts.failed).toBe(0);
+    expect(counts.misrouted).toEqual([]);
+    expect(await up('nodes')).toEqual(['web-1']);
+  });
 });

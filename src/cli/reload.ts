@@ -70,8 +70,9 @@ export async function reload(argv: readonly string[], io: CliIo): Promise<number
         };
       },
       reloadMaster: () => reloadMaster(master),
-      writeConfig: async (servers, backend) => {
-        const outcome = await writer.write(servers, backend);
+      writeConfig: async (servers) => {
+        for (const [backend, list] of servers) if (backend !== config.backend) writer.stage(list, backend);
+        const outcome = await writer.write(servers.get(config.backend) ?? []);
         if (outcome === 'written' || outcome === 'unchanged') await recordSettings(configOut, identity.settings, settings);
         return outcome;
       },

@@ -44,8 +44,8 @@ export interface ReloadSession {
 export interface ReloadDeps {
   connect: () => Promise<ReloadSession>;
   reloadMaster: () => Promise<string>;
-  /** Renders `backend`'s servers into the config (with the other backends' written before). */
-  writeConfig: (servers: ConfigServer[], backend: string) => Promise<WriteOutcome>;
+  /** Renders every backend's servers into the config, in one write. */
+  writeConfig: (servers: ReadonlyMap<string, ConfigServer[]>) => Promise<WriteOutcome>;
   saveState: (dump: string) => Promise<void>;
   clearState: () => Promise<void>;
   clock: Clock;
@@ -88,19 +88,12 @@ export async function plannedReload(deps: ReloadDeps, options: ReloadOptions): P
     return { info, dump };
   });
   const rows = parseServersState(before.dump);
-  // The default backend last: its write is the one that renders every backend's servers.
-  const backends = [...(options.services ?? []), backend];
-  let count = 0;
-  for (const name of backends) {
-    const servers = rows.filter((row) => row.backend === name).map(configServer);
-    count += servers.length;
-    const outcome = await deps.writeConfig(servers, name);
-    if (outcome === 'invalid' || outcome === 'failed') {
-      throw new ReloadError(
-        'RELOAD_INVALID_CONFIG',
-        `the config with ${servers.length} servers in ${name} was not written (${outcome}): see config.invalid`,
-      );
-    }
+  const backends = [backend, ...(options.services ?? [])];
+  const servers = new Map(backends.map((name) => [name, rows.filter((row) => row.backend === name).map(configServer)]));
+  const count = [...servers.values()].reduce((sum, list) => sum + list.length, 0);
+  const outcome = await deps.writeConfig(servers);
+  if (outcome === 'invalid' || outcome === 'failed') {
+    throw new ReloadError('RELOAD_INVALID_CONFIG', `the config with ${count} servers was not written (${outcome}): see config.invalid`);
   }
   await deps.saveState(before.dump);
   log.info('reload.started', { pid: before.info.pid, servers: count });

@@ -31,12 +31,17 @@ export class ConfigWriter {
 
   constructor(private readonly options: ConfigWriterOptions) {}
 
-  /** Writes are serialised; each renders the servers it is given for `backend` (default: the default backend's) and the others' latest. */
-  write(servers: readonly ConfigServer[], backend = this.options.base.backend.name): Promise<WriteOutcome> {
+  /** Records `backend`'s servers for the next write, writing nothing (a caller that writes several backends at once). */
+  stage(servers: readonly ConfigServer[], backend: string): void {
     this.servers.set(
       backend,
       [...servers].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })),
     );
+  }
+
+  /** Writes are serialised; each renders the servers it is given for `backend` (default: the default backend's) and the others' latest. */
+  write(servers: readonly ConfigServer[], backend = this.options.base.backend.name): Promise<WriteOutcome> {
+    this.stage(servers, backend);
     this.queue = this.queue.then(() => this.writeNow());
     return this.queue;
   }

@@ -143,7 +143,7 @@ async function joinAndLeave(): Promise<void> {
 async function mass(): Promise<void> {
   const { results: runs, failures } = await massRuns(MASS, RUNS);
   const { results: off } = await massRuns(MASS, 1, { extraArgs: ['--serf-poll', '10m'] });
-  const pick = (key: keyof (typeof runs)[number]) => runs.map((r) => r[key]);
+  const pick = (key: Exclude<keyof (typeof runs)[number], 'joinStages' | 'leaveStages'>) => runs.map((r) => r[key]);
   console.log(
     `\n${MASS} members at once, ${RUNS} runs, median (min–max). Serf RPC stand-in (test/helpers/fake-serf.ts); real haproxy, HTTP servers, health checks`,
   );
@@ -157,6 +157,15 @@ async function mass(): Promise<void> {
   console.log(
     `  … → all deleted: ${medianRange(pick('deletedMs'))} ms; distinct servers answering afterwards: ${medianRange(pick('distinctServed'))}`,
   );
+  // Where the time goes: when the last of the servers reached each stage, from the agent's log.
+  for (const [what, key] of [
+    ['join', 'joinStages'],
+    ['leave', 'leaveStages'],
+  ] as const) {
+    const names = Object.keys(runs[0]?.[key] ?? {});
+    const cells = names.map((name) => `${name} ${medianRange(runs.map((r) => r[key][name] ?? Number.NaN))}`);
+    console.log(`  ${what}, the last server reached (ms after the list changed): ${cells.join(' · ')}`);
+  }
   console.log(
     `  ha-agent RSS 5 s after the joins: ${medianRange(pick('agentRssMb'), 1)} MB — target <= 80: ${verdict(pick('agentRssMb'), 80)}`,
   );

@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../src/lab/cluster/local.js';
-import { openStream, percentile, summarise, type Outcome } from '../src/lab/demo/load.js';
+import { openStream, percentile, summarise, type Outcome, type Stream } from '../src/lab/demo/load.js';
 import { startSerf } from '../test/helpers/serf.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -70,11 +70,12 @@ function watchProcesses(configPath: string) {
   };
 }
 
-function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]> }> {
+function startLoadProcess(url: string): Promise<{ stop: () => Promise<Outcome[]>; kill: () => void }> {
   const child: ChildProcess = fork(path.join(import.meta.dirname, 'load-worker.ts'), [url], { execArgv: ['--import', 'tsx'] });
   return new Promise((resolve) => {
     child.once('message', () =>
       resolve({
+        kill: () => child.kill('SIGKILL'),
         stop: () =>
           new Promise((done) => {
             child.once('message', (message) => {
@@ -122,33 +123,39 @@ interface Row {
 async function scenario(way: string, cluster: LocalCluster, frontendUrl: string, configPath: string): Promise<Row> {
   const processes = watchProcesses(configPath);
   const load = await startLoadProcess(frontendUrl);
-  const streams = await Promise.all(Array.from({ length: STREAMS }, () => openStream(frontendUrl, STREAM_MS)));
-  const streamsDone = Promise.all(streams.map((s) => s.done));
-  const t0 = Date.now();
-  await sleep(HOLD_MS);
-  const steadyEnd = Date.now();
   const joins: Array<{ name: string; at: number }> = [];
   const leaves: Array<{ name: string; at: number }> = [];
-  for (let cycle = 0; cycle < CYCLES; cycle += 1) {
-    const before = new Set(cluster.webs().map((c) => c.name));
-    const t1 = Date.now();
-    await cluster.scale(4);
-    for (const name of cluster
-      .webs()
-      .map((c) => c.name)
-      .filter((n) => !before.has(n)))
-      joins.push({ name, at: t1 });
+  let t0 = 0;
+  let steadyEnd = 0;
+  let streams: Stream[] = [];
+  let completed: boolean[] = [];
+  try {
+    streams = await Promise.all(Array.from({ length: STREAMS }, () => openStream(frontendUrl, STREAM_MS)));
+    const streamsDone = Promise.all(streams.map((s) => s.done));
+    t0 = Date.now();
     await sleep(HOLD_MS);
-    const removed = cluster
-      .webs()
-      .slice(2)
-      .map((c) => c.name);
-    const t2 = Date.now();
-    await cluster.scale(2);
-    for (const name of removed) leaves.push({ name, at: t2 });
-    await sleep(HOLD_MS);
+    steadyEnd = Date.now();
+    for (let cycle = 0; cycle < CYCLES; cycle += 1) {
+      // From when each new web server's Serf agent started, its app already listening.
+      const { joined } = await cluster.scale(4);
+      for (const [name, at] of joined) joins.push({ name, at });
+      await sleep(HOLD_MS);
+      const removed = cluster
+        .webs()
+        .slice(2)
+        .map((c) => c.name);
+      // From SIGTERM to the web servers' s6 (their Serf agents get SIGINT, their apps keep serving).
+      const left = await cluster.scale(2);
+      for (const name of removed) leaves.push({ name, at: left.changedAt });
+      await sleep(HOLD_MS);
+    }
+    completed = await Promise.race([streamsDone, sleep(STREAM_MS + 20_000).then(() => streams.map(() => false))]);
+  } catch (error) {
+    // A way that fails leaves no load process and no sampler behind.
+    load.kill();
+    processes.stop();
+    throw error;
   }
-  const completed = await Promise.race([streamsDone, sleep(STREAM_MS + 20_000).then(() => streams.map(() => false))]);
   const outcomes = await load.stop();
   const seen = processes.stop();
   const steady = outcomes.filter((o) => o.at >= t0 && o.at < steadyEnd);
@@ -204,13 +211,24 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   });
   // Not below the cluster's state folder: LocalCluster.up starts that afresh.
   const balancerDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-lb-'));
-  const balancer = new ReloadBalancer(way, balancerDir, port, '127.0.0.1:7373');
+  const runtimePort = await freePort();
+  const balancer = new ReloadBalancer(way, balancerDir, port, runtimePort, '127.0.0.1:7373');
   balancer.start();
-  const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2, ha: false, serfProfile: SERF_PROFILE });
+  let cluster: LocalCluster | undefined;
   try {
+    cluster = await LocalCluster.up({
+      home,
+      stateDir,
+      port,
+      webapps: 2,
+      ha: false,
+      serfProfile: SERF_PROFILE,
+      runtimeUrl: `tcp://127.0.0.1:${runtimePort}`,
+    });
     return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'));
   } finally {
-    await cluster.down();
+    // Also when the way failed: a balancer left running would follow the next way's members.
+    await cluster?.down();
     await balancer.stop();
     await stopAll();
   }
@@ -247,7 +265,8 @@ const table = [
 ];
 console.log(
   `\n${CYCLES} cycles of scale 2 → 4 → 2 under load (4 keep-alive + 2 new-connection clients), ${HOLD_MS} ms per phase, Serf profile ${SERF_PROFILE}.` +
-    `\njoin → serving: scale call → first request served by the new server; stop → last request: scale call (SIGTERM to the web server's s6, SIGINT to its Serf agent) → last request it served;` +
+    `\njoin → serving: the new web server's Serf agent started (its app already listening) → first request served by it;` +
+    ` stop → last request: SIGTERM to the web server's s6 (SIGINT to its Serf agent; the app serves on) → last request it served;` +
     ` both median (min–max) over ${CYCLES * 2} servers. Long streams: ${STREAMS} responses of ${STREAM_MS / 1000} s opened before the first scale event (so on the 2 servers that stay).\n`,
 );
 console.log(table.join('\n'));

@@ -8,18 +8,26 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
-import { agentArgs, startAgent } from '../test/helpers/agent.js';
+import { agentArgs, imageNodeOptions, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, productDefaults, rssMb } from './figures.js';
 
+// The stages below are read from the agent's whole log (thousands of lines), not the helpers' last 200 kB.
+process.env.TEST_OUTPUT_LIMIT ??= String(256 * 1024 * 1024);
+
 /** Serf's quiet period before it sends a batch of member events. */
 const SERF_BATCH_MS = 1_000;
 
+/** When the last server reached each stage of its join or leave, ms after the list changed (from the agent's log). */
+export type Stages = Record<string, number>;
+
 export interface MassResult {
   joinMs: number;
+  joinStages: Stages;
+  leaveStages: Stages;
   outMs: number;
   deletedMs: number;
   distinctServed: number;
@@ -37,13 +45,49 @@ export interface MassOptions {
   idleMs?: number;
 }
 
+/** The stages of a join and of a leave, as the agent logs them. */
+const JOIN_STAGES: Array<[string, (l: LogLine) => boolean]> = [
+  ['planned', (l) => l.event === 'plan.action' && l.action === 'join'],
+  ['first check timed out (rolled back)', (l) => l.event === 'check.timeout'],
+  ['added', (l) => l.event === 'step.finished' && l.step === 'add'],
+  ['health enabled', (l) => l.event === 'step.finished' && l.step === 'enable-health'],
+  ['first check passed (seen)', (l) => l.event === 'check.passed'],
+  ['state ready', (l) => l.event === 'step.finished' && l.step === 'set-state' && String(l.command).endsWith('ready')],
+];
+const LEAVE_STAGES: Array<[string, (l: LogLine) => boolean]> = [
+  ['planned', (l) => l.event === 'plan.action' && l.action === 'remove'],
+  ['state drain', (l) => l.event === 'step.finished' && l.step === 'set-state' && String(l.command).endsWith('drain')],
+  ['drained', (l) => l.event === 'drain.finished' || l.event === 'drain.timeout'],
+  ['deleted', (l) => l.event === 'step.finished' && l.step === 'del'],
+];
+
+/** The agent's complete log lines so far (the last one may still be half written). */
+function agentLog(agent: TestAgent): LogLine[] {
+  return agent.process
+    .output()
+    .split('\n')
+    .slice(0, -1)
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
+function stages(logs: readonly LogLine[], from: number, list: Array<[string, (l: LogLine) => boolean]>): Stages {
+  const out: Stages = {};
+  for (const [name, match] of list) {
+    let last = Number.NaN;
+    for (const line of logs) if (match(line)) last = Math.max(Number.isNaN(last) ? -Infinity : last, Date.parse(String(line.time)) - from);
+    out[name] = last;
+  }
+  return out;
+}
+
 export async function massChange(count: number, { extraArgs = [], idleMs = 10_000 }: MassOptions = {}): Promise<MassResult> {
   const haproxy = await startHaproxy();
   const serf = new FakeSerf();
   await serf.listen();
   // As ha/services/ha-agent/run starts it.
   const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'info', ...extraArgs])), {
-    NODE_OPTIONS: '--max-semi-space-size=1',
+    NODE_OPTIONS: imageNodeOptions(),
   });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
@@ -71,6 +115,7 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
     change('member-join', members, members);
     await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 20 });
     const joinMs = Date.now() - t0;
+    const joinStages = stages(agentLog(agent), t0, JOIN_STAGES);
     // Memory and idle cost with every member served, once the burst of joins (and its event) has settled.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const agentRssMb = rssMb(agent.process.pid);
@@ -95,7 +140,12 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
       intervalMs: 20,
     });
     const deletedMs = Date.now() - t1;
-    return { joinMs, outMs, deletedMs, distinctServed: served.size, agentRssMb, idleCpu, pollsPerSecond };
+    const leaveStages = stages(
+      agentLog(agent).filter((l) => Date.parse(String(l.time)) >= t1),
+      t1,
+      LEAVE_STAGES,
+    );
+    return { joinMs, joinStages, outMs, leaveStages, deletedMs, distinctServed: served.size, agentRssMb, idleCpu, pollsPerSecond };
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await runtime.close();

@@ -7,7 +7,8 @@
  *               (`expose-fd listeners`: HAProxy's best reload).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { silentLogger } from '../src/log.js';
 import { SerfMembership } from '../src/membership/source.js';
@@ -31,6 +32,8 @@ export class ReloadBalancer {
     private readonly way: ReloadWay,
     private readonly dir: string,
     private readonly port: number,
+    /** The Runtime API's TCP port: a free one, not the local cluster's 9999 (other runs on the machine may hold it). */
+    private readonly runtimePort: number,
     private readonly serfRpc: string,
   ) {
     mkdirSync(dir, { recursive: true });
@@ -64,7 +67,7 @@ export class ReloadBalancer {
 
   private model(servers: ConfigModel['servers']): ConfigModel {
     return {
-      runtime: { tcp: '127.0.0.1:9999', unixSocket: path.join(this.dir, 'admin.sock') },
+      runtime: { tcp: `127.0.0.1:${this.runtimePort}`, unixSocket: path.join(this.dir, 'admin.sock') },
       frontend: { bind: `127.0.0.1:${this.port}` },
       backend: { name: 'nodes', balance: 'roundrobin', healthPath: '/health' },
       policy: defaultServerPolicy,
@@ -85,9 +88,44 @@ export class ReloadBalancer {
   private launch(extra: string[]): ChildProcess {
     const args =
       this.way === 'seamless' ? ['-W', '-db', '-S', this.masterSocket, '-f', this.configPath] : ['-db', '-f', this.configPath, ...extra];
-    const child = spawn('haproxy', args, { stdio: 'ignore' });
+    const log = openSync(path.join(this.dir, 'haproxy.log'), 'a');
+    const child = spawn('haproxy', args, { stdio: ['ignore', log, log] });
+    closeSync(log);
     this.processes.push(child);
     return child;
+  }
+
+  /** The master's reload count, from `show proc` on its CLI; undefined while it re-executes itself. */
+  private masterReloads(): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      let out = '';
+      const socket = net.connect(this.masterSocket, () => socket.end('show proc\n'));
+      socket.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      socket.on('close', () => {
+        const match = /^\d+\s+master\s+(\d+)/m.exec(out);
+        resolve(match ? Number(match[1]) : undefined);
+      });
+      socket.on('error', () => resolve(undefined));
+    });
+  }
+
+  /**
+   * SIGUSR2 once the master answers, then wait until it has re-executed itself: a signal while it
+   * starts or re-executes is lost or, before its handler is set, kills it.
+   */
+  private async reloadMaster(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    const until = async (done: (reloads: number) => boolean) => {
+      for (;;) {
+        const reloads = await this.masterReloads();
+        if ((reloads !== undefined && done(reloads)) || Date.now() > deadline) return reloads;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const before = await until(() => true);
+    if (before === undefined) return;
+    this.processes[0]?.kill('SIGUSR2');
+    await until((reloads) => reloads > before);
   }
 
   private async apply(servers: ConfigModel['servers']): Promise<void> {
@@ -104,7 +142,7 @@ export class ReloadBalancer {
     } else if (this.way === 'soft') {
       this.launch(['-sf', ...current.map(String)]);
     } else {
-      this.processes[0]?.kill('SIGUSR2'); // the master re-executes itself and starts a new worker
+      await this.reloadMaster(); // the master re-executes itself and starts a new worker
     }
   }
 }

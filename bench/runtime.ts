@@ -1,7 +1,9 @@
 /**
  * `npm run bench:runtime`: add then delete 1,000 servers on a real HAProxy three ways, BENCH_ROUNDS
  * (default 5) rounds, and print each time as median (min–max) and the ratios of the medians against
- * the baseline (a new connection per command) measured in the same run. Prints figures; asserts nothing.
+ * the baseline (a new connection per command) measured in the same run. Then how soon a new server's
+ * first health check passes after `enable health`, for the default `downinter` and others
+ * (BENCH_CHECKS samples each). Prints figures; asserts nothing.
  */
 import net from 'node:net';
 import { defaultServerPolicy } from '../src/model/server.js';
@@ -9,13 +11,19 @@ import { RuntimeClient } from '../src/runtime/client.js';
 import * as cmd from '../src/runtime/commands.js';
 import type { Command } from '../src/runtime/commands.js';
 import { checkAnswer } from '../src/runtime/answers.js';
+import { CHECK_RESULT } from '../src/runtime/parse.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
+import { startHttpBackend } from '../test/helpers/http-backend.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { machineLine, medianRange, spread } from './figures.js';
 
 const COUNT = Number(process.env.BENCH_SERVERS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const CHECKS = Number(process.env.BENCH_CHECKS ?? 10);
+/** The product's default first, then others; 1000 = `inter` (HAProxy uses `inter` when `downinter` is not set). */
+const DOWNINTERS = [defaultServerPolicy.check.downinter, 50, 200, defaultServerPolicy.check.inter];
 
+console.log(machineLine());
 const haproxy = await startHaproxy();
 const [host, port] = [haproxy.model.runtime.tcp!.split(':')[0]!, Number(haproxy.model.runtime.tcp!.split(':')[1])];
 const names = Array.from({ length: COUNT }, (_, i) => `bench-${i}`);
@@ -80,6 +88,31 @@ for (let round = 0; round < ROUNDS; round += 1) {
     times.get(way.name)!.del.push(performance.now() - started);
   }
 }
+
+/**
+ * The agent's join up to the wait: `add server` (in maintenance), `enable health`; then `show servers
+ * state` every 2 ms until the first check has passed. The clock starts before `enable health` is sent.
+ */
+const web = await startHttpBackend('check', '127.0.0.1');
+const firstCheck = new Map<number, number[]>(DOWNINTERS.map((d) => [d, []]));
+for (let i = 0; i < CHECKS; i += 1) {
+  for (const downinter of DOWNINTERS) {
+    const name = `check-${downinter}-${i}`;
+    const policy = { ...defaultServerPolicy, check: { ...defaultServerPolicy.check, downinter } };
+    await client.run(cmd.addServer(haproxy.backend, name, { address: web.address, port: web.port, weight: 10, policy }));
+    const started = performance.now();
+    await client.run(cmd.enableHealth(haproxy.backend, name));
+    for (;;) {
+      const row = (await client.serversState(haproxy.backend)).find((s) => s.name === name);
+      if (row?.checkResult === CHECK_RESULT.PASSED) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    firstCheck.get(downinter)!.push(performance.now() - started);
+    await client.run(cmd.shutdownSessions(haproxy.backend, name));
+    await client.run(cmd.delServer(haproxy.backend, name));
+  }
+}
+await web.close();
 await client.close();
 await stopAll();
 
@@ -88,7 +121,6 @@ const total = (name: string) => {
   return t.add.map((add, i) => add + (t.del[i] ?? Number.NaN));
 };
 const baseTotal = spread(total(ways[0]!.name)).median;
-console.log(machineLine());
 console.log(`Runtime API: add then delete ${COUNT} servers, ${ROUNDS} rounds, median (min–max) ms, HAProxy over ${haproxy.tcpUrl}`);
 console.log(['way'.padEnd(32), 'add ms'.padStart(22), 'del ms'.padStart(22), 'total ms'.padStart(22), 'speed-up'.padStart(9)].join(' '));
 for (const way of ways) {
@@ -108,3 +140,14 @@ const pipelined = baseTotal / spread(total('client, pipelined')).median;
 console.log(
   `pipelined vs a connection per command (medians): ${pipelined.toFixed(1)}x (target >= 5x: ${pipelined >= 5 ? 'met' : 'NOT met'})`,
 );
+console.log(
+  `\n\`enable health\` → first check passed, median (min–max) ms of ${CHECKS}, checks \`inter ${defaultServerPolicy.check.inter}\`, /health answering 200:`,
+);
+for (const [downinter, times] of firstCheck) {
+  const label =
+    downinter === defaultServerPolicy.check.inter
+      ? `downinter ${downinter} (= inter)`
+      : `downinter ${downinter}${downinter === defaultServerPolicy.check.downinter ? ' (default)' : ''}`;
+  console.log(`  ${label.padEnd(30)} ${medianRange(times, 1)}`);
+}
+console.log(machineLine());

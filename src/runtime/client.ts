@@ -185,9 +185,15 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     return answers;
   }
 
-  /** `show info`: the process's Pid, version, uptime and whether it is stopping. */
+  /**
+   * `show info`: the process's Pid, version, uptime and whether it is stopping. A started client drops
+   * a connection to a stopping process (the old worker of a reload keeps the connections it had), so it
+   * reconnects to the new one at once rather than at the next heartbeat.
+   */
   async info(): Promise<Info> {
-    return parseInfo(await this.run(commands.showInfo()));
+    const info = parseInfo(await this.run(commands.showInfo()));
+    if (info.stopping && this.running) this.connection?.close();
+    return info;
   }
 
   /** `show backend`: the backends HAProxy booted with (none can be added at runtime). */

@@ -29,21 +29,22 @@ export interface TestAgent {
  * file are, and every other setting at its default.
  */
 export function imageArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly string[] = []): string[] {
+  return ['run', ...haproxyArgs(haproxy), '--serf', serfRpc, ...extra];
+}
+
+/** The settings that describe `haproxy` to any subcommand that renders or reaches it (run, reload). */
+export function haproxyArgs(haproxy: TestHaproxy): string[] {
   return [
-    'run',
     '--runtime',
     haproxy.tcpUrl,
     '--runtime-socket',
     haproxy.model.runtime.unixSocket!,
-    '--serf',
-    serfRpc,
     '--backend',
     haproxy.backend,
     '--frontend-bind',
     haproxy.model.frontend.bind,
     '--config-out',
     haproxy.configPath,
-    ...extra,
   ];
 }
 

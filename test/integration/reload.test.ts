@@ -3,14 +3,16 @@
  * `ha-agent run` and the lab's web app. Under continuous load, with a long response in flight, a server
  * with its own weight, one whose checks found it DOWN and one in MAINT (joining, its first check not yet
  * passed), a planned reload loses no request, the new worker starts with every server's weight, state and health, the old worker finishes the long response,
- * and the running agent follows the new worker without changing anything. HAProxy is the host's (2.6);
- * with HAPROXY_BIN=$(bash scripts/haproxy-from-image.sh) it is the image's (3.0), run as a host process.
+ * and the running agent follows the new worker without changing anything. HAProxy is the host's (2.6).
+ * HAProxy 3.0 is reloaded for real in the e2e (test/e2e/compose.test.ts, in its container): the binary
+ * scripts/haproxy-from-image.sh extracts runs through the image's loader, and a 3.0 master re-executes
+ * itself through /proc/self/exe, which is that loader without its library path.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStream, startLoad, type Load } from '../../src/lab/demo/load.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
-import { agentArgs, startAgent, type TestAgent } from '../helpers/agent.js';
+import { agentArgs, haproxyArgs, startAgent, type TestAgent } from '../helpers/agent.js';
 import { haAgent } from '../helpers/cli.js';
 import { startAppMember, type AppMember } from '../helpers/cluster.js';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
@@ -37,6 +39,14 @@ async function ask<T>(work: (client: RuntimeClient) => Promise<T>): Promise<T> {
   }
 }
 const servers = () => ask((c) => c.stat(haproxy.backend));
+const reloadArgs = (deployment: string) => [
+  'reload',
+  ...haproxyArgs(haproxy),
+  '--master-socket',
+  haproxy.masterUrl,
+  '--deployment',
+  deployment,
+];
 
 beforeAll(async () => {
   haproxy = await startHaproxy({ masterWorker: true, deployment: DEPLOYMENT });
@@ -69,23 +79,7 @@ describe('ha-agent reload (master-worker HAProxy)', () => {
     await waitFor('load running', () => load!.outcomes.length > 50);
     const stream = await openStream(haproxy.frontendUrl, 3_000);
     const from = Date.now();
-    const result = await haAgent([
-      'reload',
-      '--runtime',
-      haproxy.tcpUrl,
-      '--master-socket',
-      haproxy.masterUrl,
-      '--runtime-socket',
-      haproxy.model.runtime.unixSocket!,
-      '--backend',
-      haproxy.backend,
-      '--frontend-bind',
-      haproxy.model.frontend.bind,
-      '--config-out',
-      haproxy.configPath,
-      '--deployment',
-      DEPLOYMENT,
-    ]);
+    const result = await haAgent(reloadArgs(DEPLOYMENT));
     expect(result.stderr).not.toMatch(/"level":"(warn|error)"/);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^reloaded: HAProxy worker \d+ → \d+ in \d+ ms; 4 servers in nodes, each with its address, weight/);
@@ -122,17 +116,7 @@ describe('ha-agent reload (master-worker HAProxy)', () => {
   it('refuses an HAProxy of another deployment, writing and reloading nothing', async () => {
     const config = readFileSync(haproxy.configPath, 'utf8');
     const pid = (await ask((c) => c.info())).pid;
-    const result = await haAgent([
-      'reload',
-      '--runtime',
-      haproxy.tcpUrl,
-      '--master-socket',
-      haproxy.masterUrl,
-      '--config-out',
-      haproxy.configPath,
-      '--deployment',
-      'someone-else',
-    ]);
+    const result = await haAgent(reloadArgs('someone-else'));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('RELOAD_NOT_OURS');
     expect(readFileSync(haproxy.configPath, 'utf8')).toBe(config);

@@ -70,6 +70,7 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
     htmlReport({
       title: 'ha-agent zero-downtime scaling demo',
       label: driver.label,
+      convergeClock: driver.convergeClock,
       startedAt: run.startedAt,
       samples: run.monitor.samples,
       outcomes: run.outcomes,
@@ -80,10 +81,10 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
   if (json) {
     io.stdout(`${JSON.stringify({ results: run.results, problems, report: reportPath }, null, 2)}\n`);
   } else {
-    io.stdout(`\n${summaryTable(run.results)}`);
+    io.stdout(`\n${summaryTable(run.results, driver.convergeClock)}`);
     io.stdout(
       problems.length === 0
-        ? 'Every graceful phase: 0 failed requests; HAProxy never reloaded; no session lost where no server left.\n'
+        ? 'Every graceful phase: 0 failed requests; no HAProxy reload but the planned one; no session lost where no server left.\n'
         : `PROBLEMS:\n${problems.map((p) => `  ${p}`).join('\n')}\n`,
     );
     io.stdout(`HTML report: ${reportPath}\n`);

@@ -1,4 +1,7 @@
-/** Waits until an HAProxy backend holds exactly the expected servers, all UP (the cluster and the demo use it). */
+/**
+ * Waits until an HAProxy backend holds exactly the expected servers, all UP (the cluster, the demo
+ * and the benchmark's reload-based ways use it).
+ */
 import { DEFAULT_BACKEND } from '../../model/values.js';
 import { RuntimeClient } from '../../runtime/client.js';
 
@@ -19,14 +22,19 @@ export async function waitUntilServing(
     while (Date.now() < deadline) {
       try {
         if (!client.connected) await client.connect();
-        const [stat, want] = await Promise.all([client.stat(backend), expected()]);
+        const [info, stat, want] = await Promise.all([client.info(), client.stat(backend), expected()]);
+        // A reloaded HAProxy (`-sf`, master-worker) keeps this connection on its old process, which
+        // still answers with the old servers until it exits: only a new connection reaches the new one.
         const up = stat
           .filter((s) => s.status.startsWith('UP'))
           .map((s) => s.name)
           .sort()
           .join();
-        if (up === [...want].sort().join() && stat.length === want.length) return;
-        last = `UP [${up}], want [${[...want].sort().join()}]`;
+        if (info.stopping) {
+          last = `process ${info.pid} is stopping (reloaded)`;
+          await client.close();
+        } else if (up === [...want].sort().join() && stat.length === want.length) return;
+        else last = `UP [${up}], want [${[...want].sort().join()}]`;
       } catch (error) {
         last = (error as Error).message;
       }

@@ -10,6 +10,9 @@ import { DEFAULT_RUNTIME_URL } from '../../runtime/address.js';
 /** The ha "container"'s Runtime API: the agent's default, so `ha-agent status` reaches it with no flag. */
 export const RUNTIME_URL = DEFAULT_RUNTIME_URL;
 
+/** The port every web server's app listens on, at its own address. */
+export const WEB_PORT = 3000;
+
 /** `webapp`: a web server of the default backend; `api`: one of the second service (compose's `api`). */
 export type ContainerKind = 'ha' | 'webapp' | 'api';
 
@@ -32,6 +35,11 @@ export interface ClusterOptions {
   stateDir: string;
   /** HAProxy's HTTP front end on 127.0.0.1. */
   port: number;
+  /**
+   * Where convergence is read: the ha container's Runtime API unless the caller runs the balancer
+   * itself (`up({ ha: false })`, the benchmark's reload-based ways).
+   */
+  runtimeUrl?: string;
   /** Serf's gossip timing profile: `local` detects leaves and failures faster than `lan`. */
   serfProfile?: string;
   graceMs?: number;
@@ -106,12 +114,12 @@ export function webSpec(options: ClusterOptions, n: number, kind: 'webapp' | 'ap
     env: {
       ...common(options, dir),
       HOST: address,
-      PORT: '3000',
+      PORT: String(WEB_PORT),
       SERVER_NAME: name,
       GRACE_MS: String(options.graceMs ?? 3000),
       SERF_NODE_NAME: name,
       SERF_ROLE: 'backend',
-      SERF_TAG_PORT: '3000',
+      SERF_TAG_PORT: String(WEB_PORT),
       SERF_BIND: `${address}:7946`,
       SERF_RPC_ADDR: `${address}:7373`,
       SERF_JOIN: '127.0.0.1:7946',

@@ -9,7 +9,7 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFi
 import net from 'node:net';
 import path from 'node:path';
 import { ClusterError, waitUntilServing } from './converge.js';
-import { API_BACKEND, frontendUrl, haSpec, RUNTIME_URL, webSpec, type ClusterOptions, type ContainerSpec } from './layout.js';
+import { API_BACKEND, frontendUrl, haSpec, RUNTIME_URL, WEB_PORT, webSpec, type ClusterOptions, type ContainerSpec } from './layout.js';
 
 export interface ContainerState extends Pick<ContainerSpec, 'name' | 'kind' | 'address' | 'dir'> {
   /** s6-svscan's PID, which is also its process group. */
@@ -85,6 +85,31 @@ async function assertFree(host: string, port: number): Promise<void> {
   });
 }
 
+/** When a scale's membership change was made and when HAProxy's backend matched it (ms since the epoch). */
+export interface ScaleTiming {
+  changedAt: number;
+  convergedAt: number;
+  /** When each new web server's Serf agent started (its app already listening). */
+  joined: Map<string, number>;
+}
+
+/** Resolves once something accepts TCP connections on host:port. */
+async function waitListening(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new ClusterError(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 export class LocalCluster {
   private constructor(private state: StateFile) {}
 
@@ -139,6 +164,11 @@ export class LocalCluster {
     return frontendUrl(this.state.options.port);
   }
 
+  /** Where HAProxy's backend is read to tell convergence. */
+  get runtimeUrl(): string {
+    return this.state.options.runtimeUrl ?? RUNTIME_URL;
+  }
+
   get containers(): readonly ContainerState[] {
     return this.state.containers;
   }
@@ -152,35 +182,60 @@ export class LocalCluster {
     return this.state.containers.filter((c) => c.kind === 'api');
   }
 
-  /** Starts or stops web servers (newest first, gracefully) until `count` run, then waits for HAProxy to match. */
-  async scale(count: number, timeoutMs = 60_000): Promise<void> {
-    await this.resize('webapp', count);
-    await this.waitConverged(timeoutMs);
-  }
-
-  /** The same for the api service's servers, each scaled on its own; waits for HAProxy's backend `api` to match. */
+  /** Starts or stops api servers (newest first, gracefully) until `count` run; waits for HAProxy's backend `api` to match. */
   async scaleApis(count: number, timeoutMs = 60_000): Promise<void> {
-    await this.resize('api', count);
-    await waitUntilServing(RUNTIME_URL, () => this.apis().map((c) => c.name), { backend: API_BACKEND, timeoutMs });
+    const apis = this.apis();
+    for (let i = apis.length; i < count; i += 1) {
+      const n = this.state.nextApi ?? 1;
+      this.state.nextApi = n + 1;
+      const spec = webSpec(this.state.options, n, 'api');
+      // A server left over from another run would hold the address: say so instead of hanging.
+      await assertFree(spec.address, 7946);
+      await assertFree(spec.address, WEB_PORT);
+      this.start(spec);
+    }
+    await Promise.all(apis.slice(count).map((c) => this.stop(c.name)));
+    this.save();
+    await waitUntilServing(this.runtimeUrl, () => this.apis().map((c) => c.name), { backend: API_BACKEND, timeoutMs });
   }
 
-  private async resize(kind: 'webapp' | 'api', count: number): Promise<void> {
-    const running = kind === 'api' ? this.apis() : this.webs();
-    if (count > running.length) {
-      for (let i = running.length; i < count; i += 1) {
-        const n = kind === 'api' ? (this.state.nextApi ?? 1) : this.state.next;
-        if (kind === 'api') this.state.nextApi = n + 1;
-        else this.state.next = n + 1;
-        const spec = webSpec(this.state.options, n, kind);
+  /**
+   * Starts or stops web servers (newest first, gracefully) until `count` run, then waits for HAProxy
+   * to match. A new web server's Serf agent starts once its app listens, so the member joins ready;
+   * the returned `changedAt` is the first such start (or the stop signal), the start of "converged in".
+   */
+  async scale(count: number, timeoutMs = 60_000): Promise<ScaleTiming> {
+    const webs = this.webs();
+    if (count > webs.length) {
+      const specs: ContainerSpec[] = [];
+      for (let i = webs.length; i < count; i += 1) {
+        const spec = webSpec(this.state.options, this.state.next++);
         // A web server left over from another run would hold the address: say so instead of hanging.
         await assertFree(spec.address, 7946);
-        await assertFree(spec.address, 3000);
-        this.start(spec);
+        await assertFree(spec.address, WEB_PORT);
+        this.start(spec, ['serf']);
+        specs.push(spec);
       }
-    } else {
-      await Promise.all(running.slice(count).map((c) => this.stop(c.name)));
+      this.save();
+      await Promise.all(specs.map((spec) => waitListening(spec.address, WEB_PORT, timeoutMs)));
+      const started = await Promise.all(specs.map((spec) => startHeld(path.join(spec.dir, 'services/serf'), 'serf', timeoutMs)));
+      await this.waitConverged(timeoutMs);
+      return {
+        changedAt: Math.min(...started),
+        convergedAt: Date.now(),
+        joined: new Map(specs.map((spec, i) => [spec.name, started[i] as number])),
+      };
     }
+    const leaving = webs.slice(count);
+    const staying = webs.slice(0, count).map((c) => c.name);
+    const changedAt = Date.now();
+    // HAProxy may match before the stopped web servers have finished their grace period.
+    const [convergedAt] = await Promise.all([
+      waitUntilServing(this.runtimeUrl, () => staying, { timeoutMs }).then(() => Date.now()),
+      ...leaving.map((c) => this.stop(c.name)),
+    ]);
     this.save();
+    return { changedAt, convergedAt, joined: new Map() };
   }
 
   /** `docker kill`: SIGKILL to every process of the container at once. */
@@ -222,13 +277,15 @@ export class LocalCluster {
 
   /** Resolves once HAProxy's backend holds exactly the running web servers, all UP. */
   waitConverged(timeoutMs = 60_000): Promise<void> {
-    return waitUntilServing(RUNTIME_URL, () => this.webs().map((c) => c.name), { timeoutMs });
+    return waitUntilServing(this.runtimeUrl, () => this.webs().map((c) => c.name), { timeoutMs });
   }
 
-  private start(spec: ContainerSpec): void {
+  /** Starts a container; the services named in `held` stay down until `s6-svc -u`. */
+  private start(spec: ContainerSpec, held: readonly string[] = []): void {
     rmSync(spec.dir, { recursive: true, force: true });
     mkdirSync(spec.dir, { recursive: true });
     cpSync(spec.tree, path.join(spec.dir, 'services'), { recursive: true });
+    for (const service of held) writeFileSync(path.join(spec.dir, 'services', service, 'down'), '');
     const out = openSync(path.join(spec.dir, 'output.log'), 'a');
     const child = spawn('s6-svscan', [path.join(spec.dir, 'services')], {
       env: { ...process.env, ...spec.env },
@@ -264,6 +321,31 @@ function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv):
       error ? reject(new ClusterError(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
     );
   });
+}
+
+/**
+ * Lets s6 start a held service, and returns when its run script has exec'd `program` (the Serf
+ * agent, after the script wrote its config): the moment the member starts, to within ~10 ms.
+ */
+async function startHeld(dir: string, program: string, timeoutMs: number): Promise<number> {
+  await run('s6-svc', ['-u', dir]);
+  const deadline = Date.now() + timeoutMs;
+  let pid: number | undefined;
+  while (Date.now() < deadline) {
+    // The run script's PID stays the program's after exec: ask s6 once, then read /proc (cheap) often.
+    pid ??= await servicePid(dir);
+    if (pid !== undefined && path.basename(readCmdline(pid)[0] ?? '') === program) return Date.now();
+    await sleep(pid === undefined ? 10 : 2);
+  }
+  throw new ClusterError(`${dir} did not start ${program} in ${timeoutMs} ms`);
+}
+
+function readCmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
 }
 
 /** The PID of a supervised service, from `s6-svstat`. */

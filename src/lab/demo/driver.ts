@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import { LocalCluster } from '../cluster/local.js';
+import { LocalCluster, type ScaleTiming } from '../cluster/local.js';
 import { frontendUrl, RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
 
@@ -13,9 +13,14 @@ export interface DemoDriver {
   readonly frontendUrl: string;
   /** A Runtime API address that answers `show` commands (read-only is enough). */
   readonly runtimeUrl: string;
+  /** Where the clock of "converged in" starts for a scale (the demo summary says it). */
+  readonly convergeClock: string;
   up(webapps: number): Promise<void>;
-  /** Returns once HAProxy's backend holds exactly the running web servers, all UP. */
-  scale(count: number): Promise<void>;
+  /**
+   * Returns once HAProxy's backend holds exactly the running web servers, all UP: when the
+   * membership changed (see `convergeClock`) and when HAProxy matched it.
+   */
+  scale(count: number): Promise<ScaleTiming>;
   waitConverged(): Promise<void>;
   /** SIGKILL to every process of one web server (`docker kill`); returns its name. */
   killWeb(): Promise<string>;
@@ -34,6 +39,7 @@ export interface DemoDriver {
 export class LocalDriver implements DemoDriver {
   readonly label = 'local cluster (s6 + haproxy + serf on loopback)';
   readonly runtimeUrl = RUNTIME_URL;
+  readonly convergeClock = "a new web server's Serf agent started (its app already listening), or SIGTERM to the web servers that stop";
   private cluster: LocalCluster | undefined;
   private logOffset: number | undefined;
 
@@ -47,7 +53,7 @@ export class LocalDriver implements DemoDriver {
     this.cluster = await LocalCluster.up({ ...this.options, webapps });
   }
 
-  scale(count: number): Promise<void> {
+  scale(count: number): Promise<ScaleTiming> {
     return this.local().scale(count);
   }
 
@@ -112,6 +118,7 @@ export interface ComposeOptions {
 
 export class ComposeDriver implements DemoDriver {
   readonly label = 'docker compose stack';
+  readonly convergeClock = '`docker compose up --scale` called (new containers: their start-up included)';
   private command: readonly string[] | undefined;
   private logSince: number | undefined;
 
@@ -161,9 +168,11 @@ export class ComposeDriver implements DemoDriver {
     await this.waitConverged();
   }
 
-  async scale(count: number): Promise<void> {
+  async scale(count: number): Promise<ScaleTiming> {
+    const changedAt = Date.now();
     await this.compose('up', '-d', '--no-recreate', '--scale', `webapp=${count}`);
     await this.waitConverged();
+    return { changedAt, convergedAt: Date.now(), joined: new Map() };
   }
 
   /** Hostnames (= Serf node names = server names) of the running web containers. */

@@ -58,7 +58,12 @@ export function lastCommands(lines: readonly string[], count = COMMANDS_SHOWN): 
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
 
-export function summaryTable(results: readonly PhaseResult[]): string {
+/** What "converged in" measures, given where a scale's clock starts (the driver's `convergeClock`). */
+export function convergeNote(clock: string): string {
+  return `converged in: from ${clock} (other phases: from the kill, reload or restart) to HAProxy's backend holding exactly the running web servers, all UP`;
+}
+
+export function summaryTable(results: readonly PhaseResult[], clock: string): string {
   const header = ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'reloads', 'converged in', 'sessions kept', 'new'];
   const rows = results.map((r) => [
     r.name,
@@ -73,7 +78,7 @@ export function summaryTable(results: readonly PhaseResult[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return [line(header), ...rows.map(line), convergeNote(clock)].join('\n') + '\n';
 }
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -95,6 +100,8 @@ export interface ChartInput {
 export interface ReportInput extends Omit<ChartInput, 'phases'> {
   title: string;
   label: string;
+  /** Where a scale's "converged in" clock starts (the driver's `convergeClock`). */
+  convergeClock: string;
   results: readonly PhaseResult[];
   problems: readonly string[];
 }
@@ -257,6 +264,7 @@ Sessions: users with their own cookie jar (stickiness on); a new session is one 
 ${svg}
 <h2>Phases</h2>
 ${phasesTable(input.results)}
+<p>${escape(convergeNote(input.convergeClock))}.</p>
 ${verdictLine(input.problems)}
 </body></html>
 `;

@@ -31,33 +31,36 @@ export interface DemoRun {
   outcomes: ReturnType<typeof startLoad>['outcomes'];
 }
 
-async function perform(driver: DemoDriver, phase: Phase): Promise<string> {
+/**
+ * Does the phase's step; returns what it acted on and, for a scale, when the membership changed and
+ * when HAProxy matched it (otherwise the phase's start and the step's end).
+ */
+async function perform(driver: DemoDriver, phase: Phase): Promise<{ detail: string; changedAt?: number; convergedAt?: number }> {
   const step = phase.step;
   switch (step.kind) {
     case 'steady':
-      return '';
+      return { detail: '' };
     case 'scale':
-      await driver.scale(step.to);
-      return '';
+      return { detail: '', ...(await driver.scale(step.to)) };
     case 'kill-web': {
       const victim = await driver.killWeb();
       await driver.waitConverged();
-      return victim;
+      return { detail: victim };
     }
     case 'restart-agent':
       await driver.restartAgent();
       await driver.waitConverged();
-      return '';
+      return { detail: '' };
     case 'reload-haproxy': {
       const said = await driver.reloadHaproxy();
       await driver.waitConverged();
       // `reloaded: HAProxy worker 120 → 134 in 250 ms; …` → `worker 120 → 134 in 250 ms`
-      return /worker \d+ → \d+ in \d+ ms/.exec(said)?.[0] ?? '';
+      return { detail: /worker \d+ → \d+ in \d+ ms/.exec(said)?.[0] ?? '' };
     }
     case 'restart-haproxy':
       await driver.restartHaproxy();
       await driver.waitConverged();
-      return '';
+      return { detail: '' };
   }
 }
 
@@ -130,8 +133,7 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
       const started = Date.now();
       const mark = { name: phase.name, startedAt: started };
       phases.push(mark);
-      const detail = await perform(driver, phase);
-      const converged = Date.now();
+      const { detail, changedAt = started, convergedAt = Date.now() } = await perform(driver, phase);
       if (detail) mark.name = `${phase.name} (${detail})`;
       await new Promise((resolve) => setTimeout(resolve, holdMs));
       // Answers to requests sent during the phase are counted in it, even if they arrive a little later.
@@ -151,7 +153,7 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
         p50: window.p50,
         p99: window.p99,
         haproxyProcesses: monitor.newProcesses(started, ended),
-        convergeMs: phase.step.kind === 'steady' ? 0 : converged - started,
+        convergeMs: phase.step.kind === 'steady' ? 0 : convergedAt - changedAt,
         sessions: load.sessions(started, ended),
       });
     }

@@ -45,7 +45,7 @@ export interface PhaseResult extends Window {
   endedAt: number;
   /** New HAProxy processes seen during the phase (a reload or a restart). */
   haproxyProcesses: number;
-  /** From the phase's event to HAProxy matching the cluster again. */
+  /** From the membership change (see `convergeNote`) to HAProxy matching the cluster again. */
   convergeMs: number;
   /** The sticky users' sessions during the phase. */
   sessions: Sessions;

@@ -84,15 +84,19 @@ describe('demo outputs', () => {
 
   it('prints the summary table', () => {
     expect(
-      summaryTable([
-        result('scale 1 → 5'),
-        result('restart HAProxy (SIGKILL)', { graceful: false, failed: 9, haproxyProcesses: 1, convergeMs: 0, newHaproxy: true }),
-      ]),
+      summaryTable(
+        [
+          result('scale 1 → 5'),
+          result('restart HAProxy (SIGKILL)', { graceful: false, failed: 9, haproxyProcesses: 1, convergeMs: 0, newHaproxy: true }),
+        ],
+        'the change',
+      ),
     ).toBe(
       [
         'phase                      requests  failed  p50 ms  p99 ms      reloads  converged in  sessions kept  new',
         'scale 1 → 5                     100       0     0.7     5.3            0        1.50 s            8/8    0',
         'restart HAProxy (SIGKILL)       100       9     0.7     5.3  restart (1)             -            8/8    0',
+        "converged in: from the change (other phases: from the kill, reload or restart) to HAProxy's backend holding exactly the running web servers, all UP",
         '',
       ].join('\n'),
     );
@@ -146,6 +150,7 @@ describe('demo outputs', () => {
     const html = htmlReport({
       title: 'demo',
       label: 'local',
+      convergeClock: 'the change',
       startedAt: 0,
       samples: [
         { at: 0, process: '1@1', servers: [{ name: '<web-1>', status: 'UP', total: 0 }] },
@@ -160,6 +165,7 @@ describe('demo outputs', () => {
     expect(html).toContain('&#60;web-1&#62;');
     expect(html).not.toContain('<web-1>');
     expect(html).toContain('1 failed: ECONNREFUSED');
+    expect(html).toContain('converged in: from the change');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   });
 

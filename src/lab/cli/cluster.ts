@@ -62,7 +62,8 @@ export const clusterSpec: CommandSpec = {
       type: 'string',
       default: '1',
       valueName: 'N',
-      description: 'balancers (cluster up); 2 or more: behind a virtual IP, every balancer and web server a network namespace (root only)',
+      description:
+        'balancers (cluster up, demo); 2 or more: behind a virtual IP, every balancer and web server a network namespace (root only)',
     },
     {
       name: 'port',

@@ -5,25 +5,28 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BalancerDriver } from '../demo/balancer-driver.js';
 import { ComposeDriver, LocalDriver, type DemoDriver } from '../demo/driver.js';
-import { htmlReport, summaryTable } from '../demo/report.js';
+import { failoverLines, htmlReport, skippedLines, summaryTable } from '../demo/report.js';
 import { runDemo } from '../demo/run-demo.js';
 import { verdict } from '../demo/scenario.js';
 import { clusterDirOption, clusterSpec, count, liveOption, openLive, packageHome } from './cluster.js';
 import type { CliIo } from '../../cli/io.js';
-import { helpOption, parseCommandLine, type CommandSpec } from '../../cli/options.js';
+import { helpOption, parseCommandLine, UsageError, type CommandSpec } from '../../cli/options.js';
 
 const portOption = clusterSpec.options.find((o) => o.name === 'port')!;
+const balancersOption = clusterSpec.options.find((o) => o.name === 'balancers')!;
 
 export const demoSpec: CommandSpec = {
   name: 'demo',
   summary:
     'Scale a cluster 1 → 5 → 2 → 4, SIGKILL a web server, restart ha-agent and HAProxy, under load: live view, summary, HTML report.',
-  usage: 'ha-agent demo [--docker] [--short] [--port P] [--live HOST:PORT] [--report PATH] [--json]',
+  usage: 'ha-agent demo [--docker | --balancers N] [--short] [--port P] [--live HOST:PORT] [--report PATH] [--json]',
   options: [
     { name: 'docker', type: 'boolean', description: 'run the scenario against the docker compose stack instead of the local cluster' },
     { name: 'short', type: 'boolean', description: 'hold each phase 1 s instead of 4 s (CI runs this)' },
     portOption,
+    balancersOption,
     clusterDirOption,
     liveOption,
     {
@@ -41,10 +44,14 @@ export const demoSpec: CommandSpec = {
 export async function demo(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandLine(demoSpec, argv, io.env);
   const port = count(String(values.port), '--port', 65535);
+  const balancers = count(String(values.balancers), '--balancers', 9);
+  if (balancers >= 2 && values.docker === true) throw new UsageError('--balancers 2 or more runs on network namespaces, not with --docker');
   const driver: DemoDriver =
     values.docker === true
       ? new ComposeDriver({ root: packageHome, project: 'ha-agent-demo', env: { ...io.env, HA_HTTP_PORT: String(port) } })
-      : new LocalDriver({ home: packageHome, stateDir: String(values.dir), port });
+      : balancers >= 2
+        ? new BalancerDriver({ home: packageHome, stateDir: String(values.dir), balancers })
+        : new LocalDriver({ home: packageHome, stateDir: String(values.dir), port });
   const json = values.json === true;
   const write = json ? io.stderr : io.stdout;
   const tty = !json && process.stdout.isTTY === true;
@@ -76,12 +83,14 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
       outcomes: run.outcomes,
       results: run.results,
       problems,
+      skipped: run.skipped,
     }),
   );
   if (json) {
-    io.stdout(`${JSON.stringify({ results: run.results, problems, report: reportPath }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ results: run.results, problems, skipped: run.skipped, report: reportPath }, null, 2)}\n`);
   } else {
     io.stdout(`\n${summaryTable(run.results, driver.convergeClock)}`);
+    for (const line of [...failoverLines(run.results), ...skippedLines(run.skipped)]) io.stdout(`${line}\n`);
     io.stdout(
       problems.length === 0
         ? 'Every graceful phase: 0 failed requests; no HAProxy reload but the planned one; no session lost where no server left.\n'

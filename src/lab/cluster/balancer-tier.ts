@@ -8,7 +8,7 @@
  * Addresses in the lab's /24: .1 the bridge (the root namespace, where a load generator can run),
  * .10 the virtual IP, .11… the balancers, .21… the web servers.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -280,36 +280,32 @@ export class BalancerTier {
       }),
     );
     await this.network.dropAddress(name, `${this.vip}/24`);
-    this.startHost(
-      node,
-      spec.tree,
-      {
-        ...spec.env,
-        HA_AGENT_RUNTIME: this.runtimeUrl(name),
-        HA_AGENT_RUNTIME_SOCKET: path.join(dir, 'admin.sock'),
-        HA_AGENT_MASTER_SOCKET: path.join(dir, 'master.sock'),
-        HA_AGENT_FRONTEND_BIND: `*:${HTTP_PORT}`,
-        HA_AGENT_CONFIG_OUT: path.join(dir, 'haproxy.cfg'),
-        HA_AGENT_ALLOW_CIDR: this.network.cidr,
-        HA_AGENT_METRICS: METRICS_BIND,
-        HA_AGENT_STATS_BIND: STATS_BIND,
-        SERF_NODE_NAME: name,
-        SERF_BIND: `${host.address}:7946`,
-        SERF_RPC_ADDR: SERF_RPC,
-        SERF_STATE_DIR: path.join(dir, 'serf'),
-        SERF_JOIN: peers.map((p) => `${p.host.address}:7946`).join(' '),
-      },
-      (services) => {
-        // HAProxy exited: keepalived gives up the VIP at once (track_file), not at the next check.
-        writeScript(path.join(services, 'haproxy/finish'), `#!/bin/sh\necho 1 > ${down}\n`);
-        mkdirSync(path.join(services, 'keepalived'));
-        writeScript(
-          path.join(services, 'keepalived/run'),
-          '#!/bin/sh\nexec 2>&1\n' +
-            `exec keepalived -n -l -D -P -f ${dir}/keepalived.conf -p ${dir}/keepalived.pid -r ${dir}/keepalived-vrrp.pid\n`,
-        );
-      },
-    );
+    this.startHost(node, spec.tree, this.balancerEnv(node), (services) => {
+      // HAProxy exited: keepalived gives up the VIP at once (track_file), not at the next check.
+      writeScript(path.join(services, 'haproxy/finish'), `#!/bin/sh\necho 1 > ${down}\n`);
+      mkdirSync(path.join(services, 'keepalived'));
+      writeScript(
+        path.join(services, 'keepalived/run'),
+        '#!/bin/sh\nexec 2>&1\n' +
+          `exec keepalived -n -l -D -P -f ${dir}/keepalived.conf -p ${dir}/keepalived.pid -r ${dir}/keepalived-vrrp.pid\n`,
+      );
+    });
+  }
+
+  /** A command inside a balancer's host with its services' environment (`docker exec`), e.g. `ha-agent reload`; resolves with its output. */
+  exec(name: string, command: string, args: readonly string[]): Promise<string> {
+    const node = this.node(name);
+    return new Promise((resolve, reject) => {
+      execFile(
+        'ip',
+        ['netns', 'exec', node.host.ns, command, ...args],
+        { env: { ...process.env, ...this.balancerEnv(node) } },
+        (error, stdout, stderr) =>
+          error
+            ? reject(new ClusterError(`${command} ${args.join(' ')} on ${name}: ${(stderr || error.message).trim()}`))
+            : resolve(stdout),
+      );
+    });
   }
 
   /** Removes the tier recorded in `stateDir` (its processes live in its namespaces); false when there is none. */
@@ -327,6 +323,30 @@ export class BalancerTier {
     for (const node of this.nodes) node.pid = undefined;
     await this.network.destroy();
     rmSync(markerPath(this.options.stateDir), { force: true });
+  }
+
+  /** A balancer's services' environment: the ha image's, on its host's address. */
+  private balancerEnv(node: TierNode): Record<string, string> {
+    const { host, dir, name } = node;
+    return {
+      ...haSpec(this.clusterOptions()).env,
+      HA_AGENT_RUNTIME: this.runtimeUrl(name),
+      HA_AGENT_RUNTIME_SOCKET: path.join(dir, 'admin.sock'),
+      HA_AGENT_MASTER_SOCKET: path.join(dir, 'master.sock'),
+      HA_AGENT_FRONTEND_BIND: `*:${HTTP_PORT}`,
+      HA_AGENT_CONFIG_OUT: path.join(dir, 'haproxy.cfg'),
+      HA_AGENT_ALLOW_CIDR: this.network.cidr,
+      HA_AGENT_METRICS: METRICS_BIND,
+      HA_AGENT_STATS_BIND: STATS_BIND,
+      SERF_NODE_NAME: name,
+      SERF_BIND: `${host.address}:7946`,
+      SERF_RPC_ADDR: SERF_RPC,
+      SERF_STATE_DIR: path.join(dir, 'serf'),
+      SERF_JOIN: this.balancers()
+        .filter((b) => b !== node)
+        .map((p) => `${p.host.address}:7946`)
+        .join(' '),
+    };
   }
 
   private clusterOptions(): ClusterOptions {

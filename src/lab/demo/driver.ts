@@ -34,6 +34,40 @@ export interface DemoDriver {
    */
   agentLog(): Promise<string[]>;
   down(): Promise<void>;
+  /**
+   * Balancers behind a virtual IP only (BalancerDriver; the others have one balancer and skip the phase):
+   * SIGKILL to every process of the balancer holding the VIP; resolves once another holds it.
+   */
+  killActiveBalancer?(): Promise<{ from: string; to: string; killedAt: number; vipAt: number }>;
+  /** Starts the killed balancers again; once each has converged and passed its readiness check, resolves with the VIP's holder. */
+  restoreBalancers?(): Promise<string | undefined>;
+}
+
+/**
+ * The lines appended to a log file since the previous call, up to the last whole line; the first call
+ * (or a burst) gives at most the last 1 MiB.
+ */
+export class LogTail {
+  private offset: number | undefined;
+
+  constructor(private readonly file: string) {}
+
+  async read(): Promise<string[]> {
+    const file = await open(this.file, 'r').catch(() => undefined);
+    if (!file) return [];
+    try {
+      const { size } = await file.stat();
+      const from = Math.max(this.offset ?? 0, size - 1024 * 1024);
+      if (size <= from) return [];
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(size - from), 0, size - from, from);
+      const text = buffer.subarray(0, bytesRead).toString('utf8');
+      const end = text.lastIndexOf('\n') + 1;
+      this.offset = from + Buffer.byteLength(text.slice(0, end));
+      return text.slice(0, end).split('\n');
+    } finally {
+      await file.close();
+    }
+  }
 }
 
 export class LocalDriver implements DemoDriver {
@@ -41,9 +75,11 @@ export class LocalDriver implements DemoDriver {
   readonly runtimeUrl = RUNTIME_URL;
   readonly convergeClock = "a new web server's Serf agent started (its app already listening), or SIGTERM to the web servers that stop";
   private cluster: LocalCluster | undefined;
-  private logOffset: number | undefined;
+  private readonly log: LogTail;
 
-  constructor(private readonly options: ClusterOptions) {}
+  constructor(private readonly options: ClusterOptions) {
+    this.log = new LogTail(`${options.stateDir}/ha/output.log`);
+  }
 
   get frontendUrl(): string {
     return frontendUrl(this.options.port);
@@ -80,22 +116,8 @@ export class LocalDriver implements DemoDriver {
     return this.local().execInHa('ha-agent', ['reload']);
   }
 
-  async agentLog(): Promise<string[]> {
-    const file = await open(`${this.options.stateDir}/ha/output.log`, 'r').catch(() => undefined);
-    if (!file) return [];
-    try {
-      const { size } = await file.stat();
-      // From the previous call's last whole line; at most the last 1 MiB (the first call, or a burst).
-      const from = Math.max(this.logOffset ?? 0, size - 1024 * 1024);
-      if (size <= from) return [];
-      const { buffer, bytesRead } = await file.read(Buffer.alloc(size - from), 0, size - from, from);
-      const text = buffer.subarray(0, bytesRead).toString('utf8');
-      const end = text.lastIndexOf('\n') + 1;
-      this.logOffset = from + Buffer.byteLength(text.slice(0, end));
-      return text.slice(0, end).split('\n');
-    } finally {
-      await file.close();
-    }
+  agentLog(): Promise<string[]> {
+    return this.log.read();
   }
 
   async down(): Promise<void> {

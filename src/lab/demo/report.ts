@@ -81,6 +81,24 @@ export function summaryTable(results: readonly PhaseResult[], clock: string): st
   return [line(header), ...rows.map(line), convergeNote(clock)].join('\n') + '\n';
 }
 
+/** One line per failover (the phases that killed the balancer holding the virtual IP): what was lost, and how fast it came back. */
+export function failoverLines(results: readonly PhaseResult[]): string[] {
+  return results.flatMap((r) =>
+    r.failover
+      ? [
+          `failover: SIGKILL of every process of ${r.failover.from} (it held the VIP): the VIP on ${r.failover.to} after ${r.failover.vipMs} ms, ` +
+            `the first request served through it ${r.failover.servedMs ?? '(none)'} ms after the kill; ${r.failed} of ${r.requests} requests lost ` +
+            `in the phase; ${r.failover.from} came back, converged and passed its check, and the VIP ` +
+            (r.failover.vipStayed ? `stayed on ${r.failover.to}` : 'moved again'),
+        ]
+      : [],
+  );
+}
+
+/** Phases the driver did not run, with why. */
+export const skippedLines = (skipped: ReadonlyArray<{ name: string; reason: string }>): string[] =>
+  skipped.map((s) => `skipped: ${s.name} (${s.reason})`);
+
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 
@@ -104,6 +122,8 @@ export interface ReportInput extends Omit<ChartInput, 'phases'> {
   convergeClock: string;
   results: readonly PhaseResult[];
   problems: readonly string[];
+  /** Phases the driver did not run, with why. */
+  skipped?: ReadonlyArray<{ name: string; reason: string }>;
 }
 
 /** The timeline as inline SVG, with its legend: requests/s per server, phases and failed requests (the report and the live page). */
@@ -266,6 +286,7 @@ ${svg}
 ${phasesTable(input.results)}
 <p>${escape(convergeNote(input.convergeClock))}.</p>
 ${verdictLine(input.problems)}
+${[...failoverLines(input.results), ...skippedLines(input.skipped ?? [])].map((line) => `<p>${escape(line)}</p>`).join('\n')}
 </body></html>
 `;
 }

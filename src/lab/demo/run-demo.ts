@@ -4,7 +4,7 @@ import type { LivePage } from './live.js';
 import { startLoad, type Load } from './load.js';
 import { Monitor } from './monitor.js';
 import { COMMANDS_SHOWN, frame, lastCommands, plainLine, type FrameState, type PhaseMark } from './report.js';
-import { INITIAL_WEBAPPS, scenario, type Phase, type PhaseResult } from './scenario.js';
+import { INITIAL_WEBAPPS, scenario, type Failover, type Phase, type PhaseResult } from './scenario.js';
 
 /**
  * Users with their own cookie jars, beside the anonymous load; each visit lasts 2 s, then a new user
@@ -29,13 +29,44 @@ export interface DemoRun {
   results: PhaseResult[];
   monitor: Monitor;
   outcomes: ReturnType<typeof startLoad>['outcomes'];
+  /** Phases of the scenario this driver did not run, with why. */
+  skipped: Array<{ name: string; reason: string }>;
+}
+
+/** Why a driver does not run a phase, or undefined when it does: the failover needs balancers behind a virtual IP. */
+export function skipReason(driver: Pick<DemoDriver, 'killActiveBalancer'>, phase: Phase): string | undefined {
+  return phase.step.kind === 'kill-balancer' && !driver.killActiveBalancer ? 'one balancer: run the demo with --balancers 2' : undefined;
+}
+
+/** How long a failover may take before the first request is served again. */
+const FAILOVER_TIMEOUT_MS = 30_000;
+
+/** Kills the balancer holding the VIP, finds the load's first answer after the kill, then brings the node back. */
+async function failover(driver: DemoDriver, load: Load): Promise<Failover> {
+  if (!driver.killActiveBalancer || !driver.restoreBalancers) throw new Error('this driver has no balancer to kill');
+  const seen = load.outcomes.length;
+  const { from, to, killedAt, vipAt } = await driver.killActiveBalancer();
+  // Every process of the killed node is gone: a request sent after the kill that succeeded went through another balancer.
+  const deadline = Date.now() + FAILOVER_TIMEOUT_MS;
+  let served: number | undefined;
+  while (served === undefined && Date.now() < deadline) {
+    served = load.outcomes.slice(seen).find((o) => o.ok && o.at - o.latencyMs >= killedAt)?.at;
+    if (served === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const holder = await driver.restoreBalancers();
+  await driver.waitConverged();
+  return { from, to, vipMs: vipAt - killedAt, servedMs: served === undefined ? undefined : served - killedAt, vipStayed: holder === to };
 }
 
 /**
  * Does the phase's step; returns what it acted on and, for a scale, when the membership changed and
- * when HAProxy matched it (otherwise the phase's start and the step's end).
+ * when HAProxy matched it (otherwise the phase's start and the step's end); for a failover, its figures.
  */
-async function perform(driver: DemoDriver, phase: Phase): Promise<{ detail: string; changedAt?: number; convergedAt?: number }> {
+async function perform(
+  driver: DemoDriver,
+  phase: Phase,
+  load: Load,
+): Promise<{ detail: string; changedAt?: number; convergedAt?: number; failover?: Failover }> {
   const step = phase.step;
   switch (step.kind) {
     case 'steady':
@@ -61,6 +92,10 @@ async function perform(driver: DemoDriver, phase: Phase): Promise<{ detail: stri
       await driver.restartHaproxy();
       await driver.waitConverged();
       return { detail: '' };
+    case 'kill-balancer': {
+      const f = await failover(driver, load);
+      return { detail: `${f.from} → ${f.to}, served again in ${f.servedMs ?? '-'} ms`, failover: f };
+    }
   }
 }
 
@@ -128,12 +163,17 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
   const stopView = startView({ driver, monitor, startedAt, phases, load, write, tty, ...(live ? { live } : {}) });
 
   const results: PhaseResult[] = [];
+  const skipped = scenario.flatMap((phase) => {
+    const reason = skipReason(driver, phase);
+    return reason === undefined ? [] : [{ name: phase.name, reason }];
+  });
   try {
     for (const phase of scenario) {
+      if (skipReason(driver, phase) !== undefined) continue;
       const started = Date.now();
       const mark = { name: phase.name, startedAt: started };
       phases.push(mark);
-      const { detail, changedAt = started, convergedAt = Date.now() } = await perform(driver, phase);
+      const { detail, changedAt = started, convergedAt = Date.now(), failover: failedOver } = await perform(driver, phase, load);
       if (detail) mark.name = `${phase.name} (${detail})`;
       await new Promise((resolve) => setTimeout(resolve, holdMs));
       // Answers to requests sent during the phase are counted in it, even if they arrive a little later.
@@ -155,6 +195,7 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
         haproxyProcesses: monitor.newProcesses(started, ended),
         convergeMs: phase.step.kind === 'steady' ? 0 : convergedAt - changedAt,
         sessions: load.sessions(started, ended),
+        ...(failedOver ? { failover: failedOver } : {}),
       });
     }
   } finally {
@@ -162,5 +203,5 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
     await load.stop();
     await monitor.stop();
   }
-  return { startedAt, results, monitor, outcomes: load.outcomes };
+  return { startedAt, results, monitor, outcomes: load.outcomes, skipped };
 }

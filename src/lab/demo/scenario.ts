@@ -7,7 +7,8 @@ export type DemoStep =
   | { kind: 'kill-web' }
   | { kind: 'restart-agent' }
   | { kind: 'reload-haproxy' }
-  | { kind: 'restart-haproxy' };
+  | { kind: 'restart-haproxy' }
+  | { kind: 'kill-balancer' };
 
 export interface Phase {
   name: string;
@@ -33,7 +34,22 @@ export const scenario: readonly Phase[] = [
   { name: 'planned HAProxy reload', step: { kind: 'reload-haproxy' }, graceful: true, keepsSessions: true, newHaproxy: true },
   // The cookies' values come from the rendered config, so a restarted HAProxy sends users where they were.
   { name: 'restart HAProxy (SIGKILL)', step: { kind: 'restart-haproxy' }, graceful: false, keepsSessions: true, newHaproxy: true },
+  // Only with two or more balancers behind a virtual IP (`--balancers 2`): the other balancer takes the VIP and the
+  // load, and its HAProxy is the one the demo watches from then on. Sticky cookies are the same on every balancer.
+  { name: 'SIGKILL the active balancer', step: { kind: 'kill-balancer' }, graceful: false, keepsSessions: true, newHaproxy: true },
 ];
+
+/** A failover: the active balancer's node killed, and when the load was served again through another. */
+export interface Failover {
+  from: string;
+  to: string;
+  /** From the SIGKILL to the VIP on the other balancer (polled every 10 ms). */
+  vipMs: number;
+  /** From the SIGKILL to the first successful answer to a request sent after it (necessarily through the other balancer). */
+  servedMs: number | undefined;
+  /** After the killed node came back (converged, its check passed): whether the VIP stayed where it went. */
+  vipStayed: boolean;
+}
 
 /** The phase's requests (a load window) and what HAProxy did meanwhile. */
 export interface PhaseResult extends Window {
@@ -49,6 +65,8 @@ export interface PhaseResult extends Window {
   convergeMs: number;
   /** The sticky users' sessions during the phase. */
   sessions: Sessions;
+  /** The phase killed the balancer that held the virtual IP. */
+  failover?: Failover;
 }
 
 /**

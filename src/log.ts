@@ -55,3 +55,13 @@ export function createLogger(
 
 /** Swallows everything: for tests and library use. */
 export const silentLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/** The same logger with `fields` on every line (e.g. the backend a reconciler owns); a line's own fields come after them. */
+export function withFields(log: Logger, fields: Fields): Logger {
+  return {
+    debug: (event, own = {}) => log.debug(event, { ...fields, ...own }),
+    info: (event, own = {}) => log.info(event, { ...fields, ...own }),
+    warn: (event, own = {}) => log.warn(event, { ...fields, ...own }),
+    error: (event, own = {}) => log.error(event, { ...fields, ...own }),
+  };
+}

@@ -10,10 +10,12 @@ import { DEFAULT_POLL_MS } from '../membership/change-poller.js';
 import { DEFAULT_SERF_ADDRESS, parseSerfAddress, type SerfAddress } from '../membership/rpc-client.js';
 import { addressPolicy, parseCidr, type Cidr } from '../model/cidr.js';
 import { defaultServerPolicy, type ServerPolicy } from '../model/server.js';
+import { parseServices, type Service } from '../model/service.js';
 import { backendName, DEFAULT_BACKEND, describeIssues } from '../model/values.js';
 import { DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
 import type { DesiredOptions } from '../reconcile/desired.js';
 import type { PlanMode } from '../reconcile/plan-mode.js';
+import { routingMaps, type RoutingMaps } from '../render/routes.js';
 import { defaultDeployment, deploymentSchema } from '../render/identity.js';
 import { balanceSchema, type ConfigModel } from '../render/template.js';
 import { parseRuntimeUrl, type RuntimeAddress } from '../runtime/address.js';
@@ -143,6 +145,14 @@ export const renderOptions: OptionSpec[] = [
     default: 'ha-agent',
     valueName: 'KEY',
   }),
+  o(
+    'services',
+    'HA_AGENT_SERVICES',
+    "more backends, one per service, for members tagged service=NAME: 'NAME:host=HOST,path=/PREFIX,port=N,health=/PATH," +
+      "balance=ALGO,sticky=MODE' (host and path repeatable, at least one of them), entries separated by spaces or ';' " +
+      '(needs --config-out: the routing maps are written next to it)',
+    { valueName: 'SPEC' },
+  ),
 ];
 
 export const logOptions: OptionSpec[] = [
@@ -204,6 +214,10 @@ export interface AgentConfig {
   deployment: string | undefined;
   /** Everything the template needs but the servers. */
   base: Omit<ConfigModel, 'servers'>;
+  /** The operator's services (--services), each its own backend; empty: the default backend alone, as before. */
+  services: Service[];
+  /** The routing maps next to --config-out; undefined without services. */
+  maps: RoutingMaps | undefined;
   mode: PlanMode;
   dryRun: boolean;
   trace: boolean;
@@ -256,6 +270,13 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
   const configOut = str('config-out');
   const deployment = str('deployment');
   const rules = addressRules(str('allow-cidr'));
+  const services = wrap('services', () => parseServices(str('services') ?? '', backend));
+  if (services.length > 0 && configOut === undefined) fail('--services needs --config-out: the routing maps are written next to it');
+  const maps = services.length > 0 && configOut !== undefined ? routingMaps(path.resolve(configOut)) : undefined;
+  const balance = parse(balanceSchema, given('balance'), 'balance');
+  const healthPath = given('health-path');
+  const stickyMode = parse(z.enum(['none', 'cookie']), given('sticky'), 'sticky');
+  const cookie = (mode: string) => (mode === 'cookie' ? { cookie: given('sticky-cookie'), key: given('sticky-key') } : undefined);
   const inter = parse(duration('check-inter'), given('check-inter'), 'check-inter');
   const { fastinter, downinter } = defaultServerPolicy.check;
   const policy: ServerPolicy = {
@@ -298,20 +319,30 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
       serverStateFile: configOut === undefined ? undefined : `${path.resolve(configOut)}.state`,
       frontend: { bind: given('frontend-bind') },
       stats: statsBind === undefined ? undefined : { bind: statsBind, credentials: str('stats-auth') },
-      backend: {
-        name: backend,
-        balance: parse(balanceSchema, given('balance'), 'balance'),
-        healthPath: given('health-path'),
-        sticky:
-          parse(z.enum(['none', 'cookie']), given('sticky'), 'sticky') === 'cookie'
-            ? { cookie: given('sticky-cookie'), key: given('sticky-key') }
-            : undefined,
-      },
+      backend: { name: backend, balance, healthPath, sticky: cookie(stickyMode) },
+      ...(maps === undefined
+        ? {}
+        : {
+            services: services.map((s) => ({
+              name: s.name,
+              balance: s.balance ?? balance,
+              healthPath: s.healthPath ?? healthPath,
+              sticky: cookie(s.sticky ?? stickyMode),
+            })),
+            routing: maps,
+          }),
       policy,
     },
+    services,
+    maps,
     mode: parse(z.enum(['dynamic', 'slots']), given('mode'), 'mode'),
     dryRun: values['dry-run'] === true,
     trace: values.trace === true,
     log: createLogger({ format, level, ...(write ? { write } : {}) }),
   };
+}
+
+/** Which members are a backend's servers: the default backend's (no service tag), or a service's, with its port. */
+export function desiredFor(desired: DesiredOptions, service: Service | undefined): DesiredOptions {
+  return service === undefined ? desired : { ...desired, service: service.name, defaultPort: service.port ?? desired.defaultPort };
 }

@@ -1,18 +1,24 @@
 /** Wires the agent's parts together for `run` and `handle`: client, reconciler, config writer. */
 import { readFileSync } from 'node:fs';
 import { applyHint, OwnershipCheck } from '../reconcile/ownership.js';
+import { withFields } from '../log.js';
+import type { Service } from '../model/service.js';
 import { Reconciler } from '../reconcile/reconciler.js';
+import { Services } from '../reconcile/services.js';
 import { stamp } from '../render/identity.js';
 import { recordedSettings, recordSettings } from '../render/settings-store.js';
 import { compileTemplate, type ConfigServer } from '../render/template.js';
-import { ConfigWriter } from '../render/writer.js';
+import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { RuntimeClient } from '../runtime/client.js';
 import { UsageError } from './options.js';
-import type { AgentConfig } from './agent-config.js';
+import { desiredFor, type AgentConfig } from './agent-config.js';
 
 export interface Agent {
   client: RuntimeClient;
+  /** The default backend's reconciler. */
   reconciler: Reconciler;
+  /** Every backend's reconciler, and what is shared between them (members, routing): give it the member lists. */
+  services: Services;
 }
 
 export async function createAgent(config: AgentConfig): Promise<Agent> {
@@ -63,26 +69,44 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
           apply: applyHint(configOut),
           log,
         });
-  const reconciler = new Reconciler({
+  if (writer && config.maps) await writeRoutingMaps(config.maps, config.services);
+  /** One reconciler per backend, each with its own members (by service tag), settings and log lines naming it. */
+  const reconcilerFor = (backend: string, service: Service | undefined, sticky: boolean) =>
+    new Reconciler({
+      client,
+      backend,
+      policy: config.policy,
+      desired: desiredFor(config.desired, service),
+      log: withFields(log, { backend }),
+      checkTimeoutMs: config.checkTimeoutMs,
+      drainTimeoutMs: config.drainTimeoutMs,
+      absentGraceMs: config.absentGraceMs,
+      sticky: sticky ? { drainIdleMs: config.drainIdleMs } : undefined,
+      dryRun: config.dryRun,
+      mode: config.mode,
+      ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers, backend) } : {}),
+      ...(ownership ? { ownership } : {}),
+    });
+  const reconciler = reconcilerFor(config.backend, undefined, config.base.backend.sticky !== undefined);
+  const services = new Services({
     client,
-    backend: config.backend,
-    policy: config.policy,
-    desired: config.desired,
-    log,
-    checkTimeoutMs: config.checkTimeoutMs,
-    drainTimeoutMs: config.drainTimeoutMs,
-    absentGraceMs: config.absentGraceMs,
-    sticky: config.base.backend.sticky === undefined ? undefined : { drainIdleMs: config.drainIdleMs },
+    role: config.desired.role,
+    main: reconciler,
+    services: config.services.map((service) => ({
+      service,
+      reconciler: reconcilerFor(service.name, service, config.base.services?.find((s) => s.name === service.name)?.sticky !== undefined),
+    })),
+    maps: config.maps,
     dryRun: config.dryRun,
-    mode: config.mode,
-    ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers) } : {}),
     ...(ownership ? { ownership } : {}),
+    apply: applyHint(configOut),
+    log,
   });
   client.on('connected', (info) => {
     log.info('runtime.connected', { address: config.runtime.url, pid: info.pid, version: info.version });
-    reconciler.trigger('runtime connected');
+    services.connected();
   });
   client.on('disconnected', (error) => log.warn('runtime.disconnected', { address: config.runtime.url, error }));
   client.on('restarted', (event) => log.warn('runtime.restarted', event));
-  return { client, reconciler };
+  return { client, reconciler, services };
 }

@@ -84,12 +84,13 @@ export async function handle(argv: readonly string[], io: CliIo, stdin: NodeJS.R
   try {
     await agent.client.connect();
     const members = (await listFromSerf(config)) ?? (await fromEvent(agent, config, eventMembers));
-    agent.reconciler.setMembers(members, event);
-    await agent.reconciler.idle();
-    const failed = (agent.reconciler.stats.actions.get('failed') ?? 0) + (agent.reconciler.stats.actions.get('rolled-back') ?? 0);
+    agent.services.setMembers(members, event);
+    await agent.services.idle();
+    const outcomes = agent.services.reconcilers.map((r) => r.stats.actions);
+    const failed = outcomes.reduce((sum, actions) => sum + (actions.get('failed') ?? 0) + (actions.get('rolled-back') ?? 0), 0);
     return failed > 0 ? 1 : 0;
   } finally {
-    await agent.reconciler.close();
+    await agent.services.close();
     await agent.client.close();
   }
 }

@@ -3,10 +3,13 @@ import { readFileSync } from 'node:fs';
 import { listMembers } from '../membership/list.js';
 import { absentServers, DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
 import { actualServers } from '../reconcile/actual.js';
-import { desiredServers } from '../reconcile/desired.js';
+import { desiredServers, unknownServices, type DesiredOptions } from '../reconcile/desired.js';
 import { formatPlan } from '../reconcile/plan.js';
 import { planForMode } from '../reconcile/plan-mode.js';
-import { inspect, type Inspection } from '../reconcile/ownership.js';
+import { applyHint, inspect, type Inspection } from '../reconcile/ownership.js';
+import { mapSteps } from '../reconcile/routing.js';
+import { routingTable } from '../render/routes.js';
+import type { Member } from '../membership/member.js';
 import { stamp } from '../render/identity.js';
 import { recordedSettings } from '../render/settings-store.js';
 import { RuntimeClient } from '../runtime/client.js';
@@ -19,11 +22,13 @@ import {
   runtimeOption,
   serfOptions,
   traceOption,
+  desiredFor,
+  type AgentConfig,
 } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
 import { formatTraceLine } from './runtime-session.js';
-import { formatStale, formatTable } from './status.js';
+import { formatMissing, formatStale, formatTable } from './status.js';
 
 export const planSpec: CommandSpec = {
   name: 'plan',
@@ -33,7 +38,7 @@ export const planSpec: CommandSpec = {
 };
 
 /** Whose HAProxy this is and which boot settings it runs, against the settings given (as run would render them). */
-function inspectInfo(config: ReturnType<typeof resolveAgentConfig>, info: Info): Promise<Inspection> | undefined {
+function inspectInfo(config: AgentConfig, info: Info): Promise<Inspection> | undefined {
   const { identity, settings } = stamp(config.base, config.deployment, readFileSync(config.templatePath, 'utf8'));
   if (identity === undefined) return undefined;
   const { configOut } = config;
@@ -54,39 +59,73 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
       io.stdout(`HAProxy at ${config.runtime.url} belongs to deployment ${found}, not ${ours}: ha-agent changes nothing there.\n`);
       return 1;
     }
-    const [members, state, stat] = await Promise.all([
-      listMembers({ address: config.serf, authKey: config.serfAuth }),
-      client.serversState(config.backend),
-      client.stat(config.backend),
-    ]);
-    const desired = desiredServers(members, config.desired);
-    const actual = actualServers(config.backend, state, stat);
-    const failed = new Set(members.filter((m) => m.status === 'failed').map((m) => m.name));
-    io.stdout(`Desired (alive members with role=${config.desired.role}):\n`);
-    io.stdout(
-      formatTable(
-        ['NAME', 'ADDRESS', 'PORT', 'WEIGHT'],
-        [...desired.servers.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight)]),
-      ),
-    );
-    for (const r of desired.rejected) io.stdout(`  rejected ${r.member}: ${r.reason}\n`);
-    io.stdout(`\nActual (HAProxy backend ${config.backend}):\n`);
-    io.stdout(
-      formatTable(
-        ['NAME', 'ADDRESS', 'PORT', 'WEIGHT', 'MODE', 'STATUS'],
-        [...actual.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight), s.mode, s.status]),
-      ),
-    );
-    io.stdout('\nPlan:\n');
-    // One look, no memory: a server whose member is absent is kept while UP, as a fresh agent would keep it.
-    const absent = absentServers(config.mode, members, actual, { since: new Map(), gone: new Set() }, 0, DEFAULT_ABSENT_GRACE_MS);
-    const planned = planForMode(config.mode, desired.servers, actual, { failed, absent });
-    io.stdout(formatPlan(config.backend, planned.actions, config.policy));
-    for (const [server, a] of absent) if (a.hold) io.stdout(`keep ${server} (${a.reason}: removed if it stays absent, or once down)\n`);
-    if (planned.unplaced.length > 0) io.stdout(`no free slot for: ${planned.unplaced.join(', ')}\n`);
+    const members = await listMembers({ address: config.serf, authKey: config.serfAuth });
+    const backends = new Set(config.services.length > 0 ? await client.backends() : []);
+    await printBackend(io, client, config, members, config.backend, config.desired);
+    for (const service of config.services) {
+      io.stdout(`\nService ${service.name} (members tagged service=${service.name}):\n`);
+      if (!backends.has(service.name)) {
+        io.stdout(`${formatMissing([service.name], applyHint(config.configOut))}\n`);
+        continue;
+      }
+      await printBackend(io, client, config, members, service.name, desiredFor(config.desired, service));
+    }
+    const unknown = unknownServices(members, config.desired.role, new Set(config.services.map((s) => s.name)));
+    for (const u of unknown) io.stdout(`\nunknown service ${u.service} of member ${u.member}: served nowhere\n`);
+    if (config.maps) {
+      const table = routingTable(config.services.filter((s) => backends.has(s.name)));
+      io.stdout(`\nRouting (${config.maps.hosts}, ${config.maps.paths}):\n`);
+      try {
+        const steps = [
+          ...mapSteps(config.maps.hosts, await client.mapEntries(config.maps.hosts), table.hosts),
+          ...mapSteps(config.maps.paths, await client.mapEntries(config.maps.paths), table.paths),
+        ];
+        io.stdout(steps.length === 0 ? 'up to date\n' : steps.map((step) => `${step.text}\n`).join(''));
+      } catch (error) {
+        io.stdout(`cannot read the routing maps (${(error as Error).message}): ${applyHint(config.configOut)}\n`);
+      }
+    }
     if (inspection && inspection.changes.length > 0) io.stdout(`\n${formatStale(inspection.changes, config.configOut).join('\n')}\n`);
     return 0;
   } finally {
     await client.close();
   }
+}
+
+/** One backend's desired servers, HAProxy's, and the steps between them. */
+async function printBackend(
+  io: CliIo,
+  client: RuntimeClient,
+  config: AgentConfig,
+  members: Member[],
+  backend: string,
+  desiredOptions: DesiredOptions,
+): Promise<void> {
+  const [state, stat] = await Promise.all([client.serversState(backend), client.stat(backend)]);
+  const desired = desiredServers(members, desiredOptions);
+  const actual = actualServers(backend, state, stat);
+  const failed = new Set(members.filter((m) => m.status === 'failed').map((m) => m.name));
+  const which = desiredOptions.service === undefined ? '' : ` service=${desiredOptions.service}`;
+  io.stdout(`Desired (alive members with role=${desiredOptions.role}${which}):\n`);
+  io.stdout(
+    formatTable(
+      ['NAME', 'ADDRESS', 'PORT', 'WEIGHT'],
+      [...desired.servers.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight)]),
+    ),
+  );
+  for (const r of desired.rejected) io.stdout(`  rejected ${r.member}: ${r.reason}\n`);
+  io.stdout(`\nActual (HAProxy backend ${backend}):\n`);
+  io.stdout(
+    formatTable(
+      ['NAME', 'ADDRESS', 'PORT', 'WEIGHT', 'MODE', 'STATUS'],
+      [...actual.values()].map((s) => [s.name, s.address, String(s.port), String(s.weight), s.mode, s.status]),
+    ),
+  );
+  io.stdout('\nPlan:\n');
+  // One look, no memory: a server whose member is absent is kept while UP, as a fresh agent would keep it.
+  const absent = absentServers(config.mode, members, actual, { since: new Map(), gone: new Set() }, 0, DEFAULT_ABSENT_GRACE_MS);
+  const planned = planForMode(config.mode, desired.servers, actual, { failed, absent });
+  io.stdout(formatPlan(backend, planned.actions, config.policy));
+  for (const [server, a] of absent) if (a.hold) io.stdout(`keep ${server} (${a.reason}: removed if it stays absent, or once down)\n`);
+  if (planned.unplaced.length > 0) io.stdout(`no free slot for: ${planned.unplaced.join(', ')}\n`);
 }

@@ -8,7 +8,7 @@ import { stamp } from '../render/identity.js';
 import { clearServerState, saveServerState } from '../render/server-state.js';
 import { recordSettings } from '../render/settings-store.js';
 import { compileTemplate } from '../render/template.js';
-import { ConfigWriter } from '../render/writer.js';
+import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { plannedReload } from '../reload/reload.js';
 import { RuntimeClient } from '../runtime/client.js';
 import { reloadMaster } from '../runtime/master.js';
@@ -56,6 +56,8 @@ export async function reload(argv: readonly string[], io: CliIo): Promise<number
   const { base, identity, settings } = stamped;
   if (identity === undefined) throw new UsageError('no deployment id');
   const writer = new ConfigWriter({ render, base, outPath: configOut, log: config.log });
+  // `haproxy -c` of the config needs the routing maps it names.
+  if (config.maps) await writeRoutingMaps(config.maps, config.services);
   const result = await plannedReload(
     {
       connect: async () => {
@@ -69,7 +71,8 @@ export async function reload(argv: readonly string[], io: CliIo): Promise<number
       },
       reloadMaster: () => reloadMaster(master),
       writeConfig: async (servers) => {
-        const outcome = await writer.write(servers);
+        for (const [backend, list] of servers) if (backend !== config.backend) writer.stage(list, backend);
+        const outcome = await writer.write(servers.get(config.backend) ?? []);
         if (outcome === 'written' || outcome === 'unchanged') await recordSettings(configOut, identity.settings, settings);
         return outcome;
       },
@@ -78,11 +81,11 @@ export async function reload(argv: readonly string[], io: CliIo): Promise<number
       clock: systemClock,
       log: config.log,
     },
-    { backend: config.backend, identity },
+    { backend: config.backend, services: config.services.map((s) => s.name), identity },
   );
   io.stdout(
     `reloaded: HAProxy worker ${result.oldPid} → ${result.newPid} in ${result.tookMs} ms; ` +
-      `${result.servers} servers in ${config.backend}` +
+      `${result.servers} servers in ${[config.backend, ...config.services.map((s) => s.name)].join(', ')}` +
       (result.differences.length === 0
         ? ', each with its address, weight, state and health\n'
         : `; not carried over:\n${result.differences.map((d) => `  ${d}\n`).join('')}`),

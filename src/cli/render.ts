@@ -7,7 +7,7 @@ import { stamp } from '../render/identity.js';
 import { ensureServerStateFile } from '../render/server-state.js';
 import { recordSettings } from '../render/settings-store.js';
 import { compileTemplate } from '../render/template.js';
-import { ConfigWriter } from '../render/writer.js';
+import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { backendOption, defaultPortOption, logOptions, renderOptions, resolveAgentConfig, runtimeOption } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, UsageError, type CommandSpec } from './options.js';
@@ -65,6 +65,8 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   }
   const { base, identity, settings } = stamped;
+  // First: `haproxy -c` of the config needs the map files it names.
+  if (config.maps) await writeRoutingMaps(config.maps, config.services);
   const writer = new ConfigWriter({ render: () => text, base, outPath: config.configOut, log: config.log });
   const outcome = await writer.write(servers);
   if (outcome !== 'written' && outcome !== 'unchanged') return 1;

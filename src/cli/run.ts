@@ -55,12 +55,13 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
     pollMs: config.serfPollMs,
     log,
   });
-  membership.on('members', (members, reason) => agent.reconciler.setMembers(members, reason));
+  membership.on('members', (members, reason) => agent.services.setMembers(members, reason));
 
   log.info('agent.started', {
     runtime: config.runtime.url,
     serf: config.serf.text,
     backend: config.backend,
+    services: config.services.map((s) => s.name),
     role: config.desired.role,
     mode: config.mode,
     configOut: config.configOut,
@@ -78,7 +79,7 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
   const why = await stopped;
   log.info('agent.stopping', { signal: why });
   membership.close();
-  await agent.reconciler.close();
+  await agent.services.close();
   await agent.client.close();
   metricsServer?.close();
   log.info('agent.stopped', {});

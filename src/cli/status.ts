@@ -89,16 +89,31 @@ export async function status(argv: readonly string[], io: CliIo): Promise<number
 export async function agentHealth(bind: string): Promise<string> {
   try {
     const response = await fetch(`http://${bind}/healthz`, { signal: AbortSignal.timeout(2000) });
-    const health = (await response.json()) as { runtime: boolean; serf: boolean; config: string; foreign?: string; stale?: string[] };
+    const health = (await response.json()) as {
+      runtime: boolean;
+      serf: boolean;
+      config: string;
+      foreign?: string;
+      stale?: string[];
+      missing?: { services: string[]; apply: string };
+      unknown?: string[];
+    };
     const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
     const config = health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`;
     const lines = [`agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${config}`];
     if (health.foreign) lines.push(`agent: NOT CHANGING HAProxy: ${health.foreign}`);
     if (health.stale) lines.push(...formatStale(health.stale));
+    if (health.missing) lines.push(formatMissing(health.missing.services, health.missing.apply));
+    if (health.unknown) lines.push(`agent: members of no configured service (served nowhere): ${health.unknown.join(', ')}`);
     return `${lines.join('\n')}\n`;
   } catch (error) {
     return `agent: no answer on http://${bind}/healthz (${(error as Error).message})\n`;
   }
+}
+
+/** Services whose backend the running HAProxy lacks: nothing is sent for them until it boots from the rendered config. */
+export function formatMissing(services: readonly string[], apply: string): string {
+  return `MISSING: HAProxy has no backend for service ${services.join(', ')} (its members and routes wait): ${apply}`;
 }
 
 /** Boot settings HAProxy still runs, one per line, and what applies them. */

@@ -7,6 +7,7 @@ import type { Registry } from './registry.js';
 
 const FOREIGN_HELP = "Whether the HAProxy reached is another deployment's (nothing is changed there)";
 const STALE_HELP = 'Whether HAProxy runs boot settings other than the rendered ones (restart it to apply them)';
+const MISSING_HELP = "Whether a service's backend is missing from the running HAProxy (restart it from the rendered config)";
 const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export interface Health {
@@ -17,7 +18,14 @@ export interface Health {
   foreign: string | undefined;
   /** Boot settings HAProxy runs that differ from the rendered ones (`name: old → new`). */
   stale: string[] | undefined;
+  /** Services whose backend the running HAProxy lacks (declared after it booted), and what applies them. */
+  missing?: { services: string[]; apply: string } | undefined;
+  /** Members whose service tag names no configured service (`"name" (service "tag")`). */
+  unknown?: string[] | undefined;
 }
+
+/** A backend's label, on the events of a reconciler (every one carries it). */
+const byBackend = (fields: Fields): Record<string, string> => (typeof fields.backend === 'string' ? { backend: fields.backend } : {});
 
 /** What config.invalid (HAProxy's alert) or a write/render failure (the error's message) says went wrong. */
 function configProblem(event: string, fields: Fields): string {
@@ -37,11 +45,12 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
         });
         break;
       case 'step.finished':
-        metrics.inc('ha_agent_steps_total', 'Runtime API steps applied', { kind: String(fields.step) });
+        metrics.inc('ha_agent_steps_total', 'Runtime API steps applied', { kind: String(fields.step), ...byBackend(fields) });
         break;
       case 'step.failed':
         metrics.inc('ha_agent_steps_failed_total', 'Runtime API steps that failed: HAProxy refused the command or it could not be sent', {
           kind: String(fields.step),
+          ...byBackend(fields),
         });
         break;
       case 'drain.finished':
@@ -53,6 +62,7 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
           SECONDS,
           {
             outcome: event === 'drain.finished' ? 'drained' : 'timeout',
+            ...byBackend(fields),
           },
         );
         break;
@@ -64,6 +74,7 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
           SECONDS,
           {
             action: String(fields.action),
+            ...byBackend(fields),
           },
         );
         break;
@@ -85,6 +96,33 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
       case 'config.stale':
         health.stale = (fields.changes as string[]).map(String);
         metrics.set('ha_agent_config_stale', STALE_HELP, 1);
+        break;
+      case 'services.checked': {
+        const missing = (fields.missing as string[]).map(String);
+        health.missing = missing.length > 0 ? { services: missing, apply: String(fields.apply) } : undefined;
+        for (const name of [...(fields.present as string[]).map(String), ...missing]) {
+          metrics.set('ha_agent_service_missing', MISSING_HELP, missing.includes(name) ? 1 : 0, { backend: name });
+        }
+        break;
+      }
+      case 'services.unknown': {
+        const members = (fields.members as string[]).map(String);
+        health.unknown = members.length > 0 ? members : undefined;
+        break;
+      }
+      case 'member.unknown-service':
+        metrics.inc(
+          'ha_agent_members_unknown_service_total',
+          'Members whose service tag names no configured service (they are served nowhere)',
+        );
+        break;
+      case 'route.finished':
+      case 'route.failed':
+        if (fields.command !== undefined) {
+          metrics.inc('ha_agent_route_steps_total', 'Routing map commands sent, by outcome', {
+            outcome: event === 'route.finished' ? 'applied' : 'failed',
+          });
+        }
         break;
       case 'serf.connected':
       case 'serf.disconnected':

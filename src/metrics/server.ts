@@ -1,6 +1,7 @@
 /**
  * `--metrics ADDR:PORT`: GET /metrics (Prometheus) and GET /healthz (503 while HAProxy or Serf is
- * unreachable, or the HAProxy reached is another deployment's; stale boot settings are listed).
+ * unreachable, or the HAProxy reached is another deployment's; stale boot settings and services
+ * whose backend HAProxy lacks are listed).
  */
 import http from 'node:http';
 import type { Health } from './observe.js';
@@ -18,8 +19,17 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
     if (request.url === '/healthz') {
       const ok = health.runtime && health.serf && health.foreign === undefined;
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      const { runtime, serf, foreign, stale } = health;
-      const body = { ok, runtime, serf, config: health.configError ?? 'ok', ...(foreign ? { foreign } : {}), ...(stale ? { stale } : {}) };
+      const { runtime, serf, foreign, stale, missing, unknown } = health;
+      const body = {
+        ok,
+        runtime,
+        serf,
+        config: health.configError ?? 'ok',
+        ...(foreign ? { foreign } : {}),
+        ...(stale ? { stale } : {}),
+        ...(missing ? { missing } : {}),
+        ...(unknown ? { unknown } : {}),
+      };
       response.end(`${JSON.stringify(body)}\n`);
       return;
     }

@@ -1,14 +1,18 @@
 /**
  * Membership → desired servers (pure). A member is a server when it is alive and its role tag
- * matches. Every field is validated; an invalid member is rejected with a reason and never
- * reaches HAProxy or the template, and the others are unaffected.
+ * matches, in the backend of the service its `service` tag names (none: the default backend).
+ * Every field is validated; an invalid member is rejected with a reason and never reaches HAProxy
+ * or the template, and the others are unaffected.
  */
 import type { Member } from '../membership/member.js';
 import { serverSchema, type Server } from '../model/server.js';
+import { serviceTag } from '../model/service.js';
 import { describeIssues } from '../model/values.js';
 
 export interface DesiredOptions {
   role: string;
+  /** The service whose members are wanted (their `service` tag); undefined: the default backend's, members without the tag. */
+  service?: string | undefined;
   defaultPort: number;
   defaultWeight: number;
   /** Address policy (e.g. an allowed CIDR); returns a reason to refuse, or undefined. */
@@ -41,7 +45,7 @@ export function desiredServers(members: readonly Member[], options: DesiredOptio
   const servers = new Map<string, Server>();
   const rejected: Rejection[] = [];
   for (const member of members) {
-    if (!isCandidate(member, options.role)) continue;
+    if (!isCandidate(member, options.role) || serviceTag(member.tags) !== options.service) continue;
     const parsed = serverSchema.safeParse({
       name: member.name,
       address: member.address,
@@ -60,4 +64,19 @@ export function desiredServers(members: readonly Member[], options: DesiredOptio
     servers.set(parsed.data.name, parsed.data);
   }
   return { servers, rejected };
+}
+
+export interface UnknownService {
+  /** JSON-quoted, like a rejection: the name and the tag come from the network. */
+  member: string;
+  service: string;
+}
+
+/** Alive members of the role whose `service` tag names no configured service: they are servers nowhere. */
+export function unknownServices(members: readonly Member[], role: string, services: ReadonlySet<string>): UnknownService[] {
+  return members.flatMap((member) => {
+    const service = serviceTag(member.tags);
+    if (service === undefined || services.has(service) || !isCandidate(member, role)) return [];
+    return [{ member: JSON.stringify(member.name), service: JSON.stringify(service) }];
+  });
 }

@@ -44,7 +44,8 @@ export interface ReloadSession {
 export interface ReloadDeps {
   connect: () => Promise<ReloadSession>;
   reloadMaster: () => Promise<string>;
-  writeConfig: (servers: ConfigServer[]) => Promise<WriteOutcome>;
+  /** Renders every backend's servers into the config, in one write. */
+  writeConfig: (servers: ReadonlyMap<string, ConfigServer[]>) => Promise<WriteOutcome>;
   saveState: (dump: string) => Promise<void>;
   clearState: () => Promise<void>;
   clock: Clock;
@@ -53,6 +54,8 @@ export interface ReloadDeps {
 
 export interface ReloadOptions {
   backend: string;
+  /** The services' backends (--services): their servers are carried too. */
+  services?: readonly string[];
   /** This deployment's id and settings: only an HAProxy that carries the id is reloaded. */
   identity: Identity;
   /** Longest wait for the new worker. */
@@ -85,16 +88,15 @@ export async function plannedReload(deps: ReloadDeps, options: ReloadOptions): P
     return { info, dump };
   });
   const rows = parseServersState(before.dump);
-  const servers = rows.filter((row) => row.backend === backend).map(configServer);
+  const backends = [backend, ...(options.services ?? [])];
+  const servers = new Map(backends.map((name) => [name, rows.filter((row) => row.backend === name).map(configServer)]));
+  const count = [...servers.values()].reduce((sum, list) => sum + list.length, 0);
   const outcome = await deps.writeConfig(servers);
   if (outcome === 'invalid' || outcome === 'failed') {
-    throw new ReloadError(
-      'RELOAD_INVALID_CONFIG',
-      `the config with ${servers.length} servers was not written (${outcome}): see config.invalid`,
-    );
+    throw new ReloadError('RELOAD_INVALID_CONFIG', `the config with ${count} servers was not written (${outcome}): see config.invalid`);
   }
   await deps.saveState(before.dump);
-  log.info('reload.started', { pid: before.info.pid, servers: servers.length });
+  log.info('reload.started', { pid: before.info.pid, servers: count });
   const started = clock.now();
   const answer = await deps.reloadMaster();
   // HAProxy ≥ 2.9 answers `Success=0|1` and the new worker's start-up messages; 2.6 just closes.
@@ -102,8 +104,8 @@ export async function plannedReload(deps: ReloadDeps, options: ReloadOptions): P
   const after = await newWorker(deps, before.info.pid, options.timeoutMs ?? 30_000);
   const tookMs = Math.round(clock.now() - started);
   await deps.clearState();
-  const found = differences(backend, rows, after.rows);
-  const result = { oldPid: before.info.pid, newPid: after.info.pid, tookMs, servers: servers.length, differences: found };
+  const found = backends.flatMap((name) => differences(name, rows, after.rows).map((d) => (name === backend ? d : `${name}/${d}`)));
+  const result = { oldPid: before.info.pid, newPid: after.info.pid, tookMs, servers: count, differences: found };
   log[found.length === 0 ? 'info' : 'warn']('reload.finished', { ...result });
   return result;
 }

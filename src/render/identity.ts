@@ -42,6 +42,15 @@ export function bootSettings(base: Omit<ConfigModel, 'servers' | 'identity'>, te
     'backend.name': base.backend.name,
     'backend.balance': base.backend.balance,
     'backend.healthPath': base.backend.healthPath,
+    // Only with services, so that a deployment without them keeps its fingerprint. Their routes are not
+    // here: the agent changes the maps at runtime, while a service's backend exists only after a boot.
+    ...Object.fromEntries(
+      (base.services ?? []).map((s) => [
+        `service.${s.name}`,
+        `balance=${s.balance} health=${s.healthPath} sticky=${s.sticky?.cookie ?? 'none'}`,
+      ]),
+    ),
+    ...(base.routing ? { 'routing.maps': `${base.routing.hosts} ${base.routing.paths}` } : {}),
     template: `sha256:${short(template)}`,
   };
 }

@@ -4,7 +4,7 @@
  */
 import Handlebars from 'handlebars';
 import { z } from 'zod';
-import { endpoint, serverKeywords, serverPolicySchema, serverSchema, type Server, type ServerPolicy } from '../model/server.js';
+import { endpoint, serverKeywords, serverPolicySchema, serverSchema, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues } from '../model/values.js';
 import { deploymentSchema, describeIdentity } from './identity.js';
 
@@ -13,6 +13,24 @@ const bindAddress = z.string().regex(/^[A-Za-z0-9_.:@/[\]*-]{1,200}$/, 'must be 
 
 /** The algorithms that accept dynamic servers. */
 export const balanceSchema = z.enum(['roundrobin', 'leastconn', 'first', 'random']);
+
+const backendSchema = z.object({
+  name: backendName,
+  balance: balanceSchema,
+  healthPath: z.string().regex(/^\/[A-Za-z0-9_.~/-]{0,200}$/, 'must be a URL path'),
+  /** Persistence by dynamic cookie: each server's value is XXH64(key + IP + port) (docs/sessions.md). */
+  sticky: z
+    .object({
+      cookie: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a cookie name of letters, digits, _ or -'),
+      key: z.string().regex(/^[A-Za-z0-9_.~+/=-]{1,128}$/, 'must be a key without spaces or quotes'),
+    })
+    .optional(),
+});
+
+/** An absolute path HAProxy reads a map from, which is also its name in `show map` and `add map`. */
+const mapFile = z.string().regex(/^\/[A-Za-z0-9_./@:+-]{1,1000}$/, 'must be an absolute path of A-Z a-z 0-9 _ . / @ : + -');
+
+const configServer = serverSchema.extend({ disabled: z.boolean().optional() });
 
 export const configModelSchema = z.object({
   /** `unixSocket` and `tcp` at level admin (keep them local); `operator`: a read-only listener that may be published. */
@@ -27,25 +45,21 @@ export const configModelSchema = z.object({
         .optional(),
     })
     .optional(),
-  backend: z.object({
-    name: backendName,
-    balance: balanceSchema,
-    healthPath: z.string().regex(/^\/[A-Za-z0-9_.~/-]{0,200}$/, 'must be a URL path'),
-    /** Persistence by dynamic cookie: each server's value is XXH64(key + IP + port) (docs/sessions.md). */
-    sticky: z
-      .object({
-        cookie: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a cookie name of letters, digits, _ or -'),
-        key: z.string().regex(/^[A-Za-z0-9_.~+/=-]{1,128}$/, 'must be a key without spaces or quotes'),
-      })
-      .optional(),
-  }),
+  /** The default backend: members without a service tag, and requests no route picks. */
+  backend: backendSchema,
+  /** One more backend per service (--services); their routes are in the maps below. */
+  services: z.array(backendSchema).optional(),
+  /** The map files `frontend www` looks requests up in (host/path prefix, then path prefix) to pick a service. */
+  routing: z.object({ hosts: mapFile, paths: mapFile }).optional(),
   policy: serverPolicySchema,
   /** HAProxy's server-state file (see server-state.ts): how a planned reload keeps every server's state. */
   serverStateFile: bindAddress.optional(),
   /** Carried in `global` `description`, which `show info` reveals (see identity.ts); none: an unmarked config. */
   identity: z.object({ deployment: deploymentSchema, settings: z.string().regex(/^[0-9a-f]{12}$/) }).optional(),
-  /** `disabled`: an empty slot (slot mode), kept in MAINT until a member fills it. */
-  servers: z.array(serverSchema.extend({ disabled: z.boolean().optional() })),
+  /** The default backend's servers. `disabled`: an empty slot (slot mode), kept in MAINT until a member fills it. */
+  servers: z.array(configServer),
+  /** Each service's servers, by backend name (none: an empty backend). */
+  serviceServers: z.record(backendName, z.array(configServer)).optional(),
 });
 
 export type ConfigModel = z.infer<typeof configModelSchema>;
@@ -62,19 +76,26 @@ export function compileTemplate(source: string): RenderConfig {
   return (model) => {
     const parsed = configModelSchema.safeParse(model);
     if (!parsed.success) throw new TemplateError(`refused to render haproxy.cfg: ${describeIssues(parsed.error)}`);
-    const { policy, servers, identity, ...rest } = parsed.data;
+    const { policy, servers, serviceServers, identity, ...rest } = parsed.data;
     const description = identity ? describeIdentity(identity) : '';
+    const views = (list: readonly ConfigServer[]) => list.map((server) => view(server, policy));
+    const backends = [
+      { ...rest.backend, servers: views(servers) },
+      ...(rest.services ?? []).map((service) => ({ ...service, servers: views(serviceServers?.[service.name] ?? []) })),
+    ];
     return template({
       ...rest,
       description,
       serverStateFile: rest.serverStateFile ?? '',
       stats: rest.stats ?? {},
-      servers: servers.map((server) => view(server, policy)),
+      routing: rest.routing ?? {},
+      backends,
+      servers: views(servers),
     });
   };
 }
 
-function view(server: Server & { disabled?: boolean | undefined }, policy: ServerPolicy) {
+function view(server: ConfigServer, policy: ServerPolicy) {
   const keywords = serverKeywords(server.weight, policy) + (server.disabled ? ' disabled' : '');
   return { ...server, endpoint: endpoint(server.address, server.port), keywords };
 }

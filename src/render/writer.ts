@@ -7,6 +7,8 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import type { Service } from '../model/service.js';
+import { mapFileText, routingTable, type RoutingMaps } from './routes.js';
 import { ensureServerStateFile } from './server-state.js';
 import type { ConfigModel, ConfigServer, RenderConfig } from './template.js';
 
@@ -24,53 +26,57 @@ export interface ConfigWriterOptions {
 export class ConfigWriter {
   private last: string | undefined;
   private queue: Promise<WriteOutcome> = Promise.resolve('unchanged');
+  /** The latest servers of each backend (the default one and each service's), as their reconcilers persisted them. */
+  private readonly servers = new Map<string, ConfigServer[]>();
 
   constructor(private readonly options: ConfigWriterOptions) {}
 
-  /** Writes are serialised; each renders the servers it is given. */
-  write(servers: readonly ConfigServer[]): Promise<WriteOutcome> {
-    const sorted = [...servers].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-    this.queue = this.queue.then(() => this.writeNow(sorted));
+  /** Records `backend`'s servers for the next write, writing nothing (a caller that writes several backends at once). */
+  stage(servers: readonly ConfigServer[], backend: string): void {
+    this.servers.set(
+      backend,
+      [...servers].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })),
+    );
+  }
+
+  /** Writes are serialised; each renders the servers it is given for `backend` (default: the default backend's) and the others' latest. */
+  write(servers: readonly ConfigServer[], backend = this.options.base.backend.name): Promise<WriteOutcome> {
+    this.stage(servers, backend);
+    this.queue = this.queue.then(() => this.writeNow());
     return this.queue;
   }
 
-  private async writeNow(servers: ConfigServer[]): Promise<WriteOutcome> {
-    const { outPath, log } = this.options;
+  private async writeNow(): Promise<WriteOutcome> {
+    const { outPath, log, base } = this.options;
+    const servers = this.servers.get(base.backend.name) ?? [];
+    const serviceServers = base.services && Object.fromEntries(base.services.map((s) => [s.name, this.servers.get(s.name) ?? []]));
+    const count = [...this.servers.values()].reduce((sum, list) => sum + list.length, 0);
     let text: string;
     try {
-      text = this.options.render({ ...this.options.base, servers });
+      text = this.options.render({ ...base, servers, ...(serviceServers ? { serviceServers } : {}) });
     } catch (error) {
       log.error('config.render-failed', { path: outPath, error });
       return 'failed';
     }
     this.last ??= await fs.readFile(outPath, 'utf8').catch(() => undefined);
     if (text === this.last) return 'unchanged';
-    const tmp = path.join(path.dirname(outPath), `.${path.basename(outPath)}.${process.pid}.tmp`);
+    let alert: string | undefined;
     try {
-      const handle = await fs.open(tmp, 'w', 0o644);
-      try {
-        await handle.writeFile(text);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      // The config names it: HAProxy would warn about a missing one on every check and start.
-      if (this.options.base.serverStateFile !== undefined) await ensureServerStateFile(this.options.base.serverStateFile);
-      const alert = await this.validate(tmp);
-      if (alert !== undefined) {
-        await fs.rm(tmp, { force: true });
-        log.error('config.invalid', { path: outPath, alert });
-        return 'invalid';
-      }
-      await fs.rename(tmp, outPath);
-      await syncDirectory(path.dirname(outPath));
+      alert = await writeAtomic(outPath, text, async (tmp) => {
+        // The config names it: HAProxy would warn about a missing one on every check and start.
+        if (this.options.base.serverStateFile !== undefined) await ensureServerStateFile(this.options.base.serverStateFile);
+        return this.validate(tmp);
+      });
     } catch (error) {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
       log.error('config.write-failed', { path: outPath, error });
       return 'failed';
     }
+    if (alert !== undefined) {
+      log.error('config.invalid', { path: outPath, alert });
+      return 'invalid';
+    }
     this.last = text;
-    log.info('config.written', { path: outPath, servers: servers.length });
+    log.info('config.written', { path: outPath, servers: count });
     return 'written';
   }
 
@@ -87,6 +93,38 @@ export class ConfigWriter {
   }
 }
 
+/**
+ * Replaces `target` with `text` atomically (write + fsync + rename), or leaves it alone when `check`
+ * (given the temporary file) returns a reason to refuse it, which is returned.
+ */
+export async function writeAtomic(
+  target: string,
+  text: string,
+  check: (tmp: string) => Promise<string | undefined> = () => Promise.resolve(undefined),
+): Promise<string | undefined> {
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  try {
+    const handle = await fs.open(tmp, 'w', 0o644);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const refused = await check(tmp);
+    if (refused !== undefined) {
+      await fs.rm(tmp, { force: true });
+      return refused;
+    }
+    await fs.rename(tmp, target);
+    await syncDirectory(path.dirname(target));
+    return undefined;
+  } catch (error) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
 async function syncDirectory(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try {
@@ -94,4 +132,11 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** The routing maps a (re)started HAProxy loads, written before any config that names them is validated. */
+export async function writeRoutingMaps(maps: RoutingMaps, services: readonly Service[]): Promise<void> {
+  const table = routingTable(services);
+  await writeAtomic(maps.hosts, mapFileText(table.hosts));
+  await writeAtomic(maps.paths, mapFileText(table.paths));
 }

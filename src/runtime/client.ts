@@ -17,6 +17,7 @@ import {
   parseAclEntries,
   parseAclList,
   parseMapEntries,
+  parseBackendList,
   parseMapList,
   parseTable,
   parseTableList,
@@ -193,6 +194,11 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     const info = parseInfo(await this.run(commands.showInfo()));
     if (info.stopping && this.running) this.connection?.close();
     return info;
+  }
+
+  /** `show backend`: the backends HAProxy booted with (none can be added at runtime). */
+  async backends(): Promise<string[]> {
+    return parseBackendList(await this.run(commands.showBackend()));
   }
 
   /** `show map`: every map HAProxy loaded. */

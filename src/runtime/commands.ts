@@ -217,6 +217,11 @@ export function showStat(backend?: string): Command {
 }
 
 /** Parse with `parseInfo` (or call `RuntimeClient.info`). */
+/** Every backend of the running configuration's (parse with `parseBackendList`): backends cannot be added at runtime. */
+export function showBackend(): Command {
+  return read('show backend');
+}
+
 export function showInfo(): Command {
   return read('show info');
 }

@@ -82,6 +82,13 @@ function lines(text: string): string[] {
   return text.split('\n').filter((line) => line.trim() !== '');
 }
 
+/** `show backend`: the names of the running configuration's backends (header `# name`). */
+export function parseBackendList(text: string): string[] {
+  return lines(text)
+    .filter((line) => !line.startsWith('#'))
+    .map((line) => line.trim());
+}
+
 /** Maps header names to their column index, or fails when a needed column is missing. */
 function columns(header: string[], needed: readonly string[], what: string, text: string): Map<string, number> {
   const index = new Map(header.map((name, i) => [name, i]));

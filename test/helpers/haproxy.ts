@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultServerPolicy, type Server } from '../../src/model/server.js';
+import { routingMaps } from '../../src/render/routes.js';
 import { ensureServerStateFile } from '../../src/render/server-state.js';
 import { compileTemplate, type ConfigModel } from '../../src/render/template.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
@@ -41,6 +42,8 @@ export async function startHaproxy(
     backend?: string;
     extraConfig?: string;
     sticky?: ConfigModel['backend']['sticky'];
+    /** Backends of services (their routes start empty: the agent adds them at runtime). */
+    services?: string[];
     masterWorker?: boolean;
     deployment?: string;
   } = {},
@@ -57,6 +60,12 @@ export async function startHaproxy(
     ...(options.deployment ? { identity: { deployment: options.deployment, settings: '000000000000' } } : {}),
   };
   const configPath = path.join(dir, 'haproxy.cfg');
+  if (options.services) {
+    const routing = routingMaps(configPath);
+    for (const file of [routing.hosts, routing.paths]) writeFileSync(file, '');
+    model.routing = routing;
+    model.services = options.services.map((name) => ({ name, balance: 'roundrobin', healthPath: '/health' }));
+  }
   const masterSocket = path.join(dir, 'master.sock');
   if (options.masterWorker) {
     model.serverStateFile = `${configPath}.state`;

@@ -36,10 +36,7 @@ describe('ConfigWriter', () => {
   });
 
   it("keeps the previous file and logs HAProxy's alert when validation fails", async () => {
-    const broken = readFileSync(templatePath, 'utf8').replace(
-      'balance {{backend.balance}}',
-      'balance {{backend.balance}}\n    frobnicate yes',
-    );
+    const broken = readFileSync(templatePath, 'utf8').replace('balance {{balance}}', 'balance {{balance}}\n    frobnicate yes');
     const { outPath, writer, lines } = setup(broken);
     writeFileSync(outPath, 'previous\n');
     expect(await writer.write([web1])).toBe('invalid');

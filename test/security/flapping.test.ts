@@ -34,7 +34,7 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 /** Runtime API commands HAProxy accepted, by kind, as the agent's metrics count them (one per `step.finished`). */
 async function stepsApplied(metrics: string, kind: 'add' | 'del'): Promise<number> {
   const text = await (await fetch(`http://${metrics}/metrics`)).text();
-  return Number(new RegExp(`^ha_agent_steps_total\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return Number(new RegExp(`^ha_agent_steps_total\\{backend="nodes",kind="${kind}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
 }
 
 describe('1,000 members flapping for a minute', () => {

@@ -47,9 +47,16 @@ export async function openLive(
 export const clusterSpec: CommandSpec = {
   name: 'cluster',
   summary: 'A local cluster without Docker: s6-svscan "containers" over the images\' service trees, web servers on 127.0.0.x.',
-  usage: 'ha-agent cluster up [--webapps N] [--port P] [--balancers N] [--live HOST:PORT] | scale N | down | status',
+  usage: 'ha-agent cluster up [--webapps N] [--apis N] [--port P] [--balancers N] [--live HOST:PORT] | scale N [--apis N] | down | status',
   options: [
     { name: 'webapps', type: 'string', default: '3', valueName: 'N', description: 'web servers to start (cluster up)' },
+    {
+      name: 'apis',
+      type: 'string',
+      valueName: 'N',
+      description:
+        'servers of the second service, api (Host: api.localhost), to start (cluster up; default 0) or to scale to (cluster scale)',
+    },
     {
       name: 'balancers',
       type: 'string',
@@ -87,14 +94,17 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
     case 'up': {
       const port = count(String(values.port), '--port', 65535);
       const webapps = count(String(values.webapps), '--webapps');
+      const apis = values.apis === undefined ? 0 : count(String(values.apis), '--apis', 254);
       const balancers = count(String(values.balancers), '--balancers', 9);
+      if (balancers >= 2 && apis > 0) throw new UsageError('--apis runs with one balancer only (the balancer tier has no api service yet)');
       if (balancers >= 2) return await balancerTierUp(stateDir, balancers, webapps, io);
       const live = await openLive(values.live, io.stdout, 'ha-agent local cluster, live');
       try {
         const started = Date.now();
-        const local = await LocalCluster.up({ home: packageHome, stateDir, port, webapps });
+        const local = await LocalCluster.up({ home: packageHome, stateDir, port, webapps, apis });
         const took = ((Date.now() - started) / 1000).toFixed(1);
         io.stdout(`cluster up in ${took} s: ${local.webs().length} web servers UP behind ${local.frontendUrl} (state in ${stateDir})\n`);
+        if (apis > 0) io.stdout(`${apis} api servers UP: curl -H 'Host: api.localhost' ${local.frontendUrl}/\n`);
         io.stdout(`try: curl ${local.frontendUrl}/ ; npx ha-agent status ; npx ha-agent cluster scale 5 ; npx ha-agent cluster down\n`);
         if (live) await watchLive(live, new LocalDriver({ home: packageHome, stateDir, port }), io);
       } finally {
@@ -103,8 +113,20 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
       return 0;
     }
     case 'scale': {
+      if (arg === undefined && values.apis === undefined) throw new UsageError('cluster scale needs N, --apis N, or both');
       const local = LocalCluster.load(stateDir);
-      await local.scale(count(arg, 'cluster scale N'));
+      if (arg !== undefined) await local.scale(count(arg, 'cluster scale N'));
+      if (values.apis !== undefined) {
+        await local.scaleApis(count(String(values.apis), '--apis', 254));
+        io.stdout(
+          `${local.apis().length} api servers UP: ${
+            local
+              .apis()
+              .map((c) => c.name)
+              .join(', ') || '(none)'
+          }\n`,
+        );
+      }
       io.stdout(
         `${local.webs().length} web servers UP: ${
           local

@@ -13,7 +13,12 @@ export const RUNTIME_URL = DEFAULT_RUNTIME_URL;
 /** The port every web server's app listens on, at its own address. */
 export const WEB_PORT = 3000;
 
-export type ContainerKind = 'ha' | 'webapp';
+/** `webapp`: a web server of the default backend; `api`: one of the second service (compose's `api`). */
+export type ContainerKind = 'ha' | 'webapp' | 'api';
+
+/** The lab's second service, as compose declares it: members tagged service=api, reached with Host: api.localhost. */
+export const API_BACKEND = 'api';
+export const API_SERVICE = `${API_BACKEND}:host=api.localhost`;
 
 export interface ContainerSpec {
   name: string;
@@ -51,6 +56,11 @@ export function webAddress(n: number): string {
   return index < 255 ? `127.0.0.${index}` : `127.0.${Math.floor((index - 255) / 254) + 1}.${((index - 255) % 254) + 1}`;
 }
 
+/** The address of api server number `n` (1-based): 127.0.3.1…127.0.3.254, then 127.0.4.1…, clear of the by-hand setup's 127.0.2.x. */
+export function apiAddress(n: number): string {
+  return `127.0.${3 + Math.floor((n - 1) / 254)}.${((n - 1) % 254) + 1}`;
+}
+
 function common(options: ClusterOptions, dir: string): Record<string, string> {
   return {
     HA_AGENT_HOME: options.home,
@@ -81,6 +91,7 @@ export function haSpec(options: ClusterOptions): ContainerSpec {
       HA_AGENT_ALLOW_CIDR: '127.0.0.0/8',
       // The web app keeps sessions in memory: users stay on their server (docs/sessions.md).
       HA_AGENT_STICKY: 'cookie',
+      HA_AGENT_SERVICES: API_SERVICE,
       SERF_NODE_NAME: 'ha',
       SERF_ROLE: 'lb',
       SERF_BIND: '127.0.0.1:7946',
@@ -89,13 +100,14 @@ export function haSpec(options: ClusterOptions): ContainerSpec {
   };
 }
 
-export function webSpec(options: ClusterOptions, n: number): ContainerSpec {
-  const name = `web-${n}`;
-  const address = webAddress(n);
+/** Web server number `n`: of the default backend (`webapp`), or of the service `api`, tagged so. */
+export function webSpec(options: ClusterOptions, n: number, kind: 'webapp' | 'api' = 'webapp'): ContainerSpec {
+  const name = kind === 'api' ? `api-${n}` : `web-${n}`;
+  const address = kind === 'api' ? apiAddress(n) : webAddress(n);
   const dir = path.join(options.stateDir, name);
   return {
     name,
-    kind: 'webapp',
+    kind,
     address,
     dir,
     tree: path.join(options.home, 'webapp/services'),
@@ -111,6 +123,7 @@ export function webSpec(options: ClusterOptions, n: number): ContainerSpec {
       SERF_BIND: `${address}:7946`,
       SERF_RPC_ADDR: `${address}:7373`,
       SERF_JOIN: '127.0.0.1:7946',
+      ...(kind === 'api' ? { SERF_TAG_SERVICE: API_BACKEND } : {}),
     },
   };
 }

@@ -9,7 +9,7 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFi
 import net from 'node:net';
 import path from 'node:path';
 import { ClusterError, waitUntilServing } from './converge.js';
-import { frontendUrl, haSpec, RUNTIME_URL, WEB_PORT, webSpec, type ClusterOptions, type ContainerSpec } from './layout.js';
+import { API_BACKEND, frontendUrl, haSpec, RUNTIME_URL, WEB_PORT, webSpec, type ClusterOptions, type ContainerSpec } from './layout.js';
 
 export interface ContainerState extends Pick<ContainerSpec, 'name' | 'kind' | 'address' | 'dir'> {
   /** s6-svscan's PID, which is also its process group. */
@@ -19,6 +19,8 @@ export interface ContainerState extends Pick<ContainerSpec, 'name' | 'kind' | 'a
 interface StateFile {
   options: ClusterOptions;
   next: number;
+  /** The next api server's number (none in a state file written before the api service). */
+  nextApi?: number;
   containers: ContainerState[];
 }
 
@@ -119,7 +121,7 @@ export class LocalCluster {
    * Starts `ha` and `webapps` web servers, and returns once every web server is UP in HAProxy.
    * With `ha: false` only web servers start: the caller runs the balancer (benchmarks of other ways).
    */
-  static async up(options: ClusterOptions & { webapps: number; timeoutMs?: number; ha?: boolean }): Promise<LocalCluster> {
+  static async up(options: ClusterOptions & { webapps: number; apis?: number; timeoutMs?: number; ha?: boolean }): Promise<LocalCluster> {
     if (existsSync(LocalCluster.statePath(options.stateDir))) {
       const previous = LocalCluster.load(options.stateDir);
       if (previous.containers.some((c) => alive(c.pid)))
@@ -139,11 +141,12 @@ export class LocalCluster {
     mkdirSync(path.join(options.stateDir, 'bin'), { recursive: true });
     // The run scripts call `ha-agent`, as they do in the image.
     symlinkSync(path.join(options.home, 'bin/ha-agent.js'), path.join(options.stateDir, 'bin/ha-agent'));
-    const { webapps, timeoutMs, ha = true, ...clusterOptions } = options;
+    const { webapps, apis = 0, timeoutMs, ha = true, ...clusterOptions } = options;
     const cluster = new LocalCluster({ options: clusterOptions, next: 1, containers: [] });
     try {
       if (ha) cluster.start(haSpec(clusterOptions));
       await cluster.scale(webapps, timeoutMs);
+      if (apis > 0) await cluster.scaleApis(apis, timeoutMs);
     } catch (error) {
       await cluster.down();
       throw error;
@@ -172,6 +175,28 @@ export class LocalCluster {
 
   webs(): ContainerState[] {
     return this.state.containers.filter((c) => c.kind === 'webapp');
+  }
+
+  /** The servers of the second service (`api`). */
+  apis(): ContainerState[] {
+    return this.state.containers.filter((c) => c.kind === 'api');
+  }
+
+  /** Starts or stops api servers (newest first, gracefully) until `count` run; waits for HAProxy's backend `api` to match. */
+  async scaleApis(count: number, timeoutMs = 60_000): Promise<void> {
+    const apis = this.apis();
+    for (let i = apis.length; i < count; i += 1) {
+      const n = this.state.nextApi ?? 1;
+      this.state.nextApi = n + 1;
+      const spec = webSpec(this.state.options, n, 'api');
+      // A server left over from another run would hold the address: say so instead of hanging.
+      await assertFree(spec.address, 7946);
+      await assertFree(spec.address, WEB_PORT);
+      this.start(spec);
+    }
+    await Promise.all(apis.slice(count).map((c) => this.stop(c.name)));
+    this.save();
+    await waitUntilServing(this.runtimeUrl, () => this.apis().map((c) => c.name), { backend: API_BACKEND, timeoutMs });
   }
 
   /**
@@ -245,7 +270,7 @@ export class LocalCluster {
 
   /** Stops every container this cluster started (web servers first, gracefully), and nothing else. */
   async down(): Promise<void> {
-    await Promise.all(this.webs().map((c) => this.stop(c.name)));
+    await Promise.all([...this.webs(), ...this.apis()].map((c) => this.stop(c.name)));
     for (const c of [...this.state.containers]) await this.stop(c.name);
     this.save();
   }

@@ -72,4 +72,30 @@ describe('metrics', () => {
     expect(health.stale).toBeUndefined();
     expect(registry.get('ha_agent_config_stale')).toBe(0);
   });
+
+  it('labels step metrics with the backend, and tracks services whose backend HAProxy lacks until a check finds them', () => {
+    const registry = new Registry();
+    const health: Health = { runtime: true, serf: true, configError: undefined, foreign: undefined, stale: undefined };
+    const log = observe(silentLogger, registry, health);
+    log.info('step.finished', { backend: 'api', step: 'add' });
+    log.info('step.finished', { backend: 'nodes', step: 'add' });
+    expect(registry.get('ha_agent_steps_total', { backend: 'api', kind: 'add' })).toBe(1);
+    log.warn('services.checked', { present: ['api'], missing: ['other'], apply: 'restart HAProxy' });
+    expect(health.missing).toEqual({ services: ['other'], apply: 'restart HAProxy' });
+    expect(registry.get('ha_agent_service_missing', { backend: 'other' })).toBe(1);
+    expect(registry.get('ha_agent_service_missing', { backend: 'api' })).toBe(0);
+    log.info('services.checked', { present: ['api', 'other'], missing: [] });
+    expect(health.missing).toBeUndefined();
+    expect(registry.get('ha_agent_service_missing', { backend: 'other' })).toBe(0);
+    log.warn('member.unknown-service', { member: '"x"', service: '"nope"' });
+    log.info('route.finished', { map: '/m', command: 'add map /m a/ api', answer: '' });
+    log.error('route.failed', { map: '/m', error: new Error('no such map') });
+    expect(registry.get('ha_agent_members_unknown_service_total')).toBe(1);
+    log.info('services.unknown', { members: ['"x" (service "nope")'] });
+    expect(health.unknown).toEqual(['"x" (service "nope")']);
+    log.info('services.unknown', { members: [] });
+    expect(health.unknown).toBeUndefined();
+    expect(registry.get('ha_agent_route_steps_total', { outcome: 'applied' })).toBe(1);
+    expect(registry.get('ha_agent_route_steps_total', { outcome: 'failed' })).toBeUndefined(); // a map read, not a command
+  });
 });

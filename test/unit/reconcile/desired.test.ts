@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
-import { desiredServers } from '../../../src/reconcile/desired.js';
+import { desiredServers, unknownServices } from '../../../src/reconcile/desired.js';
 
 const options = { role: 'backend', defaultPort: 3000, defaultWeight: 100 };
 const member = (name: string, extra: Partial<Member> = {}, tags: Record<string, string> = {}): Member => ({
@@ -64,5 +64,29 @@ describe('desiredServers', () => {
     });
     expect([...servers.keys()]).toEqual(['a']);
     expect(rejected).toEqual([{ member: '"b"', reason: 'address: outside 127.0.0.0/8' }]);
+  });
+});
+
+describe('services: a member serves the backend its service tag names', () => {
+  const members = [
+    member('web-1'),
+    member('api-1', {}, { service: 'api' }),
+    member('odd-1', {}, { service: 'nope' }),
+    member('evil', {}, { service: 'api;del server nodes/web-1' }),
+    member('lb', {}, { role: 'lb', service: 'nope' }),
+    member('gone', { status: 'left' }, { service: 'nope' }),
+  ];
+
+  it('gives the default backend only the members without a tag, and a service only its own', () => {
+    expect([...desiredServers(members, options).servers.keys()]).toEqual(['web-1']);
+    expect([...desiredServers(members, { ...options, service: 'api' }).servers.keys()]).toEqual(['api-1']);
+  });
+
+  it('reports alive members of the role whose service is not configured, JSON-quoted', () => {
+    expect(unknownServices(members, 'backend', new Set(['api']))).toEqual([
+      { member: '"odd-1"', service: '"nope"' },
+      { member: '"evil"', service: '"api;del server nodes/web-1"' },
+    ]);
+    expect(unknownServices(members, 'backend', new Set(['api', 'nope', 'api;del server nodes/web-1']))).toEqual([]);
   });
 });

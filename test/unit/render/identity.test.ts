@@ -111,3 +111,23 @@ describe('boot settings', () => {
     expect(settingChanges(undefined, now, 'aaaaaaaaaaaa')).toEqual([unrecorded]);
   });
 });
+
+describe('boot settings with services', () => {
+  it('keeps the fingerprint of a deployment without services, and names each service and the maps otherwise', () => {
+    expect(Object.keys(bootSettings(base, template)).some((k) => k.startsWith('service.') || k.startsWith('routing'))).toBe(false);
+    const settings = bootSettings(
+      {
+        ...base,
+        services: [{ name: 'api', balance: 'leastconn', healthPath: '/ok' }],
+        routing: { hosts: '/h.map', paths: '/p.map' },
+      },
+      template,
+    );
+    expect(settings['service.api']).toBe('balance=leastconn health=/ok sticky=none');
+    expect(settings['routing.maps']).toBe('/h.map /p.map');
+    expect(settingChanges(bootSettings(base, template), settings, 'f')).toEqual([
+      'routing.maps: (none) → /h.map /p.map',
+      'service.api: (none) → balance=leastconn health=/ok sticky=none',
+    ]);
+  });
+});

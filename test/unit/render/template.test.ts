@@ -68,3 +68,41 @@ describe('haproxy.cfg template', () => {
     expect(() => render({ ...model, ...change } as ConfigModel)).toThrow(expect.objectContaining({ code: 'RENDER_INVALID_MODEL' }));
   });
 });
+
+describe('haproxy.cfg template with services', () => {
+  const services: ConfigModel = {
+    ...model,
+    services: [{ name: 'api', balance: 'leastconn', healthPath: '/ok', sticky: { cookie: 'SID', key: 'k3y' } }],
+    routing: { hosts: '/etc/haproxy/haproxy.cfg.hosts.map', paths: '/etc/haproxy/haproxy.cfg.paths.map' },
+    serviceServers: { api: [{ name: 'api-1', address: '172.18.0.9', port: 8080, weight: 100 }] },
+  };
+
+  it('renders the same text as before when no service is given', () => {
+    expect(render(model)).not.toMatch(/map_beg|set-var/);
+    expect(render(model).match(/^backend /gm)).toEqual(['backend ']);
+  });
+
+  it('routes by the maps before the default backend, and renders each service as a backend with its own settings and servers', () => {
+    const text = render(services);
+    const frontend = text.slice(text.indexOf('frontend www'), text.indexOf('listen stats'));
+    expect(frontend).toContain(
+      'use_backend %[var(txn.route),map_beg(/etc/haproxy/haproxy.cfg.hosts.map)] ' +
+        'if { var(txn.route),map_beg(/etc/haproxy/haproxy.cfg.hosts.map) -m found }',
+    );
+    expect(frontend).toContain('use_backend %[path,map_beg(/etc/haproxy/haproxy.cfg.paths.map)]');
+    expect(frontend.indexOf('use_backend')).toBeLessThan(frontend.indexOf('default_backend nodes'));
+    const api = text.slice(text.indexOf('backend api'));
+    expect(api).toContain('balance leastconn\n    option httpchk GET /ok\n');
+    expect(api).toContain('cookie SID insert indirect nocache dynamic');
+    expect(api).toMatch(/server api-1 172\.18\.0\.9:8080 check /);
+    expect(text.slice(text.indexOf('backend nodes'), text.indexOf('backend api'))).not.toContain('api-1');
+  });
+
+  it.each([
+    ['a map path with a space', { routing: { hosts: '/etc/h a.map', paths: '/etc/p.map' } }],
+    ['a relative map path', { routing: { hosts: 'h.map', paths: '/etc/p.map' } }],
+    ['a service name with a newline', { services: [{ name: 'api\nlisten x', balance: 'roundrobin', healthPath: '/' }] }],
+  ] as const)('refuses %s', (_, change) => {
+    expect(() => render({ ...services, ...change } as ConfigModel)).toThrow('refused to render haproxy.cfg');
+  });
+});

@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, CHECK_RESULT, parseInfo, parseServersState, parseStat, splitAddress } from '../../../src/runtime/parse.js';
 import { answerTo, haproxyTranscript } from '../../helpers/fixtures.js';
-import { parseAclEntries, parseAclList, parseMapEntries, parseMapList, parseTable, parseTableList } from '../../../src/runtime/parse.js';
+import {
+  parseAclEntries,
+  parseAclList,
+  parseBackendList,
+  parseMapEntries,
+  parseMapList,
+  parseTable,
+  parseTableList,
+} from '../../../src/runtime/parse.js';
 
 const { transcript, backend } = haproxyTranscript();
 const port = Number(/:(\d+)/.exec(transcript.find((e) => e.command.startsWith('add server'))!.command)![1]);
@@ -154,5 +162,12 @@ describe('parsers for maps, ACLs and stick tables', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('parseBackendList', () => {
+  it("reads `show backend`'s names (HAProxy 2.6.12's answer)", () => {
+    expect(parseBackendList('# name\nnodes\nbe_a\nbe_b\n')).toEqual(['nodes', 'be_a', 'be_b']);
+    expect(parseBackendList('# name\n')).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@
  * session through the scale phases unless their server left.
  */
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,7 @@ const compose = (...args: string[]) => driver.compose(...args);
 const webHosts = () => driver.webHosts();
 
 interface StatusRow {
+  backend: string;
   name: string;
   address: string;
   state: string;
@@ -294,7 +296,7 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
       said = await compose('exec', '-T', 'ha', 'ha-agent', 'reload');
       await converged(hosts.length);
     });
-    expect(said).toMatch(new RegExp(`^reloaded: HAProxy worker \\d+ → \\d+ in \\d+ ms; ${hosts.length} servers in nodes, each with`));
+    expect(said).toMatch(new RegExp(`^reloaded: HAProxy worker \\d+ → \\d+ in \\d+ ms; ${hosts.length} servers in nodes, api, each with`));
     expect(result.failed, result.errors.join('; ')).toBe(0);
     expect(result.users.failed, result.users.errors.join('; ')).toBe(0);
     expect(result.sessions.renewed).toBe(0); // the cookies come from the same key and addresses
@@ -311,6 +313,39 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
     expect((await servers()).map((s) => s.name).sort()).toEqual(hosts);
     expect(await haproxyProcess()).not.toBe(haproxy);
   }, 180_000);
+
+  it('routes a second service by Host (`--profile api up --scale api=N`), each service scaled on its own, nothing fails', async () => {
+    const web = await webHosts();
+    const apiUp = async () => (await servers()).filter((s) => s.backend === 'api' && s.state === 'UP').map((s) => s.name);
+    const scaleApi = async (count: number) => {
+      await compose('--profile', 'api', 'up', '-d', '--no-recreate', '--scale', `webapp=${web.length}`, '--scale', `api=${count}`);
+      const ids = (await compose('--profile', 'api', 'ps', '-q', 'api')).split('\n').filter(Boolean);
+      const names = await Promise.all(ids.map(async (id) => (await sh('docker', ['inspect', '-f', '{{.Config.Hostname}}', id])).trim()));
+      await waitFor(`${count} api servers UP`, async () => (await apiUp()).sort().join() === names.sort().join(), {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+      });
+      return names;
+    };
+    const viaHost = (host: string) =>
+      new Promise<string>((resolve, reject) => {
+        http
+          .get(`${url}/`, { headers: { host }, agent: false }, (response) => {
+            response.resume();
+            response.on('end', () => resolve(String(response.headers['x-backend'])));
+          })
+          .on('error', reject);
+      });
+    const result = await phase('second service: api scaled 2, then 1', async () => {
+      const apis = await scaleApi(2);
+      for (let i = 0; i < 8; i += 1) expect(apis).toContain(await viaHost('api.localhost'));
+      for (let i = 0; i < 8; i += 1) expect(web).toContain(await viaHost('www.localhost'));
+      expect(await scaleApi(1)).toHaveLength(1);
+      await converged(web.length); // the web service was not touched
+    });
+    expect(result.failed, result.errors.join('; ')).toBe(0);
+    expect(result.users.failed, result.users.errors.join('; ')).toBe(0);
+  }, 240_000);
 });
 
 describe('Compose v2: the same scale phases under continuous load', () => {

@@ -18,6 +18,7 @@ import type { RuntimeApi } from './runtime-api.js';
 import { ServerWatcher } from './watch.js';
 import type { OwnershipCheck } from './ownership.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { SerialPass } from '../util/serial-pass.js';
 
 export interface ReconcilerOptions {
   client: RuntimeApi;
@@ -58,9 +59,7 @@ export class Reconciler {
   private readonly deferred = new Set<string>();
   private readonly watcher: ServerWatcher;
   private readonly stopping = new AbortController();
-  private passing: Promise<void> | undefined;
-  private again = false;
-  private closed = false;
+  private readonly passes = new SerialPass((reason) => this.pass(reason));
   private loggedRejections = new Map<string, string>();
   private lastDryRun = '';
   private lastUnplaced = '';
@@ -83,29 +82,18 @@ export class Reconciler {
   }
 
   trigger(reason: string): void {
-    if (this.closed) return;
-    if (this.passing) {
-      this.again = true;
-      return;
-    }
-    this.passing = this.pass(reason).finally(() => {
-      this.passing = undefined;
-      if (this.again) {
-        this.again = false;
-        this.trigger('changed during the last pass');
-      }
-    });
+    this.passes.trigger(reason);
   }
 
   /** Resolves once no pass and no action is running (one-shot use and tests). */
   async idle(): Promise<void> {
-    while (this.passing || this.running.size > 0) {
-      await Promise.all([this.passing, ...this.running.values()]);
+    while (this.passes.current || this.running.size > 0) {
+      await Promise.all([this.passes.current, ...this.running.values()]);
     }
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.passes.close();
     this.clock.clearTimeout(this.absentTimer);
     this.stopping.abort();
     this.watcher.cancelAll();

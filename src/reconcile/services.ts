@@ -16,6 +16,7 @@ import type { OwnershipCheck } from './ownership.js';
 import type { Reconciler } from './reconciler.js';
 import { routingTable, type RoutingMaps } from '../render/routes.js';
 import { mapSteps } from './routing.js';
+import { SerialPass } from '../util/serial-pass.js';
 
 /** What this needs of a backend's reconciler. */
 export type BackendReconciler = Pick<Reconciler, 'setMembers' | 'trigger' | 'idle' | 'close' | 'stats'>;
@@ -41,9 +42,7 @@ export class Services {
   private members: readonly Member[] | undefined;
   /** The services whose backend the connected HAProxy has; undefined until read after a (re)connect. */
   private present: ReadonlySet<string> | undefined;
-  private passing: Promise<void> | undefined;
-  private again = false;
-  private closed = false;
+  private readonly passes = new SerialPass((reason) => this.pass(reason));
   private loggedUnknown = new Map<string, string>();
   private lastDryRun = new Map<string, string>();
   private readonly names: ReadonlySet<string>;
@@ -78,30 +77,19 @@ export class Services {
   /** Resolves once no pass and no action of any backend is running. */
   async idle(): Promise<void> {
     do {
-      await this.passing;
+      await this.passes.current;
       await Promise.all(this.reconcilers.map((r) => r.idle()));
-    } while (this.passing);
+    } while (this.passes.current);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    await this.passing;
+    this.passes.close();
+    await this.passes.current;
     await Promise.all(this.reconcilers.map((r) => r.close()));
   }
 
   private trigger(reason: string): void {
-    if (this.closed) return;
-    if (this.passing) {
-      this.again = true;
-      return;
-    }
-    this.passing = this.pass(reason).finally(() => {
-      this.passing = undefined;
-      if (this.again) {
-        this.again = false;
-        this.trigger('changed during the last pass');
-      }
-    });
+    this.passes.trigger(reason);
   }
 
   private async pass(reason: string): Promise<void> {

@@ -18,6 +18,9 @@ import { stopAll } from '../helpers/processes.js';
 import { startSerf, type TestSerf } from '../helpers/serf.js';
 import { waitFor } from '../helpers/wait.js';
 
+/** `ha-agent plan` for this test's HAProxy and Serf with `services`. */
+const planWith = (services: string) =>
+  haAgent(['plan', '--runtime', haproxy.tcpUrl, '--serf', lb.rpc, '--config-out', haproxy.configPath, '--services', services]);
 let haproxy: TestHaproxy;
 let lb: TestSerf;
 let agent: TestAgent;
@@ -181,17 +184,7 @@ describe('ha-agent run --services against real haproxy and serf', () => {
           (l) => JSON.stringify(l).includes('odd-1') && !['member.unknown-service', 'services.unknown', 'serf.event'].includes(l.event),
         ),
     ).toEqual([]);
-    const plan = await haAgent([
-      'plan',
-      '--runtime',
-      haproxy.tcpUrl,
-      '--serf',
-      lb.rpc,
-      '--config-out',
-      haproxy.configPath,
-      '--services',
-      'api:host=api.test',
-    ]);
+    const plan = await planWith('api:host=api.test');
     expect(plan.stdout).toContain('unknown service "nope" of member "odd-1": served nowhere');
     const status = await haAgent(['status', '--runtime', haproxy.tcpUrl, '--metrics', metrics]);
     expect(status.stdout).toContain('agent: members of no configured service (served nowhere): "odd-1" (service "nope")');
@@ -210,17 +203,7 @@ describe('ha-agent run --services against real haproxy and serf', () => {
     expect(await runtime.mapEntries(maps.paths)).toEqual([]); // no route to a backend HAProxy lacks
     const health = (await (await fetch(`http://${metrics}/healthz`)).json()) as { missing?: { services: string[] } };
     expect(health.missing?.services).toEqual(['other']);
-    const plan = await haAgent([
-      'plan',
-      '--runtime',
-      haproxy.tcpUrl,
-      '--serf',
-      lb.rpc,
-      '--config-out',
-      haproxy.configPath,
-      '--services',
-      services,
-    ]);
+    const plan = await planWith(services);
     expect(plan.stdout).toContain('MISSING: HAProxy has no backend for service other');
     expect(agent.logs().some((l) => JSON.stringify(l).includes('other-1') && l.event === 'step.finished')).toBe(false);
 

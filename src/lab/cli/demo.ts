@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BalancerDriver } from '../demo/balancer-driver.js';
 import { ComposeDriver, LocalDriver, type DemoDriver } from '../demo/driver.js';
-import { failoverLines, htmlReport, skippedLines, summaryTable } from '../demo/report.js';
-import { runDemo } from '../demo/run-demo.js';
+import { failoverLines, skippedLines, summaryTable } from '../demo/report.js';
+import { runDemo, runReport } from '../demo/run-demo.js';
 import { verdict } from '../demo/scenario.js';
 import { clusterDirOption, clusterSpec, count, liveOption, openLive, packageHome } from './cluster.js';
 import type { CliIo } from '../../cli/io.js';
@@ -72,20 +72,7 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
     String(values.report ?? path.join('reports', `demo-${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}.html`)),
   );
   mkdirSync(path.dirname(reportPath), { recursive: true });
-  writeFileSync(
-    reportPath,
-    htmlReport({
-      title: 'ha-agent zero-downtime scaling demo',
-      label: driver.label,
-      convergeClock: driver.convergeClock,
-      startedAt: run.startedAt,
-      samples: run.monitor.samples,
-      outcomes: run.outcomes,
-      results: run.results,
-      problems,
-      skipped: run.skipped,
-    }),
-  );
+  writeFileSync(reportPath, runReport('ha-agent zero-downtime scaling demo', driver, run, problems));
   if (json) {
     io.stdout(`${JSON.stringify({ results: run.results, problems, skipped: run.skipped, report: reportPath }, null, 2)}\n`);
   } else {

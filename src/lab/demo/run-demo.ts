@@ -3,7 +3,7 @@ import type { DemoDriver } from './driver.js';
 import type { LivePage } from './live.js';
 import { startLoad, type Load } from './load.js';
 import { Monitor } from './monitor.js';
-import { COMMANDS_SHOWN, frame, lastCommands, plainLine, type FrameState, type PhaseMark } from './report.js';
+import { COMMANDS_SHOWN, frame, htmlReport, lastCommands, plainLine, type FrameState, type PhaseMark } from './report.js';
 import { INITIAL_WEBAPPS, scenario, type Failover, type Phase, type PhaseResult } from './scenario.js';
 
 /**
@@ -204,4 +204,19 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
     await monitor.stop();
   }
   return { startedAt, results, monitor, outcomes: load.outcomes, skipped };
+}
+
+/** The self-contained HTML report of a demo run. */
+export function runReport(title: string, driver: Pick<DemoDriver, 'label' | 'convergeClock'>, run: DemoRun, problems: string[]): string {
+  return htmlReport({
+    title,
+    label: driver.label,
+    convergeClock: driver.convergeClock,
+    startedAt: run.startedAt,
+    samples: run.monitor.samples,
+    outcomes: run.outcomes,
+    results: run.results,
+    problems,
+    skipped: run.skipped,
+  });
 }

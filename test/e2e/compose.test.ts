@@ -318,7 +318,8 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
     const web = await webHosts();
     const apiUp = async () => (await servers()).filter((s) => s.backend === 'api' && s.state === 'UP').map((s) => s.name);
     const scaleApi = async (count: number) => {
-      await compose('--profile', 'api', 'up', '-d', '--no-recreate', '--scale', `webapp=${web.length}`, '--scale', `api=${count}`);
+      // Only the api service (`up` of every service would also start the web container `docker stop` stopped).
+      await compose('--profile', 'api', 'up', '-d', '--no-recreate', '--scale', `api=${count}`, 'api');
       const ids = (await compose('--profile', 'api', 'ps', '-q', 'api')).split('\n').filter(Boolean);
       const names = await Promise.all(ids.map(async (id) => (await sh('docker', ['inspect', '-f', '{{.Config.Hostname}}', id])).trim()));
       await waitFor(`${count} api servers UP`, async () => (await apiUp()).sort().join() === names.sort().join(), {

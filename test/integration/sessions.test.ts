@@ -116,10 +116,10 @@ let runtime: RuntimeClient;
 const members = new Map<string, AppMember>();
 const users: User[] = [];
 /**
- * When each departed server stopped owning its users: its drain's end (graceful: no request of its users
- * may start elsewhere before), or the kill (a request in flight then may already be answered elsewhere).
+ * When each departed server stopped owning its users: its drain's end (graceful: none of its users may be
+ * answered elsewhere before), or the kill.
  */
-const departed = new Map<string, { at: number; inFlightMoves: boolean }>();
+const departed = new Map<string, { at: number }>();
 /** `from`: the kill was sent; `at`: the process is gone. */
 let killed: { server: string; from: number; at: number } | undefined;
 
@@ -223,7 +223,7 @@ describe('sticky sessions through scaling', () => {
       } else {
         expect(end).toMatchObject({ event: 'drain.finished', sessions: 0 }); // the slow request done, its users quiet
       }
-      departed.set(name, { at: logTime(end), inFlightMoves: false });
+      departed.set(name, { at: logTime(end) });
     }
     for (const user of reading) user.resume();
     // What was still in flight at `state maint` finished there: nothing was cut.
@@ -254,7 +254,7 @@ describe('sticky sessions through scaling', () => {
     const from = Date.now();
     await Promise.all([victim.app.stop('SIGKILL'), victim.serf.process.stop('SIGKILL')]);
     killed = { server: 'web-2', from, at: Date.now() };
-    departed.set('web-2', { at: from, inFlightMoves: true });
+    departed.set('web-2', { at: from });
     const answeredAfterKill = (u: User) => u.samples.some((s) => s.started > killed!.at && s.status === 200);
     await waitFor('each of its users answered again', () => theirs.every(answeredAfterKill));
     for (const user of theirs) {
@@ -310,7 +310,9 @@ describe('sticky sessions through scaling', () => {
         moves += 1;
         expect(departed.has(prev.server!), `${user.name} left ${prev.server}, which never left`).toBe(true);
         const left = departed.get(prev.server!)!;
-        expect(left.inFlightMoves ? cur.ended : cur.started).toBeGreaterThanOrEqual(left.at);
+        // Answered after it: a request sent just before the drain's end reaches HAProxy after `state maint`
+        // (CI saw one sent 1 ms before), and one in flight at a kill may be retried on another server.
+        expect(cur.ended).toBeGreaterThanOrEqual(left.at);
         expect(cur).toMatchObject({ views: 1 });
         expect(cur.server).not.toBe(prev.server);
       }

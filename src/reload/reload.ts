@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { judgeOwnership, parseIdentity, type Identity } from '../render/identity.js';
 import type { ConfigServer } from '../render/template.js';
 import type { WriteOutcome } from '../render/writer.js';
-import { showServersState } from '../runtime/commands.js';
+import { showServersState, type Command } from '../runtime/commands.js';
 import { parseServersState, type Info, type ServerStateRow } from '../runtime/parse.js';
 import { sleep, type Clock } from '../util/clock.js';
 import { differences } from './carried.js';
@@ -37,7 +37,7 @@ export class ReloadError extends Error {
 export interface ReloadSession {
   info(): Promise<Info>;
   /** The raw answer to a read-only command. */
-  read(command: ReturnType<typeof showServersState>): Promise<string>;
+  read(command: Command): Promise<string>;
   close(): Promise<void>;
 }
 

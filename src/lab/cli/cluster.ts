@@ -118,23 +118,9 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
       if (arg !== undefined) await local.scale(count(arg, 'cluster scale N'));
       if (values.apis !== undefined) {
         await local.scaleApis(count(String(values.apis), '--apis', 254));
-        io.stdout(
-          `${local.apis().length} api servers UP: ${
-            local
-              .apis()
-              .map((c) => c.name)
-              .join(', ') || '(none)'
-          }\n`,
-        );
+        io.stdout(upLine('api', local.apis()));
       }
-      io.stdout(
-        `${local.webs().length} web servers UP: ${
-          local
-            .webs()
-            .map((c) => c.name)
-            .join(', ') || '(none)'
-        }\n`,
-      );
+      io.stdout(upLine('web', local.webs()));
       return 0;
     }
     case 'down': {
@@ -180,4 +166,9 @@ async function watchLive(live: LivePage, driver: LocalDriver, io: CliIo): Promis
   });
   stopView();
   await monitor.stop();
+}
+
+/** `3 web servers UP: web-1, web-2, web-3` */
+function upLine(kind: string, servers: readonly { name: string }[]): string {
+  return `${servers.length} ${kind} servers UP: ${servers.map((c) => c.name).join(', ') || '(none)'}\n`;
 }

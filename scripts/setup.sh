@@ -14,6 +14,11 @@ command -v serf >/dev/null 2>&1 || missing+=(serf)
 command -v s6-svscan >/dev/null 2>&1 || missing+=(s6)
 # The lab's balancer tier (two balancers behind a virtual IP in network namespaces).
 command -v keepalived >/dev/null 2>&1 || missing+=(keepalived)
+# ...whose hosts need ip (netns, veth, bridge) and iptables (the bridge's FORWARD rule), and whose
+# readiness check (ha/keepalived/check-balancer.sh) asks with curl.
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ "$want_docker" = 1 ]; then
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)

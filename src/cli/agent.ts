@@ -1,16 +1,14 @@
 /** Wires the agent's parts together for `run` and `handle`: client, reconciler, config writer. */
-import { readFileSync } from 'node:fs';
 import { applyHint, OwnershipCheck } from '../reconcile/ownership.js';
 import { withFields } from '../log.js';
 import type { Service } from '../model/service.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { Services } from '../reconcile/services.js';
-import { stamp } from '../render/identity.js';
 import { recordedSettings, recordSettings } from '../render/settings-store.js';
-import { compileTemplate, type ConfigServer } from '../render/template.js';
+import type { ConfigServer } from '../render/template.js';
 import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { RuntimeClient } from '../runtime/client.js';
-import { UsageError } from './options.js';
+import { loadTemplate } from './stamped-template.js';
 import { desiredFor, type AgentConfig } from './agent-config.js';
 
 export interface Agent {
@@ -35,20 +33,8 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
       });
     }
   });
-  let template: string;
-  try {
-    template = readFileSync(config.templatePath, 'utf8');
-  } catch (error) {
-    throw new UsageError(`--template: cannot read ${config.templatePath}: ${(error as Error).message}`);
-  }
-  const render = compileTemplate(template);
-  const { base, identity, settings } = stamp(config.base, config.deployment, template);
-  // Refuse bad template settings at start, not at the first membership change.
-  try {
-    render({ ...base, servers: [] });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  // Bad template settings are refused at start, not at the first membership change.
+  const { render, base, identity, settings } = loadTemplate(config);
   const { configOut } = config;
   const writer = configOut === undefined || config.dryRun ? undefined : new ConfigWriter({ render, base, outPath: configOut, log });
   // Recorded before the first write, so that a HAProxy booted from this file can be told old → new later.

@@ -1,5 +1,4 @@
 /** `ha-agent plan`: desired vs actual and the steps, printed once; nothing is changed. */
-import { readFileSync } from 'node:fs';
 import { listMembers } from '../membership/list.js';
 import { absentServers, DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
 import { actualServers } from '../reconcile/actual.js';
@@ -10,7 +9,6 @@ import { applyHint, inspect, type Inspection } from '../reconcile/ownership.js';
 import { mapSteps } from '../reconcile/routing.js';
 import { routingTable } from '../render/routes.js';
 import type { Member } from '../membership/member.js';
-import { stamp } from '../render/identity.js';
 import { recordedSettings } from '../render/settings-store.js';
 import { RuntimeClient } from '../runtime/client.js';
 import type { Info } from '../runtime/parse.js';
@@ -27,6 +25,7 @@ import {
 } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
+import { loadTemplate } from './stamped-template.js';
 import { formatTraceLine } from './runtime-session.js';
 import { formatMissing, formatStale, formatTable } from './status.js';
 
@@ -39,7 +38,7 @@ export const planSpec: CommandSpec = {
 
 /** Whose HAProxy this is and which boot settings it runs, against the settings given (as run would render them). */
 function inspectInfo(config: AgentConfig, info: Info): Promise<Inspection> | undefined {
-  const { identity, settings } = stamp(config.base, config.deployment, readFileSync(config.templatePath, 'utf8'));
+  const { identity, settings } = loadTemplate(config);
   if (identity === undefined) return undefined;
   const { configOut } = config;
   const recorded = (fp: string) => (configOut === undefined ? Promise.resolve(undefined) : recordedSettings(configOut, fp));

@@ -3,11 +3,8 @@
  * request and keeps every server's state — for what HAProxy reads only at boot (a new setting, an
  * upgrade). See src/reload/reload.ts; membership changes never need it.
  */
-import { readFileSync } from 'node:fs';
-import { stamp } from '../render/identity.js';
 import { clearServerState, saveServerState } from '../render/server-state.js';
 import { recordSettings } from '../render/settings-store.js';
-import { compileTemplate } from '../render/template.js';
 import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { plannedReload } from '../reload/reload.js';
 import { RuntimeClient } from '../runtime/client.js';
@@ -24,6 +21,7 @@ import {
 } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, UsageError, type CommandSpec } from './options.js';
+import { loadTemplate } from './stamped-template.js';
 
 export const reloadSpec: CommandSpec = {
   name: 'reload',
@@ -39,21 +37,12 @@ export async function reload(argv: readonly string[], io: CliIo): Promise<number
   const config = resolveAgentConfig(values, io.stderr);
   const master = typeof values['master-socket'] === 'string' ? values['master-socket'] : undefined;
   if (master === undefined) throw new UsageError('--master-socket is required (HAProxy must run as haproxy -W -S PATH)');
-  const { configOut, deployment } = config;
+  const { configOut } = config;
   const stateFile = config.base.serverStateFile;
-  if (configOut === undefined || stateFile === undefined || deployment === undefined) {
+  if (configOut === undefined || stateFile === undefined || config.deployment === undefined) {
     throw new UsageError('--config-out is required: the reload re-renders it and keeps the servers state beside it');
   }
-  let stamped: ReturnType<typeof stamp<typeof config.base>>;
-  let render: ReturnType<typeof compileTemplate>;
-  try {
-    const template = readFileSync(config.templatePath, 'utf8');
-    stamped = stamp(config.base, deployment, template);
-    render = compileTemplate(template);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { base, identity, settings } = stamped;
+  const { render, base, identity, settings } = loadTemplate(config);
   if (identity === undefined) throw new UsageError('no deployment id');
   const writer = new ConfigWriter({ render, base, outPath: configOut, log: config.log });
   // `haproxy -c` of the config needs the routing maps it names.

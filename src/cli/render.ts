@@ -2,15 +2,14 @@
  * `ha-agent render`: writes haproxy.cfg from the template with no servers, so that HAProxy can boot
  * before the agent's first pass (the agent then adds the members at runtime and re-renders).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { stamp } from '../render/identity.js';
+import { existsSync } from 'node:fs';
 import { ensureServerStateFile } from '../render/server-state.js';
 import { recordSettings } from '../render/settings-store.js';
-import { compileTemplate } from '../render/template.js';
 import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { backendOption, defaultPortOption, logOptions, renderOptions, resolveAgentConfig, runtimeOption } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, UsageError, type CommandSpec } from './options.js';
+import { loadTemplate } from './stamped-template.js';
 
 export const renderSpec: CommandSpec = {
   name: 'render',
@@ -47,12 +46,10 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
     weight: config.desired.defaultWeight,
     disabled: true,
   }));
+  const { render: renderConfig, base, identity, settings } = loadTemplate(config);
   let text: string;
-  let stamped: ReturnType<typeof stamp<typeof config.base>>;
   try {
-    const template = readFileSync(config.templatePath, 'utf8');
-    stamped = stamp(config.base, config.deployment, template);
-    text = compileTemplate(template)({ ...stamped.base, servers });
+    text = renderConfig({ ...base, servers });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -64,7 +61,6 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
     if (config.base.serverStateFile !== undefined) await ensureServerStateFile(config.base.serverStateFile);
     return 0;
   }
-  const { base, identity, settings } = stamped;
   // First: `haproxy -c` of the config needs the map files it names.
   if (config.maps) await writeRoutingMaps(config.maps, config.services);
   const writer = new ConfigWriter({ render: () => text, base, outPath: config.configOut, log: config.log });

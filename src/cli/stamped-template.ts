@@ -1,0 +1,31 @@
+/**
+ * The template every command renders with (run, render, reload, plan): read, compiled, and stamped
+ * with the deployment's identity and boot settings, so that all of them mark and judge an HAProxy alike.
+ */
+import { readFileSync } from 'node:fs';
+import { stamp, type Stamped } from '../render/identity.js';
+import { compileTemplate, type RenderConfig } from '../render/template.js';
+import type { AgentConfig } from './agent-config.js';
+import { UsageError } from './options.js';
+
+export interface StampedTemplate extends Stamped<AgentConfig['base']> {
+  render: RenderConfig;
+}
+
+/** A template that cannot be read or does not render the settings given is a usage error, found at start. */
+export function loadTemplate(config: Pick<AgentConfig, 'templatePath' | 'base' | 'deployment'>): StampedTemplate {
+  let template: string;
+  try {
+    template = readFileSync(config.templatePath, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--template: cannot read ${config.templatePath}: ${(error as Error).message}`);
+  }
+  try {
+    const render = compileTemplate(template);
+    const stamped = stamp(config.base, config.deployment, template);
+    render({ ...stamped.base, servers: [] });
+    return { render, ...stamped };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

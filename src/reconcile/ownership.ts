@@ -7,11 +7,18 @@
  */
 import type { Logger } from '../log.js';
 import { judgeOwnership, parseIdentity, settingChanges, type BootSettings, type Identity, type Ownership } from '../render/identity.js';
-import type { RuntimeClient } from '../runtime/client.js';
 import type { Info } from '../runtime/parse.js';
 
+/** What the check needs of a Runtime API connection (RuntimeClient in production). */
+export interface InfoSource {
+  readonly address: { readonly url: string };
+  info(): Promise<Info>;
+  /** A new connection may reach another HAProxy: it is asked again. */
+  on(event: 'connected', listener: () => void): unknown;
+}
+
 export interface OwnershipOptions {
-  client: RuntimeClient;
+  client: InfoSource;
   identity: Identity;
   settings: BootSettings;
   /** The settings recorded for an older fingerprint, to name old → new. */

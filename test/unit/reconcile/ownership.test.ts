@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import type { Fields, Logger } from '../../../src/log.js';
 import { applyHint, OwnershipCheck } from '../../../src/reconcile/ownership.js';
 import type { BootSettings } from '../../../src/render/identity.js';
-import type { RuntimeClient } from '../../../src/runtime/client.js';
 import { parseInfo } from '../../../src/runtime/parse.js';
 
 const ours = { deployment: 'ha-b', settings: 'bbbbbbbbbbbb' };
@@ -40,7 +39,7 @@ function check(
   recorded: BootSettings | undefined = { 'backend.healthPath': '/health' },
 ) {
   return new OwnershipCheck({
-    client: client as unknown as RuntimeClient,
+    client,
     identity: ours,
     settings,
     recorded: async () => recorded,

@@ -55,7 +55,8 @@ export const clusterSpec: CommandSpec = {
       type: 'string',
       valueName: 'N',
       description:
-        'servers of the second service, api (Host: api.localhost), to start (cluster up; default 0) or to scale to (cluster scale)',
+        'servers of the second service, api (Host: api.localhost), to start (cluster up, demo; default 0) or to scale to (cluster scale); ' +
+        'the demo sends it load too and scales it N → N+2 → N',
     },
     {
       name: 'balancers',
@@ -117,7 +118,7 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
       const local = LocalCluster.load(stateDir);
       if (arg !== undefined) await local.scale(count(arg, 'cluster scale N'));
       if (values.apis !== undefined) {
-        await local.scaleApis(count(String(values.apis), '--apis', 254));
+        await local.scale(count(String(values.apis), '--apis', 254), undefined, 'api');
         io.stdout(upLine('api', local.apis()));
       }
       io.stdout(upLine('web', local.webs()));

@@ -23,7 +23,7 @@ export const serviceSchema = z
     name: backendName,
     /** Requests whose Host (without its port) is one of these… */
     hosts: z.array(hostName),
-    /** …and whose path starts with one of these (none: any path). */
+    /** …and whose path starts with one of these, element by element (`routeKeys`; none: any path). */
     paths: z.array(pathPrefix),
     /** A member's port when it has no `port` tag (none: --default-port). */
     port: port.optional(),
@@ -99,10 +99,20 @@ function parseEntry(entry: string): Service {
   return parsed.data;
 }
 
-/** A host-scoped route's key is `host/path` (the path defaults to `/`); a path-only route's key is the path. */
+/**
+ * A path prefix as a map key: element by element, as a Kubernetes Ingress `pathType: Prefix` matches. The key
+ * ends in one `/` and HAProxy looks up the request's path with a `/` appended, so `/api` (key `/api/`) matches
+ * `/api`, `/api/` and `/api/x` but not `/apiary`; `/api/` is the same route as `/api`. Case is kept: paths are
+ * case-sensitive.
+ */
+export function pathKey(prefix: string): string {
+  return `${prefix.replace(/\/+$/, '')}/`;
+}
+
+/** A host-scoped route's key is `host` + its path key (`host/` when no path); a path-only route's key is its path key. */
 export function routeKeys(service: Pick<Service, 'hosts' | 'paths'>): string[] {
-  const paths = service.paths.length > 0 ? service.paths : ['/'];
-  return service.hosts.length > 0 ? service.hosts.flatMap((host) => paths.map((path) => `${host}${path}`)) : service.paths;
+  const paths = (service.paths.length > 0 ? service.paths : ['/']).map(pathKey);
+  return service.hosts.length > 0 ? service.hosts.flatMap((host) => paths.map((path) => `${host}${path}`)) : paths;
 }
 
 /** Which service a member names: undefined for none (the default backend). The tag is compared, never trusted. */

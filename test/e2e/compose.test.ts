@@ -1,6 +1,6 @@
 /**
  * The images and docker-compose.yml, end to end with a real Docker engine: build, `up --scale
- * webapp=3`, then under continuous HTTP load through the published port: scale to 6, 1 and 4,
+ * webapp=3 --scale api=2`, then under continuous HTTP load through the published port: scale to 6, 1 and 4,
  * measure a member's join and leave latencies, `docker stop` a web container during a slow request,
  * `docker kill` one, restart `ha` — with Debian's docker-compose 1.29; then the scale phases again
  * with Compose v2 (scripts/compose-v2.sh: the CLI plugin, or Debian trixie's docker-compose 2.x).
@@ -33,7 +33,7 @@ let driver: ComposeDriver;
 let stack = 'v1';
 const sh = (command: string, args: readonly string[]) => driver.sh(command, args);
 const compose = (...args: string[]) => driver.compose(...args);
-const webHosts = () => driver.webHosts();
+const webHosts = (service?: 'api') => driver.webHosts(service);
 
 interface StatusRow {
   backend: string;
@@ -42,8 +42,9 @@ interface StatusRow {
   state: string;
   weight: number;
 }
-async function servers(): Promise<StatusRow[]> {
-  return JSON.parse(await compose('exec', '-T', 'ha', 'ha-agent', 'status', '--json')) as StatusRow[];
+async function servers(backend?: string): Promise<StatusRow[]> {
+  const rows = JSON.parse(await compose('exec', '-T', 'ha', 'ha-agent', 'status', '--json')) as StatusRow[];
+  return rows.filter((row) => backend === undefined || row.backend === backend);
 }
 /** Pid and start time: a restarted container may well reuse the same Pid number. */
 async function haproxyProcess(): Promise<string> {
@@ -118,8 +119,10 @@ async function stackUp(version: string, command: readonly string[], build: boole
   env.HA_STATS_PORT = String(await publishablePort());
   env.HA_RUNTIME_PORT = String(await publishablePort());
   url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
-  await compose('up', '-d', '--scale', 'webapp=3');
+  // The command docker-compose.yml's header gives users: both services, each with its own count.
+  await compose('up', '-d', '--scale', 'webapp=3', '--scale', 'api=2');
   await converged(3);
+  expect(await webHosts('api')).toHaveLength(2);
   load = startLoad(url);
   users = startLoad(url, { keepAlive: 0, newConnection: 0, stickyUsers: STICKY_USERS, pauseMs: 20 });
 }
@@ -296,7 +299,10 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
       said = await compose('exec', '-T', 'ha', 'ha-agent', 'reload');
       await converged(hosts.length);
     });
-    expect(said).toMatch(new RegExp(`^reloaded: HAProxy worker \\d+ → \\d+ in \\d+ ms; ${hosts.length} servers in nodes, api, each with`));
+    const apis = await webHosts('api');
+    expect(said).toMatch(
+      new RegExp(`^reloaded: HAProxy worker \\d+ → \\d+ in \\d+ ms; ${hosts.length + apis.length} servers in nodes, api, each with`),
+    );
     expect(result.failed, result.errors.join('; ')).toBe(0);
     expect(result.users.failed, result.users.errors.join('; ')).toBe(0);
     expect(result.sessions.renewed).toBe(0); // the cookies come from the same key and addresses
@@ -310,24 +316,13 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
       await compose('restart', '-t', '10', 'ha');
       await converged(hosts.length);
     });
-    expect((await servers()).map((s) => s.name).sort()).toEqual(hosts);
+    expect((await servers('nodes')).map((s) => s.name).sort()).toEqual(hosts);
     expect(await haproxyProcess()).not.toBe(haproxy);
   }, 180_000);
 
-  it('routes a second service by Host (`--profile api up --scale api=N`), each service scaled on its own, nothing fails', async () => {
+  it('routes a second service by Host, each service scaled on its own (`up --scale api=N api`), nothing fails', async () => {
     const web = await webHosts();
-    const apiUp = async () => (await servers()).filter((s) => s.backend === 'api' && s.state === 'UP').map((s) => s.name);
-    const scaleApi = async (count: number) => {
-      // Only the api service (`up` of every service would also start the web container `docker stop` stopped).
-      await compose('--profile', 'api', 'up', '-d', '--no-recreate', '--scale', `api=${count}`, 'api');
-      const ids = (await compose('--profile', 'api', 'ps', '-q', 'api')).split('\n').filter(Boolean);
-      const names = await Promise.all(ids.map(async (id) => (await sh('docker', ['inspect', '-f', '{{.Config.Hostname}}', id])).trim()));
-      await waitFor(`${count} api servers UP`, async () => (await apiUp()).sort().join() === names.sort().join(), {
-        timeoutMs: 90_000,
-        intervalMs: 500,
-      });
-      return names;
-    };
+    const apiUp = async () => (await servers('api')).filter((s) => s.state === 'UP').map((s) => s.name);
     const viaHost = (host: string) =>
       new Promise<string>((resolve, reject) => {
         http
@@ -337,11 +332,17 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
           })
           .on('error', reject);
       });
-    const result = await phase('second service: api scaled 2, then 1', async () => {
-      const apis = await scaleApi(2);
+    const result = await phase('second service: api scaled 2 → 3 → 1', async () => {
+      expect((await apiUp()).sort()).toEqual(await webHosts('api')); // the two of `up --scale webapp=3 --scale api=2`
+      // Only the api service (`up` of every service would also start the web container `docker stop` stopped).
+      await driver.scale(3, 'api');
+      const apis = await webHosts('api');
+      expect(apis).toHaveLength(3);
+      expect((await apiUp()).sort()).toEqual(apis);
       for (let i = 0; i < 8; i += 1) expect(apis).toContain(await viaHost('api.localhost'));
       for (let i = 0; i < 8; i += 1) expect(web).toContain(await viaHost('www.localhost'));
-      expect(await scaleApi(1)).toHaveLength(1);
+      await driver.scale(1, 'api');
+      expect(await webHosts('api')).toHaveLength(1);
       await converged(web.length); // the web service was not touched
     });
     expect(result.failed, result.errors.join('; ')).toBe(0);

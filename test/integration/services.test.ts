@@ -213,9 +213,13 @@ describe('ha-agent run --services against real haproxy and serf', () => {
     await agent.waitForLog('services complete', (l) => l.event === 'services.checked' && (l.missing as string[]).length === 0, 20_000);
     await waitUp('other', ['other-1']);
     await waitFor('/other routed', async () =>
-      (await runtime.mapEntries(maps.paths)).some((e) => e.key === '/other' && e.value === 'other'),
+      (await runtime.mapEntries(maps.paths)).some((e) => e.key === '/other/' && e.value === 'other'),
     );
-    expect((await get('www.test', '/other/x')).by).toBe('other-1');
+    // The prefix matches element by element (a Kubernetes Ingress `pathType: Prefix`), case-sensitive.
+    await join('web-1');
+    await waitUp('nodes', ['web-1']);
+    for (const path of ['/other', '/other/', '/other/x', '/other?q=1']) expect((await get('www.test', path)).by, path).toBe('other-1');
+    for (const path of ['/otherwise', '/other.html', '/Other/x', '/']) expect((await get('www.test', path)).by, path).toBe('web-1');
   });
 
   it("keeps driving one backend while HAProxy refuses every server of another's", async () => {

@@ -2,12 +2,14 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BalancerTier, type TierNode } from '../cluster/balancer-tier.js';
+import { API_BACKEND } from '../cluster/layout.js';
 import { LocalCluster } from '../cluster/local.js';
 import { LocalDriver } from '../demo/driver.js';
 import { LivePage, loopbackBind } from '../demo/live.js';
 import { Monitor } from '../demo/monitor.js';
 import { startView } from '../demo/run-demo.js';
 import type { CliIo } from '../../cli/io.js';
+import { DEFAULT_BACKEND } from '../../model/values.js';
 import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from '../../cli/options.js';
 
 export const packageHome = path.resolve(import.meta.dirname, '../../..');
@@ -55,7 +57,8 @@ export const clusterSpec: CommandSpec = {
       type: 'string',
       valueName: 'N',
       description:
-        'servers of the second service, api (Host: api.localhost), to start (cluster up; default 0) or to scale to (cluster scale)',
+        'servers of the second service, api (Host: api.localhost), to start (cluster up, demo; default 0) or to scale to (cluster scale); ' +
+        'the demo sends it load too and scales it N → N+2 → N',
     },
     {
       name: 'balancers',
@@ -117,7 +120,7 @@ export async function cluster(argv: readonly string[], io: CliIo): Promise<numbe
       const local = LocalCluster.load(stateDir);
       if (arg !== undefined) await local.scale(count(arg, 'cluster scale N'));
       if (values.apis !== undefined) {
-        await local.scaleApis(count(String(values.apis), '--apis', 254));
+        await local.scale(count(String(values.apis), '--apis', 254), undefined, 'api');
         io.stdout(upLine('api', local.apis()));
       }
       io.stdout(upLine('web', local.webs()));
@@ -156,7 +159,8 @@ async function balancerTierUp(stateDir: string, balancers: number, webapps: numb
 /** `cluster up --live`: the live page follows the cluster (its last 5 minutes) until SIGINT or SIGTERM; the cluster keeps running. */
 async function watchLive(live: LivePage, driver: LocalDriver, io: CliIo): Promise<void> {
   io.stdout('Ctrl-C stops the live page (the cluster keeps running: ha-agent cluster down stops it)\n');
-  const monitor = new Monitor(driver.runtimeUrl);
+  // The local ha container always declares the api service: its backend is there, empty or not.
+  const monitor = new Monitor(driver.runtimeUrl, [DEFAULT_BACKEND, API_BACKEND]);
   monitor.start();
   const startedAt = Date.now();
   const stopView = startView({ driver, monitor, startedAt, phases: [{ name: 'cluster up', startedAt }], live, windowMs: 5 * 60_000 });

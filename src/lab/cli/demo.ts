@@ -16,14 +16,16 @@ import { helpOption, parseCommandLine, UsageError, type CommandSpec } from '../.
 
 const portOption = clusterSpec.options.find((o) => o.name === 'port')!;
 const balancersOption = clusterSpec.options.find((o) => o.name === 'balancers')!;
+const apisOption = clusterSpec.options.find((o) => o.name === 'apis')!;
 
 export const demoSpec: CommandSpec = {
   name: 'demo',
   summary:
     'Scale a cluster 1 → 5 → 2 → 4, SIGKILL a web server, restart ha-agent and HAProxy, under load: live view, summary, HTML report.',
-  usage: 'ha-agent demo [--docker | --balancers N] [--short] [--port P] [--live HOST:PORT] [--report PATH] [--json]',
+  usage: 'ha-agent demo [--docker | --balancers N] [--apis N] [--short] [--port P] [--live HOST:PORT] [--report PATH] [--json]',
   options: [
     { name: 'docker', type: 'boolean', description: 'run the scenario against the docker compose stack instead of the local cluster' },
+    apisOption,
     { name: 'short', type: 'boolean', description: 'hold each phase 1 s instead of 4 s (CI runs this)' },
     portOption,
     balancersOption,
@@ -46,6 +48,8 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
   const port = count(String(values.port), '--port', 65535);
   const balancers = count(String(values.balancers), '--balancers', 9);
   if (balancers >= 2 && values.docker === true) throw new UsageError('--balancers 2 or more runs on network namespaces, not with --docker');
+  const apis = values.apis === undefined ? 0 : count(String(values.apis), '--apis', 252);
+  if (balancers >= 2 && apis > 0) throw new UsageError('--apis runs with one balancer only (the balancer tier has no api service yet)');
   const driver: DemoDriver =
     values.docker === true
       ? new ComposeDriver({ root: packageHome, project: 'ha-agent-demo', env: { ...io.env, HA_HTTP_PORT: String(port) } })
@@ -59,7 +63,7 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
   write(`starting the ${driver.label}…\n`);
   let run;
   try {
-    run = await runDemo({ driver, holdMs: values.short === true ? 1000 : 4000, write, tty, ...(live ? { live } : {}) });
+    run = await runDemo({ driver, holdMs: values.short === true ? 1000 : 4000, write, tty, apis, ...(live ? { live } : {}) });
   } finally {
     write('stopping everything the demo started…\n');
     await driver.down();
@@ -80,7 +84,7 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
     for (const line of [...failoverLines(run.results), ...skippedLines(run.skipped)]) io.stdout(`${line}\n`);
     io.stdout(
       problems.length === 0
-        ? 'Every graceful phase: 0 failed requests; no HAProxy reload but the planned one; no session lost where no server left.\n'
+        ? `Every graceful phase: 0 failed requests; no HAProxy reload but the planned one; no session lost where no server left${apis > 0 ? '; no request misrouted' : ''}.\n`
         : `PROBLEMS:\n${problems.map((p) => `  ${p}`).join('\n')}\n`,
     );
     io.stdout(`HTML report: ${reportPath}\n`);

@@ -18,7 +18,8 @@ export type ContainerKind = 'ha' | 'webapp' | 'api';
 
 /** The lab's second service, as compose declares it: members tagged service=api, reached with Host: api.localhost. */
 export const API_BACKEND = 'api';
-export const API_SERVICE = `${API_BACKEND}:host=api.localhost`;
+export const API_HOST = 'api.localhost';
+export const API_SERVICE = `${API_BACKEND}:host=${API_HOST}`;
 
 export interface ContainerSpec {
   name: string;

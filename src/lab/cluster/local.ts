@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { DEFAULT_BACKEND } from '../../model/values.js';
 import { ClusterError, waitUntilServing } from './converge.js';
 import { API_BACKEND, frontendUrl, haSpec, RUNTIME_URL, WEB_PORT, webSpec, type ClusterOptions, type ContainerSpec } from './layout.js';
 
@@ -146,7 +147,7 @@ export class LocalCluster {
     try {
       if (ha) cluster.start(haSpec(clusterOptions));
       await cluster.scale(webapps, timeoutMs);
-      if (apis > 0) await cluster.scaleApis(apis, timeoutMs);
+      if (apis > 0) await cluster.scale(apis, timeoutMs, 'api');
     } catch (error) {
       await cluster.down();
       throw error;
@@ -182,35 +183,23 @@ export class LocalCluster {
     return this.state.containers.filter((c) => c.kind === 'api');
   }
 
-  /** Starts or stops api servers (newest first, gracefully) until `count` run; waits for HAProxy's backend `api` to match. */
-  async scaleApis(count: number, timeoutMs = 60_000): Promise<void> {
-    const apis = this.apis();
-    for (let i = apis.length; i < count; i += 1) {
-      const n = this.state.nextApi ?? 1;
-      this.state.nextApi = n + 1;
-      const spec = webSpec(this.state.options, n, 'api');
-      // A server left over from another run would hold the address: say so instead of hanging.
-      await assertFree(spec.address, 7946);
-      await assertFree(spec.address, WEB_PORT);
-      this.start(spec);
-    }
-    await Promise.all(apis.slice(count).map((c) => this.stop(c.name)));
-    this.save();
-    await waitUntilServing(this.runtimeUrl, () => this.apis().map((c) => c.name), { backend: API_BACKEND, timeoutMs });
-  }
-
   /**
    * Starts or stops web servers (newest first, gracefully) until `count` run, then waits for HAProxy
-   * to match. A new web server's Serf agent starts once its app listens, so the member joins ready;
-   * the returned `changedAt` is the first such start (or the stop signal), the start of "converged in".
+   * to match; `kind: 'api'` does the same with the api servers and HAProxy's backend `api`. A new
+   * server's Serf agent starts once its app listens, so the member joins ready; the returned
+   * `changedAt` is the first such start (or the stop signal), the start of "converged in".
    */
-  async scale(count: number, timeoutMs = 60_000): Promise<ScaleTiming> {
-    const webs = this.webs();
-    if (count > webs.length) {
+  async scale(count: number, timeoutMs = 60_000, kind: 'webapp' | 'api' = 'webapp'): Promise<ScaleTiming> {
+    const current = this.state.containers.filter((c) => c.kind === kind);
+    const backend = kind === 'api' ? API_BACKEND : DEFAULT_BACKEND;
+    if (count > current.length) {
       const specs: ContainerSpec[] = [];
-      for (let i = webs.length; i < count; i += 1) {
-        const spec = webSpec(this.state.options, this.state.next++);
-        // A web server left over from another run would hold the address: say so instead of hanging.
+      for (let i = current.length; i < count; i += 1) {
+        const n = kind === 'api' ? (this.state.nextApi ?? 1) : this.state.next;
+        if (kind === 'api') this.state.nextApi = n + 1;
+        else this.state.next = n + 1;
+        const spec = webSpec(this.state.options, n, kind);
+        // A server left over from another run would hold the address: say so instead of hanging.
         await assertFree(spec.address, 7946);
         await assertFree(spec.address, WEB_PORT);
         this.start(spec, ['serf']);
@@ -219,19 +208,19 @@ export class LocalCluster {
       this.save();
       await Promise.all(specs.map((spec) => waitListening(spec.address, WEB_PORT, timeoutMs)));
       const started = await Promise.all(specs.map((spec) => startHeld(path.join(spec.dir, 'services/serf'), 'serf', timeoutMs)));
-      await this.waitConverged(timeoutMs);
+      await this.waitServing(kind, timeoutMs);
       return {
         changedAt: Math.min(...started),
         convergedAt: Date.now(),
         joined: new Map(specs.map((spec, i) => [spec.name, started[i] as number])),
       };
     }
-    const leaving = webs.slice(count);
-    const staying = webs.slice(0, count).map((c) => c.name);
+    const leaving = current.slice(count);
+    const staying = current.slice(0, count).map((c) => c.name);
     const changedAt = Date.now();
-    // HAProxy may match before the stopped web servers have finished their grace period.
+    // HAProxy may match before the stopped servers have finished their grace period.
     const [convergedAt] = await Promise.all([
-      waitUntilServing(this.runtimeUrl, () => staying, { timeoutMs }).then(() => Date.now()),
+      waitUntilServing(this.runtimeUrl, () => staying, { backend, timeoutMs }).then(() => Date.now()),
       ...leaving.map((c) => this.stop(c.name)),
     ]);
     this.save();
@@ -275,9 +264,18 @@ export class LocalCluster {
     this.save();
   }
 
-  /** Resolves once HAProxy's backend holds exactly the running web servers, all UP. */
-  waitConverged(timeoutMs = 60_000): Promise<void> {
-    return waitUntilServing(this.runtimeUrl, () => this.webs().map((c) => c.name), { timeoutMs });
+  /**
+   * Resolves once HAProxy's backend holds exactly the running web servers, all UP, and, in a cluster that
+   * ever ran api servers, its backend `api` exactly those.
+   */
+  async waitConverged(timeoutMs = 60_000): Promise<void> {
+    await this.waitServing('webapp', timeoutMs);
+    if (this.state.nextApi !== undefined) await this.waitServing('api', timeoutMs);
+  }
+
+  private waitServing(kind: 'webapp' | 'api', timeoutMs: number): Promise<void> {
+    const names = () => this.state.containers.filter((c) => c.kind === kind).map((c) => c.name);
+    return waitUntilServing(this.runtimeUrl, names, { backend: kind === 'api' ? API_BACKEND : DEFAULT_BACKEND, timeoutMs });
   }
 
   /** Starts a container; the services named in `held` stay down until `s6-svc -u`. */

@@ -9,6 +9,7 @@ import { BalancerTier, serverName, type TierOptions } from '../cluster/balancer-
 import { ClusterError } from '../cluster/converge.js';
 import type { ScaleTiming } from '../cluster/local.js';
 import { LogTail, type DemoDriver } from './driver.js';
+import type { DemoService } from './scenario.js';
 
 /** How often a failover polls which balancer holds the VIP (`ip addr` in each namespace). */
 const VIP_POLL_MS = 10;
@@ -42,7 +43,8 @@ export class BalancerDriver implements DemoDriver {
     return `tcp://127.0.0.1:${this.relayPort}`;
   }
 
-  async up(webapps: number): Promise<void> {
+  async up(webapps: number, apis: number): Promise<void> {
+    if (apis > 0) throw new ClusterError('the balancer tier has no api service');
     this.tier = await BalancerTier.up({ ...this.options, webapps });
     this.relay = net.createServer((client) => void this.forward(client));
     await new Promise<void>((resolve, reject) => {
@@ -57,7 +59,8 @@ export class BalancerDriver implements DemoDriver {
   readonly convergeClock = 'the scale command (new web hosts: their start-up included)';
 
   /** Starts or stops web servers (newest first, gracefully, each on its own host) until `count` run, then waits for every balancer. */
-  async scale(count: number): Promise<ScaleTiming> {
+  async scale(count: number, service: DemoService): Promise<ScaleTiming> {
+    if (service !== 'web') throw new ClusterError('the balancer tier has no api service');
     const changedAt = Date.now();
     const tier = this.balancerTier();
     const webs = tier.webs();

@@ -5,8 +5,9 @@
 import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { LocalCluster, type ScaleTiming } from '../cluster/local.js';
-import { frontendUrl, RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
+import { API_BACKEND, frontendUrl, RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
+import type { DemoService } from './scenario.js';
 
 export interface DemoDriver {
   readonly label: string;
@@ -15,12 +16,14 @@ export interface DemoDriver {
   readonly runtimeUrl: string;
   /** Where the clock of "converged in" starts for a scale (the demo summary says it). */
   readonly convergeClock: string;
-  up(webapps: number): Promise<void>;
+  /** Starts `webapps` web servers and `apis` api servers (0: no api service in the demo; the balancer tier has none). */
+  up(webapps: number, apis: number): Promise<void>;
   /**
-   * Returns once HAProxy's backend holds exactly the running web servers, all UP: when the
-   * membership changed (see `convergeClock`) and when HAProxy matched it.
+   * Scales one service's servers to `count`; returns once its HAProxy backend holds exactly them, all UP:
+   * when the membership changed (see `convergeClock`) and when HAProxy matched it.
    */
-  scale(count: number): Promise<ScaleTiming>;
+  scale(count: number, service: DemoService): Promise<ScaleTiming>;
+  /** Resolves once every service's backend holds exactly its running servers, all UP. */
   waitConverged(): Promise<void>;
   /** SIGKILL to every process of one web server (`docker kill`); returns its name. */
   killWeb(): Promise<string>;
@@ -85,12 +88,12 @@ export class LocalDriver implements DemoDriver {
     return frontendUrl(this.options.port);
   }
 
-  async up(webapps: number): Promise<void> {
-    this.cluster = await LocalCluster.up({ ...this.options, webapps });
+  async up(webapps: number, apis: number): Promise<void> {
+    this.cluster = await LocalCluster.up({ ...this.options, webapps, apis });
   }
 
-  scale(count: number): Promise<ScaleTiming> {
-    return this.local().scale(count);
+  scale(count: number, service: DemoService): Promise<ScaleTiming> {
+    return this.local().scale(count, undefined, service === 'api' ? 'api' : 'webapp');
   }
 
   waitConverged(): Promise<void> {
@@ -184,22 +187,24 @@ export class ComposeDriver implements DemoDriver {
     return this.sh(command, [...rest, '-p', this.options.project, ...args]);
   }
 
-  async up(webapps: number): Promise<void> {
+  async up(webapps: number, apis: number): Promise<void> {
     await this.compose('build');
-    await this.compose('up', '-d', '--scale', `webapp=${webapps}`);
+    await this.compose('up', '-d', '--scale', `webapp=${webapps}`, '--scale', `api=${apis}`);
     await this.waitConverged();
   }
 
-  async scale(count: number): Promise<ScaleTiming> {
+  /** `up --scale` of that service only: an `up` of every service would also start a container stopped on purpose. */
+  async scale(count: number, service: DemoService = 'web'): Promise<ScaleTiming> {
+    const name = service === 'api' ? 'api' : 'webapp';
     const changedAt = Date.now();
-    await this.compose('up', '-d', '--no-recreate', '--scale', `webapp=${count}`);
+    await this.compose('up', '-d', '--no-recreate', '--scale', `${name}=${count}`, name);
     await this.waitConverged();
     return { changedAt, convergedAt: Date.now(), joined: new Map() };
   }
 
-  /** Hostnames (= Serf node names = server names) of the running web containers. */
-  async webHosts(): Promise<string[]> {
-    const ids = (await this.compose('ps', '-q', 'webapp')).split('\n').filter(Boolean);
+  /** Hostnames (= Serf node names = server names) of the running web containers (`api`: of the api containers). */
+  async webHosts(service: DemoService = 'web'): Promise<string[]> {
+    const ids = (await this.compose('ps', '-q', service === 'api' ? 'api' : 'webapp')).split('\n').filter(Boolean);
     const running: string[] = [];
     for (const id of ids) {
       const [state, host] = (await this.sh('docker', ['inspect', '-f', '{{.State.Running}} {{.Config.Hostname}}', id])).trim().split(' ');
@@ -208,8 +213,9 @@ export class ComposeDriver implements DemoDriver {
     return running.sort();
   }
 
-  waitConverged(timeoutMs = 90_000): Promise<void> {
-    return waitUntilServing(this.runtimeUrl, () => this.webHosts(), { timeoutMs, intervalMs: 300 });
+  async waitConverged(timeoutMs = 90_000): Promise<void> {
+    await waitUntilServing(this.runtimeUrl, () => this.webHosts(), { timeoutMs, intervalMs: 300 });
+    await waitUntilServing(this.runtimeUrl, () => this.webHosts('api'), { backend: API_BACKEND, timeoutMs, intervalMs: 300 });
   }
 
   async killWeb(): Promise<string> {

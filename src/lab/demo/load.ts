@@ -2,9 +2,12 @@
  * Continuous HTTP load, bounded in time by the caller: keep-alive clients, new-connection-per-request
  * clients and sticky users (keep-alive, each with its own cookie jar, like a browser), each recording
  * every answer (when, how long, who served it, or the error; a user's answer also its `sessionViews`).
+ * Other clients may send their requests with another Host header, for another service.
  * A failed request is a connection error, a timeout or any status other than 200.
  */
 import http from 'node:http';
+import type { Sample } from './monitor.js';
+import type { DemoService, ServiceWindow } from './scenario.js';
 
 export interface Outcome {
   at: number;
@@ -14,6 +17,8 @@ export interface Outcome {
   by: string;
   error?: string;
   keepAlive: boolean;
+  /** The service the request was for (its Host header); none: the default one, `web`. */
+  service?: DemoService;
   /** A sticky user's number and the web app's count of its session's views. */
   user?: number;
   views?: number;
@@ -73,6 +78,32 @@ export function sessionsIn(outcomes: readonly Outcome[], from: number, to: numbe
   return { users: active.size, kept: active.size - renewed.size, renewed: renewed.size, movedFrom };
 }
 
+/**
+ * Each service's requests between `from` and `to`: a request is misrouted when the server that answered it
+ * (its `x-backend`) is one HAProxy listed, in `samples`, under another backend and never under its service's.
+ */
+export function serviceWindows(
+  outcomes: readonly Outcome[],
+  samples: readonly Sample[],
+  backends: ReadonlyMap<DemoService, string>,
+  from: number,
+  to: number,
+): ServiceWindow[] {
+  const seenIn = new Map<string, Set<string>>();
+  for (const sample of samples)
+    for (const s of sample.servers) seenIn.set(s.name, (seenIn.get(s.name) ?? new Set<string>()).add(s.backend));
+  const last = [...samples].reverse().find((s) => s.at <= to && s.process !== undefined);
+  return [...backends].map(([service, backend]) => {
+    const mine = outcomes.filter((o) => (o.service ?? 'web') === service && o.at >= from && o.at <= to);
+    const misrouted = mine.filter((o) => {
+      const where = seenIn.get(o.by);
+      return o.ok && where !== undefined && !where.has(backend);
+    }).length;
+    const servers = last?.servers.filter((s) => s.backend === backend).length ?? 0;
+    return { service, backend, servers, ...summarise(mine), misrouted };
+  });
+}
+
 export interface Load {
   outcomes: Outcome[];
   /** Outcomes since `from` (ms since epoch): totals and failures. */
@@ -90,9 +121,10 @@ interface Answer {
   body: string;
 }
 
-function request(url: string, agent: http.Agent | false, path = '/', cookie = ''): Promise<Answer> {
+function request(url: string, agent: http.Agent | false, path = '/', cookie = '', host?: string): Promise<Answer> {
+  const headers = { ...(cookie ? { cookie } : {}), ...(host ? { host } : {}) };
   return new Promise((resolve, reject) => {
-    const req = http.get(`${url}${path}`, { agent, timeout: 15_000, headers: cookie ? { cookie } : {} }, (response) => {
+    const req = http.get(`${url}${path}`, { agent, timeout: 15_000, headers }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
@@ -142,16 +174,28 @@ const viewsOf = (body: string): number | undefined => {
   }
 };
 
+/** Requests for another service than the URL's default: its Host header, and how many clients send them. */
+export interface LoadTarget {
+  service: DemoService;
+  host: string;
+  keepAlive: number;
+  newConnection: number;
+}
+
 /**
  * `stickyUsers` users at any time; with `visitMs`, each visit ends after that long and a new user (an
  * empty cookie jar, the next number) takes its place, so that users spread over servers that joined.
  */
-export function startLoad(url: string, { keepAlive = 4, newConnection = 2, stickyUsers = 0, visitMs = Infinity, pauseMs = 5 } = {}): Load {
+export function startLoad(
+  url: string,
+  { keepAlive = 4, newConnection = 2, stickyUsers = 0, visitMs = Infinity, pauseMs = 5, others = [] as readonly LoadTarget[] } = {},
+): Load {
   const outcomes: Outcome[] = [];
   const inFlight = new Set<{ since: number }>();
   let running = true;
   let nextUser = 0;
-  const worker = async (reuse: boolean, sticky: boolean) => {
+  const worker = async (reuse: boolean, sticky: boolean, target?: LoadTarget) => {
+    const aimed = target ? { service: target.service } : {};
     const agent = reuse ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
     let jar: CookieJar | undefined;
     let who = {};
@@ -166,7 +210,7 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, stick
       const pending = { since: Date.now() };
       inFlight.add(pending);
       try {
-        const { status, by, cookies, body } = await request(url, agent, '/', jar?.header());
+        const { status, by, cookies, body } = await request(url, agent, '/', jar?.header(), target?.host);
         jar?.store(cookies);
         const views = jar && status === 200 ? viewsOf(body) : undefined;
         const ok = status === 200;
@@ -177,6 +221,7 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, stick
           status,
           by,
           keepAlive: reuse,
+          ...aimed,
           ...who,
           ...(views === undefined ? {} : { views }),
         });
@@ -190,6 +235,7 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, stick
           by: '',
           error: message,
           keepAlive: reuse,
+          ...aimed,
           ...who,
         });
       } finally {
@@ -203,6 +249,10 @@ export function startLoad(url: string, { keepAlive = 4, newConnection = 2, stick
     ...Array.from({ length: keepAlive }, () => worker(true, false)),
     ...Array.from({ length: newConnection }, () => worker(false, false)),
     ...Array.from({ length: stickyUsers }, () => worker(true, true)),
+    ...others.flatMap((target) => [
+      ...Array.from({ length: target.keepAlive }, () => worker(true, false, target)),
+      ...Array.from({ length: target.newConnection }, () => worker(false, false, target)),
+    ]),
   ];
   return {
     outcomes,

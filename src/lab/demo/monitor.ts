@@ -1,8 +1,9 @@
-/** Samples HAProxy twice a second: every server's state and request total, and the process (Pid, start time). */
+/** Samples HAProxy twice a second: every server's backend, state and request total, and the process (Pid, start time). */
 import { DEFAULT_BACKEND } from '../../model/values.js';
 import { RuntimeClient } from '../../runtime/client.js';
 
 export interface ServerSample {
+  backend: string;
   name: string;
   status: string;
   total: number;
@@ -22,7 +23,7 @@ export class Monitor {
 
   constructor(
     runtimeUrl: string,
-    private readonly backend = DEFAULT_BACKEND,
+    private readonly backends: readonly string[] = [DEFAULT_BACKEND],
     private readonly intervalMs = 500,
   ) {
     this.client = new RuntimeClient({ url: runtimeUrl, heartbeatMs: 0, reconnectStrategy: () => 200 });
@@ -77,11 +78,13 @@ export class Monitor {
       return;
     }
     try {
-      const [stat, info] = await Promise.all([this.client.stat(this.backend), this.client.info()]);
+      const [info, ...stats] = await Promise.all([this.client.info(), ...this.backends.map((b) => this.client.stat(b))]);
       this.samples.push({
         at: Date.now(),
         process: `${info.pid}@${info.startTimeSec}`,
-        servers: stat.map((s) => ({ name: s.name, status: s.status, total: s.sessionsTotal })),
+        servers: stats.flatMap((stat, i) =>
+          stat.map((s) => ({ backend: this.backends[i] as string, name: s.name, status: s.status, total: s.sessionsTotal })),
+        ),
       });
     } catch {
       this.samples.push({ at: Date.now(), process: undefined, servers: [] });

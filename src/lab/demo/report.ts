@@ -8,7 +8,8 @@ export interface FrameState {
   frontendUrl: string;
   elapsedMs: number;
   phase: string;
-  servers: Array<{ name: string; status: string; rate: number }>;
+  /** Each server with its backend (named in the views once there is more than one). */
+  servers: Array<{ backend: string; name: string; status: string; rate: number }>;
   totalRate: number;
   requests: number;
   failed: number;
@@ -16,8 +17,16 @@ export interface FrameState {
   commands: string[];
 }
 
+/** `web-1`, or `api/api-1` once servers of more than one backend show. */
+function serverLabels<T extends { backend: string; name: string }>(servers: readonly T[]): Array<T & { label: string }> {
+  const several = new Set(servers.map((s) => s.backend)).size > 1;
+  return servers.map((s) => ({ ...s, label: several ? `${s.backend}/${s.name}` : s.name }));
+}
+
 export function frame(state: FrameState): string {
-  const rows = state.servers.map((s) => `  ${s.name.padEnd(14)} ${s.status.padEnd(10)} ${s.rate.toFixed(0).padStart(6)} req/s`);
+  const rows = serverLabels(state.servers).map(
+    (s) => `  ${s.label.padEnd(14)} ${s.status.padEnd(10)} ${s.rate.toFixed(0).padStart(6)} req/s`,
+  );
   return [
     `ha-agent demo — ${state.label}, HAProxy on ${state.frontendUrl}   ${(state.elapsedMs / 1000).toFixed(1)} s`,
     `phase: ${state.phase}`,
@@ -34,7 +43,9 @@ export function frame(state: FrameState): string {
 
 /** One line of a frame, for output that is not a terminal. */
 export function plainLine(state: FrameState): string {
-  const servers = state.servers.map((s) => `${s.name}=${s.status}`).join(' ');
+  const servers = serverLabels(state.servers)
+    .map((s) => `${s.label}=${s.status}`)
+    .join(' ');
   return `[${(state.elapsedMs / 1000).toFixed(1)}s] ${state.phase} | ${state.totalRate.toFixed(0)} req/s, ${state.requests} requests, ${state.failed} failed | ${servers}\n`;
 }
 
@@ -63,22 +74,90 @@ export function convergeNote(clock: string): string {
   return `converged in: from ${clock} (other phases: from the kill, reload or restart) to HAProxy's backend holding exactly the running web servers, all UP`;
 }
 
+/** The first `left` columns left-aligned (names), the others right-aligned (figures). */
+function textTable(header: readonly string[], rows: readonly string[][], left = 1): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i < left ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), ...rows.map(line)];
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** One service over the whole run (a demo with more than the default service). */
+export interface ServiceSummary {
+  service: string;
+  backend: string;
+  /** Its backend's servers at the phases' ends: fewest–most. */
+  servers: string;
+  requests: number;
+  failed: number;
+  misrouted: number;
+  /** Its scale phases' converged-in times. */
+  convergedIn: string;
+}
+
+export function serviceSummaries(results: readonly PhaseResult[]): ServiceSummary[] {
+  const names = [...new Set(results.flatMap((r) => (r.services ?? []).map((s) => s.service)))];
+  return names.map((service) => {
+    const windows = results.flatMap((r) => (r.services ?? []).filter((s) => s.service === service));
+    const counts = windows.map((w) => w.servers);
+    const sum = (key: 'requests' | 'failed' | 'misrouted') => windows.reduce((total, w) => total + w[key], 0);
+    const scales = results.filter((r) => r.scaled === service).map((r) => seconds(r.convergeMs));
+    const [fewest, most] = [Math.min(...counts), Math.max(...counts)];
+    return {
+      service,
+      backend: windows[0]?.backend ?? '',
+      servers: fewest === most ? String(fewest) : `${fewest}–${most}`,
+      requests: sum('requests'),
+      failed: sum('failed'),
+      misrouted: sum('misrouted'),
+      convergedIn: scales.join(', ') || '-',
+    };
+  });
+}
+
+const servicesHeader = ['service', 'backend', 'servers', 'requests', 'failed', 'misrouted', 'converged in (its scale phases)'];
+const serviceRow = (s: ServiceSummary) => [
+  s.service,
+  s.backend,
+  s.servers,
+  String(s.requests),
+  String(s.failed),
+  String(s.misrouted),
+  s.convergedIn,
+];
+const misroutedNote =
+  "misrouted: answered by a server that HAProxy listed in another service's backend; failed: every phase, the deliberate faults included";
+
 export function summaryTable(results: readonly PhaseResult[], clock: string): string {
-  const header = ['phase', 'requests', 'failed', 'p50 ms', 'p99 ms', 'reloads', 'converged in', 'sessions kept', 'new'];
+  const several = results.some((r) => r.services);
+  const header = [
+    'phase',
+    'requests',
+    'failed',
+    ...(several ? ['misrouted'] : []),
+    'p50 ms',
+    'p99 ms',
+    'reloads',
+    'converged in',
+    'sessions kept',
+    'new',
+  ];
   const rows = results.map((r) => [
     r.name,
     String(r.requests),
     String(r.failed),
+    ...(several ? [String((r.services ?? []).reduce((total, s) => total + s.misrouted, 0))] : []),
     ms(r.p50),
     ms(r.p99),
     r.newHaproxy ? `${r.graceful ? 'reload' : 'restart'} (${r.haproxyProcesses})` : String(r.haproxyProcesses),
-    r.convergeMs > 0 ? `${(r.convergeMs / 1000).toFixed(2)} s` : '-',
+    r.convergeMs > 0 ? seconds(r.convergeMs) : '-',
     `${r.sessions.kept}/${r.sessions.users}`,
     String(r.sessions.renewed),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), ...rows.map(line), convergeNote(clock)].join('\n') + '\n';
+  const services = several ? ['', ...textTable(servicesHeader, serviceSummaries(results).map(serviceRow), 2), misroutedNote] : [];
+  return [...textTable(header, rows), ...services, convergeNote(clock)].join('\n') + '\n';
 }
 
 /** One line per failover (the phases that killed the balancer holding the virtual IP): what was lost, and how fast it came back. */
@@ -137,7 +216,9 @@ export function chart(input: ChartInput): { svg: string; legend: string } {
   for (const o of input.outcomes) end = Math.max(end, o.at);
   const x = (at: number) => pad.left + ((at - input.startedAt) / (end - input.startedAt)) * (width - pad.left - pad.right);
   // Requests per second of each server between consecutive samples, stacked so every server shows.
-  const names = [...new Set(input.samples.flatMap((sample) => sample.servers.map((server) => server.name)))];
+  // Series by server name; the legend names each server's backend once there is more than one.
+  const labels = new Map(serverLabels(input.samples.flatMap((sample) => sample.servers)).map((s) => [s.name, s.label]));
+  const names = [...labels.keys()];
   const points: Array<{ at: number; rates: Map<string, number> }> = [];
   for (let i = 1; i < input.samples.length; i += 1) {
     const previous = input.samples[i - 1] as Sample;
@@ -162,9 +243,11 @@ export function chart(input: ChartInput): { svg: string; legend: string } {
     upper.forEach((value, j) => (lower[j] = value));
     return points.length === 0
       ? ''
-      : `<polygon points="${[...top, ...bottom].join(' ')}" fill="${color}" fill-opacity="0.75" stroke="${color}" stroke-width="0.5"><title>${escape(name)}</title></polygon>`;
+      : `<polygon points="${[...top, ...bottom].join(' ')}" fill="${color}" fill-opacity="0.75" stroke="${color}" stroke-width="0.5"><title>${escape(labels.get(name) ?? name)}</title></polygon>`;
   });
-  const legend = names.map((name, i) => `<span style="color:${colors[i % colors.length]}">■ ${escape(name)}</span>`).join(' ');
+  const legend = names
+    .map((name, i) => `<span style="color:${colors[i % colors.length]}">■ ${escape(labels.get(name) ?? name)}</span>`)
+    .join(' ');
   // Labels alternate between three rows so that short phases do not overwrite each other.
   const phases = input.phases.map(
     (r, i) =>
@@ -201,20 +284,23 @@ ${failures.join('\n')}
   };
 }
 
-/** The phases' results as an HTML table. */
+/** The phases' results as an HTML table; with more than the default service, each service's over the run below it. */
 export function phasesTable(results: readonly PhaseResult[]): string {
+  const several = results.some((r) => r.services);
+  const misrouted = (r: PhaseResult) => (r.services ?? []).reduce((total, s) => total + s.misrouted, 0);
   const rows = results
     .map(
       (r) =>
-        `<tr class="${(r.graceful && r.failed > 0) || (r.keepsSessions && r.sessions.renewed > 0) ? 'bad' : ''}"><td>${escape(r.name)}</td><td>${r.requests}</td>` +
-        `<td>${r.failed}</td><td>${ms(r.p50)}</td><td>${ms(r.p99)}</td><td>${r.haproxyProcesses}</td>` +
-        `<td>${r.convergeMs > 0 ? (r.convergeMs / 1000).toFixed(2) + ' s' : '-'}</td><td>${r.sessions.kept} of ${r.sessions.users}</td><td>${r.sessions.renewed}</td></tr>`,
+        `<tr class="${(r.graceful && r.failed > 0) || (r.keepsSessions && r.sessions.renewed > 0) || misrouted(r) > 0 ? 'bad' : ''}"><td>${escape(r.name)}</td><td>${r.requests}</td>` +
+        `<td>${r.failed}</td>${several ? `<td>${misrouted(r)}</td>` : ''}<td>${ms(r.p50)}</td><td>${ms(r.p99)}</td><td>${r.haproxyProcesses}</td>` +
+        `<td>${r.convergeMs > 0 ? seconds(r.convergeMs) : '-'}</td><td>${r.sessions.kept} of ${r.sessions.users}</td><td>${r.sessions.renewed}</td></tr>`,
     )
     .join('\n');
   const header = [
     'phase',
     'requests',
     'failed',
+    ...(several ? ['misrouted'] : []),
     'p50 ms',
     'p99 ms',
     'new HAProxy processes',
@@ -224,9 +310,22 @@ export function phasesTable(results: readonly PhaseResult[]): string {
   ]
     .map((h) => `<th>${h}</th>`)
     .join('');
+  const services = serviceSummaries(results);
+  const servicesTable = several
+    ? `\n<h2>Services</h2>\n<table id="services"><tr>${servicesHeader.map((h) => `<th>${h}</th>`).join('')}</tr>\n` +
+      services
+        .map(
+          (s) =>
+            `<tr class="${s.misrouted > 0 ? 'bad' : ''}">${serviceRow(s)
+              .map((c) => `<td>${escape(c)}</td>`)
+              .join('')}</tr>`,
+        )
+        .join('\n') +
+      `\n</table>\n<p>${escape(misroutedNote)}.</p>`
+    : '';
   return `<table><tr>${header}</tr>
 ${rows}
-</table>`;
+</table>${servicesTable}`;
 }
 
 export const verdictLine = (problems: readonly string[]): string =>
@@ -250,10 +349,10 @@ export interface LiveInput extends ChartInput {
 export function liveFragment(input: LiveInput): string {
   const { frame: state } = input;
   const { svg, legend } = chart(input);
-  const servers = state.servers
+  const servers = serverLabels(state.servers)
     .map((s) => {
       const kind = escape((s.status.split(' ')[0] ?? '').toLowerCase());
-      return `<tr class="state-${kind}"><td>${escape(s.name)}</td><td>${escape(s.status)}</td><td>${s.rate.toFixed(0)}</td></tr>`;
+      return `<tr class="state-${kind}"><td>${escape(s.label)}</td><td>${escape(s.status)}</td><td>${s.rate.toFixed(0)}</td></tr>`;
     })
     .join('');
   const commands = state.commands.map((c) => `<li><code>${escape(c)}</code></li>`).join('');

@@ -1,10 +1,12 @@
 /** Runs the scenario against a cluster under continuous load, with a live view, and collects the results. */
+import { DEFAULT_BACKEND } from '../../model/values.js';
+import { API_BACKEND, API_HOST } from '../cluster/layout.js';
 import type { DemoDriver } from './driver.js';
 import type { LivePage } from './live.js';
-import { startLoad, type Load } from './load.js';
+import { serviceWindows, startLoad, type Load } from './load.js';
 import { Monitor } from './monitor.js';
 import { COMMANDS_SHOWN, frame, htmlReport, lastCommands, plainLine, type FrameState, type PhaseMark } from './report.js';
-import { INITIAL_WEBAPPS, scenario, type Failover, type Phase, type PhaseResult } from './scenario.js';
+import { INITIAL_WEBAPPS, scenarioFor, type DemoService, type Failover, type Phase, type PhaseResult } from './scenario.js';
 
 /**
  * Users with their own cookie jars, beside the anonymous load; each visit lasts 2 s, then a new user
@@ -12,6 +14,8 @@ import { INITIAL_WEBAPPS, scenario, type Failover, type Phase, type PhaseResult 
  */
 const STICKY_USERS = 12;
 const VISIT_MS = 2000;
+/** The api service's clients (anonymous: its servers keep no session the demo follows). */
+const API_CLIENTS = { keepAlive: 2, newConnection: 1 };
 
 export interface DemoOptions {
   driver: DemoDriver;
@@ -22,6 +26,8 @@ export interface DemoOptions {
   tty: boolean;
   /** A browser page that follows the run. */
   live?: LivePage;
+  /** Api servers at the start: the second service, its load (`Host: api.localhost`) and its scale phases; 0: none. */
+  apis?: number;
 }
 
 export interface DemoRun {
@@ -72,7 +78,7 @@ async function perform(
     case 'steady':
       return { detail: '' };
     case 'scale':
-      return { detail: '', ...(await driver.scale(step.to)) };
+      return { detail: '', ...(await driver.scale(step.to, step.service)) };
     case 'kill-web': {
       const victim = await driver.killWeb();
       await driver.waitConverged();
@@ -137,7 +143,7 @@ export function startView({ driver, monitor, startedAt, phases, load, write, tty
       frontendUrl: driver.frontendUrl,
       elapsedMs: Date.now() - startedAt,
       phase: phases.at(-1)?.name ?? 'starting',
-      servers: (latest?.servers ?? []).map((s) => ({ name: s.name, status: s.status, rate: rates.get(s.name) ?? 0 })),
+      servers: (latest?.servers ?? []).map((s) => ({ backend: s.backend, name: s.name, status: s.status, rate: rates.get(s.name) ?? 0 })),
       totalRate: [...rates.values()].reduce((a, b) => a + b, 0),
       requests: load?.outcomes.length ?? 0,
       failed: load?.outcomes.filter((o) => !o.ok).length ?? 0,
@@ -153,12 +159,22 @@ export function startView({ driver, monitor, startedAt, phases, load, write, tty
   return () => clearInterval(timer);
 }
 
-export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions): Promise<DemoRun> {
-  await driver.up(INITIAL_WEBAPPS);
+export async function runDemo({ driver, holdMs, write, tty, live, apis = 0 }: DemoOptions): Promise<DemoRun> {
+  const scenario = scenarioFor(apis);
+  const backends = new Map<DemoService, string>([['web', DEFAULT_BACKEND], ...(apis > 0 ? [['api', API_BACKEND] as const] : [])]);
+  await driver.up(INITIAL_WEBAPPS, apis);
   const startedAt = Date.now();
-  const monitor = new Monitor(driver.runtimeUrl);
+  const monitor = new Monitor(driver.runtimeUrl, [...backends.values()]);
   monitor.start();
-  const load = startLoad(driver.frontendUrl, { keepAlive: 4, newConnection: 2, stickyUsers: STICKY_USERS, visitMs: VISIT_MS, pauseMs: 2 });
+  const others = apis > 0 ? [{ service: 'api' as const, host: API_HOST, ...API_CLIENTS }] : [];
+  const load = startLoad(driver.frontendUrl, {
+    keepAlive: 4,
+    newConnection: 2,
+    stickyUsers: STICKY_USERS,
+    visitMs: VISIT_MS,
+    pauseMs: 2,
+    others,
+  });
   const phases: PhaseMark[] = [];
   const stopView = startView({ driver, monitor, startedAt, phases, load, write, tty, ...(live ? { live } : {}) });
 
@@ -195,7 +211,9 @@ export async function runDemo({ driver, holdMs, write, tty, live }: DemoOptions)
         haproxyProcesses: monitor.newProcesses(started, ended),
         convergeMs: phase.step.kind === 'steady' ? 0 : convergedAt - changedAt,
         sessions: load.sessions(started, ended),
+        ...(phase.step.kind === 'scale' ? { scaled: phase.step.service } : {}),
         ...(failedOver ? { failover: failedOver } : {}),
+        ...(apis > 0 ? { services: serviceWindows(load.outcomes, monitor.samples, backends, started, ended) } : {}),
       });
     }
   } finally {

@@ -1,9 +1,15 @@
 /** The demo's scripted scenario (pure data): what happens, and which phases must lose nothing. */
 import type { Sessions, Window } from './load.js';
 
+/**
+ * The demo's services: `web`, the default backend's web servers (any Host), and, with `--apis N`, `api`,
+ * the second service's backend (members tagged service=api, reached with `Host: api.localhost`).
+ */
+export type DemoService = 'web' | 'api';
+
 export type DemoStep =
   | { kind: 'steady' }
-  | { kind: 'scale'; to: number }
+  | { kind: 'scale'; service: DemoService; to: number }
   | { kind: 'kill-web' }
   | { kind: 'restart-agent' }
   | { kind: 'reload-haproxy' }
@@ -25,9 +31,9 @@ export const INITIAL_WEBAPPS = 1;
 
 export const scenario: readonly Phase[] = [
   { name: 'steady, 1 web server', step: { kind: 'steady' }, graceful: true, keepsSessions: true },
-  { name: 'scale 1 → 5', step: { kind: 'scale', to: 5 }, graceful: true, keepsSessions: true },
-  { name: 'scale 5 → 2', step: { kind: 'scale', to: 2 }, graceful: true, keepsSessions: false },
-  { name: 'scale 2 → 4', step: { kind: 'scale', to: 4 }, graceful: true, keepsSessions: true },
+  { name: 'scale 1 → 5', step: { kind: 'scale', service: 'web', to: 5 }, graceful: true, keepsSessions: true },
+  { name: 'scale 5 → 2', step: { kind: 'scale', service: 'web', to: 2 }, graceful: true, keepsSessions: false },
+  { name: 'scale 2 → 4', step: { kind: 'scale', service: 'web', to: 4 }, graceful: true, keepsSessions: true },
   { name: 'SIGKILL one web server', step: { kind: 'kill-web' }, graceful: false, keepsSessions: false },
   { name: 'restart ha-agent (SIGKILL)', step: { kind: 'restart-agent' }, graceful: true, keepsSessions: true },
   // What a new boot-time setting or an upgrade needs: a new worker with every server's state, nothing lost.
@@ -38,6 +44,32 @@ export const scenario: readonly Phase[] = [
   // load, and its HAProxy is the one the demo watches from then on. Sticky cookies are the same on every balancer.
   { name: 'SIGKILL the active balancer', step: { kind: 'kill-balancer' }, graceful: false, keepsSessions: true, newHaproxy: true },
 ];
+
+/**
+ * The scenario with `apis` api servers at the start (none: the scenario above): after the web servers' scale phases,
+ * api scaled out by 2 and back, each on its own, while the load goes on to both. The sticky users are the web
+ * servers' (the web app keeps sessions in memory), so no session is lost when api servers leave.
+ */
+export function scenarioFor(apis: number): readonly Phase[] {
+  if (apis === 0) return scenario;
+  const at = scenario.findIndex((p) => p.name === 'scale 2 → 4') + 1;
+  const api = (from: number, to: number): Phase => ({
+    name: `scale api ${from} → ${to}`,
+    step: { kind: 'scale', service: 'api', to },
+    graceful: true,
+    keepsSessions: true,
+  });
+  return [...scenario.slice(0, at), api(apis, apis + 2), api(apis + 2, apis), ...scenario.slice(at)];
+}
+
+/** One service's requests in a phase, and its backend's servers in HAProxy at the phase's end. */
+export interface ServiceWindow extends Window {
+  service: DemoService;
+  backend: string;
+  servers: number;
+  /** Answered by a server HAProxy lists in another service's backend (never in this one's). */
+  misrouted: number;
+}
 
 /** A failover: the active balancer's node killed, and when the load was served again through another. */
 export interface Failover {
@@ -67,11 +99,15 @@ export interface PhaseResult extends Window {
   sessions: Sessions;
   /** The phase killed the balancer that held the virtual IP. */
   failover?: Failover;
+  /** The service a scale phase scaled. */
+  scaled?: DemoService;
+  /** With more than the default service: each service's share of the phase (the totals above are their sum). */
+  services?: ServiceWindow[];
 }
 
 /**
  * A graceful phase with a failed request, a phase where no server left but a user's session started
- * again, or a new HAProxy process outside the restart phase, fails the demo.
+ * again, a new HAProxy process outside the restart phase, or a misrouted request, fails the demo.
  */
 export function verdict(results: readonly PhaseResult[]): string[] {
   const problems: string[] = [];
@@ -79,6 +115,8 @@ export function verdict(results: readonly PhaseResult[]): string[] {
     if (r.graceful && r.failed > 0) problems.push(`${r.name}: ${r.failed} failed requests (${r.errors.join('; ')})`);
     if (r.keepsSessions && r.sessions.renewed > 0) problems.push(`${r.name}: ${r.sessions.renewed} users lost their session`);
     if (!r.newHaproxy && r.haproxyProcesses > 0) problems.push(`${r.name}: HAProxy reloaded or restarted ${r.haproxyProcesses} time(s)`);
+    // Even a phase that may fail requests must never send one to the other service.
+    for (const s of r.services ?? []) if (s.misrouted > 0) problems.push(`${r.name}: ${s.misrouted} ${s.service} requests misrouted`);
   }
   return problems;
 }

@@ -33,19 +33,20 @@ describe('parseServices (--services)', () => {
     ['nodes:host=a.example', 'the default backend'],
     ['api:host=a.example api:host=b.example', 'declared twice'],
     ['api:host=a.example web:host=a.example', 'both route a.example/'],
-    ['api:path=/x web:path=/x', 'both route /x'],
+    ['api:path=/x web:path=/x', 'both route /x/'],
+    ['api:path=/x web:path=/x/', 'both route /x/'], // the same prefix, element by element
   ])('refuses %j', (text, message) => {
     expect(() => parseServices(text, 'nodes')).toThrow(message);
   });
 
-  it('keys a host route as host/path (path / when none) and a path route as the path', () => {
+  it('keys a route by host and path prefix ending in one /, element by element: host/ when no path, the path key alone with no host', () => {
     expect(routeKeys({ hosts: ['a.example'], paths: [] })).toEqual(['a.example/']);
-    expect(routeKeys({ hosts: ['a.example', 'b.example'], paths: ['/v1', '/v2'] })).toEqual([
-      'a.example/v1',
-      'a.example/v2',
-      'b.example/v1',
-      'b.example/v2',
+    expect(routeKeys({ hosts: ['a.example', 'b.example'], paths: ['/v1', '/v2/'] })).toEqual([
+      'a.example/v1/',
+      'a.example/v2/',
+      'b.example/v1/',
+      'b.example/v2/',
     ]);
-    expect(routeKeys({ hosts: [], paths: ['/admin'] })).toEqual(['/admin']);
+    expect(routeKeys({ hosts: [], paths: ['/admin', '/Docs//', '/'] })).toEqual(['/admin/', '/Docs/', '/']);
   });
 });

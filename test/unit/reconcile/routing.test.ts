@@ -16,10 +16,10 @@ describe('routing', () => {
       service('www', ['www.example']),
     ]);
     expect([...table.hosts]).toEqual([
-      ['api.example/v1', 'api'],
+      ['api.example/v1/', 'api'],
       ['www.example/', 'www'],
     ]);
-    expect([...table.paths]).toEqual([['/admin', 'admin']]);
+    expect([...table.paths]).toEqual([['/admin/', 'admin']]);
     expect(routingMaps('/etc/haproxy/haproxy.cfg')).toEqual({
       hosts: '/etc/haproxy/haproxy.cfg.hosts.map',
       paths: '/etc/haproxy/haproxy.cfg.paths.map',

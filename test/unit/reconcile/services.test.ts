@@ -106,7 +106,7 @@ describe('Services: one reconciler per backend', () => {
     services.setMembers([member('a-1', 'a'), member('b-1', 'b')], 'list');
     await services.idle();
     expect(units.map((u) => u.lists.length > 0)).toEqual([true, true]);
-    expect(sent.filter((c) => c === 'add map /p.map /b b')).toHaveLength(1);
+    expect(sent.filter((c) => c === 'add map /p.map /b/ b')).toHaveLength(1);
     const failed = () => lines.filter((l) => l.event === 'route.failed').length;
     expect(failed()).toBeGreaterThan(0);
     const before = failed();

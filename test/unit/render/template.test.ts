@@ -89,7 +89,9 @@ describe('haproxy.cfg template with services', () => {
       'use_backend %[var(txn.route),map_beg(/etc/haproxy/haproxy.cfg.hosts.map)] ' +
         'if { var(txn.route),map_beg(/etc/haproxy/haproxy.cfg.hosts.map) -m found }',
     );
-    expect(frontend).toContain('use_backend %[path,map_beg(/etc/haproxy/haproxy.cfg.paths.map)]');
+    expect(frontend).toContain('use_backend %[path,concat(/),map_beg(/etc/haproxy/haproxy.cfg.paths.map)]');
+    // The path is looked up with a / appended (keys end in one): /api matches /api and /api/x, not /apiary.
+    expect(frontend).toContain('http-request set-var(txn.route) req.hdr(host),lower,field(1,:),concat(,txn.path,/)');
     expect(frontend.indexOf('use_backend')).toBeLessThan(frontend.indexOf('default_backend nodes'));
     const api = text.slice(text.indexOf('backend api'));
     expect(api).toContain('balance leastconn\n    option httpchk GET /ok\n');

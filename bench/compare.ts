@@ -158,7 +158,10 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
       for (const name of removed) leaves.push({ name, at: left.stopped?.get(name) ?? left.changedAt });
       await sleep(HOLD_MS);
     }
-    completed = await Promise.race([streamsDone, sleep(STREAM_MS + 20_000).then(() => streams.map(() => false))]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean[]>((resolve) => (timer = setTimeout(() => resolve(streams.map(() => false)), STREAM_MS + 20_000)));
+    // Cleared: a pending timer would keep the script (and the benchmark lock) alive for another minute.
+    completed = await Promise.race([streamsDone, late]).finally(() => clearTimeout(timer));
   } catch (error) {
     // A way that fails leaves no load process and no sampler behind.
     load.kill();

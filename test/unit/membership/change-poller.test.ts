@@ -44,7 +44,8 @@ describe('ChangePoller', () => {
     expect(membershipSignature(stats(4, 3, 1, 2, 1))).toBe('4/3/1/2/1');
     expect(membershipSignature({ ...stats(4), serf: { ...stats(4).serf, health_score: '7', event_time: '9' } })).toBe('4/3/0/0/0');
     // A Serf that does not report its intent queue: the clock and counts still count.
-    const { intent_queue: _, ...older } = stats(4).serf;
+    const older: Record<string, string> = { ...stats(4).serf };
+    delete older.intent_queue;
     expect(membershipSignature({ serf: older })).toBe('4/3/0/0/-');
     expect(membershipSignature({ serf: { members: 3 } })).toBeUndefined();
     expect(membershipSignature(null)).toBeUndefined();

@@ -111,6 +111,9 @@ interface Row {
   changeP99: number;
   joinMs: number[];
   leaveMs: number[];
+  leaveServingMs: number[];
+  /** SIGTERM → the balancer acted on the leave (ha-agent: `state drain` answered; a reload way: the reload or restart began). */
+  actedMs: number[];
   reloads: number;
   streamsCut: number;
   streams: number;
@@ -120,7 +123,13 @@ interface Row {
   endRssMb: number;
 }
 
-async function scenario(way: string, cluster: LocalCluster, frontendUrl: string, configPath: string): Promise<Row> {
+/**
+ * When the balancer acted on a server's leave, after `since` (ms since the epoch): ha-agent's
+ * `state drain` answered, or the reload way's reload or restart that dropped it began.
+ */
+type ActedAt = (server: string, since: number) => number;
+
+async function scenario(way: string, cluster: LocalCluster, frontendUrl: string, configPath: string, actedAt: ActedAt): Promise<Row> {
   const processes = watchProcesses(configPath);
   const load = await startLoadProcess(frontendUrl);
   const joins: Array<{ name: string; at: number }> = [];
@@ -144,12 +153,15 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
         .webs()
         .slice(2)
         .map((c) => c.name);
-      // From SIGTERM to the web servers' s6 (their Serf agents get SIGINT, their apps keep serving).
+      // From SIGTERM to each web server's s6 (its Serf agent gets SIGINT, its app keeps serving).
       const left = await cluster.scale(2);
-      for (const name of removed) leaves.push({ name, at: left.changedAt });
+      for (const name of removed) leaves.push({ name, at: left.stopped?.get(name) ?? left.changedAt });
       await sleep(HOLD_MS);
     }
-    completed = await Promise.race([streamsDone, sleep(STREAM_MS + 20_000).then(() => streams.map(() => false))]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean[]>((resolve) => (timer = setTimeout(() => resolve(streams.map(() => false)), STREAM_MS + 20_000)));
+    // Cleared: a pending timer would keep the script (and the benchmark lock) alive for another minute.
+    completed = await Promise.race([streamsDone, late]).finally(() => clearTimeout(timer));
   } catch (error) {
     // A way that fails leaves no load process and no sampler behind.
     load.kill();
@@ -162,7 +174,14 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
   const change = outcomes.filter((o) => o.at >= steadyEnd);
   // Web server names are never reused, so each one's first and last answer belong to its one join and leave.
   const joinMs = joins.map(({ name, at }) => (outcomes.find((o) => o.by === name && o.at >= at)?.at ?? Number.NaN) - at);
-  const leaveMs = leaves.map(({ name, at }) => Math.max(0, ([...outcomes].reverse().find((o) => o.by === name)?.at ?? at) - at));
+  const lastBy = (name: string, at: number) => Math.max(at, [...outcomes].reverse().find((o) => o.by === name)?.at ?? at);
+  const leaveMs = leaves.map(({ name, at }) => lastBy(name, at) - at);
+  // A restart serves no one for a while: the server is out of a *serving* balancer only once a request is answered again.
+  const leaveServingMs = leaves.map(({ name, at }) => {
+    const last = lastBy(name, at);
+    return (outcomes.find((o) => o.ok && o.by !== name && o.at > last)?.at ?? Number.NaN) - at;
+  });
+  const actedMs = leaves.map(({ name, at }) => actedAt(name, at) - at);
   const all = summarise(outcomes);
   const lat = (list: Outcome[]) => list.map((o) => o.latencyMs).sort((a, b) => a - b);
   return {
@@ -177,6 +196,8 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
     changeP99: percentile(lat(change), 99),
     joinMs,
     leaveMs,
+    leaveServingMs,
+    actedMs,
     reloads: seen.started,
     streamsCut: completed.filter((ok) => !ok).length,
     streams: streams.length,
@@ -191,8 +212,18 @@ async function agentWay(): Promise<Row> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-'));
   const port = await freePort();
   const cluster = await LocalCluster.up({ home, stateDir, port, webapps: 2, serfProfile: SERF_PROFILE });
+  const drained: ActedAt = (server, since) => {
+    const lines = readFileSync(path.join(stateDir, 'ha/output.log'), 'utf8').split('\n');
+    for (const text of lines) {
+      if (!text.startsWith('{')) continue;
+      const line = JSON.parse(text) as { time?: string; event?: string; command?: string };
+      const at = Date.parse(line.time ?? '');
+      if (at >= since && line.event === 'step.finished' && line.command?.endsWith(`/${server} state drain`)) return at;
+    }
+    return Number.NaN;
+  };
   try {
-    return await scenario('a. ha-agent (Runtime API)', cluster, `http://127.0.0.1:${port}`, path.join(stateDir, 'ha/haproxy.cfg'));
+    return await scenario('a. ha-agent (Runtime API)', cluster, `http://127.0.0.1:${port}`, path.join(stateDir, 'ha/haproxy.cfg'), drained);
   } finally {
     await cluster.down();
   }
@@ -225,7 +256,9 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
       serfProfile: SERF_PROFILE,
       runtimeUrl: `tcp://127.0.0.1:${runtimePort}`,
     });
-    return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'));
+    const reloaded: ActedAt = (server, since) =>
+      balancer.applied.find((a) => a.at >= since && !a.servers.includes(server))?.at ?? Number.NaN;
+    return await scenario(label, cluster, `http://127.0.0.1:${port}`, path.join(balancerDir, 'haproxy.cfg'), reloaded);
   } finally {
     // Also when the way failed: a balancer left running would follow the next way's members.
     await cluster?.down();
@@ -256,18 +289,21 @@ await measure('soft', () => reloadWay('soft', 'c. render + haproxy -sf (consul-t
 await measure('seamless', () => reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
 
 const table = [
-  '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | HAProxy processes started (reloads) | long streams cut | HAProxy processes peak / end | their RSS MB peak / end |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | stop → serving without it ms | … stop → balancer acted ms | HAProxy processes started (reloads) | long streams cut | HAProxy processes peak / end | their RSS MB peak / end |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.way} | ${f(r.seconds)} | ${r.requests} | ${r.failed}${r.errors.length ? ` (${r.errors.slice(0, 2).join('; ')})` : ''} | ${f(r.steadyP50)} / ${f(r.steadyP99)} | ${f(r.changeP50)} / ${f(r.changeP99)} | ${medianRange(r.joinMs)} | ${medianRange(r.leaveMs)} | ${r.reloads} | ${r.streamsCut} of ${r.streams} | ${r.peakProcesses} / ${r.endProcesses} | ${f(r.peakRssMb)} / ${f(r.endRssMb)} |`,
+      `| ${r.way} | ${f(r.seconds)} | ${r.requests} | ${r.failed}${r.errors.length ? ` (${r.errors.slice(0, 2).join('; ')})` : ''} | ${f(r.steadyP50)} / ${f(r.steadyP99)} | ${f(r.changeP50)} / ${f(r.changeP99)} | ${medianRange(r.joinMs)} | ${medianRange(r.leaveMs)} | ${medianRange(r.leaveServingMs)} | ${medianRange(r.actedMs)} | ${r.reloads} | ${r.streamsCut} of ${r.streams} | ${r.peakProcesses} / ${r.endProcesses} | ${f(r.peakRssMb)} / ${f(r.endRssMb)} |`,
   ),
 ];
 console.log(
   `\n${CYCLES} cycles of scale 2 → 4 → 2 under load (4 keep-alive + 2 new-connection clients), ${HOLD_MS} ms per phase, Serf profile ${SERF_PROFILE}.` +
     `\njoin → serving: the new web server's Serf agent started (its app already listening) → first request served by it;` +
-    ` stop → last request: SIGTERM to the web server's s6 (SIGINT to its Serf agent; the app serves on) → last request it served;` +
-    ` both median (min–max) over ${CYCLES * 2} servers. Long streams: ${STREAMS} responses of ${STREAM_MS / 1000} s opened before the first scale event (so on the 2 servers that stay).\n`,
+    ` stop → last request: SIGTERM to the web server's s6 (SIGINT to its Serf agent; the app serves on) → last request it served` +
+    ` (a restart serves no one while HAProxy is down, so another server's leave can end it);` +
+    ` stop → serving without it: … → the first request another server served after that (a balancer answering again);` +
+    ` … balancer acted: SIGTERM → ha-agent's \`state drain\` answered / the reload or restart without it began;` +
+    ` all median (min–max) over ${CYCLES * 2} servers (2 stopped at once each cycle). Long streams: ${STREAMS} responses of ${STREAM_MS / 1000} s opened before the first scale event (so on the 2 servers that stay).\n`,
 );
 console.log(table.join('\n'));
 for (const failure of failures) console.log(`FAILED: ${failure}`);

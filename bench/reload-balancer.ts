@@ -21,6 +21,8 @@ export type ReloadWay = 'restart' | 'soft' | 'seamless';
 
 export class ReloadBalancer {
   readonly processes: ChildProcess[] = [];
+  /** Each config applied: when its reload or restart began, and the servers it holds. */
+  readonly applied: Array<{ at: number; servers: string[] }> = [];
   private readonly render = compileTemplate(readFileSync(path.resolve(import.meta.dirname, '../ha/config/haproxy.cfg.hbs'), 'utf8'));
   private readonly configPath: string;
   private readonly masterSocket: string;
@@ -130,6 +132,7 @@ export class ReloadBalancer {
 
   private async apply(servers: ConfigModel['servers']): Promise<void> {
     if (!this.write(servers)) return;
+    this.applied.push({ at: Date.now(), servers: servers.map((s) => s.name) });
     const current = this.alive();
     if (this.way === 'restart') {
       for (const child of this.processes) if (child.exitCode === null) child.kill('SIGTERM');

@@ -2,8 +2,12 @@
  * Spots membership changes before Serf's event batch does. Serf delivers member events only after
  * 1 s of quiet (3 s at most), but its member list shows a join (the push/pull at join) and a leave
  * intent (status `leaving`) within gossip time. The RPC `stats` answer is small and fixed-size
- * whatever the cluster's size, and its member clock and member/failed/left counts move with every
- * such change, so reading it often and re-listing only when it moved costs almost nothing.
+ * whatever the cluster's size, and what moves in it with every such change is read often; the
+ * members are listed again only when it moved, so the poll costs almost nothing.
+ * A leave intent moves the member clock only when the leaver's clock was not behind ours: of two
+ * members leaving together, the second's intent usually moves neither the clock nor a count (until
+ * its `left`, ~0.2–0.4 s later). Every intent new to this agent is queued for re-broadcast, though,
+ * so the intent queue's length moves with it.
  * This is only a prompt to list again: events and the periodic resync stay the safety net.
  */
 import { z } from 'zod';
@@ -22,15 +26,22 @@ export interface ChangePollerOptions {
 }
 
 const statsSchema = z.object({
-  serf: z.object({ member_time: z.string(), members: z.string(), failed: z.string(), left: z.string() }),
+  serf: z.object({
+    member_time: z.string(),
+    members: z.string(),
+    failed: z.string(),
+    left: z.string(),
+    // Absent before Serf 0.5: the clock and counts alone still catch most changes.
+    intent_queue: z.string().optional(),
+  }),
 });
 
 /** What moves when a member joins, starts leaving, leaves or fails; undefined when the answer is not Serf's. */
 export function membershipSignature(stats: unknown): string | undefined {
   const parsed = statsSchema.safeParse(stats);
   if (!parsed.success) return undefined;
-  const { member_time, members, failed, left } = parsed.data.serf;
-  return `${member_time}/${members}/${failed}/${left}`;
+  const { member_time, members, failed, left, intent_queue = '-' } = parsed.data.serf;
+  return `${member_time}/${members}/${failed}/${left}/${intent_queue}`;
 }
 
 export class ChangePoller {

@@ -26,6 +26,8 @@ export interface ConfigWriterOptions {
 export class ConfigWriter {
   private last: string | undefined;
   private queue: Promise<WriteOutcome> = Promise.resolve('unchanged');
+  /** The write waiting behind the one running, if any: it renders the latest servers when it starts, so later callers share it. */
+  private waiting: Promise<WriteOutcome> | undefined;
   /** The latest servers of each backend (the default one and each service's), as their reconcilers persisted them. */
   private readonly servers = new Map<string, ConfigServer[]>();
 
@@ -39,11 +41,17 @@ export class ConfigWriter {
     );
   }
 
-  /** Writes are serialised; each renders the servers it is given for `backend` (default: the default backend's) and the others' latest. */
+  /**
+   * Writes are serialised, and at most one waits: it renders the servers given here for `backend`
+   * (default: the default backend's) and the others' latest, or those of a later call that joined it.
+   */
   write(servers: readonly ConfigServer[], backend = this.options.base.backend.name): Promise<WriteOutcome> {
     this.stage(servers, backend);
-    this.queue = this.queue.then(() => this.writeNow());
-    return this.queue;
+    this.waiting ??= this.queue = this.queue.then(() => {
+      this.waiting = undefined;
+      return this.writeNow();
+    });
+    return this.waiting;
   }
 
   private async writeNow(): Promise<WriteOutcome> {

@@ -35,6 +35,20 @@ describe('ConfigWriter', () => {
     expect(readdirSync(dir)).toEqual(['haproxy.cfg']); // no temporary file left behind
   });
 
+  it('writes asked for before the waiting one starts share it: one write, with the latest servers', async () => {
+    const { outPath, writer, lines } = setup();
+    const web = (n: number) => ({ ...web1, name: `web-${n}`, address: `127.0.0.${n + 1}` });
+    const first = writer.write([web(1)]);
+    const second = writer.write([web(1), web(2)]);
+    const third = writer.write([web(1), web(2), web(3)]);
+    expect(second).toBe(first);
+    expect(third).toBe(first);
+    expect(await first).toBe('written');
+    expect(readFileSync(outPath, 'utf8')).toContain('server web-3 127.0.0.4:3000 check');
+    expect(await writer.write([web(1)])).toBe('written'); // asked for after: a write of its own
+    expect(lines.filter((l) => l.event === 'config.written').map((l) => l.servers)).toEqual([3, 1]);
+  });
+
   it("keeps the previous file and logs HAProxy's alert when validation fails", async () => {
     const broken = readFileSync(templatePath, 'utf8').replace('balance {{balance}}', 'balance {{balance}}\n    frobnicate yes');
     const { outPath, writer, lines } = setup(broken);

@@ -67,13 +67,18 @@ export function killAll(pids: readonly number[]): void {
   }
 }
 
-/** `docker stop` of a supervision tree: SIGTERM to its root (s6-svscan), SIGKILL to what is left after `graceMs`. */
-export async function stopTree(root: number, graceMs: number): Promise<void> {
+/**
+ * `docker stop` of a supervision tree: SIGTERM to its root (s6-svscan), SIGKILL to what is left after
+ * `graceMs`. Returns when SIGTERM was sent (ms since the epoch).
+ */
+export async function stopTree(root: number, graceMs: number): Promise<number> {
   const tree = processTree(root);
+  const signalledAt = Date.now();
   if (alive(root)) process.kill(root, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
+  const deadline = signalledAt + graceMs;
   while (tree.some(alive) && Date.now() < deadline) await sleep(50);
   killAll(tree.filter(alive));
+  return signalledAt;
 }
 
 async function assertFree(host: string, port: number): Promise<void> {
@@ -92,6 +97,8 @@ export interface ScaleTiming {
   convergedAt: number;
   /** When each new web server's Serf agent started (its app already listening). */
   joined: Map<string, number>;
+  /** When each stopped web server's s6 got SIGTERM (the local cluster's scale in; each one's /proc walk comes first). */
+  stopped?: Map<string, number>;
 }
 
 /** Resolves once something accepts TCP connections on host:port. */
@@ -218,13 +225,14 @@ export class LocalCluster {
     const leaving = current.slice(count);
     const staying = current.slice(0, count).map((c) => c.name);
     const changedAt = Date.now();
+    const stopped = new Map<string, number>();
     // HAProxy may match before the stopped servers have finished their grace period.
     const [convergedAt] = await Promise.all([
       waitUntilServing(this.runtimeUrl, () => staying, { backend, timeoutMs }).then(() => Date.now()),
-      ...leaving.map((c) => this.stop(c.name)),
+      ...leaving.map(async (c) => stopped.set(c.name, await this.stop(c.name))),
     ]);
     this.save();
-    return { changedAt, convergedAt, joined: new Map() };
+    return { changedAt, convergedAt, joined: new Map(), stopped };
   }
 
   /** `docker kill`: SIGKILL to every process of the container at once. */
@@ -233,10 +241,11 @@ export class LocalCluster {
     this.forget(name);
   }
 
-  /** `docker stop`: SIGTERM to s6-svscan (each service gets its down-signal), SIGKILL after `graceMs`. */
-  async stop(name: string, graceMs = 35_000): Promise<void> {
-    await stopTree(this.find(name).pid, graceMs);
+  /** `docker stop`: SIGTERM to s6-svscan (each service gets its down-signal), SIGKILL after `graceMs`; returns when SIGTERM was sent. */
+  async stop(name: string, graceMs = 35_000): Promise<number> {
+    const signalledAt = await stopTree(this.find(name).pid, graceMs);
     this.forget(name);
+    return signalledAt;
   }
 
   /** Kills one supervised process for real (SIGKILL); s6 starts it again, as in the container. */

@@ -26,13 +26,14 @@ function manualTimers() {
   };
 }
 const settle = () => new Promise((resolve) => setImmediate(resolve));
-const stats = (memberTime: number, members = 3, failed = 0, left = 0) => ({
+const stats = (memberTime: number, members = 3, failed = 0, left = 0, intentQueue = 0) => ({
   agent: { name: 'lb' },
   serf: {
     member_time: String(memberTime),
     members: String(members),
     failed: String(failed),
     left: String(left),
+    intent_queue: String(intentQueue),
     health_score: '0',
     event_time: '1',
   },
@@ -40,8 +41,12 @@ const stats = (memberTime: number, members = 3, failed = 0, left = 0) => ({
 
 describe('ChangePoller', () => {
   it('reads a signature only from what moves with membership', () => {
-    expect(membershipSignature(stats(4, 3, 1, 2))).toBe('4/3/1/2');
-    expect(membershipSignature({ ...stats(4), serf: { ...stats(4).serf, health_score: '7', event_time: '9' } })).toBe('4/3/0/0');
+    expect(membershipSignature(stats(4, 3, 1, 2, 1))).toBe('4/3/1/2/1');
+    expect(membershipSignature({ ...stats(4), serf: { ...stats(4).serf, health_score: '7', event_time: '9' } })).toBe('4/3/0/0/0');
+    // A Serf that does not report its intent queue: the clock and counts still count.
+    const older: Record<string, string> = { ...stats(4).serf };
+    delete older.intent_queue;
+    expect(membershipSignature({ serf: older })).toBe('4/3/0/0/-');
     expect(membershipSignature({ serf: { members: 3 } })).toBeUndefined();
     expect(membershipSignature(null)).toBeUndefined();
   });
@@ -72,6 +77,25 @@ describe('ChangePoller', () => {
     await clock.tick();
     await clock.tick();
     expect(changes).toEqual(['serf stats changed', 'serf stats settled', 'serf stats changed', 'serf stats settled']);
+    poller.stop();
+  });
+
+  it('prompts a list for a leave intent that moves only the intent queue (the second of two members leaving together)', async () => {
+    const answers = [stats(7), stats(7, 3, 0, 0, 1), stats(7, 3, 0, 0, 1), stats(7, 3, 0, 0, 1)];
+    const changes: string[] = [];
+    const clock = manualTimers();
+    const poller = new ChangePoller({
+      readStats: async () => answers.shift(),
+      onChange: (reason) => changes.push(reason),
+      timers: clock.timers,
+    });
+    poller.start();
+    await settle();
+    await clock.tick();
+    expect(changes).toEqual(['serf stats changed']);
+    await clock.tick();
+    await clock.tick();
+    expect(changes).toEqual(['serf stats changed', 'serf stats settled']);
     poller.stop();
   });
 

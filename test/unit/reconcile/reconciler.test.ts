@@ -112,6 +112,35 @@ describe('Reconciler over a fake HAProxy', () => {
     expect(haproxy.sent).toContain('set server nodes/web-1 addr 10.0.0.9 port 3000');
   });
 
+  it('a change seen while the config is being written is acted on at once: a pass never waits for the file', async () => {
+    const unfinished: Array<() => void> = [];
+    const writes: string[][] = [];
+    const { haproxy, reconciler, until } = setup({
+      // A slow write (`haproxy -c` on a busy machine) that only ends when the test says so.
+      persist: (servers) => {
+        writes.push(servers.map((s) => s.name));
+        return new Promise<void>((resolve) => unfinished.push(resolve));
+      },
+    });
+    haproxy.boot('web-1', '10.0.0.1', 3000);
+    haproxy.boot('web-2', '10.0.0.2', 3000);
+    reconciler.setMembers([member('web-1', 1, 'leaving'), member('web-2', 2)], 'serf stats changed');
+    await until('web-1 drained', () => haproxy.sent.includes('set server nodes/web-1 state drain'));
+    reconciler.setMembers([member('web-1', 1, 'leaving'), member('web-2', 2, 'leaving')], 'serf stats changed');
+    await until('web-2 drained, the first write still running', () => haproxy.sent.includes('set server nodes/web-2 state drain'));
+    expect(writes.length).toBeGreaterThanOrEqual(2);
+    let idle = false;
+    void reconciler.idle().then(() => (idle = true));
+    await until('both removed', () => haproxy.servers.size === 0);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(idle).toBe(false); // `idle` still waits for the write (a one-shot `ha-agent handle` must not exit before it)
+    for (const end of unfinished.splice(0)) end();
+    await until('idle once the writes ended', () => {
+      for (const end of unfinished.splice(0)) end();
+      return idle;
+    });
+  });
+
   it('a refused command fails its action only; the others finish, and the next pass retries it', async () => {
     const { haproxy, reconciler, settled, events } = setup();
     for (const n of [1, 2, 3]) haproxy.healthy.add(`10.0.0.${n}:3000`);

@@ -12,6 +12,9 @@ import { mapFileText, routingTable, type RoutingMaps } from './routes.js';
 import { ensureServerStateFile } from './server-state.js';
 import type { ConfigModel, ConfigServer, RenderConfig } from './template.js';
 
+/** Natural order (m2 before m10); one collator, not one per comparison: 1,000 servers take ~10,000 comparisons. */
+const byName = new Intl.Collator('en', { numeric: true });
+
 export type WriteOutcome = 'written' | 'unchanged' | 'invalid' | 'failed';
 
 export interface ConfigWriterOptions {
@@ -35,7 +38,7 @@ export class ConfigWriter {
   stage(servers: readonly ConfigServer[], backend: string): void {
     this.servers.set(
       backend,
-      [...servers].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })),
+      [...servers].sort((a, b) => byName.compare(a.name, b.name)),
     );
   }
 

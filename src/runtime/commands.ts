@@ -21,7 +21,7 @@ export type Expect =
 export interface Command {
   /** The exact line sent, without its newline. */
   readonly text: string;
-  /** Mutations go through the client's single ordered queue; reads may run concurrently. */
+  /** Changes HAProxy's state (a read does not): the unit tests' fake HAProxy answers reads elsewhere. */
   readonly mutation: boolean;
   readonly expect: Expect;
   /** Prompt mode answers once per `;`-separated command. */

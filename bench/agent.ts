@@ -8,7 +8,8 @@
  *     slow requests in flight on a leaving server must still finish (drain).
  *  2. BENCH_MASS (default 1,000) members joining, then leaving, at once, BENCH_RUNS (default 5) times,
  *     through a Serf RPC stand-in (test/helpers/fake-serf.ts): medians with min–max, agent RSS,
- *     and the idle agent's CPU with and without the Serf poll.
+ *     and the idle agent's CPU with and without the Serf poll. BENCH_AGENT_NODE_OPTIONS (e.g.
+ *     `--max-semi-space-size=1`) is added to the agent's NODE_OPTIONS after ha/services/ha-agent/run's.
  * Prints figures; asserts nothing.
  */
 import { once, startLoad } from '../src/lab/demo/load.js';

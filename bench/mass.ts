@@ -94,7 +94,8 @@ export async function massChange(
   await serf.listen();
   // As ha/services/ha-agent/run starts it.
   const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'info', ...extraArgs])), {
-    NODE_OPTIONS: imageNodeOptions(),
+    // BENCH_AGENT_NODE_OPTIONS: flags tried beside the run script's (later flags win).
+    NODE_OPTIONS: `${imageNodeOptions()} ${process.env.BENCH_AGENT_NODE_OPTIONS ?? ''}`.trim(),
   });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();

@@ -28,6 +28,8 @@ export interface ConfigWriterOptions {
 
 export class ConfigWriter {
   private last: string | undefined;
+  /** The servers behind `last`: the same servers again are not rendered again (every pass and resync persists). */
+  private lastInput: string | undefined;
   private queue: Promise<WriteOutcome> = Promise.resolve('unchanged');
   /** The latest servers of each backend (the default one and each service's), as their reconcilers persisted them. */
   private readonly servers = new Map<string, ConfigServer[]>();
@@ -54,6 +56,8 @@ export class ConfigWriter {
     const servers = this.servers.get(base.backend.name) ?? [];
     const serviceServers = base.services && Object.fromEntries(base.services.map((s) => [s.name, this.servers.get(s.name) ?? []]));
     const count = [...this.servers.values()].reduce((sum, list) => sum + list.length, 0);
+    const input = JSON.stringify([servers, serviceServers]);
+    if (input === this.lastInput) return 'unchanged';
     let text: string;
     try {
       text = this.options.render({ ...base, servers, ...(serviceServers ? { serviceServers } : {}) });
@@ -62,7 +66,10 @@ export class ConfigWriter {
       return 'failed';
     }
     this.last ??= await fs.readFile(outPath, 'utf8').catch(() => undefined);
-    if (text === this.last) return 'unchanged';
+    if (text === this.last) {
+      this.lastInput = input;
+      return 'unchanged';
+    }
     let alert: string | undefined;
     try {
       alert = await writeAtomic(outPath, text, async (tmp) => {
@@ -79,6 +86,7 @@ export class ConfigWriter {
       return 'invalid';
     }
     this.last = text;
+    this.lastInput = input;
     log.info('config.written', { path: outPath, servers: count });
     return 'written';
   }

@@ -8,7 +8,8 @@
  *     slow requests in flight on a leaving server must still finish (drain).
  *  2. BENCH_MASS (default 1,000) members joining, then leaving, at once, BENCH_RUNS (default 5) times,
  *     through a Serf RPC stand-in (test/helpers/fake-serf.ts): medians with min–max, agent RSS,
- *     and the idle agent's CPU with and without the Serf poll.
+ *     and the idle agent's CPU with and without the Serf poll. BENCH_AGENT_NODE_OPTIONS (e.g.
+ *     `--max-semi-space-size=1`) is added to the agent's NODE_OPTIONS after ha/services/ha-agent/run's.
  * Prints figures; asserts nothing.
  */
 import { once, startLoad } from '../src/lab/demo/load.js';
@@ -143,9 +144,12 @@ async function joinAndLeave(): Promise<void> {
 async function mass(): Promise<void> {
   const { results: runs, failures } = await massRuns(MASS, RUNS);
   const { results: off } = await massRuns(MASS, 1, { extraArgs: ['--serf-poll', '10m'] });
+  // The Node.js fleet, once: how much HAProxy's first checks wait on a heavier stand-in.
+  const { results: nodeFleet } = await massRuns(MASS, 1, { fleet: 'node', idleMs: 0 });
   const pick = (key: Exclude<keyof (typeof runs)[number], 'joinStages' | 'leaveStages'>) => runs.map((r) => r[key]);
   console.log(
-    `\n${MASS} members at once, ${RUNS} runs, median (min–max). Serf RPC stand-in (test/helpers/fake-serf.ts); real haproxy, HTTP servers, health checks`,
+    `\n${MASS} members at once, ${RUNS} runs, median (min–max). Serf RPC stand-in (test/helpers/fake-serf.ts); real haproxy and health checks;` +
+      ` web servers: one extra haproxy with a bind per server answering itself (bench/http-fleet.ts)`,
   );
   for (const failure of failures) console.log(`  a run FAILED (left out of the figures below): ${failure}`);
   console.log(
@@ -166,6 +170,17 @@ async function mass(): Promise<void> {
     const cells = names.map((name) => `${name} ${medianRange(runs.map((r) => r[key][name] ?? Number.NaN))}`);
     console.log(`  ${what}, the last server reached (ms after the list changed): ${cells.join(' · ')}`);
   }
+  console.log(
+    `  ha-agent CPU (user + system) from the list change: until all UP ${medianRange(pick('joinCpuMs'))} ms;` +
+      ` until all out of rotation ${medianRange(pick('outCpuMs'))} ms`,
+  );
+  const [heavy] = nodeFleet;
+  console.log(
+    heavy
+      ? `  the same with the Node.js fleet (${MASS} HTTP servers in one process, 1 run): all UP ${heavy.joinMs} ms,` +
+          ` first check seen passed ${heavy.joinStages['first check passed (seen)']} ms, agent CPU ${heavy.joinCpuMs} ms`
+      : '  the run with the Node.js fleet failed',
+  );
   console.log(
     `  ha-agent RSS 5 s after the joins: ${medianRange(pick('agentRssMb'), 1)} MB — target <= 80: ${verdict(pick('agentRssMb'), 80)}`,
   );

@@ -5,15 +5,14 @@
  * As real Serf does, the stand-in's member list and `stats` change at once and its coalesced event
  * follows 1 s later (Serf's quiet period), so the clock starts when Serf's list shows the change.
  */
-import { fork } from 'node:child_process';
-import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, imageNodeOptions, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
-import { cpuPercent, productDefaults, rssMb } from './figures.js';
+import { cpuPercent, cpuSeconds, productDefaults, rssMb } from './figures.js';
+import { startFleet, type FleetKind } from './http-fleet.js';
 
 // The stages below are read from the agent's whole log (thousands of lines), not the helpers' last 200 kB.
 process.env.TEST_OUTPUT_LIMIT ??= String(256 * 1024 * 1024);
@@ -30,6 +29,9 @@ export interface MassResult {
   leaveStages: Stages;
   outMs: number;
   deletedMs: number;
+  /** CPU the agent used (user + system) from the list change until all were UP / all were out of rotation. */
+  joinCpuMs: number;
+  outCpuMs: number;
   distinctServed: number;
   agentRssMb: number;
   /** % of one core over `idleMs` with every member served and nothing changing (NaN when not measured). */
@@ -43,6 +45,8 @@ export interface MassOptions {
   extraArgs?: readonly string[];
   /** How long the idle agent's CPU is measured; 0: not measured. */
   idleMs?: number;
+  /** The web servers' stand-in (bench/http-fleet.ts); default `haproxy`. */
+  fleet?: FleetKind;
 }
 
 /** The stages of a join and of a leave, as the agent logs them. */
@@ -81,25 +85,26 @@ function stages(logs: readonly LogLine[], from: number, list: Array<[string, (l:
   return out;
 }
 
-export async function massChange(count: number, { extraArgs = [], idleMs = 10_000 }: MassOptions = {}): Promise<MassResult> {
+export async function massChange(
+  count: number,
+  { extraArgs = [], idleMs = 10_000, fleet: fleetKind = 'haproxy' }: MassOptions = {},
+): Promise<MassResult> {
   const haproxy = await startHaproxy();
   const serf = new FakeSerf();
   await serf.listen();
   // As ha/services/ha-agent/run starts it.
   const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'info', ...extraArgs])), {
-    NODE_OPTIONS: imageNodeOptions(),
+    // BENCH_AGENT_NODE_OPTIONS: flags tried beside the run script's (later flags win).
+    NODE_OPTIONS: `${imageNodeOptions()} ${process.env.BENCH_AGENT_NODE_OPTIONS ?? ''}`.trim(),
   });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
-  const fleet = fork(path.join(import.meta.dirname, 'http-fleet.ts'), [String(count)], { execArgv: ['--import', 'tsx'] });
+  const fleet = await startFleet(fleetKind, count);
   const timers: NodeJS.Timeout[] = [];
   try {
     await waitFor('runtime connected', () => runtime.connected);
     await waitFor('agent connected to serf', () => serf.streaming, { timeoutMs: 20_000 });
-    const webs = await new Promise<Array<{ id: string; address: string; port: number }>>((resolve) =>
-      fleet.once('message', (m) => resolve(m as never)),
-    );
-    const members: FakeMember[] = webs.map((w) => ({
+    const members: FakeMember[] = fleet.webs.map((w) => ({
       name: w.id,
       address: w.address,
       tags: { role: 'backend', port: String(w.port) },
@@ -111,10 +116,13 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
     };
     const up = async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length;
 
+    const agentCpuMs = () => cpuSeconds(agent.process.pid) * 1000;
+    const cpu0 = agentCpuMs();
     const t0 = Date.now();
     change('member-join', members, members);
     await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 20 });
     const joinMs = Date.now() - t0;
+    const joinCpuMs = agentCpuMs() - cpu0;
     const joinStages = stages(agentLog(agent), t0, JOIN_STAGES);
     // Memory and idle cost with every member served, once the burst of joins (and its event) has settled.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -122,11 +130,15 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
     const polls = serf.statsRequests;
     const [idleCpu = Number.NaN] = idleMs > 0 ? await cpuPercent([agent.process.pid], idleMs) : [];
     const pollsPerSecond = idleMs > 0 ? ((serf.statsRequests - polls) * 1000) / idleMs : Number.NaN;
+    const known = new Set(fleet.webs.map(fleet.header));
     const served = new Set<string>();
-    for (let i = 0; i < Math.min(count * 2, 400); i += 1)
-      served.add((await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend') ?? '?');
+    for (let i = 0; i < Math.min(count * 2, 400); i += 1) {
+      const answered = (await fetch(`${haproxy.frontendUrl}/`)).headers.get('x-backend') ?? '?';
+      if (known.has(answered)) served.add(answered);
+    }
 
     // A graceful leave shows as `leaving` in Serf's list first; `left` comes with the event.
+    const cpu1 = agentCpuMs();
     const t1 = Date.now();
     change(
       'member-leave',
@@ -135,6 +147,7 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
     );
     await waitFor(`${count} out of rotation`, async () => (await up()) === 0, { timeoutMs: 120_000, intervalMs: 20 });
     const outMs = Date.now() - t1;
+    const outCpuMs = agentCpuMs() - cpu1;
     await waitFor(`${count} deleted`, async () => (await runtime.serversState(haproxy.backend)).length === 0, {
       timeoutMs: 120_000,
       intervalMs: 20,
@@ -145,14 +158,23 @@ export async function massChange(count: number, { extraArgs = [], idleMs = 10_00
       t1,
       LEAVE_STAGES,
     );
-    return { joinMs, joinStages, outMs, leaveStages, deletedMs, distinctServed: served.size, agentRssMb, idleCpu, pollsPerSecond };
+    return {
+      joinMs,
+      joinStages,
+      joinCpuMs,
+      outMs,
+      outCpuMs,
+      leaveStages,
+      deletedMs,
+      distinctServed: served.size,
+      agentRssMb,
+      idleCpu,
+      pollsPerSecond,
+    };
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await runtime.close();
-    await new Promise((resolve) => {
-      fleet.once('exit', resolve);
-      fleet.send('stop');
-    });
+    await fleet.stop();
     await serf.close();
     await stopAll();
   }

@@ -2,6 +2,7 @@
 import { SerfMembership } from '../membership/source.js';
 import { agentOptions, logOptions, resolveAgentConfig, traceOption } from './agent-config.js';
 import { createAgent } from './agent.js';
+import { batchLines } from '../log.js';
 import { observe, type Health } from '../metrics/observe.js';
 import { Registry } from '../metrics/registry.js';
 import { serveMetrics } from '../metrics/server.js';
@@ -35,7 +36,8 @@ export const runSpec: CommandSpec = {
 
 export async function run(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
   const { values } = parseCommandLine(runSpec, argv, io.env);
-  const config = resolveAgentConfig(values, io.stdout);
+  const lines = batchLines(io.stdout);
+  const config = resolveAgentConfig(values, lines.write);
   const health: Health = { runtime: false, serf: false, configError: undefined, foreign: undefined, stale: undefined };
   const metrics = new Registry();
   // Metrics and health are read off the agent's own log events.
@@ -83,5 +85,6 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
   await agent.client.close();
   metricsServer?.close();
   log.info('agent.stopped', {});
+  lines.flush();
   return 0;
 }

@@ -12,6 +12,9 @@ import { mapFileText, routingTable, type RoutingMaps } from './routes.js';
 import { ensureServerStateFile } from './server-state.js';
 import type { ConfigModel, ConfigServer, RenderConfig } from './template.js';
 
+/** Natural order (m2 before m10); one collator, not one per comparison: 1,000 servers take ~10,000 comparisons. */
+const byName = new Intl.Collator('en', { numeric: true });
+
 export type WriteOutcome = 'written' | 'unchanged' | 'invalid' | 'failed';
 
 export interface ConfigWriterOptions {
@@ -25,6 +28,8 @@ export interface ConfigWriterOptions {
 
 export class ConfigWriter {
   private last: string | undefined;
+  /** The servers behind `last`: the same servers again are not rendered again (every pass and resync persists). */
+  private lastInput: string | undefined;
   private queue: Promise<WriteOutcome> = Promise.resolve('unchanged');
   /** The write waiting behind the one running, if any: it renders the latest servers when it starts, so later callers share it. */
   private waiting: Promise<WriteOutcome> | undefined;
@@ -37,7 +42,7 @@ export class ConfigWriter {
   stage(servers: readonly ConfigServer[], backend: string): void {
     this.servers.set(
       backend,
-      [...servers].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })),
+      [...servers].sort((a, b) => byName.compare(a.name, b.name)),
     );
   }
 
@@ -59,6 +64,8 @@ export class ConfigWriter {
     const servers = this.servers.get(base.backend.name) ?? [];
     const serviceServers = base.services && Object.fromEntries(base.services.map((s) => [s.name, this.servers.get(s.name) ?? []]));
     const count = [...this.servers.values()].reduce((sum, list) => sum + list.length, 0);
+    const input = JSON.stringify([servers, serviceServers]);
+    if (input === this.lastInput) return 'unchanged';
     let text: string;
     try {
       text = this.options.render({ ...base, servers, ...(serviceServers ? { serviceServers } : {}) });
@@ -67,7 +74,10 @@ export class ConfigWriter {
       return 'failed';
     }
     this.last ??= await fs.readFile(outPath, 'utf8').catch(() => undefined);
-    if (text === this.last) return 'unchanged';
+    if (text === this.last) {
+      this.lastInput = input;
+      return 'unchanged';
+    }
     let alert: string | undefined;
     try {
       alert = await writeAtomic(outPath, text, async (tmp) => {
@@ -84,6 +94,7 @@ export class ConfigWriter {
       return 'invalid';
     }
     this.last = text;
+    this.lastInput = input;
     log.info('config.written', { path: outPath, servers: count });
     return 'written';
   }

@@ -1,10 +1,9 @@
 /**
- * The Runtime API client: one persistent prompt-mode connection, mutations in one ordered queue,
- * reads sent at once (pipelined on the same connection), fail-fast while disconnected, reconnect
- * with capped backoff, and detection of a restarted or reloaded HAProxy.
+ * The Runtime API client: one persistent prompt-mode connection, every command written at once in
+ * call order (pipelined on the connection), fail-fast while disconnected, reconnect with capped
+ * backoff, and detection of a restarted or reloaded HAProxy.
  */
 import { EventEmitter } from 'node:events';
-import PQueue from 'p-queue';
 import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
 import { parseRuntimeUrl, type RuntimeAddress } from './address.js';
 import { checkAnswer } from './answers.js';
@@ -77,7 +76,6 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   private readonly responseTimeoutMs: number;
   private readonly reconnector: Reconnector;
   private readonly heartbeatMs: number;
-  private readonly mutations = new PQueue({ concurrency: 1 });
   private connection: PromptConnection | undefined;
   private lastPid: number | undefined;
   private lastVersion: string | undefined;
@@ -146,15 +144,14 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     if (this.heartbeatMs > 0) this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
   }
 
-  /** Closes the connection and stops reconnecting; queued mutations that were not written are dropped. */
-  async close(): Promise<void> {
+  /** Closes the connection (commands still unanswered fail with RUNTIME_DISCONNECTED) and stops reconnecting. */
+  close(): Promise<void> {
     this.running = false;
     this.reconnector.stop();
     clearInterval(this.heartbeatTimer);
     this.connection?.close();
     this.connection = undefined;
-    this.mutations.clear();
-    await this.mutations.onIdle();
+    return Promise.resolve();
   }
 
   /** Sends one command and returns HAProxy's checked answer (throws RuntimeError on refusal). */
@@ -164,25 +161,21 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   }
 
   /**
-   * Pipelines several commands in one queue turn (all written before the first answer arrives)
-   * and returns each one's outcome; one refusal does not stop the others.
+   * Pipelines several commands (all written before the first answer arrives) and returns each one's
+   * outcome; one refusal does not stop the others.
    */
   async runMany(list: readonly Command[]): Promise<PromiseSettledResult<string>[]> {
-    const task = () =>
-      Promise.allSettled(list.map(async (command) => checkAnswer(command, (await this.transmit(command))[0] ?? '', this.address.url)));
-    return list.some((command) => command.mutation) ? this.mutations.add(task) : task();
+    return Promise.allSettled(list.map(async (command) => checkAnswer(command, (await this.transmit(command))[0] ?? '', this.address.url)));
   }
 
   /**
-   * Sends a command and returns every raw answer (one per `;`-separated command). Mutations are
-   * written in queue order; the queue moves on once a command is written, not answered, so
-   * concurrent callers pipeline on the connection while each one's own steps stay ordered.
+   * Sends a command and returns every raw answer (one per `;`-separated command). A command is
+   * written when it is called, not when the previous one is answered (HAProxy answers in order):
+   * concurrent callers pipeline on the connection, while each one's own steps stay ordered.
    */
   async send(command: Command): Promise<string[]> {
     commands.assertSendable(command);
-    if (!command.mutation) return this.transmit(command);
-    const { answers } = await this.mutations.add(() => ({ answers: this.transmit(command) }));
-    return answers;
+    return this.transmit(command);
   }
 
   /**

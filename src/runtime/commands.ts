@@ -21,7 +21,7 @@ export type Expect =
 export interface Command {
   /** The exact line sent, without its newline. */
   readonly text: string;
-  /** Mutations go through the client's single ordered queue; reads may run concurrently. */
+  /** Changes HAProxy's state (a read does not): the unit tests' fake HAProxy answers reads elsewhere. */
   readonly mutation: boolean;
   readonly expect: Expect;
   /** Prompt mode answers once per `;`-separated command. */
@@ -31,7 +31,12 @@ export interface Command {
 /** HAProxy's buffer is 16 KB minus maxrewrite; a longer single command gets no answer at all. */
 export const MAX_COMMAND_BYTES = 15_000;
 
+// Schemas are built once: building one per command was a large share of 1,000 joins' CPU.
 const serverRef = z.object({ backend: backendName, server: serverName });
+const stateSchema = z.enum(serverStates);
+const healthSchema = z.enum(['up', 'stopping', 'down']);
+const agentSchema = z.enum(['up', 'down']);
+const removableWaitMs = z.number().int().min(1).max(60_000);
 const serverSpec = z.object({ address: ipAddress, port, weight, policy: serverPolicySchema });
 
 /** Everything `add server` sets: HAProxy ignores `default-server` for dynamic servers. */
@@ -65,12 +70,10 @@ const printable = (text: string): boolean => [...text].every((c) => c === '\t' |
  * are escaped with a backslash. A line break cannot be escaped (it ends the command), so CR, LF and
  * every other control character are refused, as is the empty string (no word can express it).
  */
+const cliWordSchema = z.string().min(1, 'must not be empty').refine(printable, 'must not contain CR, LF or other control characters');
+
 export function cliWord(value: string, what: string): string {
-  const checked = valid(
-    z.string().min(1, 'must not be empty').refine(printable, 'must not contain CR, LF or other control characters'),
-    value,
-    what,
-  );
+  const checked = valid(cliWordSchema, value, what);
   return checked.replace(/[\\; \t]/g, (c) => `\\${c}`);
 }
 
@@ -138,7 +141,7 @@ export function setAgentSend(backend: string, server: string, text: string): Com
 /** Forces the health-check state until the next check says otherwise. */
 export function setHealth(backend: string, server: string, health: 'up' | 'stopping' | 'down'): Command {
   const target = ref(backend, server, 'set server health');
-  return mutation(`set server ${target} health ${valid(z.enum(['up', 'stopping', 'down']), health, `set server ${target} health`)}`, {
+  return mutation(`set server ${target} health ${valid(healthSchema, health, `set server ${target} health`)}`, {
     kind: 'empty',
   });
 }
@@ -146,13 +149,13 @@ export function setHealth(backend: string, server: string, health: 'up' | 'stopp
 /** Forces the agent-check state; RUNTIME_AGENT_NOT_ENABLED without a running agent check. */
 export function setAgent(backend: string, server: string, agent: 'up' | 'down'): Command {
   const target = ref(backend, server, 'set server agent');
-  return mutation(`set server ${target} agent ${valid(z.enum(['up', 'down']), agent, `set server ${target} agent`)}`, { kind: 'empty' });
+  return mutation(`set server ${target} agent ${valid(agentSchema, agent, `set server ${target} agent`)}`, { kind: 'empty' });
 }
 
 /** `ready` takes traffic, `drain` finishes what it has and takes no new sessions, `maint` takes nothing. */
 export function setState(backend: string, server: string, state: ServerState): Command {
   const target = ref(backend, server, 'set server state');
-  const checked = valid(z.enum(serverStates), state, `set server ${target} state`);
+  const checked = valid(stateSchema, state, `set server ${target} state`);
   return mutation(`set server ${target} state ${checked}`, { kind: 'empty' });
 }
 
@@ -183,7 +186,7 @@ export function delServer(backend: string, server: string): Command {
 /** HAProxy ≥ 2.8: blocks until the server can be deleted, or answers "Failed." after `timeoutMs`. */
 export function waitRemovable(backend: string, server: string, timeoutMs: number): Command {
   const target = ref(backend, server, 'wait srv-removable');
-  const ms = valid(z.number().int().min(1).max(60_000), timeoutMs, `wait srv-removable ${target}`);
+  const ms = valid(removableWaitMs, timeoutMs, `wait srv-removable ${target}`);
   return mutation(`wait ${ms} srv-removable ${target}`, { kind: 'exact', text: 'Done.' });
 }
 

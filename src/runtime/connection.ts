@@ -75,6 +75,11 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
         );
       }, this.options.responseTimeoutMs);
       this.pending.push({ text, remaining: responses, answers: [], resolve, reject, timer });
+      // Lines written in the same tick (1,000 concurrent joins' commands) leave in one write, not one each.
+      if (this.socket.writableCorked === 0) {
+        this.socket.cork();
+        process.nextTick(() => this.socket.uncork());
+      }
       this.socket.write(`${text}\n`);
     });
   }

@@ -15,8 +15,11 @@ export function start(command: string, args: readonly string[], options: SpawnOp
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   let output = '';
+  const limit = Number(process.env.TEST_OUTPUT_LIMIT ?? 200_000);
+  // Sliced only past the limit: slicing flattens the string, which per chunk would copy the whole output each time.
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-Number(process.env.TEST_OUTPUT_LIMIT ?? 200_000));
+    output += chunk.toString();
+    if (output.length > limit) output = output.slice(-limit);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

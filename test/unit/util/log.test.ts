@@ -1,9 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/log.js';
+import { batchLines, createLogger } from '../../../src/log.js';
 import { RuntimeError } from '../../../src/runtime/errors.js';
 import { parseDuration } from '../../../src/util/duration.js';
 
 const now = () => new Date('2026-11-25T12:00:00.000Z');
+
+describe('batchLines', () => {
+  it('writes the lines of one event-loop turn in one write, in order, and flush writes what is pending', async () => {
+    const writes: string[] = [];
+    const lines = batchLines((text) => writes.push(text));
+    lines.write('a\n');
+    lines.write('b\n');
+    expect(writes).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toEqual(['a\nb\n']);
+    lines.write('c\n');
+    lines.flush();
+    expect(writes).toEqual(['a\nb\n', 'c\n']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(2);
+  });
+});
 
 describe('logs', () => {
   it('writes one JSON object per line, errors with code, command and answer', () => {

@@ -6,7 +6,7 @@
  * follows 1 s later (Serf's quiet period), so the clock starts when Serf's list shows the change.
  */
 import { RuntimeClient } from '../src/runtime/client.js';
-import { agentArgs, imageNodeOptions, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
+import { agentArgs, imageNodeOptions, startAgent, type LogLine } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
@@ -65,16 +65,6 @@ const LEAVE_STAGES: Array<[string, (l: LogLine) => boolean]> = [
   ['deleted', (l) => l.event === 'step.finished' && l.step === 'del'],
 ];
 
-/** The agent's complete log lines so far (the last one may still be half written). */
-function agentLog(agent: TestAgent): LogLine[] {
-  return agent.process
-    .output()
-    .split('\n')
-    .slice(0, -1)
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine);
-}
-
 function stages(logs: readonly LogLine[], from: number, list: Array<[string, (l: LogLine) => boolean]>): Stages {
   const out: Stages = {};
   for (const [name, match] of list) {
@@ -123,7 +113,7 @@ export async function massChange(
     await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 20 });
     const joinMs = Date.now() - t0;
     const joinCpuMs = agentCpuMs() - cpu0;
-    const joinStages = stages(agentLog(agent), t0, JOIN_STAGES);
+    const joinStages = stages(agent.logs(), t0, JOIN_STAGES);
     // Memory and idle cost with every member served, once the burst of joins (and its event) has settled.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const agentRssMb = rssMb(agent.process.pid);
@@ -154,7 +144,7 @@ export async function massChange(
     });
     const deletedMs = Date.now() - t1;
     const leaveStages = stages(
-      agentLog(agent).filter((l) => Date.parse(String(l.time)) >= t1),
+      agent.logs().filter((l) => Date.parse(String(l.time)) >= t1),
       t1,
       LEAVE_STAGES,
     );

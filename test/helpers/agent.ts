@@ -63,10 +63,12 @@ export function agentArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly
 
 export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): TestAgent {
   const process = start(globalThis.process.execPath, [binPath, ...args], { env: { ...globalThis.process.env, ...env } });
+  // Complete lines only: a turn's log lines leave in one write, which a reader can get in several chunks.
   const logs = () =>
     process
       .output()
       .split('\n')
+      .slice(0, -1)
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as LogLine);
   const passes = (reason: string) => logs().filter((l) => l.event === 'pass' && l.reason === reason).length;

@@ -89,12 +89,15 @@ export class Reconciler {
 
   /** Resolves once no pass and no action is running (one-shot use and tests). */
   async idle(): Promise<void> {
-    do {
+    for (;;) {
       while (this.passes.current || this.running.size > 0) {
         await Promise.all([this.passes.current, ...this.running.values()]);
       }
-      await this.persisting;
-    } while (this.passes.current || this.running.size > 0);
+      const writes = this.persisting;
+      await writes;
+      // A pass that started meanwhile may have asked for another write.
+      if (this.persisting === writes && !this.passes.current && this.running.size === 0) return;
+    }
   }
 
   async close(): Promise<void> {
@@ -173,6 +176,7 @@ export class Reconciler {
     }
     // The file only serves a restarted HAProxy: the next pass never waits for its write (`haproxy -c` and
     // two fsyncs, 0.1–0.3 s on a busy machine), so a change seen meanwhile (a second leave) is acted on at once.
+    // The writer logs its own failures and does not reject; anything else must not go unhandled.
     const write = this.options.persist?.(persisted).catch((error: unknown) => this.options.log.error('config.write-failed', { error }));
     this.persisting = Promise.all([this.persisting, write]);
   }

@@ -52,10 +52,12 @@ export class ConfigWriter {
    */
   write(servers: readonly ConfigServer[], backend = this.options.base.backend.name): Promise<WriteOutcome> {
     this.stage(servers, backend);
-    this.waiting ??= this.queue = this.queue.then(() => {
+    const run = () => {
       this.waiting = undefined;
       return this.writeNow();
-    });
+    };
+    // A write that failed never holds the next one back.
+    this.waiting ??= this.queue = this.queue.then(run, run);
     return this.waiting;
   }
 

@@ -7,7 +7,7 @@
  * A leave intent moves the member clock only when the leaver's clock was not behind ours: of two
  * members leaving together, the second's intent usually moves neither the clock nor a count (until
  * its `left`, ~0.2–0.4 s later). Every intent new to this agent is queued for re-broadcast, though,
- * so the intent queue's length moves with it.
+ * so the intent queue grows with it; it shrinks again as gossip sends them on, which is no change.
  * This is only a prompt to list again: events and the periodic resync stay the safety net.
  */
 import { z } from 'zod';
@@ -31,23 +31,35 @@ const statsSchema = z.object({
     members: z.string(),
     failed: z.string(),
     left: z.string(),
-    // Absent before Serf 0.5: the clock and counts alone still catch most changes.
-    intent_queue: z.string().optional(),
+    // Optional: without it the clock and counts alone still catch most changes.
+    intent_queue: z.string().regex(/^\d+$/).optional(),
   }),
 });
 
 /** What moves when a member joins, starts leaving, leaves or fails; undefined when the answer is not Serf's. */
-export function membershipSignature(stats: unknown): string | undefined {
+export interface MembershipSignature {
+  /** The member clock and the member/failed/left counts: any change counts. */
+  counters: string;
+  /** Intents queued for re-broadcast: only growth counts (the queue also shrinks as gossip sends them on). */
+  intents: number;
+}
+
+export function membershipSignature(stats: unknown): MembershipSignature | undefined {
   const parsed = statsSchema.safeParse(stats);
   if (!parsed.success) return undefined;
-  const { member_time, members, failed, left, intent_queue = '-' } = parsed.data.serf;
-  return `${member_time}/${members}/${failed}/${left}/${intent_queue}`;
+  const { member_time, members, failed, left, intent_queue = '0' } = parsed.data.serf;
+  return { counters: `${member_time}/${members}/${failed}/${left}`, intents: Number(intent_queue) };
+}
+
+/** A new signature shows a membership change since the last one. */
+export function membershipMoved(last: MembershipSignature, now: MembershipSignature): boolean {
+  return now.counters !== last.counters || now.intents > last.intents;
 }
 
 export class ChangePoller {
   private timer: unknown;
   private running = false;
-  private last: string | undefined;
+  private last: MembershipSignature | undefined;
   /** Set after a change: list once more on the next tick, in case the list was read a moment before Serf applied it. */
   private confirm = false;
 
@@ -69,7 +81,7 @@ export class ChangePoller {
   }
 
   private async tick(): Promise<void> {
-    let signature: string | undefined;
+    let signature: MembershipSignature | undefined;
     try {
       signature = membershipSignature(await this.options.readStats());
     } catch {
@@ -77,7 +89,7 @@ export class ChangePoller {
     }
     if (!this.running) return;
     if (signature !== undefined) {
-      if (this.last !== undefined && signature !== this.last) {
+      if (this.last !== undefined && membershipMoved(this.last, signature)) {
         this.options.onChange('serf stats changed');
         this.confirm = true;
       } else if (this.confirm) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChangePoller, membershipSignature } from '../../../src/membership/change-poller.js';
+import { ChangePoller, membershipMoved, membershipSignature } from '../../../src/membership/change-poller.js';
 import type { Timers } from '../../../src/util/clock.js';
 
 /** Timers run by hand: `tick()` fires the one pending timer and lets the read settle. */
@@ -41,14 +41,26 @@ const stats = (memberTime: number, members = 3, failed = 0, left = 0, intentQueu
 
 describe('ChangePoller', () => {
   it('reads a signature only from what moves with membership', () => {
-    expect(membershipSignature(stats(4, 3, 1, 2, 1))).toBe('4/3/1/2/1');
-    expect(membershipSignature({ ...stats(4), serf: { ...stats(4).serf, health_score: '7', event_time: '9' } })).toBe('4/3/0/0/0');
+    expect(membershipSignature(stats(4, 3, 1, 2, 1))).toEqual({ counters: '4/3/1/2', intents: 1 });
+    expect(membershipSignature({ ...stats(4), serf: { ...stats(4).serf, health_score: '7', event_time: '9' } })).toEqual({
+      counters: '4/3/0/0',
+      intents: 0,
+    });
     // A Serf that does not report its intent queue: the clock and counts still count.
     const older: Record<string, string> = { ...stats(4).serf };
     delete older.intent_queue;
-    expect(membershipSignature({ serf: older })).toBe('4/3/0/0/-');
+    expect(membershipSignature({ serf: older })).toEqual({ counters: '4/3/0/0', intents: 0 });
     expect(membershipSignature({ serf: { members: 3 } })).toBeUndefined();
     expect(membershipSignature(null)).toBeUndefined();
+  });
+
+  it('counts any change of the clock or counts, but only growth of the intent queue', () => {
+    const at = (memberTime: number, intents: number) => membershipSignature(stats(memberTime, 3, 0, 0, intents))!;
+    expect(membershipMoved(at(4, 0), at(5, 0))).toBe(true);
+    expect(membershipMoved(at(4, 0), at(4, 1))).toBe(true);
+    // Serf sending its queued intents on is no membership change: no list of every member for it.
+    expect(membershipMoved(at(4, 3), at(4, 2))).toBe(false);
+    expect(membershipMoved(at(4, 2), at(4, 2))).toBe(false);
   });
 
   it('sets a baseline, prompts a list when the counters move, then once more when they settle', async () => {

@@ -165,7 +165,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
    * outcome; one refusal does not stop the others.
    */
   async runMany(list: readonly Command[]): Promise<PromiseSettledResult<string>[]> {
-    return Promise.allSettled(list.map(async (command) => checkAnswer(command, (await this.transmit(command))[0] ?? '', this.address.url)));
+    return Promise.allSettled(list.map(async (command) => checkAnswer(command, (await this.send(command))[0] ?? '', this.address.url)));
   }
 
   /**

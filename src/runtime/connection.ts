@@ -15,7 +15,7 @@ interface Pending {
   answers: string[];
   resolve: (answers: string[]) => void;
   reject: (error: RuntimeError) => void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
 export interface ConnectionOptions {
@@ -62,7 +62,8 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
   send(text: string, responses: number): Promise<string[]> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const entry: Pending = { text, remaining: responses, answers: [], resolve, reject, timer: undefined };
+      entry.timer = setTimeout(() => {
         this.fail(
           new RuntimeError(
             'RUNTIME_RESPONSE_TIMEOUT',
@@ -72,9 +73,10 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
               command: text,
             },
           ),
+          entry,
         );
       }, this.options.responseTimeoutMs);
-      this.pending.push({ text, remaining: responses, answers: [], resolve, reject, timer });
+      this.pending.push(entry);
       // Lines written in the same tick (1,000 concurrent joins' commands) leave in one write, not one each.
       if (this.socket.writableCorked === 0) {
         this.socket.cork();
@@ -115,15 +117,18 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
     }
   }
 
-  /** The first failure closes the connection and rejects everything in flight: nothing is replayed. */
-  private fail(error: RuntimeError): void {
+  /**
+   * The first failure closes the connection and rejects everything in flight: nothing is replayed. With
+   * `culprit` (the command that timed out), only it gets the error; the others were dropped with the connection.
+   */
+  private fail(error: RuntimeError, culprit?: Pending): void {
     if (this.closedWith) return;
     this.closedWith = error;
     this.socket.destroy();
     for (const entry of this.pending.splice(0)) {
       clearTimeout(entry.timer);
       entry.reject(
-        error.command === undefined || error.command === entry.text
+        culprit === undefined || culprit === entry
           ? new RuntimeError(error.code, error.message, { address: error.address, command: entry.text, cause: error.cause })
           : new RuntimeError('RUNTIME_DISCONNECTED', `connection to ${this.address.url} dropped before '${entry.text}' was answered`, {
               address: this.address.url,

@@ -92,7 +92,7 @@ describe('RuntimeClient failure handling', () => {
     });
   });
 
-  it('pipelines many commands in one queue turn and reports each outcome', async () => {
+  it('pipelines many commands and reports each outcome', async () => {
     const runtime = client(haproxy.tcpUrl);
     await runtime.connect();
     const spec = { address: '127.0.0.9', port: 9, weight: 1, policy: defaultServerPolicy };

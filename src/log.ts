@@ -60,7 +60,7 @@ let flushOnExit = false;
 /**
  * Gathers the lines written during one turn of the event loop into one `write`. stdout to a pipe is
  * synchronous on Linux: the few thousand lines of 1,000 joins would otherwise be as many blocking
- * writes on the path of the joins. `flush` writes what is pending now (before a normal exit).
+ * writes on the path of the joins. `flush` writes what is pending now; an exit or a crash flushes too.
  */
 export function batchLines(write: (text: string) => void): { write: (line: string) => void; flush: () => void } {
   let lines: string[] = [];
@@ -73,9 +73,12 @@ export function batchLines(write: (text: string) => void): { write: (line: strin
   };
   if (!flushOnExit) {
     flushOnExit = true;
-    process.on('exit', () => {
+    const flushAll = () => {
       for (const pending of unflushed) pending();
-    });
+    };
+    process.on('exit', flushAll);
+    // Before Node.js prints a crash's stack (to stderr, unbatched), so the lines that led to it come first.
+    process.on('uncaughtExceptionMonitor', flushAll);
   }
   return {
     write: (line) => {

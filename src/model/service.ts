@@ -112,7 +112,8 @@ export function pathKey(prefix: string): string {
 /** A host-scoped route's key is `host` + its path key (`host/` when no path); a path-only route's key is its path key. */
 export function routeKeys(service: Pick<Service, 'hosts' | 'paths'>): string[] {
   const paths = (service.paths.length > 0 ? service.paths : ['/']).map(pathKey);
-  return service.hosts.length > 0 ? service.hosts.flatMap((host) => paths.map((path) => `${host}${path}`)) : paths;
+  // Once each: `/api` and `/api/` are one route, and a service does not clash with itself.
+  return [...new Set(service.hosts.length > 0 ? service.hosts.flatMap((host) => paths.map((path) => `${host}${path}`)) : paths)];
 }
 
 /** Which service a member names: undefined for none (the default backend). The tag is compared, never trusted. */

@@ -48,5 +48,8 @@ describe('parseServices (--services)', () => {
       'b.example/v2/',
     ]);
     expect(routeKeys({ hosts: [], paths: ['/admin', '/Docs//', '/'] })).toEqual(['/admin/', '/Docs/', '/']);
+    // One route, once: a service never clashes with itself.
+    expect(routeKeys({ hosts: ['a.example', 'a.example'], paths: ['/api', '/api/'] })).toEqual(['a.example/api/']);
+    expect(parseServices('api:host=a.example,path=/api,path=/api/', 'nodes').map(routeKeys)).toEqual([['a.example/api/']]);
   });
 });

@@ -130,20 +130,26 @@ const serviceRow = (s: ServiceSummary) => [
 const misroutedNote =
   "misrouted: answered by a server that HAProxy listed in another service's backend; failed: every phase, the deliberate faults included";
 
-export function summaryTable(results: readonly PhaseResult[], clock: string): string {
-  const several = results.some((r) => r.services);
-  const header = [
+/** The phases table's columns: short in the text summary, spelled out in the HTML report. */
+function phaseHeader(several: boolean, form: 'text' | 'html'): string[] {
+  const long = form === 'html';
+  return [
     'phase',
     'requests',
     'failed',
     ...(several ? ['misrouted'] : []),
     'p50 ms',
     'p99 ms',
-    'reloads',
+    long ? 'new HAProxy processes' : 'reloads',
     'converged in',
-    'sessions kept',
-    'new',
+    long ? 'users who kept their session' : 'sessions kept',
+    long ? 'new sessions' : 'new',
   ];
+}
+
+export function summaryTable(results: readonly PhaseResult[], clock: string): string {
+  const several = results.some((r) => r.services);
+  const header = phaseHeader(several, 'text');
   const rows = results.map((r) => [
     r.name,
     String(r.requests),
@@ -296,18 +302,7 @@ export function phasesTable(results: readonly PhaseResult[]): string {
         `<td>${r.convergeMs > 0 ? seconds(r.convergeMs) : '-'}</td><td>${r.sessions.kept} of ${r.sessions.users}</td><td>${r.sessions.renewed}</td></tr>`,
     )
     .join('\n');
-  const header = [
-    'phase',
-    'requests',
-    'failed',
-    ...(several ? ['misrouted'] : []),
-    'p50 ms',
-    'p99 ms',
-    'new HAProxy processes',
-    'converged in',
-    'users who kept their session',
-    'new sessions',
-  ]
+  const header = phaseHeader(several, 'html')
     .map((h) => `<th>${h}</th>`)
     .join('');
   const services = serviceSummaries(results);

@@ -1,33 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  frame,
-  htmlReport,
-  lastCommands,
-  liveFragment,
-  plainLine,
-  summaryTable,
-  type FrameState,
-} from '../../../../src/lab/demo/report.js';
+import { frame, htmlReport, lastCommands, liveFragment, plainLine, summaryTable } from '../../../../src/lab/demo/report.js';
 import { CookieJar, sessionsIn, summarise, type Outcome } from '../../../../src/lab/demo/load.js';
-import { verdict, type PhaseResult } from '../../../../src/lab/demo/scenario.js';
+import { verdict } from '../../../../src/lab/demo/scenario.js';
+import { frameState, phaseResult } from './fixtures.js';
 
-const result = (name: string, extra: Partial<PhaseResult> = {}): PhaseResult => ({
-  name,
-  graceful: true,
-  keepsSessions: true,
-  newHaproxy: false,
-  startedAt: 1_000,
-  endedAt: 2_000,
-  requests: 100,
-  failed: 0,
-  errors: [],
-  p50: 0.7,
-  p99: 5.25,
-  haproxyProcesses: 0,
-  convergeMs: 1_500,
-  sessions: { users: 8, kept: 8, renewed: 0, movedFrom: [] },
-  ...extra,
-});
+const result = phaseResult;
 
 describe('demo outputs', () => {
   it('judges the phases: graceful ones lose nothing, only the HAProxy reload and restart phases may see a new process', () => {
@@ -170,11 +147,8 @@ describe('demo outputs', () => {
   });
 
   it("renders the live page's body with the report's chart, the servers' states and the commands, escaped", () => {
-    const state: FrameState = {
-      label: 'local cluster',
-      frontendUrl: 'http://127.0.0.1:8080',
+    const state = frameState({
       elapsedMs: 5_000,
-      phase: 'scale 1 → 5',
       servers: [
         { backend: 'nodes', name: '<web-1>', status: 'UP', rate: 120 },
         { backend: 'nodes', name: 'web-2', status: 'MAINT (resolution)', rate: 0 },
@@ -184,7 +158,7 @@ describe('demo outputs', () => {
       failed: 3,
       process: '42@1',
       commands: ['add server nodes/web-2 127.0.0.12:3000  → New server registered.'],
-    };
+    });
     const input = {
       frame: state,
       startedAt: 0,

@@ -3,6 +3,7 @@ import { serviceWindows, type Outcome } from '../../../../src/lab/demo/load.js';
 import type { Sample } from '../../../../src/lab/demo/monitor.js';
 import { frame, htmlReport, serviceSummaries, summaryTable } from '../../../../src/lab/demo/report.js';
 import { scenario, scenarioFor, verdict, type PhaseResult } from '../../../../src/lab/demo/scenario.js';
+import { frameState, phaseResult } from './fixtures.js';
 
 const backends = new Map([
   ['web', 'nodes'],
@@ -25,23 +26,17 @@ const sample = (at: number, servers: Array<[string, string]>): Sample => ({
   servers: servers.map(([backend, name]) => ({ backend, name, status: 'UP', total: 0 })),
 });
 
-const phase = (name: string, extra: Partial<PhaseResult>): PhaseResult => ({
-  name,
-  graceful: true,
-  keepsSessions: true,
-  newHaproxy: false,
-  startedAt: 0,
-  endedAt: 10,
-  requests: 0,
-  failed: 0,
-  errors: [],
-  p50: 1,
-  p99: 2,
-  haproxyProcesses: 0,
-  convergeMs: 0,
-  sessions: { users: 0, kept: 0, renewed: 0, movedFrom: [] },
-  ...extra,
-});
+const phase = (name: string, extra: Partial<PhaseResult>): PhaseResult =>
+  phaseResult(name, {
+    startedAt: 0,
+    endedAt: 10,
+    requests: 0,
+    p50: 1,
+    p99: 2,
+    convergeMs: 0,
+    sessions: { users: 0, kept: 0, renewed: 0, movedFrom: [] },
+    ...extra,
+  });
 
 describe('the demo with a second service', () => {
   it('adds api scale phases, N → N+2 → N, after the web servers’ scale phases; none without api servers', () => {
@@ -152,10 +147,7 @@ describe('the demo with a second service', () => {
   });
 
   it("names each server's backend in the live frame once there are two", () => {
-    const state = {
-      label: 'local cluster',
-      frontendUrl: 'http://127.0.0.1:8080',
-      elapsedMs: 1000,
+    const state = frameState({
       phase: 'scale api 2 → 4',
       servers: [
         { backend: 'nodes', name: 'web-1', status: 'UP', rate: 100 },
@@ -163,10 +155,7 @@ describe('the demo with a second service', () => {
       ],
       totalRate: 150,
       requests: 10,
-      failed: 0,
-      process: '1@1',
-      commands: [],
-    };
+    });
     expect(frame(state)).toContain('  nodes/web-1    UP            100 req/s');
     expect(frame(state)).toContain('  api/api-1      UP             50 req/s');
   });

@@ -1,4 +1,4 @@
-import type { FrameState } from '../../../../src/lab/demo/report.js';
+import type { FrameState, ReportInput } from '../../../../src/lab/demo/report.js';
 import type { PhaseResult } from '../../../../src/lab/demo/scenario.js';
 
 /** A phase's result as the demo records it; `extra` overrides any field. */
@@ -32,5 +32,18 @@ export const frameState = (extra: Partial<FrameState> = {}): FrameState => ({
   failed: 0,
   process: '1@1',
   commands: [],
+  ...extra,
+});
+
+/** The HTML report's input for a local run; `extra` gives what a test looks at. */
+export const reportInput = (extra: Partial<ReportInput> = {}): ReportInput => ({
+  title: 'demo',
+  label: 'local',
+  convergeClock: 'the change',
+  startedAt: 0,
+  samples: [],
+  outcomes: [],
+  results: [],
+  problems: [],
   ...extra,
 });

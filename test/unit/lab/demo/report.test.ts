@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { frame, htmlReport, lastCommands, liveFragment, plainLine, summaryTable } from '../../../../src/lab/demo/report.js';
 import { CookieJar, sessionsIn, summarise, type Outcome } from '../../../../src/lab/demo/load.js';
 import { verdict } from '../../../../src/lab/demo/scenario.js';
-import { frameState, phaseResult } from './fixtures.js';
+import { frameState, phaseResult, reportInput } from './fixtures.js';
 
 const result = phaseResult;
 
@@ -124,19 +124,16 @@ describe('demo outputs', () => {
   });
 
   it('writes one self-contained HTML file with an inline SVG, escaping names', () => {
-    const html = htmlReport({
-      title: 'demo',
-      label: 'local',
-      convergeClock: 'the change',
-      startedAt: 0,
-      samples: [
-        { at: 0, process: '1@1', servers: [{ backend: 'nodes', name: '<web-1>', status: 'UP', total: 0 }] },
-        { at: 1000, process: '1@1', servers: [{ backend: 'nodes', name: '<web-1>', status: 'UP', total: 500 }] },
-      ],
-      outcomes: [{ at: 500, latencyMs: 1, ok: false, status: 0, by: '', error: 'ECONNREFUSED', keepAlive: false }],
-      results: [result('scale 1 → 5', { startedAt: 0 })],
-      problems: [],
-    });
+    const html = htmlReport(
+      reportInput({
+        samples: [
+          { at: 0, process: '1@1', servers: [{ backend: 'nodes', name: '<web-1>', status: 'UP', total: 0 }] },
+          { at: 1000, process: '1@1', servers: [{ backend: 'nodes', name: '<web-1>', status: 'UP', total: 500 }] },
+        ],
+        outcomes: [{ at: 500, latencyMs: 1, ok: false, status: 0, by: '', error: 'ECONNREFUSED', keepAlive: false }],
+        results: [result('scale 1 → 5', { startedAt: 0 })],
+      }),
+    );
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
     expect(html).toContain('&#60;web-1&#62;');

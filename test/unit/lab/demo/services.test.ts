@@ -3,7 +3,7 @@ import { serviceWindows, type Outcome } from '../../../../src/lab/demo/load.js';
 import type { Sample } from '../../../../src/lab/demo/monitor.js';
 import { frame, htmlReport, serviceSummaries, summaryTable } from '../../../../src/lab/demo/report.js';
 import { scenario, scenarioFor, verdict, type PhaseResult } from '../../../../src/lab/demo/scenario.js';
-import { frameState, phaseResult } from './fixtures.js';
+import { frameState, phaseResult, reportInput } from './fixtures.js';
 
 const backends = new Map([
   ['web', 'nodes'],
@@ -124,21 +124,17 @@ describe('the demo with a second service', () => {
     expect(text).toContain('service  backend  servers  requests  failed  misrouted  converged in (its scale phases)');
     expect(text).toContain('web      nodes        4–5        60       1          0                           1.20 s');
     expect(text).toContain('api      api          2–4        31       0          0                           0.80 s');
-    const html = htmlReport({
-      title: 'demo',
-      label: 'local',
-      convergeClock: 'the change',
-      startedAt: 0,
-      samples: [
-        sample(0, [
-          ['nodes', 'web-1'],
-          ['api', 'api-1'],
-        ]),
-      ],
-      outcomes: [],
-      results,
-      problems: [],
-    });
+    const html = htmlReport(
+      reportInput({
+        samples: [
+          sample(0, [
+            ['nodes', 'web-1'],
+            ['api', 'api-1'],
+          ]),
+        ],
+        results,
+      }),
+    );
     expect(html).toContain('<h2>Services</h2>');
     expect(html).toContain('<tr class=""><td>api</td><td>api</td><td>2–4</td><td>31</td><td>0</td><td>0</td><td>0.80 s</td></tr>');
     expect(html).toContain('■ api/api-1');

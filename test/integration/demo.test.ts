@@ -1,9 +1,10 @@
 /**
  * The demo's scenario, short, on the local cluster (real s6, haproxy, serf, web app): it fails when a
  * graceful phase loses a request or HAProxy reloads, and leaves nothing running. Its live page is
- * watched meanwhile in a real headless browser (Debian's chromium), which saves docs/demo-live.png.
+ * watched meanwhile in a real headless browser (Debian's chromium), which takes a screenshot of it: into the
+ * test's directory, or where DEMO_SCREENSHOT says (`DEMO_SCREENSHOT=docs/demo-live.png` renews the README's picture).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,10 +14,8 @@ import { haAgent } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
-const screenshot = path.resolve(import.meta.dirname, '../../docs/demo-live.png');
-
 /** Follows the live page from before the cluster is up to the end of the run, checking what it shows on the way. */
-async function watchLivePage(url: string): Promise<void> {
+async function watchLivePage(url: string, screenshot: string): Promise<void> {
   const browser = await launchChromium();
   try {
     const page = await browser.context.newPage();
@@ -84,11 +83,12 @@ describe('ha-agent cluster and ha-agent demo', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-demo-test-'));
     const report = path.join(dir, 'report.html');
     const live = `127.0.0.1:${await freePort()}`;
+    const screenshot = path.resolve(process.env.DEMO_SCREENSHOT ?? path.join(dir, 'live.png'));
     const args = ['demo', '--short', '--json', '--port', String(await freePort()), '--dir', dir, '--report', report, '--live', live];
     const demo = haAgent(args, {}, 170_000);
     // The demo goes on whatever the browser sees, and must finish (and clean up) before the test does.
     const [watched, result] = await Promise.all([
-      watchLivePage(`http://${live}/`).then(
+      watchLivePage(`http://${live}/`, screenshot).then(
         () => undefined,
         (error: Error) => error,
       ),
@@ -119,6 +119,7 @@ describe('ha-agent cluster and ha-agent demo', () => {
     // The planned reload and the deliberate restart were each seen as one new HAProxy worker.
     expect(output.results.slice(-2).map((r) => r.haproxyProcesses)).toEqual([1, 1]);
     expect(existsSync(report)).toBe(true);
+    expect(statSync(screenshot).size).toBeGreaterThan(0);
     expect(running(new RegExp(dir))).toEqual([]);
   }, 180_000);
 });

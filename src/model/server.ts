@@ -17,7 +17,7 @@ export const serverPolicySchema = z.object({
    * A new server's first check runs `downinter` after `add server` (HAProxy 2.6 arms it then; `enable health`
    * and other commands do not bring it forward), so `downinter` is most of a join's wait. It is also how often
    * a server that is down is checked: 50 halves the wait of 100 at twice the checks of a down server (with
-   * 1,000 down, ~0.8 of a core here against ~0.5; 25 would take more than a core). See docs/benchmarks.md.
+   * 1,000 down, 0.8–1 core of HAProxy against ~0.5; 25 would take 1.3–1.5). See docs/benchmarks.md.
    * `fastinter` speeds up the checks that confirm a failure.
    */
   check: z.object({

@@ -63,6 +63,7 @@ async function joinAndLeave(): Promise<void> {
   const joinToServed: number[] = [];
   const joinToListed: number[] = [];
   const plannedToServed: number[] = [];
+  const plannedToSeen: number[] = [];
   const joinToSerfEvent: number[] = [];
   const members: WebMember[] = [];
   const startedAt: number[] = [];
@@ -84,9 +85,11 @@ async function joinAndLeave(): Promise<void> {
       intervalMs: 5,
     });
     const planned = logTime(agent, (l) => l.event === 'plan.action' && l.action === 'join' && l.server === name);
+    const seen = logTime(agent, (l) => l.event === 'check.passed' && l.server === name);
     joinToServed.push(first.at - t0);
     joinToListed.push(planned - t0);
     plannedToServed.push(first.at - planned);
+    plannedToSeen.push(seen - planned);
   }
 
   const leaveToOut: number[] = [];
@@ -125,6 +128,7 @@ async function joinAndLeave(): Promise<void> {
   row('Serf agent started (app listening) → first request served', joinToServed, [300, 500]);
   row('  Serf agent started → agent planned the join (poll + list)', joinToListed);
   row('  agent planned the join → first request served (check)', plannedToServed);
+  row('    agent planned the join → saw the first check passed', plannedToSeen);
   row('SIGINT to its Serf agent → last request routed to it', leaveToLast, [300, 500]);
   row('  SIGINT → out of rotation (`state drain` answered)', leaveToOut);
   console.log("For comparison, when Serf's own coalesced events reached the agent (what it used to wait for):");

@@ -111,6 +111,9 @@ interface Row {
   changeP99: number;
   joinMs: number[];
   leaveMs: number[];
+  /** leaveMs split by the order the balancer acted on the two leaves of a cycle: the first it acted on, then the second. */
+  leaveFirstMs: number[];
+  leaveSecondMs: number[];
   leaveServingMs: number[];
   /** SIGTERM → the balancer acted on the leave (ha-agent: `state drain` answered; a reload way: the reload or restart began). */
   actedMs: number[];
@@ -133,7 +136,7 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
   const processes = watchProcesses(configPath);
   const load = await startLoadProcess(frontendUrl);
   const joins: Array<{ name: string; at: number }> = [];
-  const leaves: Array<{ name: string; at: number }> = [];
+  const leaves: Array<{ name: string; at: number; cycle: number }> = [];
   let t0 = 0;
   let steadyEnd = 0;
   let streams: Stream[] = [];
@@ -155,7 +158,7 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
         .map((c) => c.name);
       // From SIGTERM to each web server's s6 (its Serf agent gets SIGINT, its app keeps serving).
       const left = await cluster.scale(2);
-      for (const name of removed) leaves.push({ name, at: left.stopped?.get(name) ?? left.changedAt });
+      for (const name of removed) leaves.push({ name, at: left.stopped?.get(name) ?? left.changedAt, cycle });
       await sleep(HOLD_MS);
     }
     let timer: NodeJS.Timeout | undefined;
@@ -182,6 +185,17 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
     return (outcomes.find((o) => o.ok && o.by !== name && o.at > last)?.at ?? Number.NaN) - at;
   });
   const actedMs = leaves.map(({ name, at }) => actedAt(name, at) - at);
+  // The two leaves of each cycle in the order the balancer acted on them (a restart for the first one cuts both).
+  const [leaveFirstMs, leaveSecondMs]: [number[], number[]] = [[], []];
+  for (let cycle = 0; cycle < CYCLES; cycle += 1) {
+    const pair = leaves
+      .map((leave, i) => ({ cycle: leave.cycle, acted: leave.at + (actedMs[i] ?? Number.NaN), last: leaveMs[i] ?? Number.NaN }))
+      .filter((leave) => leave.cycle === cycle)
+      .sort((a, b) => a.acted - b.acted);
+    if (pair.length !== 2 || !pair.every((leave) => Number.isFinite(leave.acted))) continue;
+    leaveFirstMs.push(pair[0]!.last);
+    leaveSecondMs.push(pair[1]!.last);
+  }
   const all = summarise(outcomes);
   const lat = (list: Outcome[]) => list.map((o) => o.latencyMs).sort((a, b) => a - b);
   return {
@@ -196,6 +210,8 @@ async function scenario(way: string, cluster: LocalCluster, frontendUrl: string,
     changeP99: percentile(lat(change), 99),
     joinMs,
     leaveMs,
+    leaveFirstMs,
+    leaveSecondMs,
     leaveServingMs,
     actedMs,
     reloads: seen.started,
@@ -289,11 +305,11 @@ await measure('soft', () => reloadWay('soft', 'c. render + haproxy -sf (consul-t
 await measure('seamless', () => reloadWay('seamless', 'd. render + seamless reload (master-worker)'));
 
 const table = [
-  '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | stop → serving without it ms | … stop → balancer acted ms | HAProxy processes started (reloads) | long streams cut | HAProxy processes peak / end | their RSS MB peak / end |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| way | seconds | requests | failed | p50 / p99 ms steady | p50 / p99 ms during changes | join → serving ms | stop → last request ms | … of the first / second leave acted on ms | stop → serving without it ms | … stop → balancer acted ms | HAProxy processes started (reloads) | long streams cut | HAProxy processes peak / end | their RSS MB peak / end |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.way} | ${f(r.seconds)} | ${r.requests} | ${r.failed}${r.errors.length ? ` (${r.errors.slice(0, 2).join('; ')})` : ''} | ${f(r.steadyP50)} / ${f(r.steadyP99)} | ${f(r.changeP50)} / ${f(r.changeP99)} | ${medianRange(r.joinMs)} | ${medianRange(r.leaveMs)} | ${medianRange(r.leaveServingMs)} | ${medianRange(r.actedMs)} | ${r.reloads} | ${r.streamsCut} of ${r.streams} | ${r.peakProcesses} / ${r.endProcesses} | ${f(r.peakRssMb)} / ${f(r.endRssMb)} |`,
+      `| ${r.way} | ${f(r.seconds)} | ${r.requests} | ${r.failed}${r.errors.length ? ` (${r.errors.slice(0, 2).join('; ')})` : ''} | ${f(r.steadyP50)} / ${f(r.steadyP99)} | ${f(r.changeP50)} / ${f(r.changeP99)} | ${medianRange(r.joinMs)} | ${medianRange(r.leaveMs)} | ${medianRange(r.leaveFirstMs)} / ${medianRange(r.leaveSecondMs)} | ${medianRange(r.leaveServingMs)} | ${medianRange(r.actedMs)} | ${r.reloads} | ${r.streamsCut} of ${r.streams} | ${r.peakProcesses} / ${r.endProcesses} | ${f(r.peakRssMb)} / ${f(r.endRssMb)} |`,
   ),
 ];
 console.log(
@@ -301,6 +317,7 @@ console.log(
     `\njoin → serving: the new web server's Serf agent started (its app already listening) → first request served by it;` +
     ` stop → last request: SIGTERM to the web server's s6 (SIGINT to its Serf agent; the app serves on) → last request it served` +
     ` (a restart serves no one while HAProxy is down, so another server's leave can end it);` +
+    ` … of the first / second leave acted on: the same, split by the order the balancer acted on the cycle's two leaves;` +
     ` stop → serving without it: … → the first request another server served after that (a balancer answering again);` +
     ` … balancer acted: SIGTERM → ha-agent's \`state drain\` answered / the reload or restart without it began;` +
     ` all median (min–max) over ${CYCLES * 2} servers (2 stopped at once each cycle). Long streams: ${STREAMS} responses of ${STREAM_MS / 1000} s opened before the first scale event (so on the 2 servers that stay).\n`,

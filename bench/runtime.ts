@@ -3,7 +3,8 @@
  * (default 5) rounds, and print each time as median (min–max) and the ratios of the medians against
  * the baseline (a new connection per command) measured in the same run. Then how soon a new server's
  * first health check passes after `enable health`, for the default `downinter` and others
- * (BENCH_CHECKS samples each). Prints figures; asserts nothing.
+ * (BENCH_CHECKS samples each), and what that `downinter` costs: HAProxy's CPU while BENCH_DOWN (default
+ * 1,000) servers are down and checked every `downinter`. Prints figures; asserts nothing.
  */
 import net from 'node:net';
 import { defaultServerPolicy } from '../src/model/server.js';
@@ -15,13 +16,18 @@ import { CHECK_RESULT } from '../src/runtime/parse.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { startHttpBackend } from '../test/helpers/http-backend.js';
 import { stopAll } from '../test/helpers/processes.js';
-import { machineLine, medianRange, spread } from './figures.js';
+import { cpuPercent, machineLine, medianRange, spread } from './figures.js';
 
 const COUNT = Number(process.env.BENCH_SERVERS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CHECKS = Number(process.env.BENCH_CHECKS ?? 10);
+const DOWN = Number(process.env.BENCH_DOWN ?? 1000);
 /** The product's default first, then others; 1000 = `inter` (HAProxy uses `inter` when `downinter` is not set). */
-const DOWNINTERS = [defaultServerPolicy.check.downinter, 50, 200, defaultServerPolicy.check.inter];
+const DOWNINTERS = [...new Set([defaultServerPolicy.check.downinter, 25, 50, 100, 200, defaultServerPolicy.check.inter])];
+const downinterLabel = (downinter: number) =>
+  downinter === defaultServerPolicy.check.inter
+    ? `downinter ${downinter} (= inter)`
+    : `downinter ${downinter}${downinter === defaultServerPolicy.check.downinter ? ' (default)' : ''}`;
 
 console.log(machineLine());
 const haproxy = await startHaproxy();
@@ -113,6 +119,30 @@ for (let i = 0; i < CHECKS; i += 1) {
   }
 }
 await web.close();
+
+/**
+ * The price of a short `downinter`: a server that is down (its app crashed, its member still alive) is
+ * checked every `downinter`. DOWN servers on an address where nothing listens (each check refused at once),
+ * health enabled, every one's first check failed; then HAProxy's CPU over 5 s.
+ */
+const downCpu = new Map<number, number>();
+for (const downinter of DOWNINTERS) {
+  const policy = { ...defaultServerPolicy, check: { ...defaultServerPolicy.check, downinter } };
+  const down = Array.from({ length: DOWN }, (_, i) => `down-${downinter}-${i}`);
+  const run = async (list: Command[]) => {
+    const failed = (await client.runMany(list)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  await run(down.map((name) => cmd.addServer(haproxy.backend, name, { ...spec, policy })));
+  await run(down.map((name) => cmd.enableHealth(haproxy.backend, name)));
+  for (;;) {
+    const rows = await client.serversState(haproxy.backend);
+    if (rows.filter((s) => s.checkResult === CHECK_RESULT.FAILED).length === DOWN) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  downCpu.set(downinter, (await cpuPercent([haproxy.process.pid], 5000))[0] ?? Number.NaN);
+  await run(down.map((name) => cmd.delServer(haproxy.backend, name)));
+}
 await client.close();
 await stopAll();
 
@@ -143,11 +173,10 @@ console.log(
 console.log(
   `\n\`enable health\` → first check passed, median (min–max) ms of ${CHECKS}, checks \`inter ${defaultServerPolicy.check.inter}\`, /health answering 200:`,
 );
-for (const [downinter, times] of firstCheck) {
-  const label =
-    downinter === defaultServerPolicy.check.inter
-      ? `downinter ${downinter} (= inter)`
-      : `downinter ${downinter}${downinter === defaultServerPolicy.check.downinter ? ' (default)' : ''}`;
-  console.log(`  ${label.padEnd(30)} ${medianRange(times, 1)}`);
+for (const [downinter, times] of firstCheck) console.log(`  ${downinterLabel(downinter).padEnd(30)} ${medianRange(times, 1)}`);
+console.log(`HAProxy's CPU with ${DOWN} servers down (nothing listening: each check refused), over 5 s, % of a core:`);
+for (const [downinter, cpu] of downCpu) {
+  const checks = Math.round((DOWN * 1000) / downinter);
+  console.log(`  ${downinterLabel(downinter).padEnd(30)} ${cpu.toFixed(1)} % (${checks} checks/s)`);
 }
 console.log(machineLine());

@@ -14,9 +14,10 @@ export type Server = z.infer<typeof serverSchema>;
 
 export const serverPolicySchema = z.object({
   /**
-   * `downinter` also sets when the first check runs after `enable health` (measured on 2.6: ~1 s with
-   * inter 1000 alone, ~0.2 s with downinter 200, ~0.1 s with 100, ~55 ms with 50), so a new server
-   * serves sooner; it is also how often a server that is down is checked, hence not lower.
+   * A new server's first check runs `downinter` after `add server` (HAProxy 2.6 arms it then; `enable health`
+   * and other commands do not bring it forward), so `downinter` is most of a join's wait. It is also how often
+   * a server that is down is checked: 50 halves the wait of 100 at twice the checks of a down server (with
+   * 1,000 down, 0.8–1 core of HAProxy against ~0.5; 25 would take 1.3–1.5). See docs/benchmarks.md.
    * `fastinter` speeds up the checks that confirm a failure.
    */
   check: z.object({
@@ -32,7 +33,7 @@ export const serverPolicySchema = z.object({
 export type ServerPolicy = z.infer<typeof serverPolicySchema>;
 
 export const defaultServerPolicy: ServerPolicy = {
-  check: { inter: 1000, fastinter: 200, downinter: 100, rise: 1, fall: 2 },
+  check: { inter: 1000, fastinter: 200, downinter: 50, rise: 1, fall: 2 },
   pool: { maxConn: -1, purgeDelay: 5000 },
 };
 

@@ -23,8 +23,8 @@ describe('haproxy.cfg template', () => {
       .split('\n')
       .filter((l) => /^\s+server /.test(l));
     expect(lines).toEqual([
-      '    server web-1 172.18.0.3:3000 check inter 1000 fastinter 200 downinter 100 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
-      '    server web-2 [fd00::2]:3000 check inter 1000 fastinter 200 downinter 100 rise 1 fall 2 weight 5 pool-max-conn -1 pool-purge-delay 5000',
+      '    server web-1 172.18.0.3:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
+      '    server web-2 [fd00::2]:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 weight 5 pool-max-conn -1 pool-purge-delay 5000',
     ]);
   });
 

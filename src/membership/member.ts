@@ -39,6 +39,51 @@ export function toMember(value: unknown): Member | undefined {
   return { name: Name, address: ipFromBytes(Addr), tags: Tags ?? {}, status: Status };
 }
 
+/**
+ * What toMember reads of a record, as one unambiguous string; undefined for a record not in Serf's plain shape
+ * (that one is always validated afresh, and refused). Tag order is not kept: Serf encodes a Go map, in no fixed order.
+ */
+function recordKey(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { Name, Addr, Tags, Status } = value as Record<string, unknown>;
+  if (typeof Name !== 'string' || typeof Status !== 'string' || !(Addr instanceof Uint8Array)) return undefined;
+  if (Tags !== undefined && Tags !== null && (typeof Tags !== 'object' || Array.isArray(Tags) || Tags instanceof Uint8Array))
+    return undefined;
+  const tags = Tags ? Object.entries(Tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+  if (tags.some(([, v]) => typeof v !== 'string')) return undefined;
+  return JSON.stringify([Name, Status, Addr.join('.'), tags]);
+}
+
+/**
+ * toMember over whole member lists, reusing the Member of a record that the previous list had with the same
+ * fields: every list of 1,000 members (the poll's, its confirmation, each event batch's) would validate all of
+ * them again, though few changed. A new or changed record is validated as toMember does, an invalid one is
+ * refused again each time. Unchanged members come back as the same objects (read-only: the desired state's
+ * memo keys on them).
+ */
+export class MemberDecoder {
+  private known = new Map<string, Member | undefined>();
+
+  /** One whole list, in order (undefined: a record not in a member's shape); remembers only this list's records. */
+  list(records: readonly unknown[]): (Member | undefined)[] {
+    const previous = this.known;
+    this.known = new Map();
+    return records.map((record) => {
+      const key = recordKey(record);
+      if (key === undefined) return toMember(record);
+      const member = previous.has(key) ? previous.get(key) : (this.known.get(key) ?? toMember(record));
+      this.known.set(key, member);
+      return member;
+    });
+  }
+
+  /** One record (e.g. of an event), from the last list when it is there; remembers nothing. */
+  one(record: unknown): Member | undefined {
+    const key = recordKey(record);
+    return key !== undefined && this.known.has(key) ? this.known.get(key) : toMember(record);
+  }
+}
+
 /** 4 bytes → dotted IPv4; 16 bytes → IPv6 (an IPv4-mapped one → IPv4); anything else → ''. */
 export function ipFromBytes(bytes: Uint8Array): string {
   if (bytes.length === 4) return Array.from(bytes).join('.');

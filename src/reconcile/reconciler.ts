@@ -154,6 +154,8 @@ export class Reconciler {
       }
       return;
     }
+    // One context for the pass's actions; an abandon signal only for those that bring a member in (1,000 leaves need none).
+    const context = { ...this.options, clock: this.clock, watcher: this.watcher, listedAt: this.listedAt, signal: this.stopping.signal };
     for (const action of actions) {
       log.info('plan.action', {
         server: action.server,
@@ -162,10 +164,9 @@ export class Reconciler {
         steps: action.steps.map((s) => s.kind),
       });
       const member = action.rollback ? memberOf(action.server) : undefined;
-      const abandon = new AbortController();
-      if (member !== undefined) this.bringingIn.set(action.server, { member, abandon });
-      const context = { ...this.options, clock: this.clock, watcher: this.watcher, listedAt: this.listedAt };
-      const run = applyAction({ ...context, signal: this.stopping.signal, abandon: abandon.signal }, action).then((outcome) => {
+      const abandon = member === undefined ? undefined : new AbortController();
+      if (member !== undefined && abandon) this.bringingIn.set(action.server, { member, abandon });
+      const run = applyAction(abandon ? { ...context, abandon: abandon.signal } : context, action).then((outcome) => {
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
         this.running.delete(action.server);
         this.bringingIn.delete(action.server);

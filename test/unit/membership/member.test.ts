@@ -60,6 +60,15 @@ describe('MemberDecoder', () => {
     expect(changed).toEqual(toMember(record('a', change)));
   });
 
+  it('validates the status of a known member whose status alone changed', () => {
+    const decoder = new MemberDecoder();
+    const [a] = decoder.list([record('a')]);
+    expect(decoder.list([record('a', { Status: 7 })])).toEqual([undefined]);
+    expect(decoder.one(record('a', { Status: null }))).toBeUndefined();
+    const [leaving] = decoder.list([record('a', { Status: 'leaving' })]);
+    expect(leaving).toEqual({ ...a, status: 'leaving' });
+  });
+
   it('refuses an invalid record on every list, as toMember does, and forgets members no longer listed', () => {
     const decoder = new MemberDecoder();
     const invalid = [record('n', { Name: 7 }), record('t', { Tags: { port: 3000 } }), record('s', { Tags: 'role=backend' }), null];

@@ -88,10 +88,11 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
 
 /**
  * The steps sent from `index` without waiting for each other's answers: `enable health` goes out right behind
- * `add server` (HAProxy runs one connection's commands in order, so it still applies to the added server). A new
- * server's check task first runs just after the add; finding health still off, it looks again only after `inter`.
- * With 1,000 joins, enabling after the add's answer left most first checks ~1 s after the add instead of ~0.1 s
- * (bench/mass.ts). Each command keeps its own answer and log line; a refused add fails the action as before.
+ * `add server` (HAProxy runs one connection's commands in order, so it still applies to the added server). With
+ * 1,000 joins in flight, `enable health` sent after the add's answer (0.1–0.2 s later) left most first checks ~1 s
+ * (`inter`) after the add, as if a check found off at the add is looked at again only after `inter`; sent right
+ * behind it, they came ~0.1 s (`downinter`) after (bench/mass.ts). Each command keeps its own answer and log line;
+ * a refused add still fails the action.
  */
 function sentTogether(steps: readonly Step[], index: number): Step[] {
   const together = steps[index]?.kind === 'add' && steps[index + 1]?.kind === 'enable-health' ? 2 : 1;

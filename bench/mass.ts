@@ -5,6 +5,8 @@
  * As real Serf does, the stand-in's member list and `stats` change at once and its coalesced event
  * follows 1 s later (Serf's quiet period), so the clock starts when Serf's list shows the change.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, imageNodeOptions, startAgent, type LogLine } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
@@ -143,6 +145,8 @@ export async function massChange(
       intervalMs: 20,
     });
     const deletedMs = Date.now() - t1;
+    // MASS_LOG_DIR: keep the agent's log of each run there (for looking into a single run).
+    if (process.env.MASS_LOG_DIR) writeFileSync(path.join(process.env.MASS_LOG_DIR, `agent-${t0}-${t1}.log`), agent.process.output());
     const leaveStages = stages(
       agent.logs().filter((l) => Date.parse(String(l.time)) >= t1),
       t1,

@@ -24,11 +24,12 @@ export interface Member {
   status: MemberStatus;
 }
 
+const memberStatus = z.string();
 const rawMember = z.object({
   Name: z.string(),
   Addr: z.instanceof(Uint8Array),
   Tags: z.record(z.string(), z.string()).nullish(),
-  Status: z.string(),
+  Status: memberStatus,
 });
 
 /** Serf's member record (RPC `members` and stream records), or undefined when its shape is wrong. */
@@ -37,6 +38,59 @@ export function toMember(value: unknown): Member | undefined {
   if (!parsed.success) return undefined;
   const { Name, Addr, Tags, Status } = parsed.data;
   return { name: Name, address: ipFromBytes(Addr), tags: Tags ?? {}, status: Status };
+}
+
+/**
+ * What toMember reads of a record but its status, as one unambiguous string; undefined for a record not in
+ * Serf's plain shape (that one is always validated afresh, and refused). Tag order is not kept: Serf encodes a
+ * Go map, in no fixed order.
+ */
+function recordKey(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { Name, Addr, Tags } = value as Record<string, unknown>;
+  if (typeof Name !== 'string' || !(Addr instanceof Uint8Array)) return undefined;
+  if (Tags !== undefined && Tags !== null && (typeof Tags !== 'object' || Array.isArray(Tags) || Tags instanceof Uint8Array))
+    return undefined;
+  const tags = Tags ? Object.entries(Tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+  if (tags.some(([, v]) => typeof v !== 'string')) return undefined;
+  return JSON.stringify([Name, Addr.join('.'), tags]);
+}
+
+/**
+ * toMember over whole member lists, reusing what the previous list had of a record with the same fields: every
+ * list of 1,000 members (the poll's, its confirmation, each event batch's) would validate all of them again,
+ * though few changed. A new record is validated as toMember does, an invalid one is refused again each time; a
+ * known one whose status alone changed (1,000 leaves) has only its status validated. Unchanged members come
+ * back as the same objects (read-only: the desired state's memo keys on them).
+ */
+export class MemberDecoder {
+  private known = new Map<string, Member | undefined>();
+
+  /** One whole list, in order (undefined: a record not in a member's shape); remembers only this list's records. */
+  list(records: readonly unknown[]): (Member | undefined)[] {
+    const previous = this.known;
+    this.known = new Map();
+    return records.map((record) => {
+      const key = recordKey(record);
+      if (key === undefined) return toMember(record);
+      const member = this.reuse(previous.get(key) ?? this.known.get(key), record);
+      this.known.set(key, member);
+      return member;
+    });
+  }
+
+  /** One record (e.g. of an event), from the last list when it is there; remembers nothing. */
+  one(record: unknown): Member | undefined {
+    const key = recordKey(record);
+    return key === undefined ? toMember(record) : this.reuse(this.known.get(key), record);
+  }
+
+  private reuse(known: Member | undefined, record: unknown): Member | undefined {
+    if (known === undefined) return toMember(record);
+    const status = memberStatus.safeParse((record as { Status?: unknown }).Status);
+    if (!status.success) return undefined;
+    return status.data === known.status ? known : { ...known, status: status.data };
+  }
 }
 
 /** 4 bytes → dotted IPv4; 16 bytes → IPv6 (an IPv4-mapped one → IPv4); anything else → ''. */

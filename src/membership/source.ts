@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { systemClock, type Timers } from '../util/clock.js';
 import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
 import type { SerfError } from './errors.js';
-import { MEMBER_EVENTS, toMember, type Member } from './member.js';
+import { MEMBER_EVENTS, MemberDecoder, type Member } from './member.js';
 import { ChangePoller } from './change-poller.js';
 import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
 
@@ -66,6 +66,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
   private resyncTimer: unknown;
   private listing: Promise<void> | undefined;
   private listAgain: string | undefined;
+  private readonly decoder = new MemberDecoder();
 
   constructor(private readonly options: MembershipOptions) {
     super();
@@ -142,7 +143,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
 
   private onRecord(record: unknown): void {
     const { Event, Members } = (record ?? {}) as { Event?: unknown; Members?: unknown };
-    const names = Array.isArray(Members) ? Members.map((m) => toMember(m)?.name ?? '(malformed)') : [];
+    const names = Array.isArray(Members) ? Members.map((m) => this.decoder.one(m)?.name ?? '(malformed)') : [];
     this.options.log.info('serf.event', { type: typeof Event === 'string' ? Event : '(unknown)', members: names });
     this.list(typeof Event === 'string' ? Event : 'event');
   }
@@ -159,10 +160,10 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
       .members()
       .then((raw) => {
         const members: Member[] = [];
-        for (const value of raw) {
-          const member = toMember(value);
+        const decoded = this.decoder.list(raw);
+        for (const [i, member] of decoded.entries()) {
           if (member) members.push(member);
-          else this.options.log.warn('member.malformed', { record: String(JSON.stringify(value)).slice(0, 200) });
+          else this.options.log.warn('member.malformed', { record: String(JSON.stringify(raw[i])).slice(0, 200) });
         }
         this.emit('members', members, reason);
       })

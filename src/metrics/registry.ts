@@ -1,9 +1,10 @@
 /** Counters, gauges and histograms with labels, rendered in Prometheus' text format (pure). */
 type Labels = Record<string, string>;
 
+// Code-point order, not localeCompare: it runs for every counted event (thousands of lines for 1,000 joins).
 const key = (labels: Labels) =>
   Object.entries(labels)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
     .join(',');
 

@@ -41,27 +41,42 @@ function numberTag(tags: Record<string, string>, key: string, fallback: number):
   return /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
 }
 
-export function desiredServers(members: readonly Member[], options: DesiredOptions): Desired {
+/** A wanted member judged: its server, or why it is refused. */
+export type Judged = { server: Server } | { rejection: Rejection };
+
+/**
+ * What judge() said of each member object, for one reconciler's options (they never change). The membership
+ * source hands unchanged members over as the same objects, so with 1,000 members a pass validates only the
+ * new or changed ones; a WeakMap lets the members of older lists go.
+ */
+export type DesiredMemo = WeakMap<Member, Judged>;
+
+function judge(member: Member, options: DesiredOptions): Judged {
+  const parsed = serverSchema.safeParse({
+    name: member.name,
+    address: member.address,
+    port: numberTag(member.tags, 'port', options.defaultPort),
+    weight: numberTag(member.tags, 'weight', options.defaultWeight),
+  });
+  if (!parsed.success) return { rejection: { member: JSON.stringify(member.name), reason: describeIssues(parsed.error) } };
+  const refused = options.refuseAddress?.(parsed.data.address);
+  if (refused !== undefined) return { rejection: { member: JSON.stringify(member.name), reason: `address: ${refused}` } };
+  return { server: parsed.data };
+}
+
+/** `memo`: only with the same options on every call (one per reconciler). */
+export function desiredServers(members: readonly Member[], options: DesiredOptions, memo?: DesiredMemo): Desired {
   const servers = new Map<string, Server>();
   const rejected: Rejection[] = [];
   for (const member of members) {
     if (!isCandidate(member, options.role) || serviceTag(member.tags) !== options.service) continue;
-    const parsed = serverSchema.safeParse({
-      name: member.name,
-      address: member.address,
-      port: numberTag(member.tags, 'port', options.defaultPort),
-      weight: numberTag(member.tags, 'weight', options.defaultWeight),
-    });
-    if (!parsed.success) {
-      rejected.push({ member: JSON.stringify(member.name), reason: describeIssues(parsed.error) });
-      continue;
+    let judged = memo?.get(member);
+    if (judged === undefined) {
+      judged = judge(member, options);
+      memo?.set(member, judged);
     }
-    const refused = options.refuseAddress?.(parsed.data.address);
-    if (refused !== undefined) {
-      rejected.push({ member: JSON.stringify(member.name), reason: `address: ${refused}` });
-      continue;
-    }
-    servers.set(parsed.data.name, parsed.data);
+    if ('server' in judged) servers.set(judged.server.name, judged.server);
+    else rejected.push(judged.rejection);
   }
   return { servers, rejected };
 }

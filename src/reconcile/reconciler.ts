@@ -10,7 +10,7 @@ import type { ServerPolicy } from '../model/server.js';
 import { absentServers, DEFAULT_ABSENT_GRACE_MS, goneMembers, memberKey, type AbsentServer } from './absent.js';
 import { actualServers, type ActualServer } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
-import { desiredServers, type DesiredOptions } from './desired.js';
+import { desiredServers, type DesiredMemo, type DesiredOptions } from './desired.js';
 import { describeStep } from './plan.js';
 import { planForMode, type PlanMode } from './plan-mode.js';
 import type { ConfigServer } from '../render/template.js';
@@ -61,6 +61,7 @@ export class Reconciler {
   private readonly stopping = new AbortController();
   private readonly passes = new SerialPass((reason) => this.pass(reason));
   private loggedRejections = new Map<string, string>();
+  private readonly judged: DesiredMemo = new WeakMap();
   private lastDryRun = '';
   private lastUnplaced = '';
   /** When each absent member was first seen missing, and the members seen going: see absent.ts. */
@@ -115,13 +116,14 @@ export class Reconciler {
     if (this.options.ownership && !(await this.options.ownership.allows())) return;
     let actual;
     try {
-      const [state, stat] = await Promise.all([client.serversState(backend), client.stat(backend)]);
-      actual = actualServers(backend, state, stat);
+      // `show servers state` alone: a plan reads nothing of `show stat` (sessions, status), which is ~4× the bytes
+      // and fields (1,000 servers: ~80 columns a row); the drain waits read it themselves (watch.ts).
+      actual = actualServers(backend, await client.serversState(backend), []);
     } catch (error) {
       log.error('pass.failed', { reason, error });
       return;
     }
-    const desired = desiredServers(this.members, this.options.desired);
+    const desired = desiredServers(this.members, this.options.desired, this.judged);
     this.logRejections(desired.rejected);
     this.abandonGone(desired.servers);
     const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
@@ -152,6 +154,8 @@ export class Reconciler {
       }
       return;
     }
+    // One context for the pass's actions; an abandon signal only for those that bring a member in (1,000 leaves need none).
+    const context = { ...this.options, clock: this.clock, watcher: this.watcher, listedAt: this.listedAt, signal: this.stopping.signal };
     for (const action of actions) {
       log.info('plan.action', {
         server: action.server,
@@ -160,10 +164,9 @@ export class Reconciler {
         steps: action.steps.map((s) => s.kind),
       });
       const member = action.rollback ? memberOf(action.server) : undefined;
-      const abandon = new AbortController();
-      if (member !== undefined) this.bringingIn.set(action.server, { member, abandon });
-      const context = { ...this.options, clock: this.clock, watcher: this.watcher, listedAt: this.listedAt };
-      const run = applyAction({ ...context, signal: this.stopping.signal, abandon: abandon.signal }, action).then((outcome) => {
+      const abandon = member === undefined ? undefined : new AbortController();
+      if (member !== undefined && abandon) this.bringingIn.set(action.server, { member, abandon });
+      const run = applyAction(abandon ? { ...context, abandon: abandon.signal } : context, action).then((outcome) => {
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
         this.running.delete(action.server);
         this.bringingIn.delete(action.server);

@@ -8,6 +8,7 @@ export interface RuntimeApi {
   readonly version: string | undefined;
   /** Sends one command; throws RuntimeError (with its code) when HAProxy refuses it. */
   run(command: Command): Promise<string>;
-  serversState(backend: string): Promise<ServerStateRow[]>;
-  stat(backend: string): Promise<StatRow[]>;
+  /** `only`: the rows of these servers alone (HAProxy still sends every row; the others are not parsed). */
+  serversState(backend: string, only?: ReadonlySet<string>): Promise<ServerStateRow[]>;
+  stat(backend: string, only?: ReadonlySet<string>): Promise<StatRow[]>;
 }

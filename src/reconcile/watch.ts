@@ -60,7 +60,13 @@ export class ServerWatcher {
     let servers: Map<string, ActualServer> | undefined;
     try {
       const sessions = [...this.waiters].some((waiter) => waiter.needsSessions);
-      const [state, stat] = await Promise.all([this.client.serversState(this.backend), sessions ? this.client.stat(this.backend) : []]);
+      // Only the rows of the servers waited on are parsed: 1,000 joining servers wait a while for their first
+      // checks, and fewer and fewer of them are still waiting.
+      const names = new Set([...this.waiters].map((waiter) => waiter.server));
+      const [state, stat] = await Promise.all([
+        this.client.serversState(this.backend, names),
+        sessions ? this.client.stat(this.backend, names) : [],
+      ]);
       servers = actualServers(this.backend, state, stat);
     } catch {
       // HAProxy unreachable for this tick: waiters keep waiting until their deadline.

@@ -225,13 +225,13 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   }
 
   /** `show servers state`: address, port, admin/operational state bits and check result of each server. */
-  async serversState(backend?: string): Promise<ServerStateRow[]> {
-    return parseServersState(await this.run(commands.showServersState(backend)));
+  async serversState(backend?: string, only?: ReadonlySet<string>): Promise<ServerStateRow[]> {
+    return parseServersState(await this.run(commands.showServersState(backend)), only);
   }
 
   /** `show stat` for servers: status (UP, DRAIN, MAINT…), sessions, queue, check status and weight. */
-  async stat(backend?: string): Promise<StatRow[]> {
-    return parseStat(await this.run(commands.showStat(backend)));
+  async stat(backend?: string, only?: ReadonlySet<string>): Promise<StatRow[]> {
+    return parseStat(await this.run(commands.showStat(backend)), only);
   }
 
   private async transmit(command: Command): Promise<string[]> {

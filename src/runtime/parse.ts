@@ -96,8 +96,11 @@ function columns(header: string[], needed: readonly string[], what: string, text
   return index;
 }
 
-/** `show servers state [BACKEND]` → rows; throws RUNTIME_PARSE when a needed column is missing. */
-export function parseServersState(text: string): ServerStateRow[] {
+/**
+ * `show servers state [BACKEND]` → rows; throws RUNTIME_PARSE when a needed column is missing. `only`: the rows of
+ * these servers alone (the others are not split into fields: a watcher waiting on a few of 1,000 servers).
+ */
+export function parseServersState(text: string, only?: ReadonlySet<string>): ServerStateRow[] {
   const [version, header, ...rows] = lines(text);
   if (version?.trim() !== '1' || !header?.startsWith('# ')) return parseError('show servers state', text);
   const needed = [
@@ -120,7 +123,8 @@ export function parseServersState(text: string): ServerStateRow[] {
   const agentAddr = col.get('srv_agent_addr') ?? -1;
   const agentPort = col.get('srv_agent_port') ?? -1;
   const num = (f: string[], i: number | undefined): number => integer(f[i as number], 'show servers state', text);
-  return rows.map((row) => {
+  const wanted = only && ((row: string) => only.has(row.split(' ', (srv as number) + 1)[srv as number] ?? ''));
+  return (wanted ? rows.filter(wanted) : rows).map((row) => {
     const f = row.split(' ');
     return {
       backend: f[be as number] ?? '',
@@ -140,8 +144,8 @@ export function parseServersState(text: string): ServerStateRow[] {
   });
 }
 
-/** `show stat … 4 -1` (or any `show stat`; FRONTEND and BACKEND rows are left out) → server rows. */
-export function parseStat(text: string): StatRow[] {
+/** `show stat … 4 -1` (or any `show stat`; FRONTEND and BACKEND rows are left out) → server rows; `only`: these servers' alone. */
+export function parseStat(text: string, only?: ReadonlySet<string>): StatRow[] {
   const [header, ...rows] = lines(text);
   if (!header?.startsWith('# ')) return parseError('show stat', text);
   const needed = [
@@ -164,6 +168,7 @@ export function parseStat(text: string): StatRow[] {
   const lastsess = col.get('lastsess');
   const rowsOut: StatRow[] = [];
   for (const row of rows) {
+    if (only && !only.has(row.split(',', (sv as number) + 1)[sv as number] ?? '')) continue;
     const f = row.split(',');
     const get = (i: number | undefined): string => f[i as number] ?? '';
     const name = get(sv);

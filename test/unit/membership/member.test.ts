@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipFromBytes, toMember } from '../../../src/membership/member.js';
+import { ipFromBytes, MemberDecoder, toMember } from '../../../src/membership/member.js';
 
 describe('members from Serf RPC records', () => {
   it.each([
@@ -25,5 +25,58 @@ describe('members from Serf RPC records', () => {
     expect(toMember({ Name: 'a', Addr: '127.0.0.1', Status: 'alive' })).toBeUndefined();
     expect(toMember({ Name: 'a', Addr: Buffer.from([1, 2, 3, 4]), Tags: { port: 3000 }, Status: 'alive' })).toBeUndefined();
     expect(toMember(null)).toBeUndefined();
+  });
+});
+
+describe('MemberDecoder', () => {
+  const record = (name: string, extra: Record<string, unknown> = {}) => ({
+    Name: name,
+    Addr: Buffer.from([10, 0, 0, 1]),
+    Port: 7946,
+    Tags: { role: 'backend', port: '3000' },
+    Status: 'alive',
+    ...extra,
+  });
+
+  it('hands an unchanged record of the previous list back as the same member, whatever the tag order', () => {
+    const decoder = new MemberDecoder();
+    const [a] = decoder.list([record('a')]);
+    const [again] = decoder.list([record('a', { Tags: { port: '3000', role: 'backend' }, Port: 1 })]);
+    expect(again).toBe(a);
+    expect(decoder.one(record('a'))).toBe(a);
+    expect(a).toEqual({ name: 'a', address: '10.0.0.1', tags: { role: 'backend', port: '3000' }, status: 'alive' });
+  });
+
+  it.each([
+    ['status', { Status: 'leaving' }],
+    ['address', { Addr: Buffer.from([10, 0, 0, 2]) }],
+    ['a tag', { Tags: { role: 'backend', port: '3001' } }],
+    ['tags gone', { Tags: null }],
+  ])('decodes a record afresh when its %s changed', (_, change) => {
+    const decoder = new MemberDecoder();
+    const [a] = decoder.list([record('a')]);
+    const [changed] = decoder.list([record('a', change)]);
+    expect(changed).not.toBe(a);
+    expect(changed).toEqual(toMember(record('a', change)));
+  });
+
+  it('validates the status of a known member whose status alone changed', () => {
+    const decoder = new MemberDecoder();
+    const [a] = decoder.list([record('a')]);
+    expect(decoder.list([record('a', { Status: 7 })])).toEqual([undefined]);
+    expect(decoder.one(record('a', { Status: null }))).toBeUndefined();
+    const [leaving] = decoder.list([record('a', { Status: 'leaving' })]);
+    expect(leaving).toEqual({ ...a, status: 'leaving' });
+  });
+
+  it('refuses an invalid record on every list, as toMember does, and forgets members no longer listed', () => {
+    const decoder = new MemberDecoder();
+    const invalid = [record('n', { Name: 7 }), record('t', { Tags: { port: 3000 } }), record('s', { Tags: 'role=backend' }), null];
+    for (let i = 0; i < 2; i += 1) expect(decoder.list(invalid)).toEqual([undefined, undefined, undefined, undefined]);
+    const [a] = decoder.list([record('a')]);
+    decoder.list([record('b')]);
+    const [back] = decoder.list([record('a')]);
+    expect(back).not.toBe(a);
+    expect(back).toEqual(a);
   });
 });

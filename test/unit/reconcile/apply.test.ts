@@ -84,20 +84,48 @@ describe('applyAction', () => {
     expect(await applyAction(context(haproxy), action)).toBe('failed');
   });
 
+  const join: Action = {
+    server: 'web-1',
+    kind: 'join',
+    reason: 'test',
+    steps: [
+      { kind: 'add', server: { name: 'web-1', address: '10.0.0.1', port: 3000, weight: 100 } },
+      { kind: 'enable-health' },
+      { kind: 'await-check' },
+      { kind: 'set-state', state: 'ready' },
+    ],
+    rollback: [{ kind: 'set-state', state: 'maint' }, { kind: 'del' }],
+  };
+
+  it('sends enable health right behind add server, before the add is answered, each with its own log line', async () => {
+    const haproxy = new FakeHaproxy();
+    const order: string[] = [];
+    const run = haproxy.run.bind(haproxy);
+    haproxy.run = (command) => {
+      const verb = command.text.split(' ').slice(0, 2).join(' ');
+      order.push(`sent ${verb}`);
+      return run(command).finally(() => order.push(`answered ${verb}`));
+    };
+    const { log, events } = recordLogs();
+    const outcome = applyAction(context(haproxy, { log, checkTimeoutMs: 2_000 }), join);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(order.slice(0, 4)).toEqual(['sent add server', 'sent enable health', 'answered add server', 'answered enable health']);
+    expect(events('step.finished').map((e) => e.step)).toEqual(['add', 'enable-health']);
+    await vi.advanceTimersByTimeAsync(2_200);
+    await outcome;
+  });
+
+  it('fails a join whose add server is refused, naming the add as the failed step', async () => {
+    const haproxy = new FakeHaproxy();
+    haproxy.refuse(/^add server/, 'RUNTIME_COMMAND_REJECTED');
+    const { log, events } = recordLogs();
+    expect(await applyAction(context(haproxy, { log }), join)).toBe('failed');
+    expect(events('step.failed')).toMatchObject([{ step: 'add', index: 0 }]);
+    expect(haproxy.sent.some((c) => c.startsWith('set server'))).toBe(false);
+  });
+
   it('rolls a join back when the first check does not pass in time', async () => {
     const haproxy = new FakeHaproxy();
-    const join: Action = {
-      server: 'web-1',
-      kind: 'join',
-      reason: 'test',
-      steps: [
-        { kind: 'add', server: { name: 'web-1', address: '10.0.0.1', port: 3000, weight: 100 } },
-        { kind: 'enable-health' },
-        { kind: 'await-check' },
-        { kind: 'set-state', state: 'ready' },
-      ],
-      rollback: [{ kind: 'set-state', state: 'maint' }, { kind: 'del' }],
-    };
     const outcome = applyAction(context(haproxy, { checkTimeoutMs: 2_000 }), join);
     await vi.advanceTimersByTimeAsync(2_200);
     expect(await outcome).toBe('rolled-back');

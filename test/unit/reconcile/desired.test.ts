@@ -90,3 +90,36 @@ describe('services: a member serves the backend its service tag names', () => {
     expect(unknownServices(members, 'backend', new Set(['api', 'nope', 'api;del server nodes/web-1']))).toEqual([]);
   });
 });
+
+describe('desiredServers with a memo (one reconciler, unchanged member objects)', () => {
+  it('judges a member object once, judges a changed (new) object afresh, and refuses an invalid one with the same reason each pass', () => {
+    const memo = new WeakMap();
+    const judged: string[] = [];
+    const counting = { ...options, refuseAddress: (address: string) => (judged.push(address), undefined) };
+    const web1 = member('web-1');
+    const bad = member('x;shutdown sessions server nodes/s1');
+    const first = desiredServers([web1, bad], counting, memo);
+    const again = desiredServers([web1, bad], counting, memo);
+    expect(judged).toEqual(['127.0.0.2']);
+    expect(again.servers.get('web-1')).toBe(first.servers.get('web-1'));
+    expect(again.rejected).toEqual(first.rejected);
+    expect(first.rejected).toEqual(desiredServers([bad], options).rejected);
+
+    const moved = member('web-1', { address: '127.0.0.9' }, { port: 'nope' });
+    const changed = desiredServers([moved], counting, memo);
+    expect(changed.servers.size).toBe(0);
+    expect(changed.rejected).toEqual(desiredServers([moved], options).rejected);
+    expect(changed.rejected[0]?.reason).toMatch(/^port/);
+    const fixed = member('web-1', { address: '127.0.0.9' });
+    expect([...desiredServers([fixed], counting, memo).servers.values()]).toEqual([
+      { name: 'web-1', address: '127.0.0.9', port: 3000, weight: 100 },
+    ]);
+  });
+
+  it('still filters by status and role on every pass: a member object is judged, not its membership', () => {
+    const memo = new WeakMap();
+    const web1 = member('web-1');
+    expect(desiredServers([web1], options, memo).servers.size).toBe(1);
+    expect(desiredServers([{ ...web1, status: 'leaving' }], options, memo).servers.size).toBe(0);
+  });
+});

@@ -39,6 +39,25 @@ describe('parsers over answers recorded from HAProxy 2.6', () => {
     ]);
   });
 
+  it('parses only the rows asked for, the same as in a full parse', () => {
+    /** The answer with a second server: s1's row again, renamed (field by field, so no other field changes). */
+    const twoServers = (text: string, separator: string, nameAt: number) => {
+      const lines = text.trimEnd().split('\n');
+      const row = lines.at(-1)!.split(separator);
+      row[nameAt] = 's10';
+      return `${[...lines, row.join(separator)].join('\n')}\n`;
+    };
+    const state = twoServers(answerTo(transcript, `show servers state ${backend}`), ' ', 3);
+    expect(parseServersState(state).map((r) => r.name)).toEqual(['s1', 's10']);
+    expect(parseServersState(state, new Set(['s10']))).toEqual(parseServersState(state).filter((r) => r.name === 's10'));
+    expect(parseServersState(state, new Set(['s1'])).map((r) => r.name)).toEqual(['s1']);
+    expect(parseServersState(state, new Set(['s']))).toEqual([]);
+    const stat = twoServers(answerTo(transcript, `show stat ${backend} 4 -1`, 0), ',', 1);
+    expect(parseStat(stat).map((r) => r.name)).toEqual(['s1', 's10']);
+    expect(parseStat(stat, new Set(['s10']))).toEqual(parseStat(stat).filter((r) => r.name === 's10'));
+    expect(parseStat(stat, new Set(['s1', 'BACKEND'])).map((r) => r.name)).toEqual(['s1']);
+  });
+
   it('reads the drain bit after set server state drain', () => {
     const [row] = parseServersState(answerTo(transcript, `show servers state ${backend}`, 1));
     expect(row?.adminState && row.adminState & ADMIN.FDRAIN).toBeTruthy();

@@ -41,6 +41,11 @@ export interface ApplyContext {
   abandon?: AbortSignal;
   /** When the member list that planned this action arrived (clock.now()). */
   listedAt?: number;
+  /**
+   * Called once with the server's name, when the commands the action sends first are answered, or as it starts when its
+   * first step is a wait (not when it fails or stops before that): the pass's config write waits for it (see reconciler.ts).
+   */
+  firstAnswered?: (server: string) => void;
 }
 
 export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'abandoned' | 'aborted';
@@ -50,9 +55,14 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
   const started = clock.now();
   ctx.log.info('action.started', { server: action.server, action: action.kind, reason: action.reason });
   const drain: DrainClock = {};
+  let firstAnswered = ctx.firstAnswered;
   for (let index = 0; index < action.steps.length;) {
     const steps = sentTogether(action.steps, index);
     const first = steps[0] as Step;
+    if (firstAnswered && (index > 0 || first.kind === 'await-check' || first.kind === 'await-drained')) {
+      firstAnswered(action.server);
+      firstAnswered = undefined;
+    }
     if (ctx.signal?.aborted) {
       ctx.log.warn('action.aborted', { server: action.server, action: action.kind, nextStep: first.kind });
       return 'aborted';

@@ -70,6 +70,8 @@ export class Reconciler {
   private absentTimer: unknown;
   /** The config writes asked for: a pass does not wait for them (see pass), `idle` does. */
   private persisting: Promise<unknown> = Promise.resolve();
+  /** Resolves once the last pass has asked for its write: each pass asks after the one before. */
+  private writeAsked: Promise<void> = Promise.resolve();
   readonly stats: ReconcilerStats = { actions: new Map() };
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -154,8 +156,22 @@ export class Reconciler {
       }
       return;
     }
+    // The servers whose first commands are not answered yet: the pass's config write waits for them (see below).
+    const unanswered = new Set(actions.map((a) => a.server));
+    let allAnswered = () => {};
+    const answered = unanswered.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allAnswered = resolve));
+    const firstAnswered = (server: string) => {
+      if (unanswered.delete(server) && unanswered.size === 0) allAnswered();
+    };
     // One context for the pass's actions; an abandon signal only for those that bring a member in (1,000 leaves need none).
-    const context = { ...this.options, clock: this.clock, watcher: this.watcher, listedAt: this.listedAt, signal: this.stopping.signal };
+    const context = {
+      ...this.options,
+      clock: this.clock,
+      watcher: this.watcher,
+      listedAt: this.listedAt,
+      signal: this.stopping.signal,
+      firstAnswered,
+    };
     for (const action of actions) {
       log.info('plan.action', {
         server: action.server,
@@ -167,6 +183,7 @@ export class Reconciler {
       const abandon = member === undefined ? undefined : new AbortController();
       if (member !== undefined && abandon) this.bringingIn.set(action.server, { member, abandon });
       const run = applyAction(abandon ? { ...context, abandon: abandon.signal } : context, action).then((outcome) => {
+        firstAnswered(action.server); // an action that ended before its first answer (refused, aborted)
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
         this.running.delete(action.server);
         this.bringingIn.delete(action.server);
@@ -179,9 +196,15 @@ export class Reconciler {
     }
     // The file only serves a restarted HAProxy: the next pass never waits for its write (`haproxy -c` and
     // two fsyncs, 0.1–0.3 s on a busy machine), so a change seen meanwhile (a second leave) is acted on at once.
+    // Nor do this pass's first answers wait for it: its render and the spawn of `haproxy -c` hold the event loop
+    // (3–20 ms on a busy 2-core machine), which left a `state drain` answer unread meanwhile. So the write starts once
+    // they are read, and the passes' writes are asked for in their order (the writer renders the latest servers asked).
     // The writer logs its own failures and does not reject; anything else must not go unhandled.
-    const write = this.options.persist?.(persisted).catch((error: unknown) => this.options.log.error('config.write-failed', { error }));
-    this.persisting = Promise.all([this.persisting, write]);
+    let write: Promise<unknown> | undefined;
+    this.writeAsked = Promise.all([this.writeAsked, answered]).then(() => {
+      write = this.options.persist?.(persisted).catch((error: unknown) => this.options.log.error('config.write-failed', { error }));
+    });
+    this.persisting = Promise.all([this.persisting, this.writeAsked.then(() => write)]);
   }
 
   /**

@@ -47,6 +47,29 @@ describe('applyAction', () => {
     expect(haproxy.sent).toEqual(['set server nodes/web-1 state maint', 'shutdown sessions server nodes/web-1']);
   });
 
+  it('says when its first commands are answered (at once when it starts with a wait), and not when the first one is refused', async () => {
+    const haproxy = new FakeHaproxy();
+    haproxy.boot('web-1', '10.0.0.1', 3000);
+    const told: string[] = [];
+    // Each call records what HAProxy had been sent by then.
+    const firstAnswered = (server: string) => told.push(`${server}: ${haproxy.sent.join(', ')}`);
+    expect(await applyAction(context(haproxy, { firstAnswered }), remove)).toBe('done');
+    expect(told).toEqual(['web-1: set server nodes/web-1 state maint']);
+
+    haproxy.boot('web-2', '10.0.0.2', 3000, { mode: 'drain' });
+    haproxy.sent.length = 0;
+    const waitFirst: Action = { server: 'web-2', kind: 'remove', reason: 'test', steps: [...drainToMaint(false), { kind: 'del' }] };
+    const outcome = applyAction(context(haproxy, { firstAnswered }), waitFirst);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await outcome).toBe('done');
+    expect(told).toEqual(['web-1: set server nodes/web-1 state maint', 'web-2: ']);
+
+    haproxy.boot('web-3', '10.0.0.3', 3000);
+    haproxy.refuse(/^set server nodes\/web-3/, 'RUNTIME_PERMISSION_DENIED');
+    expect(await applyAction(context(haproxy, { firstAnswered }), { ...remove, server: 'web-3' })).toBe('failed');
+    expect(told).toHaveLength(2);
+  });
+
   it('retries del server while HAProxy says connections remain, cutting them each time', async () => {
     const haproxy = new FakeHaproxy();
     haproxy.boot('web-1', '10.0.0.1', 3000, { mode: 'maint' });

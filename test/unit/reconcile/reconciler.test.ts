@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
 import { defaultServerPolicy } from '../../../src/model/server.js';
 import { Reconciler, type ReconcilerOptions } from '../../../src/reconcile/reconciler.js';
+import type { RuntimeApi } from '../../../src/reconcile/runtime-api.js';
 import type { ConfigServer } from '../../../src/render/template.js';
 import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
 import { recordLogs } from '../../helpers/log.js';
@@ -139,6 +140,47 @@ describe('Reconciler over a fake HAProxy', () => {
       for (const end of unfinished.splice(0)) end();
       return idle;
     });
+  });
+
+  it("writes the config only once the pass's first commands are answered, and in the order the passes asked", async () => {
+    const haproxy = new FakeHaproxy();
+    let answerDrain: (() => void) | undefined;
+    // The drain's answer is held until the test lets it through: the write must not start before it is read.
+    const client: RuntimeApi = {
+      get connected() {
+        return haproxy.connected;
+      },
+      get version() {
+        return haproxy.version;
+      },
+      run: async (command) => {
+        if (command.text.endsWith('state drain')) await new Promise<void>((resolve) => (answerDrain = resolve));
+        return haproxy.run(command);
+      },
+      serversState: (backend) => haproxy.serversState(backend),
+      stat: (backend) => haproxy.stat(backend),
+    };
+    const writes: string[][] = [];
+    const { reconciler, until, settled } = setup({
+      client,
+      persist: async (servers) => writes.push(servers.map((s) => s.name)),
+    });
+    haproxy.boot('web-1', '10.0.0.1', 3000);
+    haproxy.boot('web-2', '10.0.0.2', 3000);
+    haproxy.healthy.add('10.0.0.3:3000');
+    reconciler.setMembers([member('web-1', 1, 'leaving'), member('web-2', 2)], 'serf stats changed');
+    await until('the drain sent', () => answerDrain !== undefined);
+    // A second pass meanwhile: its join is answered at once, but its write comes after the first pass's.
+    reconciler.setMembers([member('web-1', 1, 'leaving'), member('web-2', 2), member('web-3', 3)], 'serf stats changed');
+    await until('web-3 added', () => haproxy.servers.has('web-3'));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(writes).toEqual([]);
+    answerDrain?.();
+    await until('both passes wrote', () => writes.length >= 2);
+    expect(writes.slice(0, 2)).toEqual([['web-2'], ['web-2', 'web-3']]);
+    await settled();
+    // web-1's removal, deferred by the second pass, ends in a third pass: the same servers.
+    expect(writes.at(-1)).toEqual(['web-2', 'web-3']);
   });
 
   it('a refused command fails its action only; the others finish, and the next pass retries it', async () => {

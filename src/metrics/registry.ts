@@ -4,12 +4,13 @@ type Labels = Record<string, string>;
 /** A label value as Prometheus' text format writes it; most values need no escaping and are returned as they are. */
 const escape = (value: string) => (/[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value);
 
-// Code-point order, not localeCompare: it runs for every counted event (thousands of lines for 1,000 joins).
-const key = (labels: Labels) =>
-  Object.entries(labels)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}="${escape(v)}"`)
-    .join(',');
+// Code-unit order (sort's default), not localeCompare: it runs for every counted event (thousands of lines for 1,000 joins).
+const key = (labels: Labels) => {
+  const names = Object.keys(labels).sort();
+  let out = '';
+  for (const name of names) out += `${out === '' ? '' : ','}${name}="${escape(labels[name] as string)}"`;
+  return out;
+};
 
 interface Family {
   help: string;

@@ -115,6 +115,13 @@ export async function massChange(
     await waitFor(`${count} UP`, async () => (await up()) === count, { timeoutMs: 120_000, intervalMs: 20 });
     const joinMs = Date.now() - t0;
     const joinCpuMs = agentCpuMs() - cpu0;
+    // HAProxy can show the last change before the agent's line about it has reached this process: wait for the lines.
+    const logged = (what: string, match: (l: LogLine) => boolean) =>
+      waitFor(`the agent's log shows ${count} ${what}`, () => agent.logs().filter(match).length >= count, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
+    await logged('finished joins', (l) => l.event === 'action.finished' && l.action === 'join');
     const joinStages = stages(agent.logs(), t0, JOIN_STAGES);
     // Memory and idle cost with every member served, once the burst of joins (and its event) has settled.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -145,6 +152,7 @@ export async function massChange(
       intervalMs: 20,
     });
     const deletedMs = Date.now() - t1;
+    await logged('deletes', (l) => l.event === 'step.finished' && l.step === 'del');
     // MASS_LOG_DIR: keep the agent's log of each run there (for looking into a single run).
     if (process.env.MASS_LOG_DIR) writeFileSync(path.join(process.env.MASS_LOG_DIR, `agent-${t0}-${t1}.log`), agent.process.output());
     const leaveStages = stages(

@@ -23,32 +23,64 @@ function serialise(value: unknown): unknown {
   return value;
 }
 
-function pretty(time: Date, level: Level, event: string, fields: Fields): string {
+function pretty(time: string, level: Level, event: string, fields: Fields): string {
   const parts = Object.entries(fields)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => {
       const v = serialise(value);
       return `${key}=${typeof v === 'string' && /^[\w.:/@+-]+$/.test(v) ? v : JSON.stringify(v)}`;
     });
-  return `${time.toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${event}${parts.length ? ` ${parts.join(' ')}` : ''}\n`;
+  return `${time.slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${event}${parts.length ? ` ${parts.join(' ')}` : ''}\n`;
+}
+
+/** The line's own members: a field of the same name is written as `field.NAME` rather than twice. */
+const reserved = new Set(['time', 'level', 'event']);
+
+/**
+ * The fields as JSON members (`,"key":value…`), each value serialised. Fields without an Error among them (nearly
+ * every line) are stringified as they are, not copied first: a burst of 1,000 joins writes ~7,000 lines.
+ */
+function jsonMembers(fields: Fields): string {
+  let copy: Fields | undefined;
+  for (const key in fields) {
+    if (fields[key] instanceof Error || reserved.has(key)) {
+      copy = {};
+      for (const k in fields) copy[reserved.has(k) ? `field.${k}` : k] = serialise(fields[k]);
+      break;
+    }
+  }
+  const body = JSON.stringify(copy ?? fields);
+  return body.length > 2 ? `,${body.slice(1, -1)}` : '';
+}
+
+/** ISO time of the current millisecond: the lines of one burst share one string instead of each formatting a Date. */
+function isoClock(): () => string {
+  let lastMs = Number.NaN;
+  let lastIso = '';
+  return () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
 }
 
 export function createLogger(
   options: { format?: LogFormat; level?: Level; write?: (line: string) => void; now?: () => Date } = {},
 ): Logger {
-  const { format = 'json', level = 'info', write = (line) => process.stdout.write(line), now = () => new Date() } = options;
+  const { format = 'json', level = 'info', write = (line) => process.stdout.write(line), now } = options;
+  const time = now ? () => now().toISOString() : isoClock();
   const log =
     (at: Level) =>
     (event: string, fields: Fields = {}) => {
       if (rank[at] < rank[level]) return;
-      const time = now();
       if (format === 'pretty') {
-        write(pretty(time, at, event, fields));
+        write(pretty(time(), at, event, fields));
         return;
       }
-      const record: Fields = { time: time.toISOString(), level: at, event };
-      for (const [key, value] of Object.entries(fields)) record[key] = serialise(value);
-      write(`${JSON.stringify(record)}\n`);
+      write(`{"time":"${time()}","level":"${at}","event":${JSON.stringify(event)}${jsonMembers(fields)}}\n`);
     };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

@@ -1,12 +1,16 @@
 /** Counters, gauges and histograms with labels, rendered in Prometheus' text format (pure). */
 type Labels = Record<string, string>;
 
-// Code-point order, not localeCompare: it runs for every counted event (thousands of lines for 1,000 joins).
-const key = (labels: Labels) =>
-  Object.entries(labels)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-    .join(',');
+/** A label value as Prometheus' text format writes it; most values need no escaping and are returned as they are. */
+const escape = (value: string) => (/[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value);
+
+// Code-unit order (sort's default), not localeCompare: it runs for every counted event (thousands of lines for 1,000 joins).
+const key = (labels: Labels) => {
+  const names = Object.keys(labels).sort();
+  let out = '';
+  for (const name of names) out += `${out === '' ? '' : ','}${name}="${escape(labels[name] as string)}"`;
+  return out;
+};
 
 interface Family {
   help: string;
@@ -29,8 +33,9 @@ export class Registry {
   }
 
   inc(name: string, help: string, labels: Labels = {}, by = 1): void {
-    const family = this.family(name, help, 'counter');
-    family.values.set(key(labels), (family.values.get(key(labels)) ?? 0) + by);
+    const { values } = this.family(name, help, 'counter');
+    const k = key(labels);
+    values.set(k, (values.get(k) ?? 0) + by);
   }
 
   set(name: string, help: string, value: number, labels: Labels = {}): void {

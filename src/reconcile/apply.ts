@@ -71,16 +71,15 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
       await rollback(ctx, action, 'its member left before the first passing check');
       return 'abandoned';
     }
-    const outcomes = await Promise.allSettled(steps.map((step) => applyStep(ctx, action, step, drain)));
-    const failed = outcomes.findIndex((o) => o.status === 'rejected');
-    if (failed >= 0) {
-      const error = (outcomes[failed] as PromiseRejectedResult).reason as unknown;
+    const outcome = await applyTogether(ctx, action, steps, drain);
+    if ('error' in outcome) {
+      const { failed, error } = outcome;
       ctx.log.error('step.failed', { server: action.server, action: action.kind, step: steps[failed]?.kind, index: index + failed, error });
       return 'failed';
     }
     index += steps.length;
     if (ctx.signal?.aborted) continue;
-    if (!outcomes.every((o) => o.status === 'fulfilled' && o.value)) {
+    if (!outcome.passed) {
       const abandoned = ctx.abandon?.aborted ?? false;
       await rollback(ctx, action, abandoned ? 'its member left before the first passing check' : 'no passing health check in time');
       return abandoned ? 'abandoned' : 'rolled-back';
@@ -107,6 +106,29 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
 function sentTogether(steps: readonly Step[], index: number): Step[] {
   const together = steps[index]?.kind === 'add' && steps[index + 1]?.kind === 'enable-health' ? 2 : 1;
   return steps.slice(index, index + together);
+}
+
+/**
+ * Applies steps sent together and waits for all of them: `passed` is false when a bounded wait ran out; `failed` is
+ * the first step that threw. A single step (most of them) is awaited as it is, without Promise.allSettled.
+ */
+async function applyTogether(
+  ctx: ApplyContext,
+  action: Action,
+  steps: readonly Step[],
+  drain: DrainClock,
+): Promise<{ passed: boolean } | { failed: number; error: unknown }> {
+  if (steps.length === 1) {
+    try {
+      return { passed: await applyStep(ctx, action, steps[0] as Step, drain) };
+    } catch (error) {
+      return { failed: 0, error };
+    }
+  }
+  const outcomes = await Promise.allSettled(steps.map((step) => applyStep(ctx, action, step, drain)));
+  const failed = outcomes.findIndex((o) => o.status === 'rejected');
+  if (failed >= 0) return { failed, error: (outcomes[failed] as PromiseRejectedResult).reason as unknown };
+  return { passed: outcomes.every((o) => o.status === 'fulfilled' && o.value) };
 }
 
 /** When this action's drain began: the drain timeout bounds its waits together. */

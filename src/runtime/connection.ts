@@ -15,8 +15,12 @@ interface Pending {
   answers: string[];
   resolve: (answers: string[]) => void;
   reject: (error: RuntimeError) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** performance.now() by which its answer must have come. */
+  deadline: number;
 }
+
+/** At most this many lines wait in one cork (a burst's lines leave in ~4 KB writes). */
+const LINES_PER_WRITE = 32;
 
 export interface ConnectionOptions {
   connectTimeoutMs: number;
@@ -27,6 +31,13 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
   private readonly pending: Pending[] = [];
   private readonly framer = new PromptFramer();
   private closedWith: RuntimeError | undefined;
+  /**
+   * One timer for the whole queue, not one per command: answers come in order, so the oldest command
+   * unanswered has the earliest deadline. It is re-armed when it fires early, not on every answer.
+   */
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** Lines written since the socket was last corked. */
+  private corkedLines = 0;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -62,27 +73,29 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
   send(text: string, responses: number): Promise<string[]> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => {
-      const entry: Pending = { text, remaining: responses, answers: [], resolve, reject, timer: undefined };
-      entry.timer = setTimeout(() => {
-        this.fail(
-          new RuntimeError(
-            'RUNTIME_RESPONSE_TIMEOUT',
-            `no answer from ${this.address.url} within ${this.options.responseTimeoutMs} ms to '${text}'`,
-            {
-              address: this.address.url,
-              command: text,
-            },
-          ),
-          entry,
-        );
-      }, this.options.responseTimeoutMs);
+      const entry: Pending = {
+        text,
+        remaining: responses,
+        answers: [],
+        resolve,
+        reject,
+        deadline: performance.now() + this.options.responseTimeoutMs,
+      };
+      this.deadlineTimer ??= setTimeout(() => this.checkDeadline(), this.options.responseTimeoutMs);
       this.pending.push(entry);
-      // Lines written in the same tick (1,000 concurrent joins' commands) leave in one write, not one each.
+      // Lines written in the same tick (1,000 concurrent joins' commands) leave in writes of up to LINES_PER_WRITE
+      // lines, not one each; and not all at the end of the tick, so HAProxy works on the first while the rest are made.
       if (this.socket.writableCorked === 0) {
         this.socket.cork();
+        this.corkedLines = 0;
         process.nextTick(() => this.socket.uncork());
       }
       this.socket.write(`${text}\n`);
+      if (++this.corkedLines >= LINES_PER_WRITE) {
+        this.socket.uncork();
+        this.socket.cork();
+        this.corkedLines = 0;
+      }
     });
   }
 
@@ -111,10 +124,34 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
       head.answers.push(answer);
       if (--head.remaining === 0) {
         this.pending.shift();
-        clearTimeout(head.timer);
         head.resolve(head.answers);
       }
     }
+    if (this.pending.length === 0) this.stopDeadline();
+  }
+
+  /** Fails the connection when its oldest unanswered command is overdue; otherwise waits until that one's deadline. */
+  private checkDeadline(): void {
+    this.deadlineTimer = undefined;
+    const head = this.pending[0];
+    if (!head) return;
+    const left = head.deadline - performance.now();
+    if (left > 0) {
+      this.deadlineTimer = setTimeout(() => this.checkDeadline(), left);
+      return;
+    }
+    const { url } = this.address;
+    const error = new RuntimeError(
+      'RUNTIME_RESPONSE_TIMEOUT',
+      `no answer from ${url} within ${this.options.responseTimeoutMs} ms to '${head.text}'`,
+      { address: url, command: head.text },
+    );
+    this.fail(error, head);
+  }
+
+  private stopDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
   }
 
   /**
@@ -125,8 +162,8 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
     if (this.closedWith) return;
     this.closedWith = error;
     this.socket.destroy();
+    this.stopDeadline();
     for (const entry of this.pending.splice(0)) {
-      clearTimeout(entry.timer);
       entry.reject(
         culprit === undefined || culprit === entry
           ? new RuntimeError(error.code, error.message, { address: error.address, command: entry.text, cause: error.cause })

@@ -31,6 +31,14 @@ describe('metrics', () => {
     );
   });
 
+  it('names a series by its labels in any order, escaping backslash, quote and line break', () => {
+    const registry = new Registry();
+    registry.inc('y_total', 'Y', { kind: 'k', backend: 'b\\1\n"x"' });
+    registry.inc('y_total', 'Y', { backend: 'b\\1\n"x"', kind: 'k' });
+    expect(registry.get('y_total', { kind: 'k', backend: 'b\\1\n"x"' })).toBe(2);
+    expect(registry.render()).toContain('y_total{backend="b\\\\1\\n\\"x\\"",kind="k"} 2');
+  });
+
   it('counts the agent log events, and tracks health from them', () => {
     const registry = new Registry();
     const health: Health = { runtime: false, serf: false, configError: undefined, foreign: undefined, stale: undefined };

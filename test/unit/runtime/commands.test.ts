@@ -98,6 +98,18 @@ describe('command builder', () => {
     expect(() => setState('nodes', 'a', 'up' as 'ready')).toThrow(invalid);
   });
 
+  it('validates a backend/server pair once, and keeps refusing an invalid one each time', () => {
+    expect(setState('nodes', 'memo-a', 'drain').text).toBe('set server nodes/memo-a state drain');
+    expect(setState('nodes', 'memo-a', 'ready').text).toBe('set server nodes/memo-a state ready');
+    expect(delServer('nodes', 'memo-a').text).toBe('del server nodes/memo-a');
+    for (let i = 0; i < 2; i += 1) {
+      expect(() => setState('nodes', 'memo a;quit', 'drain')).toThrow(invalid);
+      expect(() => setState('no/des', 'memo-a', 'drain')).toThrow(invalid);
+    }
+    // The same server name is valid under one backend, never under one that is itself invalid.
+    expect(() => delServer('nodes;x', 'memo-a')).toThrow(invalid);
+  });
+
   it('never lets a separator or line break into a built command, whatever the name', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (name) => {
@@ -130,6 +142,10 @@ describe('raw commands (ha-agent exec)', () => {
       expect.objectContaining({ code: 'RUNTIME_COMMAND_TOO_LONG' }),
     );
     expect(() => assertSendable(raw(Array(2000).fill('show info').join(';')))).not.toThrow();
+    // Just past the limit in bytes while short in characters: 5,001 three-byte characters.
+    expect(() => assertSendable(raw(`show info ${'€'.repeat(5_001)}`))).toThrow(
+      expect.objectContaining({ code: 'RUNTIME_COMMAND_TOO_LONG' }),
+    );
   });
 });
 

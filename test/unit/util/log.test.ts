@@ -48,6 +48,35 @@ describe('logs', () => {
     });
   });
 
+  it('writes a field named like a line member (time, level, event) as field.NAME, and drops undefined fields', () => {
+    const lines: string[] = [];
+    createLogger({ write: (l) => lines.push(l), now }).info('x', { event: 'e', time: 1, level: 'l', gone: undefined, n: [1] });
+    expect(JSON.parse(lines[0]!)).toEqual({
+      time: '2026-11-25T12:00:00.000Z',
+      level: 'info',
+      event: 'x',
+      'field.event': 'e',
+      'field.time': 1,
+      'field.level': 'l',
+      n: [1],
+    });
+    expect(lines[0]).toBe(
+      '{"time":"2026-11-25T12:00:00.000Z","level":"info","event":"x","field.event":"e","field.time":1,"field.level":"l","n":[1]}\n',
+    );
+  });
+
+  it('stamps lines with the current time when no clock is given (one formatted string per millisecond)', () => {
+    const lines: string[] = [];
+    const log = createLogger({ write: (l) => lines.push(l) });
+    const before = Date.now();
+    log.info('a');
+    log.info('b');
+    const after = Date.now();
+    const times = lines.map((l) => Date.parse((JSON.parse(l) as { time: string }).time));
+    expect(times.every((t) => t >= before && t <= after)).toBe(true);
+    expect(lines[1]).toMatch(/^\{"time":"\d{4}-\d\d-\d\dT[\d:.]+Z","level":"info","event":"b"\}\n$/);
+  });
+
   it('writes readable single lines in pretty format, quoting anything unusual', () => {
     const lines: string[] = [];
     createLogger({ format: 'pretty', level: 'debug', write: (l) => lines.push(l), now }).warn('x', { name: 'a\rb', n: 3, ok: 'web-1' });

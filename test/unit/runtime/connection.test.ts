@@ -1,0 +1,59 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRuntimeUrl } from '../../../src/runtime/address.js';
+import { PromptConnection } from '../../../src/runtime/connection.js';
+
+/** A stand-in stats socket in prompt mode: `answer(line)` says what to answer and after how many ms (undefined: never). */
+async function fakeSocket(answer: (line: string) => { text: string; afterMs: number } | undefined) {
+  const server = net.createServer((socket) => {
+    let buffer = '';
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString();
+      for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 1);
+        const reply = line === 'prompt' ? { text: '', afterMs: 0 } : answer(line);
+        if (reply) setTimeout(() => socket.write(`${reply.text}\n> `), reply.afterMs);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  return parseRuntimeUrl(`tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+}
+
+const servers: net.Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+describe('PromptConnection response deadline', () => {
+  it('counts each command from its own send: a command sent late is not failed by an earlier deadline', async () => {
+    const address = await fakeSocket((line) => ({ text: `answer to ${line}`, afterMs: 200 }));
+    const connection = await PromptConnection.open(address, { connectTimeoutMs: 1_000, responseTimeoutMs: 300 });
+    // b is sent when a is answered (~200 ms): its answer (~400 ms) comes after a's deadline (300 ms), within its own.
+    const b = connection.send('a', 1).then(() => connection.send('b', 1));
+    await expect(b).resolves.toEqual(['answer to b']);
+    expect(connection.closed).toBe(false);
+    connection.close();
+  });
+
+  it('fails the oldest unanswered command with RUNTIME_RESPONSE_TIMEOUT and drops the ones behind it', async () => {
+    const address = await fakeSocket((line) => (line === 'answered' ? { text: 'ok', afterMs: 0 } : undefined));
+    const connection = await PromptConnection.open(address, { connectTimeoutMs: 1_000, responseTimeoutMs: 200 });
+    const [answered, silent, behind] = [connection.send('answered', 1), connection.send('silent', 1), connection.send('behind', 1)];
+    await expect(answered).resolves.toEqual(['ok']);
+    await expect(silent).rejects.toMatchObject({ code: 'RUNTIME_RESPONSE_TIMEOUT', command: 'silent' });
+    await expect(behind).rejects.toMatchObject({ code: 'RUNTIME_DISCONNECTED', command: 'behind' });
+    expect(connection.closed).toBe(true);
+  });
+
+  it('writes a burst of lines in order, all answered in order', async () => {
+    const address = await fakeSocket((line) => ({ text: line.toUpperCase(), afterMs: 0 }));
+    const connection = await PromptConnection.open(address, { connectTimeoutMs: 1_000, responseTimeoutMs: 2_000 });
+    const lines = Array.from({ length: 100 }, (_, i) => `line ${i}`);
+    const answers = await Promise.all(lines.map((line) => connection.send(line, 1)));
+    expect(answers).toEqual(lines.map((line) => [line.toUpperCase()]));
+    connection.close();
+  });
+});

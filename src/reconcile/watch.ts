@@ -58,11 +58,14 @@ export class ServerWatcher {
 
   private async poll(): Promise<void> {
     let servers: Map<string, ActualServer> | undefined;
+    // Judged on this read: the waiters it was made for. One that came while it was in flight has no row (or no
+    // sessions) in it, and a missing server reads as drained: it waits for the next tick.
+    const polled = new Set(this.waiters);
     try {
-      const sessions = [...this.waiters].some((waiter) => waiter.needsSessions);
+      const sessions = [...polled].some((waiter) => waiter.needsSessions);
       // Only the rows of the servers waited on are parsed: 1,000 joining servers wait a while for their first
       // checks, and fewer and fewer of them are still waiting.
-      const names = new Set([...this.waiters].map((waiter) => waiter.server));
+      const names = new Set([...polled].map((waiter) => waiter.server));
       const [state, stat] = await Promise.all([
         this.client.serversState(this.backend, names),
         sessions ? this.client.stat(this.backend, names) : [],
@@ -73,7 +76,7 @@ export class ServerWatcher {
     }
     const now = this.clock.now();
     for (const waiter of this.waiters) {
-      const met = servers !== undefined && waiter.until(servers.get(waiter.server));
+      const met = servers !== undefined && polled.has(waiter) && waiter.until(servers.get(waiter.server));
       if (met || now >= waiter.deadline) {
         this.waiters.delete(waiter);
         waiter.resolve(met);

@@ -36,6 +36,37 @@ describe('ServerWatcher', () => {
     expect(reads.stat).toBe(0);
   });
 
+  it('judges a waiter that came while a read was in flight on the next read, not on rows read without it', async () => {
+    const haproxy = new FakeHaproxy();
+    haproxy.boot('web-1', '10.0.0.1', 3000, { checkEnabled: false });
+    haproxy.boot('web-2', '10.0.0.2', 3000, { sessions: 5 });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let hold = true;
+    const client = {
+      serversState: async (backend: string) => {
+        if (hold) await held;
+        return haproxy.serversState(backend);
+      },
+      stat: (backend: string) => haproxy.stat(backend),
+    };
+    const watcher = new ServerWatcher(client, 'nodes');
+    void watcher.waitFor('web-1', (s) => s?.checkPassed === true, 10_000);
+    await vi.advanceTimersByTimeAsync(1); // the read for web-1 alone is in flight
+    let drained: boolean | undefined;
+    // A drain's condition: a server missing from the read counts as drained.
+    void watcher
+      .waitFor('web-2', (s) => s === undefined || s.sessions === 0, 10_000, { needsSessions: true })
+      .then((met) => (drained = met));
+    hold = false;
+    release();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(drained).toBeUndefined(); // web-2 still has its 5 sessions
+    haproxy.servers.get('web-2')!.sessions = 0;
+    await vi.advanceTimersByTimeAsync(50);
+    expect(drained).toBe(true);
+  });
+
   it('ends a wait with false at its deadline, and keeps waiting through ticks where HAProxy cannot be read', async () => {
     const haproxy = new FakeHaproxy();
     haproxy.boot('web-1', '10.0.0.1', 3000, { sessions: 3 });

@@ -100,8 +100,9 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
  * `add server` (HAProxy runs one connection's commands in order, so it still applies to the added server). With
  * 1,000 joins in flight, `enable health` sent after the add's answer (0.1–0.2 s later) left most first checks ~1 s
  * (`inter`) after the add, as if a check found off at the add is looked at again only after `inter`; sent right
- * behind it, they came ~0.1 s (`downinter`) after (bench/mass.ts). Each command keeps its own answer and log line;
- * a refused add still fails the action.
+ * behind it, they came `downinter` after (100 ms then; bench/mass.ts). Each command keeps its own answer and log
+ * line; a refused add still fails the action (were it refused because a same-named server appeared since the pass
+ * read HAProxy, `enable health` would reach that one: it only turns checks on, and the failed add is logged).
  */
 function sentTogether(steps: readonly Step[], index: number): Step[] {
   const together = steps[index]?.kind === 'add' && steps[index + 1]?.kind === 'enable-health' ? 2 : 1;

@@ -182,16 +182,18 @@ export class Reconciler {
       const member = action.rollback ? memberOf(action.server) : undefined;
       const abandon = member === undefined ? undefined : new AbortController();
       if (member !== undefined && abandon) this.bringingIn.set(action.server, { member, abandon });
-      const run = applyAction(abandon ? { ...context, abandon: abandon.signal } : context, action).then((outcome) => {
-        firstAnswered(action.server); // an action that ended before its first answer (refused, aborted)
-        this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
-        this.running.delete(action.server);
-        this.bringingIn.delete(action.server);
-        // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
-        // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
-        const deferred = this.deferred.delete(action.server);
-        if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
-      });
+      // finally: an action that ended before its first answer (refused, aborted) must not hold the pass's write back.
+      const run = applyAction(abandon ? { ...context, abandon: abandon.signal } : context, action)
+        .finally(() => firstAnswered(action.server))
+        .then((outcome) => {
+          this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
+          this.running.delete(action.server);
+          this.bringingIn.delete(action.server);
+          // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
+          // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
+          const deferred = this.deferred.delete(action.server);
+          if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
+        });
       this.running.set(action.server, run);
     }
     // The file only serves a restarted HAProxy: the next pass never waits for its write (`haproxy -c` and

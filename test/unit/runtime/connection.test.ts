@@ -29,9 +29,10 @@ afterEach(() => {
 
 describe('PromptConnection response deadline', () => {
   it('counts each command from its own send: a command sent late is not failed by an earlier deadline', async () => {
-    const address = await fakeSocket((line) => ({ text: `answer to ${line}`, afterMs: 200 }));
-    const connection = await PromptConnection.open(address, { connectTimeoutMs: 1_000, responseTimeoutMs: 300 });
-    // b is sent when a is answered (~200 ms): its answer (~400 ms) comes after a's deadline (300 ms), within its own.
+    const address = await fakeSocket((line) => ({ text: `answer to ${line}`, afterMs: 400 }));
+    const connection = await PromptConnection.open(address, { connectTimeoutMs: 1_000, responseTimeoutMs: 700 });
+    // b is sent when a is answered (~400 ms): its answer (~800 ms) comes after a's deadline (700 ms), within its own;
+    // 300 ms of slack on each side for a busy machine.
     const b = connection.send('a', 1).then(() => connection.send('b', 1));
     await expect(b).resolves.toEqual(['answer to b']);
     expect(connection.closed).toBe(false);

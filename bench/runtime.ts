@@ -16,6 +16,7 @@ import { CHECK_RESULT } from '../src/runtime/parse.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { startHttpBackend } from '../test/helpers/http-backend.js';
 import { stopAll } from '../test/helpers/processes.js';
+import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, machineLine, medianRange, spread } from './figures.js';
 
 const COUNT = Number(process.env.BENCH_SERVERS ?? 1000);
@@ -108,11 +109,9 @@ for (let i = 0; i < CHECKS; i += 1) {
     await client.run(cmd.addServer(haproxy.backend, name, { address: web.address, port: web.port, weight: 10, policy }));
     const started = performance.now();
     await client.run(cmd.enableHealth(haproxy.backend, name));
-    for (;;) {
-      const row = (await client.serversState(haproxy.backend)).find((s) => s.name === name);
-      if (row?.checkResult === CHECK_RESULT.PASSED) break;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+    const passed = async () =>
+      (await client.serversState(haproxy.backend)).find((s) => s.name === name)?.checkResult === CHECK_RESULT.PASSED;
+    await waitFor(`${name}'s first check to pass`, passed, { timeoutMs: 10_000, intervalMs: 2 });
     firstCheck.get(downinter)!.push(performance.now() - started);
     await client.run(cmd.shutdownSessions(haproxy.backend, name));
     await client.run(cmd.delServer(haproxy.backend, name));
@@ -135,11 +134,9 @@ for (const downinter of DOWNINTERS) {
   };
   await run(down.map((name) => cmd.addServer(haproxy.backend, name, { ...spec, policy })));
   await run(down.map((name) => cmd.enableHealth(haproxy.backend, name)));
-  for (;;) {
-    const rows = await client.serversState(haproxy.backend);
-    if (rows.filter((s) => s.checkResult === CHECK_RESULT.FAILED).length === DOWN) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const allFailed = async () =>
+    (await client.serversState(haproxy.backend)).filter((s) => s.checkResult === CHECK_RESULT.FAILED).length === DOWN;
+  await waitFor(`the first checks of ${DOWN} down servers to fail`, allFailed, { timeoutMs: 30_000, intervalMs: 50 });
   downCpu.set(downinter, (await cpuPercent([haproxy.process.pid], 5000))[0] ?? Number.NaN);
   await run(down.map((name) => cmd.delServer(haproxy.backend, name)));
 }

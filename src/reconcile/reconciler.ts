@@ -180,8 +180,11 @@ export class Reconciler {
         steps: action.steps.map((s) => s.kind),
       });
       const member = action.rollback ? memberOf(action.server) : undefined;
-      const abandon = member === undefined ? undefined : new AbortController();
-      if (member !== undefined && abandon) this.bringingIn.set(action.server, { member, abandon });
+      let abandon: AbortController | undefined;
+      if (member !== undefined) {
+        abandon = new AbortController();
+        this.bringingIn.set(action.server, { member, abandon });
+      }
       // finally: an action that ended before its first answer (refused, aborted) must not hold the pass's write back.
       const run = applyAction(abandon ? { ...context, abandon: abandon.signal } : context, action)
         .finally(() => firstAnswered(action.server))

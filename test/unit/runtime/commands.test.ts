@@ -98,7 +98,7 @@ describe('command builder', () => {
     expect(() => setState('nodes', 'a', 'up' as 'ready')).toThrow(invalid);
   });
 
-  it('validates a backend/server pair once, and keeps refusing an invalid one each time', () => {
+  it('builds commands for a pair it has seen before, and keeps refusing an invalid pair each time it is asked', () => {
     expect(setState('nodes', 'memo-a', 'drain').text).toBe('set server nodes/memo-a state drain');
     expect(setState('nodes', 'memo-a', 'ready').text).toBe('set server nodes/memo-a state ready');
     expect(delServer('nodes', 'memo-a').text).toBe('del server nodes/memo-a');

@@ -82,22 +82,18 @@ export function cliWord(value: string, what: string): string {
  * name the same pair, and 1,000 joins and leaves send ~7,000 of them. Bounded: emptied when it grows past
  * REF_MEMO_SIZE pairs (a fresh check costs a zod parse, nothing else).
  */
-const validRefs = new Map<string, Set<string>>();
-let validRefCount = 0;
+const validRefs = new Set<string>();
 const REF_MEMO_SIZE = 20_000;
 
 function ref(backend: string, server: string, what: string): string {
-  if (validRefs.get(backend)?.has(server)) return `${backend}/${server}`;
+  const text = `${backend}/${server}`;
+  if (validRefs.has(text)) return text;
+  // Neither name may hold a '/' (both are `^[A-Za-z0-9_.-]+$`), so the joined text names one pair only.
   const checked = valid(serverRef, { backend, server }, what);
-  if (validRefCount >= REF_MEMO_SIZE) {
-    validRefs.clear();
-    validRefCount = 0;
-  }
-  let servers = validRefs.get(checked.backend);
-  if (!servers) validRefs.set(checked.backend, (servers = new Set()));
-  servers.add(checked.server);
-  validRefCount += 1;
-  return `${checked.backend}/${checked.server}`;
+  if (validRefs.size >= REF_MEMO_SIZE) validRefs.clear();
+  const checkedText = `${checked.backend}/${checked.server}`;
+  validRefs.add(checkedText);
+  return checkedText;
 }
 
 const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });

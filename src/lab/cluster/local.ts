@@ -182,12 +182,16 @@ export class LocalCluster {
   }
 
   webs(): ContainerState[] {
-    return this.state.containers.filter((c) => c.kind === 'webapp');
+    return this.ofKind('webapp');
   }
 
   /** The servers of the second service (`api`). */
   apis(): ContainerState[] {
-    return this.state.containers.filter((c) => c.kind === 'api');
+    return this.ofKind('api');
+  }
+
+  private ofKind(kind: 'webapp' | 'api'): ContainerState[] {
+    return this.state.containers.filter((c) => c.kind === kind);
   }
 
   /**
@@ -197,8 +201,8 @@ export class LocalCluster {
    * `changedAt` is the first such start (or the stop signal), the start of "converged in".
    */
   async scale(count: number, timeoutMs = 60_000, kind: 'webapp' | 'api' = 'webapp'): Promise<ScaleTiming> {
-    const current = this.state.containers.filter((c) => c.kind === kind);
-    const backend = kind === 'api' ? API_BACKEND : DEFAULT_BACKEND;
+    const current = this.ofKind(kind);
+    const backend = backendOf(kind);
     if (count > current.length) {
       const specs: ContainerSpec[] = [];
       for (let i = current.length; i < count; i += 1) {
@@ -283,8 +287,8 @@ export class LocalCluster {
   }
 
   private waitServing(kind: 'webapp' | 'api', timeoutMs: number): Promise<void> {
-    const names = () => this.state.containers.filter((c) => c.kind === kind).map((c) => c.name);
-    return waitUntilServing(this.runtimeUrl, names, { backend: kind === 'api' ? API_BACKEND : DEFAULT_BACKEND, timeoutMs });
+    const names = () => this.ofKind(kind).map((c) => c.name);
+    return waitUntilServing(this.runtimeUrl, names, { backend: backendOf(kind), timeoutMs });
   }
 
   /** Starts a container; the services named in `held` stay down until `s6-svc -u`. */
@@ -361,3 +365,6 @@ async function servicePid(dir: string): Promise<number | undefined> {
   const match = /\(pid (\d+)/.exec(out);
   return match ? Number(match[1]) : undefined;
 }
+
+/** The HAProxy backend a kind of container serves in. */
+const backendOf = (kind: 'webapp' | 'api') => (kind === 'api' ? API_BACKEND : DEFAULT_BACKEND);

@@ -93,7 +93,7 @@ export class LocalDriver implements DemoDriver {
   }
 
   scale(count: number, service: DemoService): Promise<ScaleTiming> {
-    return this.local().scale(count, undefined, service === 'api' ? 'api' : 'webapp');
+    return this.local().scale(count, undefined, containerKind(service));
   }
 
   waitConverged(): Promise<void> {
@@ -195,7 +195,7 @@ export class ComposeDriver implements DemoDriver {
 
   /** `up --scale` of that service only: an `up` of every service would also start a container stopped on purpose. */
   async scale(count: number, service: DemoService = 'web'): Promise<ScaleTiming> {
-    const name = service === 'api' ? 'api' : 'webapp';
+    const name = containerKind(service);
     const changedAt = Date.now();
     await this.compose('up', '-d', '--no-recreate', '--scale', `${name}=${count}`, name);
     await this.waitConverged();
@@ -204,7 +204,7 @@ export class ComposeDriver implements DemoDriver {
 
   /** Hostnames (= Serf node names = server names) of the running web containers (`api`: of the api containers). */
   async webHosts(service: DemoService = 'web'): Promise<string[]> {
-    const ids = (await this.compose('ps', '-q', service === 'api' ? 'api' : 'webapp')).split('\n').filter(Boolean);
+    const ids = (await this.compose('ps', '-q', containerKind(service))).split('\n').filter(Boolean);
     const running: string[] = [];
     for (const id of ids) {
       const [state, host] = (await this.sh('docker', ['inspect', '-f', '{{.State.Running}} {{.Config.Hostname}}', id])).trim().split(' ');
@@ -252,3 +252,6 @@ export class ComposeDriver implements DemoDriver {
     await this.compose('down', '-v', '--remove-orphans', '-t', '10');
   }
 }
+
+/** The compose service (and local container kind) that runs a demo service's servers. */
+const containerKind = (service: DemoService): 'webapp' | 'api' => (service === 'api' ? 'api' : 'webapp');

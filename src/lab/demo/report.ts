@@ -154,7 +154,7 @@ export function summaryTable(results: readonly PhaseResult[], clock: string): st
     r.name,
     String(r.requests),
     String(r.failed),
-    ...(several ? [String((r.services ?? []).reduce((total, s) => total + s.misrouted, 0))] : []),
+    ...(several ? [String(misrouted(r))] : []),
     ms(r.p50),
     ms(r.p99),
     r.newHaproxy ? `${r.graceful ? 'reload' : 'restart'} (${r.haproxyProcesses})` : String(r.haproxyProcesses),
@@ -293,7 +293,6 @@ ${failures.join('\n')}
 /** The phases' results as an HTML table; with more than the default service, each service's over the run below it. */
 export function phasesTable(results: readonly PhaseResult[]): string {
   const several = results.some((r) => r.services);
-  const misrouted = (r: PhaseResult) => (r.services ?? []).reduce((total, s) => total + s.misrouted, 0);
   const rows = results
     .map(
       (r) =>
@@ -305,10 +304,9 @@ export function phasesTable(results: readonly PhaseResult[]): string {
   const header = phaseHeader(several, 'html')
     .map((h) => `<th>${h}</th>`)
     .join('');
-  const services = serviceSummaries(results);
   const servicesTable = several
     ? `\n<h2>Services</h2>\n<table id="services"><tr>${servicesHeader.map((h) => `<th>${h}</th>`).join('')}</tr>\n` +
-      services
+      serviceSummaries(results)
         .map(
           (s) =>
             `<tr class="${s.misrouted > 0 ? 'bad' : ''}">${serviceRow(s)
@@ -384,3 +382,6 @@ ${[...failoverLines(input.results), ...skippedLines(input.skipped ?? [])].map((l
 </body></html>
 `;
 }
+
+/** A phase's misrouted requests over every service. */
+const misrouted = (r: PhaseResult): number => (r.services ?? []).reduce((total, s) => total + s.misrouted, 0);

@@ -219,7 +219,8 @@ function quietFor(clock: Clock, idleMs: number): (server: ActualServer) => boole
   };
 }
 
-async function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {
+/** Throws at once when the step's command cannot be built (a value refused); callers await it in an async function. */
+function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {
   const command = commandFor(ctx.backend, action.server, step, ctx.policy);
   if (!command) throw new Error(`bug: step ${step.kind} has no command`);
   return sendCommand(ctx, action.server, step.kind, command);

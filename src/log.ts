@@ -11,6 +11,8 @@ export interface Logger {
   info(event: string, fields?: Fields): void;
   warn(event: string, fields?: Fields): void;
   error(event: string, fields?: Fields): void;
+  /** The same logger with `fields` on every line, when it can add them without a copy per line (see withFields). */
+  child?(fields: Fields): Logger;
 }
 
 const rank: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -72,17 +74,38 @@ export function createLogger(
 ): Logger {
   const { format = 'json', level = 'info', write = (line) => process.stdout.write(line), now } = options;
   const time = now ? () => now().toISOString() : isoClock();
-  const log =
-    (at: Level) =>
-    (event: string, fields: Fields = {}) => {
-      if (rank[at] < rank[level]) return;
-      if (format === 'pretty') {
-        write(pretty(time(), at, event, fields));
-        return;
-      }
-      write(`{"time":"${time()}","level":"${at}","event":${JSON.stringify(event)}${jsonMembers(fields)}}\n`);
+  /** `base`: fields on every line, already written as JSON members (`prefix`); a line's own field of the same name wins. */
+  const logger = (base: Fields, prefix: string): Logger => {
+    const log =
+      (at: Level) =>
+      (event: string, fields: Fields = {}) => {
+        if (rank[at] < rank[level]) return;
+        if (format === 'pretty') {
+          write(pretty(time(), at, event, prefix === '' ? fields : { ...base, ...fields }));
+          return;
+        }
+        const merge = prefix !== '' && overlaps(base, fields);
+        const members = merge ? jsonMembers({ ...base, ...fields }) : `${prefix}${jsonMembers(fields)}`;
+        write(`{"time":"${time()}","level":"${at}","event":${JSON.stringify(event)}${members}}\n`);
+      };
+    return {
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+      child: (fields) => {
+        const merged = { ...base, ...fields };
+        return logger(merged, jsonMembers(merged));
+      },
     };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  };
+  return logger({}, '');
+}
+
+/** Whether a line's own fields name one of the base fields (then the line is written from a merged copy). */
+function overlaps(base: Fields, fields: Fields): boolean {
+  for (const key in base) if (Object.hasOwn(fields, key)) return true;
+  return false;
 }
 
 /** Line writers holding lines not yet written: each is flushed on exit, so no line of a crashing process is lost. */
@@ -125,12 +148,18 @@ export function batchLines(write: (text: string) => void): { write: (line: strin
 /** Swallows everything: for tests and library use. */
 export const silentLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-/** The same logger with `fields` on every line (e.g. the backend a reconciler owns); a line's own fields come after them. */
+/**
+ * The same logger with `fields` on every line (e.g. the backend a reconciler owns); a line's own fields come after
+ * them. A logger that can (createLogger's, observe's) writes them without copying them into every line's fields:
+ * with 1,000 joins, a copy per line was a large share of the log lines' cost.
+ */
 export function withFields(log: Logger, fields: Fields): Logger {
+  if (log.child) return log.child(fields);
   return {
     debug: (event, own = {}) => log.debug(event, { ...fields, ...own }),
     info: (event, own = {}) => log.info(event, { ...fields, ...own }),
     warn: (event, own = {}) => log.warn(event, { ...fields, ...own }),
     error: (event, own = {}) => log.error(event, { ...fields, ...own }),
+    child: (more) => withFields(log, { ...fields, ...more }),
   };
 }

@@ -51,9 +51,16 @@ function recordKey(value: unknown): string | undefined {
   if (typeof Name !== 'string' || !(Addr instanceof Uint8Array)) return undefined;
   if (Tags !== undefined && Tags !== null && (typeof Tags !== 'object' || Array.isArray(Tags) || Tags instanceof Uint8Array))
     return undefined;
-  const tags = Tags ? Object.entries(Tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [];
-  if (tags.some(([, v]) => typeof v !== 'string')) return undefined;
-  return JSON.stringify([Name, Addr.join('.'), tags]);
+  // JSON strings end where they end, and the address's digits and dots stand between two of them: no two records
+  // make the same text. Built piece by piece: a list's 1,000 records each made an array of tag pairs to stringify.
+  let key = `${JSON.stringify(Name)}${Addr.join('.')}`;
+  const tags = (Tags ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(tags).sort()) {
+    const tag = tags[name];
+    if (typeof tag !== 'string') return undefined;
+    key += `${JSON.stringify(name)}${JSON.stringify(tag)}`;
+  }
+  return key;
 }
 
 /**

@@ -37,27 +37,107 @@ export function encodeRequest(command: string, seq: number, body?: Record<string
 /** Far above a members list of thousands: past this the peer is not speaking Serf's RPC. */
 export const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
+/** Bytes after the type byte that hold a length (str, bin, ext, array, map): 0 for every other type. */
+function lengthBytes(type: number): number {
+  if (type < 0xc4 || (type >= 0xca && type <= 0xd8) || type >= 0xe0) return 0;
+  switch (type) {
+    case 0xc4:
+    case 0xc7:
+    case 0xd9:
+      return 1;
+    case 0xc5:
+    case 0xc8:
+    case 0xda:
+    case 0xdc:
+    case 0xde:
+      return 2;
+    default:
+      return 4; // 0xc6, 0xc9, 0xdb, 0xdd, 0xdf
+  }
+}
+
+/** Size of a fixed-size value (nil, bool, numbers, fixext) by its type byte, the type byte included. */
+function fixedSize(type: number): number {
+  if (type >= 0xca && type <= 0xd3) return 1 + [4, 8, 1, 2, 4, 8, 1, 2, 4, 8][type - 0xca]!;
+  if (type >= 0xd4 && type <= 0xd8) return 2 + (1 << (type - 0xd4));
+  return 1;
+}
+
 /**
- * Splits a byte stream into msgpack values. The wire has no length prefix, so a value cut
- * across chunks is kept until the rest arrives.
+ * Splits a byte stream into msgpack values. The wire has no length prefix, so a value cut across chunks is kept
+ * until the rest arrives. Whether it has arrived is found by reading only the values' headers and lengths
+ * (resumed where the last chunk ended): decoding the whole buffer on every chunk decoded a 1,000-member list
+ * (~150 KB, 3–4 socket reads) 2–3 times over, the largest share of a list's cost.
  */
 export class MsgpackFramer {
   private rest: Buffer = Buffer.alloc(0);
+  /** How far `rest` was read, and how many values (array items, map keys and values) the value cut short still lacks. */
+  private scanned = 0;
+  private lacking = 0;
+  private readonly head: ValueHead = { end: 0, items: 0 };
 
   push(chunk: Uint8Array): unknown[] {
     const data = this.rest.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.rest, chunk]);
-    this.rest = Buffer.alloc(0);
-    if (data.length === 0) return [];
+    let at = this.scanned;
+    let lacking = this.lacking;
+    let whole = 0; // the end of the last whole value
+    for (;;) {
+      if (lacking === 0) {
+        whole = at;
+        if (at >= data.length) break;
+        lacking = 1;
+      }
+      if (!valueHeader(data, at, this.head)) break;
+      at = this.head.end;
+      lacking += this.head.items - 1;
+    }
+    this.rest = Buffer.from(data.subarray(whole));
+    this.scanned = at - whole;
+    this.lacking = lacking;
+    if (this.rest.length > MAX_PENDING_BYTES) throw protocol(`a value grew past ${MAX_PENDING_BYTES} bytes`);
+    if (whole === 0) return [];
     try {
-      return unpackr.unpackMultiple(data) as unknown[];
+      return unpackr.unpackMultiple(data.subarray(0, whole)) as unknown[];
     } catch (error) {
-      const partial = error as Error & { incomplete?: boolean; lastPosition?: number; values?: unknown[] };
-      if (!partial.incomplete) throw protocol(`undecodable msgpack: ${partial.message}`);
-      this.rest = Buffer.from(data.subarray(partial.lastPosition ?? 0));
-      if (this.rest.length > MAX_PENDING_BYTES) throw protocol(`a value grew past ${MAX_PENDING_BYTES} bytes`);
-      return partial.values ?? [];
+      throw protocol(`undecodable msgpack: ${(error as Error).message}`);
     }
   }
+}
+
+/** What valueHeader read; one object, reused: a 1,000-member list has ~30,000 values. */
+interface ValueHead {
+  /** Where the value's own bytes end (for an array or a map, its header). */
+  end: number;
+  /** How many values it holds. */
+  items: number;
+}
+
+/** Reads the value starting at `at` into `out`; false when `data` ends before its own bytes do. */
+function valueHeader(data: Buffer, at: number, out: ValueHead): boolean {
+  const type = data[at] as number;
+  out.items = 0;
+  if (type <= 0x7f || type >= 0xe0) out.end = at + 1;
+  else if (type <= 0x8f) {
+    out.end = at + 1;
+    out.items = 2 * (type & 0x0f);
+  } else if (type <= 0x9f) {
+    out.end = at + 1;
+    out.items = type & 0x0f;
+  } else if (type <= 0xbf) out.end = at + 1 + (type & 0x1f);
+  else {
+    const size = lengthBytes(type);
+    if (size === 0) out.end = at + fixedSize(type);
+    else {
+      if (at + 1 + size > data.length) return false;
+      const length = size === 1 ? data.readUInt8(at + 1) : size === 2 ? data.readUInt16BE(at + 1) : data.readUInt32BE(at + 1);
+      out.end = at + 1 + size;
+      if (type === 0xdc || type === 0xdd) out.items = length;
+      else if (type === 0xde || type === 0xdf) out.items = 2 * length;
+      // ext 8/16/32 have a type byte after the length.
+      else out.end += length + (type >= 0xc7 && type <= 0xc9 ? 1 : 0);
+    }
+  }
+  return out.end <= data.length;
 }
 
 export class RpcDispatcher {

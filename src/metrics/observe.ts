@@ -2,7 +2,7 @@
  * Metrics from the agent's own log events: every event is logged once, and the same call feeds
  * the counters, so logs and metrics cannot disagree.
  */
-import type { Fields, Logger } from '../log.js';
+import { withFields, type Fields, type Level, type Logger } from '../log.js';
 import type { Registry } from './registry.js';
 
 const FOREIGN_HELP = "Whether the HAProxy reached is another deployment's (nothing is changed there)";
@@ -24,8 +24,12 @@ export interface Health {
   unknown?: string[] | undefined;
 }
 
-/** A backend's label, on the events of a reconciler (every one carries it). */
-const byBackend = (fields: Fields): Record<string, string> => (typeof fields.backend === 'string' ? { backend: fields.backend } : {});
+/** `labels` with the backend's label, on the events of a reconciler (every one carries it, its own or its logger's). */
+function withBackend(labels: Record<string, string>, fields: Fields, base: Fields): Record<string, string> {
+  const backend = Object.hasOwn(fields, 'backend') ? fields.backend : base.backend;
+  if (typeof backend === 'string') labels.backend = backend;
+  return labels;
+}
 
 /** What config.invalid (HAProxy's alert) or a write/render failure (the error's message) says went wrong. */
 function configProblem(event: string, fields: Fields): string {
@@ -34,6 +38,11 @@ function configProblem(event: string, fields: Fields): string {
 }
 
 export function observe(log: Logger, metrics: Registry, health: Health): Logger {
+  return observeWith(log, metrics, health, {});
+}
+
+/** `base`: the fields `log` puts on every line (withFields), which the counters read as a line's own. */
+function observeWith(log: Logger, metrics: Registry, health: Health, base: Fields): Logger {
   const record = (event: string, fields: Fields) => {
     switch (event) {
       case 'serf.event':
@@ -45,13 +54,14 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
         });
         break;
       case 'step.finished':
-        metrics.inc('ha_agent_steps_total', 'Runtime API steps applied', { kind: String(fields.step), ...byBackend(fields) });
+        metrics.inc('ha_agent_steps_total', 'Runtime API steps applied', withBackend({ kind: String(fields.step) }, fields, base));
         break;
       case 'step.failed':
-        metrics.inc('ha_agent_steps_failed_total', 'Runtime API steps that failed: HAProxy refused the command or it could not be sent', {
-          kind: String(fields.step),
-          ...byBackend(fields),
-        });
+        metrics.inc(
+          'ha_agent_steps_failed_total',
+          'Runtime API steps that failed: HAProxy refused the command or it could not be sent',
+          withBackend({ kind: String(fields.step) }, fields, base),
+        );
         break;
       case 'drain.finished':
       case 'drain.timeout':
@@ -60,10 +70,7 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
           'How long drains waited for in-flight requests',
           Number(fields.waitedMs) / 1000,
           SECONDS,
-          {
-            outcome: event === 'drain.finished' ? 'drained' : 'timeout',
-            ...byBackend(fields),
-          },
+          withBackend({ outcome: event === 'drain.finished' ? 'drained' : 'timeout' }, fields, base),
         );
         break;
       case 'action.finished':
@@ -72,10 +79,7 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
           'From the member list showing a change to HAProxy applying it',
           Number(fields.sinceListMs) / 1000,
           SECONDS,
-          {
-            action: String(fields.action),
-            ...byBackend(fields),
-          },
+          withBackend({ action: String(fields.action) }, fields, base),
         );
         break;
       case 'runtime.connected':
@@ -143,10 +147,16 @@ export function observe(log: Logger, metrics: Registry, health: Health): Logger 
     }
   };
   const wrap =
-    (level: keyof Logger) =>
+    (level: Level) =>
     (event: string, fields: Fields = {}) => {
       record(event, fields);
       log[level](event, fields);
     };
-  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+  return {
+    debug: wrap('debug'),
+    info: wrap('info'),
+    warn: wrap('warn'),
+    error: wrap('error'),
+    child: (fields) => observeWith(withFields(log, fields), metrics, health, { ...base, ...fields }),
+  };
 }

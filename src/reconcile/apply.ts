@@ -13,7 +13,7 @@ import { sleep, type Clock } from '../util/clock.js';
 import type { ActualServer } from './actual.js';
 import { commandFor, type Action, type Step } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
-import type { ServerWatcher } from './watch.js';
+import type { Cancel, ServerWatcher } from './watch.js';
 
 export interface ApplyContext {
   client: RuntimeApi;
@@ -34,11 +34,6 @@ export interface ApplyContext {
   clock: Clock;
   /** Aborted when the agent stops: no further step is sent, and a restarted agent resumes from HAProxy's state. */
   signal?: AbortSignal;
-  /**
-   * Aborted when the server this action brings in is no longer wanted (its member left before the
-   * first passing check): the wait ends at once and the rollback takes the server out again.
-   */
-  abandon?: AbortSignal;
   /** When the member list that planned this action arrived (clock.now()). */
   listedAt?: number;
   /**
@@ -50,11 +45,14 @@ export interface ApplyContext {
 
 export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'abandoned' | 'aborted';
 
-export async function applyAction(ctx: ApplyContext, action: Action): Promise<ActionOutcome> {
+/**
+ * `abandon`: cancelled when the server this action brings in is no longer wanted (its member left before the first
+ * passing check): the wait ends at once and the rollback takes the server out again.
+ */
+export async function applyAction(ctx: ApplyContext, action: Action, abandon?: Cancel): Promise<ActionOutcome> {
   const { clock } = ctx;
   const started = clock.now();
-  ctx.log.info('action.started', { server: action.server, action: action.kind, reason: action.reason });
-  const drain: DrainClock = {};
+  const state: ActionState = { abandon };
   let firstAnswered = ctx.firstAnswered;
   for (let index = 0; index < action.steps.length;) {
     const steps = sentTogether(action.steps, index);
@@ -67,11 +65,11 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
       ctx.log.warn('action.aborted', { server: action.server, action: action.kind, nextStep: first.kind });
       return 'aborted';
     }
-    if (ctx.abandon?.aborted) {
+    if (abandon?.cancelled) {
       await rollback(ctx, action, 'its member left before the first passing check');
       return 'abandoned';
     }
-    const outcome = await applyTogether(ctx, action, steps, drain);
+    const outcome = await applyTogether(ctx, action, steps, state);
     if ('error' in outcome) {
       const { failed, error } = outcome;
       ctx.log.error('step.failed', { server: action.server, action: action.kind, step: steps[failed]?.kind, index: index + failed, error });
@@ -80,7 +78,7 @@ export async function applyAction(ctx: ApplyContext, action: Action): Promise<Ac
     index += steps.length;
     if (ctx.signal?.aborted) continue;
     if (!outcome.passed) {
-      const abandoned = ctx.abandon?.aborted ?? false;
+      const abandoned = abandon?.cancelled ?? false;
       await rollback(ctx, action, abandoned ? 'its member left before the first passing check' : 'no passing health check in time');
       return abandoned ? 'abandoned' : 'rolled-back';
     }
@@ -117,42 +115,45 @@ async function applyTogether(
   ctx: ApplyContext,
   action: Action,
   steps: readonly Step[],
-  drain: DrainClock,
+  state: ActionState,
 ): Promise<{ passed: boolean } | { failed: number; error: unknown }> {
   if (steps.length === 1) {
     try {
-      return { passed: await applyStep(ctx, action, steps[0] as Step, drain) };
+      return { passed: await applyStep(ctx, action, steps[0] as Step, state) };
     } catch (error) {
       return { failed: 0, error };
     }
   }
-  const outcomes = await Promise.allSettled(steps.map((step) => applyStep(ctx, action, step, drain)));
+  const outcomes = await Promise.allSettled(steps.map((step) => applyStep(ctx, action, step, state)));
   const failed = outcomes.findIndex((o) => o.status === 'rejected');
   if (failed >= 0) return { failed, error: (outcomes[failed] as PromiseRejectedResult).reason as unknown };
   return { passed: outcomes.every((o) => o.status === 'fulfilled' && o.value) };
 }
 
-/** When this action's drain began: the drain timeout bounds its waits together. */
-interface DrainClock {
-  startedAt?: number;
+/** One action's run: what ends its first-check wait early, and when its drain began (the drain timeout bounds its waits together). */
+interface ActionState {
+  abandon?: Cancel | undefined;
+  drainStartedAt?: number;
 }
 
 /** Returns false when a bounded wait for a first passing check runs out. */
-async function applyStep(ctx: ApplyContext, action: Action, step: Step, drain: DrainClock = {}): Promise<boolean> {
+async function applyStep(ctx: ApplyContext, action: Action, step: Step, state: ActionState = {}): Promise<boolean> {
   const name = action.server;
   const { clock } = ctx;
   switch (step.kind) {
     case 'await-check': {
       const waitStarted = clock.now();
-      const passed = await ctx.watcher.waitFor(name, (s) => s !== undefined && s.checkPassed, ctx.checkTimeoutMs, { signal: ctx.abandon });
+      const passed = await ctx.watcher.waitFor(name, (s) => s !== undefined && s.checkPassed, ctx.checkTimeoutMs, {
+        cancel: state.abandon,
+      });
       const fields = { server: name, waitedMs: round(clock.now() - waitStarted) };
       if (passed) ctx.log.info('check.passed', fields);
-      else if (ctx.abandon?.aborted) ctx.log.info('check.abandoned', fields);
+      else if (state.abandon?.cancelled) ctx.log.info('check.abandoned', fields);
       else ctx.log.warn('check.timeout', fields);
       return passed;
     }
     case 'await-drained':
-      return awaitDrained(ctx, name, step, drain);
+      return awaitDrained(ctx, name, step, state);
     case 'del':
       await deleteServer(ctx, name);
       return true;
@@ -177,12 +178,12 @@ async function awaitDrained(
   ctx: ApplyContext,
   name: string,
   step: Extract<Step, { kind: 'await-drained' }>,
-  drain: DrainClock,
+  state: ActionState,
 ): Promise<true> {
   const { clock } = ctx;
   const waitStarted = clock.now();
-  drain.startedAt ??= waitStarted;
-  const timeoutMs = step.users ? ctx.drainTimeoutMs : Math.max(IN_FLIGHT_FLOOR_MS, drain.startedAt + ctx.drainTimeoutMs - waitStarted);
+  state.drainStartedAt ??= waitStarted;
+  const timeoutMs = step.users ? ctx.drainTimeoutMs : Math.max(IN_FLIGHT_FLOOR_MS, state.drainStartedAt + ctx.drainTimeoutMs - waitStarted);
   const quiet = step.users && ctx.sticky ? quietFor(clock, ctx.sticky.drainIdleMs) : () => true;
   let sessions: number | undefined;
   const drained = await ctx.watcher.waitFor(
@@ -218,7 +219,8 @@ function quietFor(clock: Clock, idleMs: number): (server: ActualServer) => boole
   };
 }
 
-async function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {
+/** Throws at once when the step's command cannot be built (a value refused); callers await it in an async function. */
+function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {
   const command = commandFor(ctx.backend, action.server, step, ctx.policy);
   if (!command) throw new Error(`bug: step ${step.kind} has no command`);
   return sendCommand(ctx, action.server, step.kind, command);

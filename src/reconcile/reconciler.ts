@@ -15,7 +15,7 @@ import { describeStep } from './plan.js';
 import { planForMode, type PlanMode } from './plan-mode.js';
 import type { ConfigServer } from '../render/template.js';
 import type { RuntimeApi } from './runtime-api.js';
-import { ServerWatcher } from './watch.js';
+import { Cancel, ServerWatcher } from './watch.js';
 import type { OwnershipCheck } from './ownership.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { SerialPass } from '../util/serial-pass.js';
@@ -53,7 +53,7 @@ export class Reconciler {
   private listedAt = 0;
   private readonly running = new Map<string, Promise<void>>();
   /** Running actions that bring a member in (they have a rollback), by server: abandoned if the member goes. */
-  private readonly bringingIn = new Map<string, { member: string; abandon: AbortController }>();
+  private readonly bringingIn = new Map<string, { member: string; abandon: Cancel }>();
   private readonly clock: Clock;
   /** Busy servers a pass had to leave alone: their state is planned again once their action ends. */
   private readonly deferred = new Set<string>();
@@ -163,7 +163,7 @@ export class Reconciler {
     const firstAnswered = (server: string) => {
       if (unanswered.delete(server) && unanswered.size === 0) allAnswered();
     };
-    // One context for the pass's actions; an abandon signal only for those that bring a member in (1,000 leaves need none).
+    // One context for the pass's actions; a Cancel to abandon one only for those that bring a member in (1,000 leaves need none).
     const context = {
       ...this.options,
       clock: this.clock,
@@ -180,13 +180,13 @@ export class Reconciler {
         steps: action.steps.map((s) => s.kind),
       });
       const member = action.rollback ? memberOf(action.server) : undefined;
-      let abandon: AbortController | undefined;
+      let abandon: Cancel | undefined;
       if (member !== undefined) {
-        abandon = new AbortController();
+        abandon = new Cancel();
         this.bringingIn.set(action.server, { member, abandon });
       }
       // finally: an action that ended before its first answer (refused, aborted) must not hold the pass's write back.
-      const run = applyAction(abandon ? { ...context, abandon: abandon.signal } : context, action)
+      const run = applyAction(context, action, abandon)
         .finally(() => firstAnswered(action.server))
         .then((outcome) => {
           this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
@@ -250,9 +250,9 @@ export class Reconciler {
    */
   private abandonGone(desired: ReadonlyMap<string, unknown>): void {
     for (const [server, { member, abandon }] of this.bringingIn) {
-      if (desired.has(member) || abandon.signal.aborted) continue;
+      if (desired.has(member) || abandon.cancelled) continue;
       this.options.log.info('action.abandoned', { server, member, reason: 'member is no longer wanted' });
-      abandon.abort();
+      abandon.cancel();
     }
   }
 

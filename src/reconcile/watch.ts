@@ -16,6 +16,30 @@ interface Waiter {
   resolve: (met: boolean) => void;
 }
 
+/**
+ * Ends waits early, once (the member of a server still waiting for its first check left). What an AbortController
+ * would do for a wait, without an EventTarget per join: 1,000 joins made 1,000 of them (~40 ms of CPU in a profile).
+ */
+export class Cancel {
+  private wakers: Array<() => void> | undefined = [];
+
+  get cancelled(): boolean {
+    return this.wakers === undefined;
+  }
+
+  cancel(): void {
+    const wakers = this.wakers;
+    this.wakers = undefined;
+    for (const wake of wakers ?? []) wake();
+  }
+
+  /** Runs `wake` once when cancelled (at once if it already is). */
+  onCancel(wake: () => void): void {
+    if (this.wakers) this.wakers.push(wake);
+    else wake();
+  }
+}
+
 export class ServerWatcher {
   private readonly waiters = new Set<Waiter>();
   private timer: unknown;
@@ -31,19 +55,19 @@ export class ServerWatcher {
   /**
    * Resolves true once `until` holds for the server, false when `timeoutMs` passes first.
    * `needsSessions`: `until` reads sessions and queue (drains), so `show stat` must be read too.
-   * `signal`: ends the wait at once with false (the reason to wait is gone).
+   * `cancel`: ends the wait at once with false (the reason to wait is gone).
    */
   waitFor(
     server: string,
     until: (server: ActualServer | undefined) => boolean,
     timeoutMs: number,
-    { needsSessions = false, signal }: { needsSessions?: boolean; signal?: AbortSignal | undefined } = {},
+    { needsSessions = false, cancel }: { needsSessions?: boolean; cancel?: Cancel | undefined } = {},
   ): Promise<boolean> {
-    if (signal?.aborted) return Promise.resolve(false);
+    if (cancel?.cancelled) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiter: Waiter = { server, needsSessions, until, deadline: this.clock.now() + timeoutMs, resolve };
       this.waiters.add(waiter);
-      signal?.addEventListener('abort', () => this.waiters.delete(waiter) && resolve(false), { once: true });
+      cancel?.onCancel(() => this.waiters.delete(waiter) && resolve(false));
       this.timer ??= this.clock.setTimeout(() => void this.poll(), 0);
     });
   }

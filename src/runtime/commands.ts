@@ -37,7 +37,8 @@ const stateSchema = z.enum(serverStates);
 const healthSchema = z.enum(['up', 'stopping', 'down']);
 const agentSchema = z.enum(['up', 'down']);
 const removableWaitMs = z.number().int().min(1).max(60_000);
-const serverSpec = z.object({ address: ipAddress, port, weight, policy: serverPolicySchema });
+const serverEndpoint = z.object({ address: ipAddress, port });
+const serverSettings = z.object({ weight, policy: serverPolicySchema });
 
 /** Everything `add server` sets: HAProxy ignores `default-server` for dynamic servers. */
 export interface ServerSpec {
@@ -96,6 +97,28 @@ function ref(backend: string, server: string, what: string): string {
   return checkedText;
 }
 
+/**
+ * The keyword texts of `add server` already made from valid settings (weight and policy): an agent has one policy and
+ * a few weights, and validating the policy on each of 1,000 adds was most of their zod cost. Keyed by the text
+ * itself, the only thing sent, so settings that make the same text are as safe; bounded like validRefs.
+ */
+const validKeywords = new Set<string>();
+
+function keywords(serverWeight: number, policy: ServerPolicy, what: string): string {
+  let text: string | undefined;
+  try {
+    text = serverKeywords(serverWeight, policy);
+  } catch {
+    // Not a policy's shape: the validation below says what is wrong.
+  }
+  if (text !== undefined && validKeywords.has(text)) return text;
+  const checked = valid(serverSettings, { weight: serverWeight, policy }, what);
+  if (validKeywords.size >= REF_MEMO_SIZE) validKeywords.clear();
+  text = serverKeywords(checked.weight, checked.policy);
+  validKeywords.add(text);
+  return text;
+}
+
 const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });
 const read = (text: string): Command => ({ text, mutation: false, expect: { kind: 'read' }, responses: 1 });
 
@@ -106,8 +129,9 @@ const read = (text: string): Command => ({ text, mutation: false, expect: { kind
  */
 export function addServer(backend: string, server: string, spec: ServerSpec): Command {
   const target = ref(backend, server, 'add server');
-  const s = valid(serverSpec, { ...spec, policy: spec.policy ?? defaultServerPolicy }, `add server ${target}`);
-  return mutation(`add server ${target} ${endpoint(s.address, s.port)} ${serverKeywords(s.weight, s.policy)}`, {
+  const where = valid(serverEndpoint, { address: spec.address, port: spec.port }, `add server ${target}`);
+  const settings = keywords(spec.weight, spec.policy ?? defaultServerPolicy, `add server ${target}`);
+  return mutation(`add server ${target} ${endpoint(where.address, where.port)} ${settings}`, {
     kind: 'exact',
     text: 'New server registered.',
   });

@@ -16,10 +16,12 @@ export class PromptFramer {
 
   /** Feeds bytes as they arrive; returns every answer completed by them, in order. */
   push(chunk: Uint8Array | string): string[] {
+    // The prompt is looked for only where it can end in the new text: a 150 KB answer comes in several chunks.
+    const from = Math.max(0, this.buffer.length - PROMPT.length + 1);
     this.buffer += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
     const answers: string[] = [];
     let start = 0;
-    for (let end = this.buffer.indexOf(PROMPT); end !== -1; end = this.buffer.indexOf(PROMPT, start)) {
+    for (let end = this.buffer.indexOf(PROMPT, from); end !== -1; end = this.buffer.indexOf(PROMPT, start)) {
       answers.push(this.buffer.slice(start, end));
       start = end + PROMPT.length;
     }

@@ -89,6 +89,17 @@ export function parseBackendList(text: string): string[] {
     .map((line) => line.trim());
 }
 
+/** Field `index` of a row (or ''), cut out alone: a watcher skips most of 1,000 rows every 25 ms by their name. */
+function field(row: string, separator: string, index: number): string {
+  let start = 0;
+  for (let i = 0; i < index; i += 1) {
+    start = row.indexOf(separator, start) + 1;
+    if (start === 0) return '';
+  }
+  const end = row.indexOf(separator, start);
+  return row.slice(start, end === -1 ? row.length : end);
+}
+
 /** Maps header names to their column index, or fails when a needed column is missing. */
 function columns(header: string[], needed: readonly string[], what: string, text: string): Map<string, number> {
   const index = new Map(header.map((name, i) => [name, i]));
@@ -123,7 +134,7 @@ export function parseServersState(text: string, only?: ReadonlySet<string>): Ser
   const agentAddr = col.get('srv_agent_addr') ?? -1;
   const agentPort = col.get('srv_agent_port') ?? -1;
   const num = (f: string[], i: number | undefined): number => integer(f[i as number], 'show servers state', text);
-  const wanted = only && ((row: string) => only.has(row.split(' ', (srv as number) + 1)[srv as number] ?? ''));
+  const wanted = only && ((row: string) => only.has(field(row, ' ', srv as number)));
   return (wanted ? rows.filter(wanted) : rows).map((row) => {
     const f = row.split(' ');
     return {
@@ -168,7 +179,7 @@ export function parseStat(text: string, only?: ReadonlySet<string>): StatRow[] {
   const lastsess = col.get('lastsess');
   const rowsOut: StatRow[] = [];
   for (const row of rows) {
-    if (only && !only.has(row.split(',', (sv as number) + 1)[sv as number] ?? '')) continue;
+    if (only && !only.has(field(row, ',', sv as number))) continue;
     const f = row.split(',');
     const get = (i: number | undefined): string => f[i as number] ?? '';
     const name = get(sv);

@@ -60,6 +60,21 @@ describe('MemberDecoder', () => {
     expect(changed).toEqual(toMember(record('a', change)));
   });
 
+  it('tells apart records whose fields would run together as text', () => {
+    const decoder = new MemberDecoder();
+    const pairs = [
+      [record('a', { Tags: { role: 'backend', port: '3000' } }), record('a', { Tags: { 'role"backend': 'port', '3000': '' } })],
+      [record('a1', { Addr: Buffer.from([0, 0, 1]) }), record('a', { Addr: Buffer.from([10, 0, 0, 1]) })],
+      [record('a', { Tags: { x: 'y' } }), record('a', { Tags: { xy: '' } })],
+    ];
+    for (const [one, other] of pairs) {
+      const [first] = decoder.list([one]);
+      const [second] = decoder.list([other]);
+      expect(second).not.toBe(first);
+      expect(second).toEqual(toMember(other));
+    }
+  });
+
   it('validates the status of a known member whose status alone changed', () => {
     const decoder = new MemberDecoder();
     const [a] = decoder.list([record('a')]);

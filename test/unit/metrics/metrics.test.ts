@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/log.js';
+import { createLogger, silentLogger, withFields } from '../../../src/log.js';
 import { observe, type Health } from '../../../src/metrics/observe.js';
 import { Registry } from '../../../src/metrics/registry.js';
 
@@ -37,6 +37,20 @@ describe('metrics', () => {
     registry.inc('y_total', 'Y', { backend: 'b\\1\n"x"', kind: 'k' });
     expect(registry.get('y_total', { kind: 'k', backend: 'b\\1\n"x"' })).toBe(2);
     expect(registry.render()).toContain('y_total{backend="b\\\\1\\n\\"x\\"",kind="k"} 2');
+  });
+
+  it("labels a reconciler's steps with the backend its logger puts on every line, or the line's own", () => {
+    const registry = new Registry();
+    const health: Health = { runtime: false, serf: false, configError: undefined, foreign: undefined, stale: undefined };
+    const lines: string[] = [];
+    const log = withFields(observe(createLogger({ write: (l) => lines.push(l) }), registry, health), { backend: 'nodes' });
+    log.info('step.finished', { step: 'add' });
+    log.info('step.finished', { step: 'add', backend: 'api' });
+    log.error('step.failed', { step: 'del' });
+    expect(registry.get('ha_agent_steps_total', { kind: 'add', backend: 'nodes' })).toBe(1);
+    expect(registry.get('ha_agent_steps_total', { kind: 'add', backend: 'api' })).toBe(1);
+    expect(registry.get('ha_agent_steps_failed_total', { kind: 'del', backend: 'nodes' })).toBe(1);
+    expect(lines.map((l) => (JSON.parse(l) as { backend: string }).backend)).toEqual(['nodes', 'api', 'nodes']);
   });
 
   it('counts the agent log events, and tracks health from them', () => {

@@ -1,6 +1,6 @@
 /** ServerWatcher over a fake HAProxy with fake time: one read per tick for every waiter, deadlines, early ends. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ServerWatcher } from '../../../src/reconcile/watch.js';
+import { Cancel, ServerWatcher } from '../../../src/reconcile/watch.js';
 import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
 
 function counting(haproxy: FakeHaproxy) {
@@ -83,17 +83,18 @@ describe('ServerWatcher', () => {
     expect(drained).toBe(false);
   });
 
-  it('ends a wait with false at once when its signal aborts, leaving the other waiters be', async () => {
+  it('ends a wait with false at once when it is cancelled, leaving the other waiters be', async () => {
     const haproxy = new FakeHaproxy();
     haproxy.boot('web-1', '10.0.0.1', 3000, { checkEnabled: false });
     haproxy.boot('web-2', '10.0.0.2', 3000, { checkEnabled: false });
     const watcher = new ServerWatcher(haproxy, 'nodes');
-    const abandon = new AbortController();
-    const first = watcher.waitFor('web-1', (s) => s?.checkPassed === true, 10_000, { signal: abandon.signal });
+    const abandon = new Cancel();
+    const first = watcher.waitFor('web-1', (s) => s?.checkPassed === true, 10_000, { cancel: abandon });
     const second = watcher.waitFor('web-2', (s) => s?.checkPassed === true, 10_000);
     await vi.advanceTimersByTimeAsync(300);
-    abandon.abort();
+    abandon.cancel();
     expect(await first).toBe(false);
+    expect(await watcher.waitFor('web-1', () => true, 10_000, { cancel: abandon })).toBe(false);
     haproxy.servers.get('web-2')!.checkEnabled = true;
     await vi.advanceTimersByTimeAsync(100);
     expect(await second).toBe(true);

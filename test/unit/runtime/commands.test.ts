@@ -94,6 +94,20 @@ describe('command builder', () => {
     expect(() => setWeight('nodes', 'a', weight)).toThrow(invalid);
   });
 
+  it('refuses settings unlike the ones it has built before, each time it is asked', () => {
+    expect(addServer('nodes', 'a', spec).text).toContain(' weight 100 ');
+    const bad = [
+      { ...spec, weight: 100.5 },
+      { ...spec, policy: { ...defaultServerPolicy, check: { ...defaultServerPolicy.check, inter: '1000; show info' } } },
+      { ...spec, policy: { ...defaultServerPolicy, check: { ...defaultServerPolicy.check, rise: 0 } } },
+      { ...spec, policy: { pool: defaultServerPolicy.pool } },
+    ] as (typeof spec)[];
+    for (let i = 0; i < 2; i += 1) for (const settings of bad) expect(() => addServer('nodes', 'a', settings)).toThrow(invalid);
+    // A policy that is not the same object but makes the same text makes the same command.
+    const copy = { ...spec, policy: structuredClone(defaultServerPolicy) };
+    expect(addServer('nodes', 'a', copy).text).toBe(addServer('nodes', 'a', spec).text);
+  });
+
   it('refuses a state HAProxy does not know', () => {
     expect(() => setState('nodes', 'a', 'up' as 'ready')).toThrow(invalid);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchLines, createLogger } from '../../../src/log.js';
+import { batchLines, createLogger, withFields } from '../../../src/log.js';
 import { RuntimeError } from '../../../src/runtime/errors.js';
 import { parseDuration } from '../../../src/util/duration.js';
 
@@ -75,6 +75,38 @@ describe('logs', () => {
     const times = lines.map((l) => Date.parse((JSON.parse(l) as { time: string }).time));
     expect(times.every((t) => t >= before && t <= after)).toBe(true);
     expect(lines[1]).toMatch(/^\{"time":"\d{4}-\d\d-\d\dT[\d:.]+Z","level":"info","event":"b"\}\n$/);
+  });
+
+  it("withFields puts its fields on every line, first; a line's own field of the same name wins", () => {
+    const lines: string[] = [];
+    const log = withFields(withFields(createLogger({ write: (l) => lines.push(l), now }), { backend: 'nodes' }), { shard: 2 });
+    log.info('a', { server: 'web-1' });
+    log.info('b', { backend: 'other', server: 'web-2' });
+    log.info('c');
+    expect(lines[0]).toBe('{"time":"2026-11-25T12:00:00.000Z","level":"info","event":"a","backend":"nodes","shard":2,"server":"web-1"}\n');
+    expect(JSON.parse(lines[1]!)).toEqual({
+      time: '2026-11-25T12:00:00.000Z',
+      level: 'info',
+      event: 'b',
+      backend: 'other',
+      shard: 2,
+      server: 'web-2',
+    });
+    expect(lines[1]!.match(/"backend"/g)).toHaveLength(1);
+    expect(lines[2]).toBe('{"time":"2026-11-25T12:00:00.000Z","level":"info","event":"c","backend":"nodes","shard":2}\n');
+    const pretty: string[] = [];
+    withFields(createLogger({ format: 'pretty', write: (l) => pretty.push(l), now }), { backend: 'nodes' }).info('d', { n: 1 });
+    expect(pretty).toEqual(['12:00:00.000 INFO  d backend=nodes n=1\n']);
+  });
+
+  it('withFields over any other logger copies its fields into each line', () => {
+    const seen: unknown[] = [];
+    const log = withFields(
+      { debug: () => {}, info: (event, fields) => seen.push({ event, ...fields }), warn: () => {}, error: () => {} },
+      { backend: 'nodes' },
+    );
+    withFields(log, { shard: 2 }).info('a', { backend: 'other' });
+    expect(seen).toEqual([{ event: 'a', backend: 'other', shard: 2 }]);
   });
 
   it('writes readable single lines in pretty format, quoting anything unusual', () => {

@@ -3,7 +3,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'webapp/dist/', 'reports/', 'node_modules/', 'docker/'] },
+  // src/render/default-template.ts: generated (scripts/precompile-template.mjs).
+  { ignores: ['dist/', 'webapp/dist/', 'reports/', 'node_modules/', 'docker/', 'src/render/default-template.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -15,7 +15,8 @@ import { SerfMembership } from '../src/membership/source.js';
 import { parseSerfAddress } from '../src/membership/rpc-client.js';
 import { defaultServerPolicy } from '../src/model/server.js';
 import { desiredServers } from '../src/reconcile/desired.js';
-import { compileTemplate, type ConfigModel } from '../src/render/template.js';
+import { compileTemplate } from '../src/render/compile.js';
+import type { ConfigModel } from '../src/render/template.js';
 
 export type ReloadWay = 'restart' | 'soft' | 'seamless';
 

@@ -34,7 +34,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
     }
   });
   // Bad template settings are refused at start, not at the first membership change.
-  const { render, base, identity, settings } = loadTemplate(config);
+  const { render, base, identity, settings } = await loadTemplate(config);
   const { configOut } = config;
   const writer = configOut === undefined || config.dryRun ? undefined : new ConfigWriter({ render, base, outPath: configOut, log });
   // Recorded before the first write, so that a HAProxy booted from this file can be told old → new later.

@@ -37,8 +37,8 @@ export const planSpec: CommandSpec = {
 };
 
 /** Whose HAProxy this is and which boot settings it runs, against the settings given (as run would render them). */
-function inspectInfo(config: AgentConfig, info: Info): Promise<Inspection> | undefined {
-  const { identity, settings } = loadTemplate(config);
+async function inspectInfo(config: AgentConfig, info: Info): Promise<Inspection | undefined> {
+  const { identity, settings } = await loadTemplate(config);
   if (identity === undefined) return undefined;
   const { configOut } = config;
   const recorded = (fp: string) => (configOut === undefined ? Promise.resolve(undefined) : recordedSettings(configOut, fp));

@@ -42,7 +42,7 @@ export async function reload(argv: readonly string[], io: CliIo): Promise<number
   if (configOut === undefined || stateFile === undefined || config.deployment === undefined) {
     throw new UsageError('--config-out is required: the reload re-renders it and keeps the servers state beside it');
   }
-  const { render, base, identity, settings } = loadTemplate(config);
+  const { render, base, identity, settings } = await loadTemplate(config);
   if (identity === undefined) throw new UsageError('no deployment id');
   const writer = new ConfigWriter({ render, base, outPath: configOut, log: config.log });
   // `haproxy -c` of the config needs the routing maps it names.

@@ -46,7 +46,7 @@ export async function render(argv: readonly string[], io: CliIo): Promise<number
     weight: config.desired.defaultWeight,
     disabled: true,
   }));
-  const { render: renderConfig, base, identity, settings } = loadTemplate(config);
+  const { render: renderConfig, base, identity, settings } = await loadTemplate(config);
   let text: string;
   try {
     text = renderConfig({ ...base, servers });

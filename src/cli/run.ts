@@ -5,7 +5,6 @@ import { createAgent } from './agent.js';
 import { batchLines } from '../log.js';
 import { observe, type Health } from '../metrics/observe.js';
 import { Registry } from '../metrics/registry.js';
-import { serveMetrics } from '../metrics/server.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, UsageError, type CommandSpec, type OptionSpec } from './options.js';
 
@@ -43,9 +42,10 @@ export async function run(argv: readonly string[], io: CliIo, signal?: AbortSign
   // Metrics and health are read off the agent's own log events.
   config.log = observe(config.log, metrics, health);
   const { log } = config;
+  // The HTTP server (and node:http) is loaded only when asked for.
   const metricsServer =
     typeof values.metrics === 'string'
-      ? await serveMetrics(values.metrics, metrics, health).catch((error: Error) => {
+      ? await (await import('../metrics/server.js')).serveMetrics(values.metrics, metrics, health).catch((error: Error) => {
           throw new UsageError(`--metrics: cannot listen on ${String(values.metrics)}: ${error.message}`);
         })
       : undefined;

@@ -3,8 +3,9 @@
  * with the deployment's identity and boot settings, so that all of them mark and judge an HAProxy alike.
  */
 import { readFileSync } from 'node:fs';
+import * as defaultTemplate from '../render/default-template.js';
 import { stamp, type Stamped } from '../render/identity.js';
-import { compileTemplate, type RenderConfig } from '../render/template.js';
+import { precompiledTemplate, renderer, type RenderConfig } from '../render/template.js';
 import type { AgentConfig } from './agent-config.js';
 import { UsageError } from './options.js';
 
@@ -12,8 +13,18 @@ export interface StampedTemplate extends Stamped<AgentConfig['base']> {
   render: RenderConfig;
 }
 
+/**
+ * The default template comes precompiled; any other text (a user's --template, or the default one edited in
+ * place) is compiled, with Handlebars' compiler loaded for it alone.
+ */
+async function compiled(source: string): Promise<RenderConfig> {
+  if (source === defaultTemplate.source) return renderer(precompiledTemplate(defaultTemplate.spec));
+  const { compileTemplate } = await import('../render/compile.js');
+  return compileTemplate(source);
+}
+
 /** A template that cannot be read or does not render the settings given is a usage error, found at start. */
-export function loadTemplate(config: Pick<AgentConfig, 'templatePath' | 'base' | 'deployment'>): StampedTemplate {
+export async function loadTemplate(config: Pick<AgentConfig, 'templatePath' | 'base' | 'deployment'>): Promise<StampedTemplate> {
   let template: string;
   try {
     template = readFileSync(config.templatePath, 'utf8');
@@ -21,7 +32,7 @@ export function loadTemplate(config: Pick<AgentConfig, 'templatePath' | 'base' |
     throw new UsageError(`--template: cannot read ${config.templatePath}: ${(error as Error).message}`);
   }
   try {
-    const render = compileTemplate(template);
+    const render = await compiled(template);
     const stamped = stamp(config.base, config.deployment, template);
     render({ ...stamped.base, servers: [] });
     return { render, ...stamped };

@@ -1,8 +1,11 @@
 /**
  * Renders haproxy.cfg from the Handlebars template (pure). Every value is validated first: the
  * template must never receive a newline that would add a line of configuration.
+ * Rendering needs only Handlebars' runtime: a template is compiled by compile.ts, or precompiled
+ * (the default one, default-template.ts), which spares the agent the compiler's memory.
  */
-import Handlebars from 'handlebars';
+import type HandlebarsApi from 'handlebars';
+import runtime from 'handlebars/runtime.js';
 import { z } from 'zod';
 import { endpoint, serverKeywords, serverPolicySchema, serverSchema, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues } from '../model/values.js';
@@ -71,8 +74,19 @@ export class TemplateError extends Error {
 
 export type RenderConfig = (model: ConfigModel) => string;
 
-export function compileTemplate(source: string): RenderConfig {
-  const template = Handlebars.compile(source, { noEscape: true, strict: true });
+/** A compiled template: what Handlebars.compile returns, or the runtime makes of a precompiled one. */
+export type TemplateFunction = (context: object) => string;
+
+/** The options every template is compiled with, precompiled or not: the output must not depend on which. */
+export const compileOptions = { noEscape: true, strict: true } as const;
+
+/** A template precompiled with compileOptions (Handlebars.precompile's object, evaluated). */
+export function precompiledTemplate(spec: TemplateSpecification): TemplateFunction {
+  // The runtime is the same Handlebars object without its compiler; its bundled typings declare nothing.
+  return (runtime as unknown as typeof HandlebarsApi).template(spec);
+}
+
+export function renderer(template: TemplateFunction): RenderConfig {
   return (model) => {
     const parsed = configModelSchema.safeParse(model);
     if (!parsed.success) throw new TemplateError(`refused to render haproxy.cfg: ${describeIssues(parsed.error)}`);

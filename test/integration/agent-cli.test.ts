@@ -1,12 +1,14 @@
 /** `ha-agent plan`, `run --dry-run`, start-up validation, and `handle` as a real Serf event handler. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RuntimeClient } from '../../src/runtime/client.js';
 import { agentArgs, startAgent } from '../helpers/agent.js';
 import { binPath, haAgent } from '../helpers/cli.js';
 import { startWebMember, type WebMember } from '../helpers/cluster.js';
-import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { startHaproxy, templatePath, type TestHaproxy } from '../helpers/haproxy.js';
 import { startHttpBackend, type HttpBackend } from '../helpers/http-backend.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/processes.js';
@@ -188,5 +190,22 @@ describe('ha-agent handle as a real Serf event handler', () => {
     expect(logs.find((l) => l.event === 'handle.no-rpc')).toBeDefined();
     expect(logs.find((l) => l.event === 'member.rejected')).toMatchObject({ member: '"x;shutdown"' });
     expect((await runtime.serversState(haproxy.backend)).map((s) => s.name)).toEqual(['web-a1']);
+  });
+});
+
+describe('render with the default template and with a user one', () => {
+  it("renders a user's --template (compiled at start) as the default one (precompiled) plus the user's line", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-template-'));
+    try {
+      const template = path.join(dir, 'mine.hbs');
+      writeFileSync(template, `${readFileSync(templatePath, 'utf8')}# served by {{backends.0.name}}\n`);
+      const precompiled = await haAgent(['render', '--slots', '2']);
+      const compiled = await haAgent(['render', '--slots', '2', '--template', template]);
+      expect([precompiled.code, compiled.code]).toEqual([0, 0]);
+      expect(precompiled.stdout).toContain('server slot2 0.0.0.0:');
+      expect(compiled.stdout).toBe(`${precompiled.stdout}# served by nodes\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

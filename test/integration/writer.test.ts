@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { defaultServerPolicy } from '../../src/model/server.js';
-import { compileTemplate, type ConfigModel } from '../../src/render/template.js';
+import { compileTemplate } from '../../src/render/compile.js';
+import type { ConfigModel } from '../../src/render/template.js';
 import { ConfigWriter } from '../../src/render/writer.js';
 import { templatePath } from '../helpers/haproxy.js';
 

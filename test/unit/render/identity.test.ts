@@ -11,7 +11,8 @@ import {
   settingChanges,
   stamp,
 } from '../../../src/render/identity.js';
-import { compileTemplate, type ConfigModel } from '../../../src/render/template.js';
+import { compileTemplate } from '../../../src/render/compile.js';
+import type { ConfigModel } from '../../../src/render/template.js';
 import { parseInfo } from '../../../src/runtime/parse.js';
 import { templatePath } from '../../helpers/haproxy.js';
 

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultServerPolicy } from '../../../src/model/server.js';
-import { compileTemplate, type ConfigModel } from '../../../src/render/template.js';
+import { compileTemplate } from '../../../src/render/compile.js';
+import * as defaultTemplate from '../../../src/render/default-template.js';
+import { precompiledTemplate, renderer, type ConfigModel, type RenderConfig } from '../../../src/render/template.js';
 import { templatePath } from '../../helpers/haproxy.js';
 
-const render = compileTemplate(readFileSync(templatePath, 'utf8'));
 const model: ConfigModel = {
   runtime: { unixSocket: '/run/haproxy/admin.sock', tcp: '127.0.0.1:9999' },
   frontend: { bind: '*:80' },
@@ -17,7 +18,13 @@ const model: ConfigModel = {
   ],
 };
 
-describe('haproxy.cfg template', () => {
+// The agent renders the default template precompiled (src/render/default-template.ts), any other one compiled.
+const renderers: Array<[string, RenderConfig]> = [
+  ['compiled', compileTemplate(readFileSync(templatePath, 'utf8'))],
+  ['precompiled', renderer(precompiledTemplate(defaultTemplate.spec))],
+];
+
+describe.each(renderers)('haproxy.cfg template, %s', (_name, render) => {
   it('renders one server line per server, with the same keywords add server uses', () => {
     const lines = render(model)
       .split('\n')
@@ -69,7 +76,7 @@ describe('haproxy.cfg template', () => {
   });
 });
 
-describe('haproxy.cfg template with services', () => {
+describe.each(renderers)('haproxy.cfg template with services, %s', (_name, render) => {
   const services: ConfigModel = {
     ...model,
     services: [{ name: 'api', balance: 'leastconn', healthPath: '/ok', sticky: { cookie: 'SID', key: 'k3y' } }],

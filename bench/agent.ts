@@ -185,9 +185,14 @@ async function mass(): Promise<void> {
           ` first check seen passed ${heavy.joinStages['first check passed (seen)']} ms, agent CPU ${heavy.joinCpuMs} ms`
       : '  the run with the Node.js fleet failed',
   );
-  console.log(
-    `  ha-agent RSS 5 s after the joins: ${medianRange(pick('agentRssMb'), 1)} MB — target <= 80: ${verdict(pick('agentRssMb'), 80)}`,
-  );
+  // V8 keeps the heap pages a burst of joins used committed until its memory reducer returns them, ~10 s later.
+  for (const [when, key] of [
+    ['5 s after the joins', 'agentRssMb'],
+    ['after the 10-s idle window (~15 s after the joins)', 'agentRssSettledMb'],
+    ['at its peak (VmHWM, during the joins)', 'agentRssPeakMb'],
+  ] as const) {
+    console.log(`  ha-agent RSS ${when}: ${medianRange(pick(key), 1)} MB — target <= 80: ${verdict(pick(key), 80)}`);
+  }
   console.log(
     `  idle ha-agent CPU over 10 s (${MASS} members): ${medianRange(pick('idleCpu'), 2)} % of a core at ${medianRange(pick('pollsPerSecond'), 1)} polls/s;`,
   );

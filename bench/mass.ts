@@ -35,7 +35,10 @@ export interface MassResult {
   joinCpuMs: number;
   outCpuMs: number;
   distinctServed: number;
+  /** The agent's RSS 5 s after the joins, after the idle window (~15 s after), and the most it held (its peak, during the joins). */
   agentRssMb: number;
+  agentRssSettledMb: number;
+  agentRssPeakMb: number;
   /** % of one core over `idleMs` with every member served and nothing changing (NaN when not measured). */
   idleCpu: number;
   /** `stats` reads a second during the idle window. */
@@ -129,6 +132,8 @@ export async function massChange(
     const polls = serf.statsRequests;
     const [idleCpu = Number.NaN] = idleMs > 0 ? await cpuPercent([agent.process.pid], idleMs) : [];
     const pollsPerSecond = idleMs > 0 ? ((serf.statsRequests - polls) * 1000) / idleMs : Number.NaN;
+    const agentRssSettledMb = idleMs > 0 ? rssMb(agent.process.pid) : Number.NaN;
+    const agentRssPeakMb = rssMb(agent.process.pid, 'VmHWM');
     const known = new Set(fleet.webs.map(fleet.header));
     const served = new Set<string>();
     for (let i = 0; i < Math.min(count * 2, 400); i += 1) {
@@ -170,6 +175,8 @@ export async function massChange(
       deletedMs,
       distinctServed: served.size,
       agentRssMb,
+      agentRssSettledMb,
+      agentRssPeakMb,
       idleCpu,
       pollsPerSecond,
     };

@@ -3,7 +3,9 @@
  *   a. ha-agent (Runtime API, no reload)        b. render + restart HAProxy (the seed lab)
  *   c. render + `haproxy -sf` (consul-template)  d. render + master-worker seamless reload
  * Real haproxy, serf (profile `lan`, as the images use), s6 and web app on loopback; short requests
- * from a separate process, plus long-lived streaming responses open across the scale events.
+ * from a separate process, plus long-lived streaming responses open across the scale events. Every way's
+ * balancer follows a Serf agent set up as the product's: the local cluster's ha container's
+ * (scripts/serf-agent.sh under s6), whose HAProxy and ha-agent are held down for the reload-based ways.
  * Each way: 2 web servers, then BENCH_CYCLES (default 5) cycles of scale to 4 and back to 2.
  * Prints figures (docs/benchmarks.md records a run); asserts nothing.
  */
@@ -13,8 +15,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../src/lab/cluster/local.js';
 import { openStream, percentile, summarise, type Outcome, type Stream } from '../src/lab/demo/load.js';
-import { startSerf } from '../test/helpers/serf.js';
-import { stopAll } from '../test/helpers/processes.js';
 import { freePort } from '../test/helpers/ports.js';
 import { machineLine, medianRange } from './figures.js';
 import { ReloadBalancer, type ReloadWay } from './reload-balancer.js';
@@ -248,17 +248,10 @@ async function agentWay(): Promise<Row> {
 async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-'));
   const port = await freePort();
-  await startSerf({
-    name: 'ha',
-    address: '127.0.0.1',
-    bindPort: 7946,
-    rpcPort: 7373,
-    tags: { role: 'lb' },
-    config: { profile: SERF_PROFILE },
-  });
   // Not below the cluster's state folder: LocalCluster.up starts that afresh.
   const balancerDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-lb-'));
   const runtimePort = await freePort();
+  // It follows the ha container's Serf agent (started below, with the product's settings) once that answers.
   const balancer = new ReloadBalancer(way, balancerDir, port, runtimePort, '127.0.0.1:7373');
   balancer.start();
   let cluster: LocalCluster | undefined;
@@ -268,7 +261,7 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
       stateDir,
       port,
       webapps: 2,
-      ha: false,
+      ha: 'serf',
       serfProfile: SERF_PROFILE,
       runtimeUrl: `tcp://127.0.0.1:${runtimePort}`,
     });
@@ -279,7 +272,6 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
     // Also when the way failed: a balancer left running would follow the next way's members.
     await cluster?.down();
     await balancer.stop();
-    await stopAll();
   }
 }
 
@@ -296,7 +288,6 @@ const measure = async (name: string, run: () => Promise<Row>) => {
     rows.push(await run());
   } catch (error) {
     failures.push(`${name}: ${(error as Error).message.split('\n')[0]}`);
-    await stopAll();
   }
 };
 await measure('agent', agentWay);

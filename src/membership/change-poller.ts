@@ -1,13 +1,14 @@
 /**
  * Spots membership changes before Serf's event batch does. Serf delivers member events only after
  * 1 s of quiet (3 s at most), but its member list shows a join (the push/pull at join) and a leave
- * intent (status `leaving`) within gossip time. The RPC `stats` answer is small and fixed-size
- * whatever the cluster's size, and what moves in it with every such change is read often; the
- * members are listed again only when it moved, so the poll costs almost nothing.
- * A leave intent moves the member clock only when the leaver's clock was not behind ours: of two
- * members leaving together, the second's intent usually moves neither the clock nor a count (until
- * its `left`, ~0.2–0.4 s later). Every intent new to this agent is queued for re-broadcast, though,
- * so the intent queue grows with it; it shrinks again as gossip sends them on, which is no change.
+ * intent (status `leaving`) within gossip time. Each tick reads two answers that stay small whatever
+ * the cluster's size: `stats` (the member clock and the member/failed/left counts move with a join, a
+ * left or a failure) and the members whose status is `leaving` (`members-filtered`: empty but during a
+ * leave). The full list is read only when one of them moved, so the poll costs almost nothing.
+ * The leaving members are read because a leave intent moves the member clock only when the leaver's
+ * clock was not behind ours: of two members leaving together, the second's intent usually moves no
+ * counter until its `left`, ~0.2–0.4 s later (Serf's queue of intents to re-broadcast grows with it,
+ * but gossip often sends it on before the next read).
  * This is only a prompt to list again: events and the periodic resync stay the safety net.
  */
 import { z } from 'zod';
@@ -19,6 +20,8 @@ export const DEFAULT_POLL_MS = 50;
 export interface ChangePollerOptions {
   /** Serf's `stats` answer. */
   readStats: () => Promise<unknown>;
+  /** Serf's members whose status is `leaving` (RPC `members-filtered`). */
+  readLeaving: () => Promise<unknown>;
   /** A change was seen: list the members again. */
   onChange: (reason: string) => void;
   intervalMs?: number;
@@ -26,40 +29,27 @@ export interface ChangePollerOptions {
 }
 
 const statsSchema = z.object({
-  serf: z.object({
-    member_time: z.string(),
-    members: z.string(),
-    failed: z.string(),
-    left: z.string(),
-    // Optional: without it the clock and counts alone still catch most changes.
-    intent_queue: z.string().regex(/^\d+$/).optional(),
-  }),
+  serf: z.object({ member_time: z.string(), members: z.string(), failed: z.string(), left: z.string() }),
 });
+const leavingSchema = z.array(z.object({ Name: z.string() }));
 
-/** What moves when a member joins, starts leaving, leaves or fails; undefined when the answer is not Serf's. */
-export interface MembershipSignature {
-  /** The member clock and the member/failed/left counts: any change counts. */
-  counters: string;
-  /** Intents queued for re-broadcast: only growth counts (the queue also shrinks as gossip sends them on). */
-  intents: number;
-}
-
-export function membershipSignature(stats: unknown): MembershipSignature | undefined {
-  const parsed = statsSchema.safeParse(stats);
-  if (!parsed.success) return undefined;
-  const { member_time, members, failed, left, intent_queue = '0' } = parsed.data.serf;
-  return { counters: `${member_time}/${members}/${failed}/${left}`, intents: Number(intent_queue) };
-}
-
-/** A new signature shows a membership change since the last one. */
-export function membershipMoved(last: MembershipSignature, now: MembershipSignature): boolean {
-  return now.counters !== last.counters || now.intents > last.intents;
+/**
+ * What moves when a member joins, starts leaving, leaves or fails: the member clock, the counts and
+ * the names of the leaving members. Any difference between two signatures is a change; undefined
+ * when an answer is not Serf's.
+ */
+export function membershipSignature(stats: unknown, leaving: unknown): string | undefined {
+  const counters = statsSchema.safeParse(stats);
+  const names = leavingSchema.safeParse(leaving);
+  if (!counters.success || !names.success) return undefined;
+  const { member_time, members, failed, left } = counters.data.serf;
+  return JSON.stringify([member_time, members, failed, left, names.data.map((m) => m.Name).sort()]);
 }
 
 export class ChangePoller {
   private timer: unknown;
   private running = false;
-  private last: MembershipSignature | undefined;
+  private last: string | undefined;
   /** Set after a change: list once more on the next tick, in case the list was read a moment before Serf applied it. */
   private confirm = false;
 
@@ -81,15 +71,17 @@ export class ChangePoller {
   }
 
   private async tick(): Promise<void> {
-    let signature: MembershipSignature | undefined;
+    let signature: string | undefined;
     try {
-      signature = membershipSignature(await this.options.readStats());
+      // Both requests go out at once: one round trip per tick.
+      const [stats, leaving] = await Promise.all([this.options.readStats(), this.options.readLeaving()]);
+      signature = membershipSignature(stats, leaving);
     } catch {
       // A failed read changes nothing: the connection's owner handles a lost connection.
     }
     if (!this.running) return;
     if (signature !== undefined) {
-      if (this.last !== undefined && membershipMoved(this.last, signature)) {
+      if (this.last !== undefined && signature !== this.last) {
         this.options.onChange('serf stats changed');
         this.confirm = true;
       } else if (this.confirm) {

@@ -33,6 +33,13 @@ export interface SerfRpcOptions {
   timeoutMs?: number;
 }
 
+/** Regular expressions Serf matches whole against a member's status, name and tags (RPC `members-filtered`). */
+export interface SerfMemberFilter {
+  Status?: string;
+  Name?: string;
+  Tags?: Record<string, string>;
+}
+
 interface Waiting {
   command: string;
   resolve: (body: unknown) => void;
@@ -40,7 +47,7 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
-/** One RPC connection to a Serf agent: `SerfRpcClient.connect()`, then `members()` and `stream()`. */
+/** One RPC connection to a Serf agent: `SerfRpcClient.connect()`, then `members()`, `membersFiltered()`, `stats()` and `stream()`. */
 export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; close: [error: SerfError] }> {
   private readonly decoder = new RpcDecoder();
   private readonly waiting = new Map<number, Waiting>();
@@ -94,9 +101,12 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
 
   /** Serf's raw member records; `toMember` validates each one. */
   async members(): Promise<unknown[]> {
-    const body = (await this.request('members', 'body')) as { Members?: unknown };
-    if (!isArray(body?.Members)) throw new SerfError('SERF_PROTOCOL', 'members answer has no Members list', { command: 'members' });
-    return body.Members;
+    return this.memberRecords('members');
+  }
+
+  /** The raw records of the members matching every filter given (Serf anchors each: `{ Status: 'leaving' }`). */
+  async membersFiltered(filter: SerfMemberFilter): Promise<unknown[]> {
+    return this.memberRecords('members-filtered', { ...filter });
   }
 
   /** The agent's counters; `serf` holds string values such as member_time, members, failed, left. */
@@ -115,6 +125,12 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
         address: this.address.text,
       }),
     );
+  }
+
+  private async memberRecords(command: string, body?: Record<string, unknown>): Promise<unknown[]> {
+    const answer = (await this.request(command, 'body', body)) as { Members?: unknown };
+    if (!isArray(answer?.Members)) throw new SerfError('SERF_PROTOCOL', `${command} answer has no Members list`, { command });
+    return answer.Members;
   }
 
   private request(command: string, kind: Expectation, body?: Record<string, unknown>): Promise<unknown> {

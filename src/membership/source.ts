@@ -1,7 +1,7 @@
 /**
  * List-then-watch over Serf's RPC: subscribe to member events first, then list members; list
  * again after every event batch, every resync period, every reconnect, and as soon as Serf's
- * counters show a change (change-poller.ts: well before the event batch). Serf coalesces events
+ * counters or leaving members show a change (change-poller.ts: well before the event batch). Serf coalesces events
  * and can hide a leave-then-rejoin or an address change entirely, and drops stream events when
  * its buffer fills, so events are only a prompt to re-list: the list is the truth.
  */
@@ -12,7 +12,7 @@ import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
 import type { SerfError } from './errors.js';
 import { MEMBER_EVENTS, MemberDecoder, type Member } from './member.js';
 import { ChangePoller } from './change-poller.js';
-import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
+import { SerfRpcClient, type SerfAddress, type SerfMemberFilter } from './rpc-client.js';
 
 /**
  * What the membership source needs of one Serf RPC connection (SerfRpcClient in production): the
@@ -21,8 +21,10 @@ import { SerfRpcClient, type SerfAddress } from './rpc-client.js';
 export interface SerfSession {
   readonly closed: boolean;
   members(): Promise<unknown[]>;
-  /** Serf's counters: a cheap read that moves when a member joins, starts leaving, leaves or fails. */
+  /** Serf's counters: a cheap read that moves when a member joins, leaves or fails. */
   stats(): Promise<unknown>;
+  /** The members matching Serf's filters: the poll reads those with status `leaving`. */
+  membersFiltered(filter: SerfMemberFilter): Promise<unknown[]>;
   stream(type: string): Promise<void>;
   on(event: 'record', listener: (record: unknown) => void): unknown;
   once(event: 'close', listener: (error: SerfError) => void): unknown;
@@ -39,7 +41,7 @@ export interface MembershipOptions {
   log: Logger;
   reconnectStrategy?: ReconnectStrategy;
   timeoutMs?: number;
-  /** How often Serf's counters are read to list at once on a change, ahead of its event batch. */
+  /** How often Serf's counters and leaving members are read to list at once on a change, ahead of its event batch. */
   pollMs?: number;
   /** Opens one session; a real RPC connection to `address` unless a test injects a fake. */
   connect?: () => Promise<SerfSession>;
@@ -133,6 +135,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     this.list('connected');
     const poller = new ChangePoller({
       readStats: () => rpc.stats(),
+      readLeaving: () => rpc.membersFiltered({ Status: 'leaving' }),
       onChange: (reason) => this.list(reason),
       intervalMs: this.options.pollMs,
       timers: this.timers,

@@ -1,7 +1,7 @@
 /**
  * A stand-in for a Serf agent's RPC, for scale benchmarks where running hundreds of real agents
  * is not the point: it speaks the same wire protocol (msgpack header+body, handshake, auth,
- * stream ack then header+record pairs, members, stats), and lets the caller set the member list and
+ * stream ack then header+record pairs, members, members-filtered, stats), and lets the caller set the member list and
  * push coalesced member events exactly as Serf's stream delivers them. As in Serf, `stats` counts
  * members and advances a member clock on every change to the list, events or not.
  */
@@ -34,6 +34,24 @@ function wire(member: FakeMember) {
   };
 }
 
+interface MemberFilter {
+  Status?: string;
+  Name?: string;
+  Tags?: Record<string, string>;
+}
+
+/** Serf's members-filtered: each filter given is a regular expression the whole value must match. */
+function matches(filter: MemberFilter): (member: FakeMember) => boolean {
+  const whole = (pattern: string | undefined) => (pattern ? new RegExp(`^${pattern}$`) : undefined);
+  const status = whole(filter.Status);
+  const name = whole(filter.Name);
+  const tags = Object.entries(filter.Tags ?? {}).map(([key, pattern]) => [key, whole(pattern) as RegExp] as const);
+  return (member) =>
+    (status?.test(member.status) ?? true) &&
+    (name?.test(member.name) ?? true) &&
+    tags.every(([key, pattern]) => pattern.test(member.tags[key] ?? ''));
+}
+
 export class FakeSerf {
   readonly members = new Map<string, FakeMember>();
   private readonly streams = new Set<{ socket: net.Socket; seq: number }>();
@@ -42,6 +60,8 @@ export class FakeSerf {
   address = '';
   /** `stats` requests answered (the agent's change poll). */
   statsRequests = 0;
+  /** `members-filtered` requests answered (the poll's read of the leaving members). */
+  filteredRequests = 0;
 
   /** Whether a client has subscribed to the event stream. */
   get streaming(): boolean {
@@ -110,14 +130,17 @@ export class FakeSerf {
     socket.on('data', (chunk) => {
       for (const value of framer.push(chunk)) {
         const header = pending ?? (value as { Command: string; Seq: number });
-        const takesBody = ['handshake', 'auth', 'stream'].includes(header.Command);
+        const takesBody = ['handshake', 'auth', 'stream', 'members-filtered'].includes(header.Command);
         if (!pending && takesBody) {
           pending = header;
           continue;
         }
         pending = undefined;
         if (header.Command === 'members') reply(header.Seq, { Members: [...this.members.values()].map(wire) });
-        else if (header.Command === 'stats') {
+        else if (header.Command === 'members-filtered') {
+          this.filteredRequests += 1;
+          reply(header.Seq, { Members: [...this.members.values()].filter(matches(value as MemberFilter)).map(wire) });
+        } else if (header.Command === 'stats') {
           this.statsRequests += 1;
           reply(header.Seq, this.stats());
         } else if (header.Command === 'stream') {

@@ -38,7 +38,7 @@ export interface ClusterOptions {
   port: number;
   /**
    * Where convergence is read: the ha container's Runtime API unless the caller runs the balancer
-   * itself (`up({ ha: false })`, the benchmark's reload-based ways).
+   * itself (`up({ ha: 'serf' })`, the benchmark's reload-based ways).
    */
   runtimeUrl?: string;
   /** Serf's gossip timing profile: `local` detects leaves and failures faster than `lan`. */

@@ -127,32 +127,27 @@ export class LocalCluster {
 
   /**
    * Starts `ha` and `webapps` web servers, and returns once every web server is UP in HAProxy.
-   * With `ha: false` only web servers start: the caller runs the balancer (benchmarks of other ways).
+   * With `ha: 'serf'` the ha container runs only its Serf agent (its HAProxy and ha-agent held down):
+   * the caller runs the balancer, against the same Serf agent (benchmarks of other ways).
    */
-  static async up(options: ClusterOptions & { webapps: number; apis?: number; timeoutMs?: number; ha?: boolean }): Promise<LocalCluster> {
+  static async up(
+    options: ClusterOptions & { webapps: number; apis?: number; timeoutMs?: number; ha?: 'agent' | 'serf' },
+  ): Promise<LocalCluster> {
     if (existsSync(LocalCluster.statePath(options.stateDir))) {
       const previous = LocalCluster.load(options.stateDir);
       if (previous.containers.some((c) => alive(c.pid)))
         throw new ClusterError(`a cluster is already up (${options.stateDir}); run 'ha-agent cluster down' first`);
     }
-    if (options.ha !== false) {
-      for (const [host, port] of [
-        ['127.0.0.1', 9999],
-        ['127.0.0.1', 7946],
-        ['127.0.0.1', 7373],
-        ['127.0.0.1', options.port],
-      ] as const) {
-        await assertFree(host, port);
-      }
-    }
+    const ports = options.ha === 'serf' ? [7946, 7373] : [9999, 7946, 7373, options.port];
+    for (const port of ports) await assertFree('127.0.0.1', port);
     rmSync(options.stateDir, { recursive: true, force: true });
     mkdirSync(path.join(options.stateDir, 'bin'), { recursive: true });
     // The run scripts call `ha-agent`, as they do in the image.
     symlinkSync(path.join(options.home, 'bin/ha-agent.js'), path.join(options.stateDir, 'bin/ha-agent'));
-    const { webapps, apis = 0, timeoutMs, ha = true, ...clusterOptions } = options;
+    const { webapps, apis = 0, timeoutMs, ha = 'agent', ...clusterOptions } = options;
     const cluster = new LocalCluster({ options: clusterOptions, next: 1, containers: [] });
     try {
-      if (ha) cluster.start(haSpec(clusterOptions));
+      cluster.start(haSpec(clusterOptions), ha === 'serf' ? ['haproxy', 'ha-agent'] : []);
       await cluster.scale(webapps, timeoutMs);
       if (apis > 0) await cluster.scale(apis, timeoutMs, 'api');
     } catch (error) {

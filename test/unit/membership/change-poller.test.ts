@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChangePoller, membershipMoved, membershipSignature } from '../../../src/membership/change-poller.js';
+import { ChangePoller, membershipSignature } from '../../../src/membership/change-poller.js';
 import type { Timers } from '../../../src/util/clock.js';
 
 /** Timers run by hand: `tick()` fires the one pending timer and lets the read settle. */
@@ -26,53 +26,65 @@ function manualTimers() {
   };
 }
 const settle = () => new Promise((resolve) => setImmediate(resolve));
-const stats = (memberTime: number, members = 3, failed = 0, left = 0, intentQueue = 0) => ({
+const stats = (memberTime: number, members = 3, failed = 0, left = 0) => ({
   agent: { name: 'lb' },
   serf: {
     member_time: String(memberTime),
     members: String(members),
     failed: String(failed),
     left: String(left),
-    intent_queue: String(intentQueue),
+    intent_queue: '0',
     health_score: '0',
     event_time: '1',
   },
 });
+/** Serf's `members-filtered` answer: member records (only the names count). */
+const leaving = (...names: string[]) => names.map((Name) => ({ Name, Addr: new Uint8Array([10, 0, 0, 1]), Status: 'leaving', Tags: {} }));
+
+/** A poller over scripted answers, one [stats, leaving] pair per read. */
+function scripted(answers: Array<[unknown, unknown]>, intervalMs?: number) {
+  const changes: string[] = [];
+  const clock = manualTimers();
+  let current: [unknown, unknown] | undefined;
+  const poller = new ChangePoller({
+    readStats: async () => (current = answers.shift())?.[0],
+    readLeaving: async () => current?.[1],
+    onChange: (reason) => changes.push(reason),
+    ...(intervalMs === undefined ? {} : { intervalMs }),
+    timers: clock.timers,
+  });
+  return { changes, clock, poller };
+}
 
 describe('ChangePoller', () => {
   it('reads a signature only from what moves with membership', () => {
-    expect(membershipSignature(stats(4, 3, 1, 2, 1))).toEqual({ counters: '4/3/1/2', intents: 1 });
-    expect(membershipSignature({ ...stats(4), serf: { ...stats(4).serf, health_score: '7', event_time: '9' } })).toEqual({
-      counters: '4/3/0/0',
-      intents: 0,
-    });
-    // A Serf that does not report its intent queue: the clock and counts still count.
-    const older: Record<string, string> = { ...stats(4).serf };
-    delete older.intent_queue;
-    expect(membershipSignature({ serf: older })).toEqual({ counters: '4/3/0/0', intents: 0 });
-    expect(membershipSignature({ serf: { members: 3 } })).toBeUndefined();
-    expect(membershipSignature(null)).toBeUndefined();
-  });
-
-  it('counts any change of the clock or counts, but only growth of the intent queue', () => {
-    const at = (memberTime: number, intents: number) => membershipSignature(stats(memberTime, 3, 0, 0, intents))!;
-    expect(membershipMoved(at(4, 0), at(5, 0))).toBe(true);
-    expect(membershipMoved(at(4, 0), at(4, 1))).toBe(true);
-    // Serf sending its queued intents on is no membership change: no list of every member for it.
-    expect(membershipMoved(at(4, 3), at(4, 2))).toBe(false);
-    expect(membershipMoved(at(4, 2), at(4, 2))).toBe(false);
+    const signature = membershipSignature(stats(4, 3, 1, 2), leaving('web-2', 'web-1'));
+    expect(signature).toBe(membershipSignature(stats(4, 3, 1, 2), leaving('web-1', 'web-2')));
+    // What moves without a membership change (Serf's queues, health, the event clock) is not part of it.
+    const noise = { ...stats(4, 3, 1, 2), serf: { ...stats(4, 3, 1, 2).serf, health_score: '7', event_time: '9', intent_queue: '3' } };
+    expect(membershipSignature(noise, leaving('web-1', 'web-2'))).toBe(signature);
+    for (const moved of [
+      membershipSignature(stats(5, 3, 1, 2), leaving('web-1', 'web-2')),
+      membershipSignature(stats(4, 4, 1, 2), leaving('web-1', 'web-2')),
+      membershipSignature(stats(4, 3, 0, 2), leaving('web-1', 'web-2')),
+      membershipSignature(stats(4, 3, 1, 3), leaving('web-1', 'web-2')),
+      membershipSignature(stats(4, 3, 1, 2), leaving('web-1')),
+      membershipSignature(stats(4, 3, 1, 2), leaving('web-1', 'web-2', 'web-3')),
+    ]) {
+      expect(moved).toBeDefined();
+      expect(moved).not.toBe(signature);
+    }
+    expect(membershipSignature({ serf: { members: 3 } }, [])).toBeUndefined();
+    expect(membershipSignature(null, [])).toBeUndefined();
+    expect(membershipSignature(stats(4), { Members: [] })).toBeUndefined();
+    expect(membershipSignature(stats(4), [{ Status: 'leaving' }])).toBeUndefined();
   });
 
   it('sets a baseline, prompts a list when the counters move, then once more when they settle', async () => {
-    const answers = [stats(1), stats(1), stats(1, 4), stats(1, 4), stats(1, 4), stats(2, 4), stats(2, 4), stats(2, 4)];
-    const changes: string[] = [];
-    const clock = manualTimers();
-    const poller = new ChangePoller({
-      readStats: async () => answers.shift(),
-      onChange: (reason) => changes.push(reason),
-      intervalMs: 40,
-      timers: clock.timers,
-    });
+    const { changes, clock, poller } = scripted(
+      [stats(1), stats(1), stats(1, 4), stats(1, 4), stats(1, 4), stats(2, 4), stats(2, 4), stats(2, 4)].map((s) => [s, []]),
+      40,
+    );
     poller.start();
     await settle();
     expect(changes).toEqual([]); // baseline only
@@ -92,15 +104,13 @@ describe('ChangePoller', () => {
     poller.stop();
   });
 
-  it('prompts a list for a leave intent that moves only the intent queue (the second of two members leaving together)', async () => {
-    const answers = [stats(7), stats(7, 3, 0, 0, 1), stats(7, 3, 0, 0, 1), stats(7, 3, 0, 0, 1)];
-    const changes: string[] = [];
-    const clock = manualTimers();
-    const poller = new ChangePoller({
-      readStats: async () => answers.shift(),
-      onChange: (reason) => changes.push(reason),
-      timers: clock.timers,
-    });
+  it('prompts a list for a leave intent that moves no counter (the second of two members leaving together)', async () => {
+    const { changes, clock, poller } = scripted([
+      [stats(7), leaving('web-1')],
+      [stats(7), leaving('web-1', 'web-2')],
+      [stats(7), leaving('web-1', 'web-2')],
+      [stats(7), leaving('web-1', 'web-2')],
+    ]);
     poller.start();
     await settle();
     await clock.tick();
@@ -122,6 +132,7 @@ describe('ChangePoller', () => {
     const clock = manualTimers();
     const poller = new ChangePoller({
       readStats: () => (answers.shift() ?? (async () => stats(2)))(),
+      readLeaving: async () => [],
       onChange: (reason) => changes.push(reason),
       timers: clock.timers,
     });
@@ -142,6 +153,7 @@ describe('ChangePoller', () => {
     const clock = manualTimers();
     const poller = new ChangePoller({
       readStats: () => new Promise((resolve) => (answer = resolve)),
+      readLeaving: async () => [],
       onChange: (reason) => changes.push(reason),
       timers: clock.timers,
     });

@@ -30,6 +30,10 @@ class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }
     if (this.cluster.failList) throw new SerfError('SERF_TIMEOUT', 'no answer to members');
     return [...this.cluster.members];
   }
+  /** Serf's `members-filtered`: here only the status filter, as the poll uses it. */
+  async membersFiltered(filter: { Status?: string }): Promise<unknown[]> {
+    return this.cluster.members.filter((m) => (m as { Status: string }).Status === filter.Status);
+  }
   /** Serf's counters: only the member clock moves here, when a test says a change happened. */
   async stats(): Promise<unknown> {
     return { serf: { member_time: String(this.cluster.memberTime), members: '1', failed: '0', left: '0' } };
@@ -129,6 +133,17 @@ describe('SerfMembership', () => {
     await vi.advanceTimersByTimeAsync(60);
     expect(lists.at(-1)).toEqual({ names: ['web-1:leaving'], reason: expect.stringMatching(/./) });
     expect(lists.length).toBeGreaterThan(1);
+    membership.close();
+  });
+
+  it('fast path: a member that starts leaving with no counter moved (the second of two leavers) lists at once', async () => {
+    const { cluster, lists, membership } = setup();
+    membership.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(lists).toHaveLength(1);
+    cluster.members = [raw('web-1', 1, 'leaving')]; // the member clock stays
+    await vi.advanceTimersByTimeAsync(60);
+    expect(lists.at(-1)).toEqual({ names: ['web-1:leaving'], reason: 'serf stats changed' });
     membership.close();
   });
 

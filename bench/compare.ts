@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../src/lab/cluster/local.js';
 import { openStream, percentile, summarise, type Outcome, type Stream } from '../src/lab/demo/load.js';
+import { DEFAULT_SERF_ADDRESS } from '../src/membership/rpc-client.js';
 import { freePort } from '../test/helpers/ports.js';
 import { machineLine, medianRange } from './figures.js';
 import { ReloadBalancer, type ReloadWay } from './reload-balancer.js';
@@ -252,7 +253,7 @@ async function reloadWay(way: ReloadWay, label: string): Promise<Row> {
   const balancerDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-bench-lb-'));
   const runtimePort = await freePort();
   // It follows the ha container's Serf agent (started below, with the product's settings) once that answers.
-  const balancer = new ReloadBalancer(way, balancerDir, port, runtimePort, '127.0.0.1:7373');
+  const balancer = new ReloadBalancer(way, balancerDir, port, runtimePort, DEFAULT_SERF_ADDRESS);
   balancer.start();
   let cluster: LocalCluster | undefined;
   try {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Rewrites src/render/default-template.ts, the default template precompiled (run `npm run build` first).
+// Rewrites src/render/default-template.ts, the default template precompiled: `npm run precompile-template` builds, runs it, builds again.
 // test/unit/render/precompiled.test.ts fails when it and ha/config/haproxy.cfg.hbs disagree.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

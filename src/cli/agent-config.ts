@@ -103,7 +103,7 @@ export const absentGraceOption = o(
 export const serfPollOption = o(
   'serf-poll',
   'HA_AGENT_SERF_POLL',
-  "how often Serf's member counters are read, to list the members as soon as one joins or starts leaving",
+  "how often Serf's member counters and leaving members are read, to list the members as soon as one joins or starts leaving",
   { default: `${DEFAULT_POLL_MS}ms`, valueName: 'DURATION' },
 );
 

@@ -17,10 +17,9 @@ export interface StampedTemplate extends Stamped<AgentConfig['base']> {
  * The default template comes precompiled; any other text (a user's --template, or the default one edited in
  * place) is compiled, with Handlebars' compiler loaded for it alone.
  */
-async function compiled(source: string): Promise<RenderConfig> {
-  if (source === defaultTemplate.source) return renderer(precompiledTemplate(defaultTemplate.spec));
-  const { compileTemplate } = await import('../render/compile.js');
-  return compileTemplate(source);
+async function compilerFor(source: string): Promise<(source: string) => RenderConfig> {
+  if (source === defaultTemplate.source) return () => renderer(precompiledTemplate(defaultTemplate.spec));
+  return (await import('../render/compile.js')).compileTemplate;
 }
 
 /** A template that cannot be read or does not render the settings given is a usage error, found at start. */
@@ -31,8 +30,10 @@ export async function loadTemplate(config: Pick<AgentConfig, 'templatePath' | 'b
   } catch (error) {
     throw new UsageError(`--template: cannot read ${config.templatePath}: ${(error as Error).message}`);
   }
+  // Outside the try: a compiler that cannot be loaded is a broken install, not the user's template.
+  const compile = await compilerFor(template);
   try {
-    const render = await compiled(template);
+    const render = compile(template);
     const stamped = stamp(config.base, config.deployment, template);
     render({ ...stamped.base, servers: [] });
     return { render, ...stamped };

@@ -9,6 +9,7 @@
  * clock was not behind ours: of two members leaving together, the second's intent usually moves no
  * counter until its `left`, ~0.2–0.4 s later (Serf's queue of intents to re-broadcast grows with it,
  * but gossip often sends it on before the next read).
+ * If Serf refuses the leaving read, the poller reads `stats` alone from then on (its owner logs it once).
  * This is only a prompt to list again: events and the periodic resync stay the safety net.
  */
 import { z } from 'zod';
@@ -24,6 +25,8 @@ export interface ChangePollerOptions {
   readLeaving: () => Promise<unknown>;
   /** A change was seen: list the members again. */
   onChange: (reason: string) => void;
+  /** The leaving members could not be read: from then on this poller reads `stats` alone. */
+  onLeavingUnavailable?: (error: unknown) => void;
   intervalMs?: number;
   timers?: Timers;
 }
@@ -52,6 +55,8 @@ export class ChangePoller {
   private last: string | undefined;
   /** Set after a change: list once more on the next tick, in case the list was read a moment before Serf applied it. */
   private confirm = false;
+  /** Cleared when Serf refuses `members-filtered`: a refused read must not blank every signature. */
+  private readLeaving = true;
 
   constructor(private readonly options: ChangePollerOptions) {}
 
@@ -71,15 +76,21 @@ export class ChangePoller {
   }
 
   private async tick(): Promise<void> {
-    let signature: string | undefined;
-    try {
-      // Both requests go out at once: one round trip per tick.
-      const [stats, leaving] = await Promise.all([this.options.readStats(), this.options.readLeaving()]);
-      signature = membershipSignature(stats, leaving);
-    } catch {
-      // A failed read changes nothing: the connection's owner handles a lost connection.
-    }
+    // Both requests go out at once: one round trip per tick.
+    const [stats, leaving] = await Promise.allSettled([
+      this.options.readStats(),
+      this.readLeaving ? this.options.readLeaving() : Promise.resolve([]),
+    ]);
+    // A lost connection stops the poller before its reads reject: the connection's owner handles it.
     if (!this.running) return;
+    if (leaving.status === 'rejected') {
+      // The connection is up, so Serf refused this read: poll the counters alone rather than nothing.
+      this.readLeaving = false;
+      this.options.onLeavingUnavailable?.(leaving.reason);
+    }
+    // A failed or foreign stats read changes nothing; so far the leaving members count as none.
+    const signature =
+      stats.status === 'fulfilled' ? membershipSignature(stats.value, leaving.status === 'fulfilled' ? leaving.value : []) : undefined;
     if (signature !== undefined) {
       if (this.last !== undefined && signature !== this.last) {
         this.options.onChange('serf stats changed');

@@ -91,7 +91,9 @@ export class MsgpackFramer {
       at = this.head.end;
       lacking += this.head.items - 1;
     }
-    this.rest = Buffer.from(data.subarray(whole));
+    // `data` is always this framer's own (a copy or a concat), so it may be kept whole; a tail is copied so the
+    // values before it can be freed.
+    this.rest = whole === 0 ? data : Buffer.from(data.subarray(whole));
     this.scanned = at - whole;
     this.lacking = lacking;
     if (this.rest.length > MAX_PENDING_BYTES) throw protocol(`a value grew past ${MAX_PENDING_BYTES} bytes`);
@@ -114,6 +116,7 @@ interface ValueHead {
 
 /** Reads the value starting at `at` into `out`; false when `data` ends before its own bytes do. */
 function valueHeader(data: Buffer, at: number, out: ValueHead): boolean {
+  if (at >= data.length) return false;
   const type = data[at] as number;
   out.items = 0;
   if (type <= 0x7f || type >= 0xe0) out.end = at + 1;

@@ -137,6 +137,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
       readStats: () => rpc.stats(),
       readLeaving: () => rpc.membersFiltered({ Status: 'leaving' }),
       onChange: (reason) => this.list(reason),
+      onLeavingUnavailable: (error) => log.warn('serf.leaving-unavailable', { address: address.text, error }),
       intervalMs: this.options.pollMs,
       timers: this.timers,
     });

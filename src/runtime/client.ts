@@ -177,6 +177,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     try {
       commands.assertSendable(command);
     } catch (error) {
+      // Through a typed local: lint wants an Error rejected, yet calls an inline cast unneeded (reject takes any).
       const refused = error as RuntimeError;
       return Promise.reject(refused);
     }

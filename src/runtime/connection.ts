@@ -172,6 +172,9 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
     this.closedWith = error;
     this.socket.destroy();
     this.stopDeadline();
+    // Lines not yet written are never sent now; their commands are rejected below.
+    this.unwritten = '';
+    this.unwrittenLines = 0;
     for (const entry of this.pending.splice(0)) {
       entry.reject(
         culprit === undefined || culprit === entry

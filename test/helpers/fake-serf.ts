@@ -60,8 +60,6 @@ export class FakeSerf {
   address = '';
   /** `stats` requests answered (the agent's change poll). */
   statsRequests = 0;
-  /** `members-filtered` requests answered (the poll's read of the leaving members). */
-  filteredRequests = 0;
 
   /** Whether a client has subscribed to the event stream. */
   get streaming(): boolean {
@@ -137,10 +135,9 @@ export class FakeSerf {
         }
         pending = undefined;
         if (header.Command === 'members') reply(header.Seq, { Members: [...this.members.values()].map(wire) });
-        else if (header.Command === 'members-filtered') {
-          this.filteredRequests += 1;
+        else if (header.Command === 'members-filtered')
           reply(header.Seq, { Members: [...this.members.values()].filter(matches(value as MemberFilter)).map(wire) });
-        } else if (header.Command === 'stats') {
+        else if (header.Command === 'stats') {
           this.statsRequests += 1;
           reply(header.Seq, this.stats());
         } else if (header.Command === 'stream') {

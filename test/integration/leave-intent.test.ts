@@ -31,11 +31,17 @@ describe('leave intents', () => {
     const rpc = await SerfRpcClient.connect({ address: parseSerfAddress(lb.rpc) });
     const filtered = new Set<string>();
     let reading = true;
+    // A failed read is kept and thrown once the test is done with the connection, not left unhandled meanwhile.
+    let readFailed: Error | undefined;
     const reads = (async () => {
-      while (reading) {
-        for (const m of await rpc.membersFiltered({ Status: 'leaving' }))
-          filtered.add(`${(m as { Name: string }).Name}:${(m as { Status: string }).Status}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      try {
+        while (reading) {
+          for (const m of await rpc.membersFiltered({ Status: 'leaving' }))
+            filtered.add(`${(m as { Name: string }).Name}:${(m as { Status: string }).Status}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } catch (error) {
+        readFailed = error as Error;
       }
     })();
     try {
@@ -69,5 +75,6 @@ describe('leave intents', () => {
       rpc.close();
       membership.close();
     }
+    if (readFailed) throw readFailed;
   }, 60_000);
 });

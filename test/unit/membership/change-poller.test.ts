@@ -147,6 +147,57 @@ describe('ChangePoller', () => {
     expect(clock.pending).toEqual([]);
   });
 
+  it('polls the counters alone once Serf refuses the leaving read, and says so once', async () => {
+    const statsAnswers = [stats(1), stats(1), stats(1, 4), stats(1, 4)];
+    let leavingReads = 0;
+    const refusals: unknown[] = [];
+    const changes: string[] = [];
+    const clock = manualTimers();
+    const refused = new Error("Serf refused 'members-filtered': unsupported command");
+    const poller = new ChangePoller({
+      readStats: async () => statsAnswers.shift() ?? stats(1, 4),
+      readLeaving: async () => {
+        leavingReads++;
+        throw refused;
+      },
+      onChange: (reason) => changes.push(reason),
+      onLeavingUnavailable: (error) => refusals.push(error),
+      timers: clock.timers,
+    });
+    poller.start();
+    await settle();
+    expect(refusals).toEqual([refused]);
+    await clock.tick(); // unchanged
+    expect(changes).toEqual([]);
+    await clock.tick(); // a member joined: seen from the counters alone
+    expect(changes).toEqual(['serf stats changed']);
+    await clock.tick();
+    expect(changes).toEqual(['serf stats changed', 'serf stats settled']);
+    expect(leavingReads).toBe(1);
+    expect(refusals).toHaveLength(1);
+    poller.stop();
+  });
+
+  it('does not give up the leaving read when the connection closed under it', async () => {
+    let reject: (error: unknown) => void = () => undefined;
+    const refusals: unknown[] = [];
+    const clock = manualTimers();
+    const poller = new ChangePoller({
+      readStats: async () => stats(1),
+      readLeaving: () => new Promise((_, fail) => (reject = fail)),
+      onChange: () => undefined,
+      onLeavingUnavailable: (error) => refusals.push(error),
+      timers: clock.timers,
+    });
+    poller.start();
+    // The connection's close stops the poller before the reads in flight reject.
+    poller.stop();
+    reject(new Error('closed'));
+    await settle();
+    expect(refusals).toEqual([]);
+    expect(clock.pending).toEqual([]);
+  });
+
   it('does nothing after stop, even when a read in flight answers later', async () => {
     let answer: (value: unknown) => void = () => undefined;
     const changes: string[] = [];

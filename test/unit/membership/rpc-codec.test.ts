@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { Packr, Unpackr } from 'msgpackr';
+import { addExtension, Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { SerfError } from '../../../src/membership/errors.js';
 import { toMember } from '../../../src/membership/member.js';
@@ -141,6 +141,49 @@ describe('MsgpackFramer', () => {
       const framer = new MsgpackFramer();
       expect(framer.push(list.subarray(0, cut))).toEqual([]);
       expect(framer.push(list.subarray(cut))).toEqual([whole[1]]);
+    }
+  });
+});
+
+describe('MsgpackFramer over the rarer headers', () => {
+  // Serf sends none of these; the framer must still size them. Extensions 1, 5, 7 decode to their bytes (this file only).
+  for (const type of [1, 5, 7]) {
+    addExtension({ type, Class: class {}, pack: () => Buffer.alloc(0), unpack: (bytes: Buffer) => ({ ext: type, bytes: [...bytes] }) });
+  }
+  const wire = Buffer.concat([
+    Buffer.from([0xc7, 3, 5, 1, 2, 3]), // ext 8
+    Buffer.from([0xc8, 0, 2, 7, 9, 9]), // ext 16
+    Buffer.from([0xc9, 0, 0, 0, 1, 7, 9]), // ext 32
+    Buffer.from([0xd4, 1, 2]), // fixext 1, 2, 4, 8, 16
+    Buffer.from([0xd5, 1, 2, 3]),
+    Buffer.from([0xd6, 1, 1, 2, 3, 4]),
+    Buffer.concat([Buffer.from([0xd7, 1]), Buffer.alloc(8)]),
+    Buffer.concat([Buffer.from([0xd8, 1]), Buffer.alloc(16)]),
+    Buffer.from([0xdf, 0, 0, 0, 1, 0xa1, 0x61, 0xdd, 0, 0, 0, 2, 0xc0, 0xdb, 0, 0, 0, 1, 0x62]), // map 32 { a: array 32 [nil, str 32] }
+    Buffer.from([0xc6, 0, 0, 0, 2, 1, 2]), // bin 32
+    Buffer.from([0xc4, 0]), // empty bin 8, str 8, array, map
+    Buffer.from([0xd9, 0]),
+    Buffer.from([0x90]),
+    Buffer.from([0x80]),
+    Buffer.from([0x92, 0x90, 0x91, 0x80]),
+    new Packr({ useRecords: false, variableMapSize: true }).pack({
+      Members: [{ Name: 'x', Addr: Buffer.from([1, 2, 3, 4]) }],
+      n: 1.5,
+      big: 2 ** 40,
+    }),
+  ]);
+  const whole = JSON.stringify(new Unpackr({ useRecords: false, mapsAsObjects: true }).unpackMultiple(wire));
+
+  it('gives the same values byte by byte and cut anywhere into three', () => {
+    expect(JSON.parse(whole)).toHaveLength(16);
+    const byByte = new MsgpackFramer();
+    expect(JSON.stringify([...wire].flatMap((byte) => byByte.push(Buffer.from([byte]))))).toBe(whole);
+    for (let a = 0; a <= wire.length; a++) {
+      for (let b = a; b <= wire.length; b++) {
+        const framer = new MsgpackFramer();
+        const got = [wire.subarray(0, a), wire.subarray(a, b), wire.subarray(b)].flatMap((part) => framer.push(part));
+        if (JSON.stringify(got) !== whole) expect.fail(`cut at ${a} and ${b}: ${JSON.stringify(got)}`);
+      }
     }
   });
 });

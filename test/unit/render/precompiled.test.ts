@@ -36,8 +36,9 @@ const models: Array<[string, ConfigModel]> = [
 describe('the precompiled default template (src/render/default-template.ts)', () => {
   it('is current: generated from ha/config/haproxy.cfg.hbs by scripts/precompile-template.mjs', () => {
     const generated = readFileSync(path.resolve(import.meta.dirname, '../../../src/render/default-template.ts'), 'utf8');
-    expect(defaultTemplate.source).toBe(source);
-    expect(generated).toBe(precompiledModule(source, 'ha/config/haproxy.cfg.hbs'));
+    const regenerate = 'out of date: npm run precompile-template';
+    expect(defaultTemplate.source, regenerate).toBe(source);
+    expect(generated, regenerate).toBe(precompiledModule(source, 'ha/config/haproxy.cfg.hbs'));
   });
 
   it.each(models)('renders %s byte for byte as the compiled template does', (_, model) => {

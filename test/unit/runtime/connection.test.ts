@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseRuntimeUrl } from '../../../src/runtime/address.js';
 import { PromptConnection } from '../../../src/runtime/connection.js';
 
@@ -7,6 +7,8 @@ import { PromptConnection } from '../../../src/runtime/connection.js';
 async function fakeSocket(answer: (line: string) => { text: string; afterMs: number } | undefined) {
   const server = net.createServer((socket) => {
     let buffer = '';
+    // A client that closed while its answers were on the way (EPIPE) is no failure of the stand-in.
+    socket.on('error', () => undefined);
     socket.on('data', (chunk) => {
       buffer += chunk.toString();
       for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
@@ -56,5 +58,25 @@ describe('PromptConnection response deadline', () => {
     const answers = await Promise.all(lines.map((line) => connection.send(line, 1)));
     expect(answers).toEqual(lines.map((line) => [line.toUpperCase()]));
     connection.close();
+  });
+
+  it('joins the lines sent in one tick into writes of 32 lines, in order, and writes nothing after close', async () => {
+    const address = await fakeSocket((line) => ({ text: line, afterMs: 0 }));
+    const connection = await PromptConnection.open(address, { connectTimeoutMs: 1_000, responseTimeoutMs: 2_000 });
+    const write = vi.spyOn((connection as unknown as { socket: net.Socket }).socket, 'write');
+    const written = () => write.mock.calls.map(([text]) => String(text).split('\n').slice(0, -1));
+    const lines = Array.from({ length: 70 }, (_, i) => `line ${i}`);
+    const answers = Promise.all(lines.map((line) => connection.send(line, 1)));
+    expect(written().map((batch) => batch.length)).toEqual([32, 32]); // full batches leave at once
+    await expect(answers).resolves.toEqual(lines.map((line) => [line]));
+    expect(written().map((batch) => batch.length)).toEqual([32, 32, 6]); // the rest at the end of the tick
+    expect(written().flat()).toEqual(lines);
+
+    write.mockClear();
+    const dropped = lines.map((line) => connection.send(line, 1));
+    connection.close();
+    for (const send of dropped) await expect(send).rejects.toMatchObject({ code: 'RUNTIME_DISCONNECTED' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written().map((batch) => batch.length)).toEqual([32, 32]); // the last 6 never leave
   });
 });

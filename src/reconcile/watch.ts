@@ -84,12 +84,13 @@ export class ServerWatcher {
     let servers: Map<string, ActualServer> | undefined;
     // Judged on this read: the waiters it was made for. One that came while it was in flight has no row (or no
     // sessions) in it, and a missing server reads as drained: it waits for the next tick.
-    const polled = new Set(this.waiters);
+    const list = [...this.waiters];
+    const polled = new Set(list);
     try {
-      const sessions = [...polled].some((waiter) => waiter.needsSessions);
+      const sessions = list.some((waiter) => waiter.needsSessions);
       // Only the rows of the servers waited on are parsed: 1,000 joining servers wait a while for their first
       // checks, and fewer and fewer of them are still waiting.
-      const names = new Set([...polled].map((waiter) => waiter.server));
+      const names = new Set(list.map((waiter) => waiter.server));
       const [state, stat] = await Promise.all([
         this.client.serversState(this.backend, names),
         sessions ? this.client.stat(this.backend, names) : [],

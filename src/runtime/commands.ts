@@ -86,15 +86,20 @@ export function cliWord(value: string, what: string): string {
 const validRefs = new Set<string>();
 const REF_MEMO_SIZE = 20_000;
 
+/** Adds a validated text to a bounded memo: emptied when it reaches REF_MEMO_SIZE. */
+function remember(memo: Set<string>, text: string): string {
+  if (memo.size >= REF_MEMO_SIZE) memo.clear();
+  memo.add(text);
+  return text;
+}
+
 function ref(backend: string, server: string, what: string): string {
   const text = `${backend}/${server}`;
   if (validRefs.has(text)) return text;
-  // Neither name may hold a '/' (both are `^[A-Za-z0-9_.-]+$`), so the joined text names one pair only.
-  const checked = valid(serverRef, { backend, server }, what);
-  if (validRefs.size >= REF_MEMO_SIZE) validRefs.clear();
-  const checkedText = `${checked.backend}/${checked.server}`;
-  validRefs.add(checkedText);
-  return checkedText;
+  // Neither name may hold a '/' (both are `^[A-Za-z0-9_.-]+$`, which zod checks without changing them), so the
+  // joined text names one pair only.
+  valid(serverRef, { backend, server }, what);
+  return remember(validRefs, text);
 }
 
 /**
@@ -113,10 +118,7 @@ function keywords(serverWeight: number, policy: ServerPolicy, what: string): str
   }
   if (text !== undefined && validKeywords.has(text)) return text;
   const checked = valid(serverSettings, { weight: serverWeight, policy }, what);
-  if (validKeywords.size >= REF_MEMO_SIZE) validKeywords.clear();
-  text = serverKeywords(checked.weight, checked.policy);
-  validKeywords.add(text);
-  return text;
+  return remember(validKeywords, serverKeywords(checked.weight, checked.policy));
 }
 
 const mutation = (text: string, expect: Expect): Command => ({ text, mutation: true, expect, responses: 1 });

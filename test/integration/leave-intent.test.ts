@@ -2,6 +2,8 @@
  * Two members leaving at once, with real Serf agents: the second's leave intent usually moves none of
  * Serf's counters until its `left`, so the membership source must see it among the `leaving` members
  * to list it at its intent. Each leaver must be listed as `leaving` before it is listed as `left`.
+ * This checks real Serf's filter and that order; in a cluster this small Serf's re-broadcast queue also
+ * shows the second intent, so the case a counters-only poll misses is test/unit/membership/source.test.ts's.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';

@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/serf-poll.ts`: what ha-agent's Serf poll costs the balancer's Serf agent, with real Serf.
+ * `npm run bench:serf-poll`: what ha-agent's Serf poll costs the balancer's Serf agent, with real Serf.
  * BENCH_MEMBERS (default 1,000) members, made by real Serf agents that join and are then killed,
  * BENCH_BATCH (default 50) at a time (1,000 agents at once would not fit the machine): Serf lists a
  * member it cannot reach as alive until its probes find it, then as failed (here for 1 h), and its

@@ -176,7 +176,7 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
       network,
       '--entrypoint',
       'serf',
-      'ha-agent/webapp:latest',
+      `ha-agent/webapp:${env.HA_AGENT_TAG ?? 'latest'}`,
       'agent',
       '-node',
       'rogue',

@@ -103,7 +103,7 @@ export const absentGraceOption = o(
 export const serfPollOption = o(
   'serf-poll',
   'HA_AGENT_SERF_POLL',
-  "how often Serf's member counters and leaving members are read, to list the members as soon as one joins or starts leaving",
+  "the least time between two member lists prompted by Serf's log (which says at once when a member joins or starts leaving); when Serf refuses its log, how often its member counters and leaving members are read instead",
   { default: `${DEFAULT_POLL_MS}ms`, valueName: 'DURATION' },
 );
 

@@ -119,6 +119,11 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     await this.request('stream', 'stream', { Type: type });
   }
 
+  /** Subscribes to the agent's log lines at `level` and above: records `{ Log }` arrive as 'record' events, after its recent lines. */
+  async monitor(level: string): Promise<void> {
+    await this.request('monitor', 'stream', { LogLevel: level });
+  }
+
   close(): void {
     this.fail(
       new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${this.address.text} closed by the client`, {

@@ -1,7 +1,7 @@
 /**
  * List-then-watch over Serf's RPC: subscribe to member events first, then list members; list
  * again after every event batch, every resync period, every reconnect, and as soon as Serf's
- * counters or leaving members show a change (change-poller.ts: well before the event batch). Serf coalesces events
+ * log shows a change (change-watch.ts: well before the event batch). Serf coalesces events
  * and can hide a leave-then-rejoin or an address change entirely, and drops stream events when
  * its buffer fills, so events are only a prompt to re-list: the list is the truth.
  */
@@ -11,7 +11,7 @@ import { systemClock, type Timers } from '../util/clock.js';
 import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
 import type { SerfError } from './errors.js';
 import { MEMBER_EVENTS, MemberDecoder, type Member } from './member.js';
-import { ChangePoller } from './change-poller.js';
+import { ChangeWatch } from './change-watch.js';
 import { SerfRpcClient, type SerfAddress, type SerfMemberFilter } from './rpc-client.js';
 
 /**
@@ -25,6 +25,8 @@ export interface SerfSession {
   stats(): Promise<unknown>;
   /** The members matching Serf's filters: the poll reads those with status `leaving`. */
   membersFiltered(filter: SerfMemberFilter): Promise<unknown[]>;
+  /** Serf's log lines at `level` and above, as records `{ Log }`: the watch's prompts. */
+  monitor(level: string): Promise<void>;
   stream(type: string): Promise<void>;
   on(event: 'record', listener: (record: unknown) => void): unknown;
   once(event: 'close', listener: (error: SerfError) => void): unknown;
@@ -41,7 +43,7 @@ export interface MembershipOptions {
   log: Logger;
   reconnectStrategy?: ReconnectStrategy;
   timeoutMs?: number;
-  /** How often Serf's counters and leaving members are read to list at once on a change, ahead of its event batch. */
+  /** The least time between two lists prompted by Serf's log; the poll's period when Serf refuses its log (change-watch.ts). */
   pollMs?: number;
   /** Opens one session; a real RPC connection to `address` unless a test injects a fake. */
   connect?: () => Promise<SerfSession>;
@@ -116,7 +118,17 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
   private async connect(): Promise<void> {
     const { address, log } = this.options;
     const rpc = await this.openSession();
-    rpc.on('record', (record) => this.onRecord(record));
+    const watch = new ChangeWatch({
+      monitor: (level) => rpc.monitor(level),
+      readStats: () => rpc.stats(),
+      readLeaving: () => rpc.membersFiltered({ Status: 'leaving' }),
+      onChange: (reason) => this.list(reason),
+      onMonitorUnavailable: (error) => log.warn('serf.monitor-unavailable', { address: address.text, error }),
+      onLeavingUnavailable: (error) => log.warn('serf.leaving-unavailable', { address: address.text, error }),
+      intervalMs: this.options.pollMs,
+      timers: this.timers,
+    });
+    rpc.on('record', (record) => watch.take(record) || this.onRecord(record));
     rpc.once('close', (error) => {
       if (this.rpc === rpc) this.rpc = undefined;
       log.warn('serf.disconnected', { address: address.text, error });
@@ -133,16 +145,8 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     log.info('serf.connected', { address: address.text });
     this.emit('connected');
     this.list('connected');
-    const poller = new ChangePoller({
-      readStats: () => rpc.stats(),
-      readLeaving: () => rpc.membersFiltered({ Status: 'leaving' }),
-      onChange: (reason) => this.list(reason),
-      onLeavingUnavailable: (error) => log.warn('serf.leaving-unavailable', { address: address.text, error }),
-      intervalMs: this.options.pollMs,
-      timers: this.timers,
-    });
-    rpc.once('close', () => poller.stop());
-    poller.start();
+    rpc.once('close', () => watch.stop());
+    watch.start();
   }
 
   private onRecord(record: unknown): void {

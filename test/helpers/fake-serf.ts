@@ -1,9 +1,12 @@
 /**
  * A stand-in for a Serf agent's RPC, for scale benchmarks where running hundreds of real agents
  * is not the point: it speaks the same wire protocol (msgpack header+body, handshake, auth,
- * stream ack then header+record pairs, members, members-filtered, stats), and lets the caller set the member list and
+ * stream ack then header+record pairs, members, members-filtered, stats, monitor), and lets the caller set the member list and
  * push coalesced member events exactly as Serf's stream delivers them. As in Serf, `stats` counts
- * members and advances a member clock on every change to the list, events or not.
+ * members and advances a member clock on every change to the list, events or not, and its log (to
+ * `monitor` clients) has a line for each member changed, as Serf logs them: `serf: EventMemberJoin`
+ * (alive), `serf: messageLeaveType` (leaving), `serf: EventMemberLeave` (left), `serf: EventMemberFailed`.
+ * It logs nothing else (real Serf also logs its gossip, e.g. push/pull connections at DEBUG).
  */
 import net from 'node:net';
 import { Packr } from 'msgpackr';
@@ -34,6 +37,14 @@ function wire(member: FakeMember) {
   };
 }
 
+/** Serf's log line for a member that changed to this status. */
+const LOG_LINE: Record<FakeMember['status'], (m: FakeMember) => string> = {
+  alive: (m) => `[INFO] serf: EventMemberJoin: ${m.name} ${m.address}`,
+  leaving: (m) => `[DEBUG] serf: messageLeaveType: ${m.name}`,
+  left: (m) => `[INFO] serf: EventMemberLeave: ${m.name} ${m.address}`,
+  failed: (m) => `[INFO] serf: EventMemberFailed: ${m.name} ${m.address}`,
+};
+
 interface MemberFilter {
   Status?: string;
   Name?: string;
@@ -55,6 +66,7 @@ function matches(filter: MemberFilter): (member: FakeMember) => boolean {
 export class FakeSerf {
   readonly members = new Map<string, FakeMember>();
   private readonly streams = new Set<{ socket: net.Socket; seq: number }>();
+  private readonly monitors = new Set<{ socket: net.Socket; seq: number }>();
   private server!: net.Server;
   private memberTime = 1;
   address = '';
@@ -76,6 +88,13 @@ export class FakeSerf {
   set(changed: FakeMember[]): void {
     for (const member of changed) this.members.set(member.name, member);
     this.memberTime += 1;
+    if (this.monitors.size === 0) return;
+    const time = new Date().toISOString().slice(0, 19).replace('T', ' ').replaceAll('-', '/');
+    const lines = changed.map((m) => `${time} ${LOG_LINE[m.status](m)}`);
+    for (const monitor of this.monitors) {
+      const header = packr.pack({ Seq: monitor.seq, Error: '' });
+      monitor.socket.write(Buffer.concat(lines.flatMap((Log) => [header, packr.pack({ Log })])));
+    }
   }
 
   /** Sets members and pushes one coalesced event naming them, as Serf's stream would. */
@@ -92,6 +111,7 @@ export class FakeSerf {
   dropStreams(): void {
     for (const stream of this.streams) stream.socket.destroy();
     this.streams.clear();
+    this.monitors.clear();
   }
 
   async close(): Promise<void> {
@@ -124,11 +144,12 @@ export class FakeSerf {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       for (const stream of this.streams) if (stream.socket === socket) this.streams.delete(stream);
+      for (const monitor of this.monitors) if (monitor.socket === socket) this.monitors.delete(monitor);
     });
     socket.on('data', (chunk) => {
       for (const value of framer.push(chunk)) {
         const header = pending ?? (value as { Command: string; Seq: number });
-        const takesBody = ['handshake', 'auth', 'stream', 'members-filtered'].includes(header.Command);
+        const takesBody = ['handshake', 'auth', 'stream', 'members-filtered', 'monitor'].includes(header.Command);
         if (!pending && takesBody) {
           pending = header;
           continue;
@@ -143,6 +164,9 @@ export class FakeSerf {
         } else if (header.Command === 'stream') {
           reply(header.Seq);
           this.streams.add({ socket, seq: header.Seq });
+        } else if (header.Command === 'monitor') {
+          reply(header.Seq);
+          this.monitors.add({ socket, seq: header.Seq });
         } else reply(header.Seq);
       }
     });

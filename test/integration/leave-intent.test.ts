@@ -1,9 +1,10 @@
 /**
  * Two members leaving at once, with real Serf agents: the second's leave intent usually moves none of
  * Serf's counters until its `left`, so the membership source must see it among the `leaving` members
- * to list it at its intent. Each leaver must be listed as `leaving` before it is listed as `left`.
- * This checks real Serf's filter and that order; in a cluster this small Serf's re-broadcast queue also
- * shows the second intent, so the case a counters-only poll misses is test/unit/membership/source.test.ts's.
+ * to list it at its intent: its watch of Serf's log sees each intent's line. Each leaver must be listed
+ * as `leaving` before it is listed as `left`. This also checks real Serf's filter that the fallback poll
+ * reads; in a cluster this small Serf's re-broadcast queue also shows the second intent, so the case a
+ * counters-only poll misses is test/unit/membership/source.test.ts's.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
@@ -65,8 +66,8 @@ describe('leave intents', () => {
           const leaving = since.findIndex((list) => statusOf(name, list) === 'leaving');
           const left = since.findIndex((list) => statusOf(name, list) === 'left');
           expect({ name, leaving: leaving >= 0 && leaving < left }).toEqual({ name, leaving: true });
-          // Listed on the poll's prompt, not on Serf's member-leave batch (≥ 1 s of quiet).
-          expect(since[leaving]?.reason).toMatch(/^serf stats/);
+          // Listed on the prompt of Serf's log (its leave-intent line), not on its member-leave batch (≥ 1 s of quiet).
+          expect(since[leaving]?.reason).toMatch(/^serf log/);
           expect(filtered.has(`${name}:leaving`)).toBe(true);
         }
       }

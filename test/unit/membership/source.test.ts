@@ -21,7 +21,7 @@ const raw = (name: string, n: number, status = 'alive') => ({
 class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }> implements SerfSession {
   closed = false;
   readonly calls: string[] = [];
-  constructor(private readonly cluster: { members: unknown[]; failList: boolean; memberTime: number }) {
+  constructor(private readonly cluster: Cluster) {
     super();
   }
   async members(): Promise<unknown[]> {
@@ -41,6 +41,15 @@ class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }
   async stream(type: string): Promise<void> {
     this.calls.push(`stream ${type}`);
   }
+  /** Serf's log: refused unless the cluster says it is there (the poll's tests run without it). */
+  async monitor(level: string): Promise<void> {
+    if (!this.cluster.log) throw new SerfError('SERF_COMMAND_FAILED', `Serf refused 'monitor'`);
+    this.calls.push(`monitor ${level}`);
+  }
+  /** A line of Serf's log, as the monitor streams it. */
+  logLine(text: string): void {
+    this.emit('record', { Log: `2026/12/07 02:09:27 ${text}` });
+  }
   /** A record on the stream, as Serf sends after a (coalesced) member event. */
   event(type: string, members: unknown[]): void {
     this.emit('record', { Event: type, Members: members });
@@ -55,8 +64,16 @@ class FakeSession extends EventEmitter<{ record: [unknown]; close: [SerfError] }
   }
 }
 
-function setup(options: Partial<MembershipOptions> & { refuse?: number } = {}) {
-  const cluster = { members: [raw('web-1', 1)] as unknown[], failList: false, memberTime: 1 };
+interface Cluster {
+  members: unknown[];
+  failList: boolean;
+  memberTime: number;
+  /** Whether the sessions accept `monitor` (Serf's log). */
+  log: boolean;
+}
+
+function setup(options: Partial<MembershipOptions> & { refuse?: number; serfLog?: boolean } = {}) {
+  const cluster: Cluster = { members: [raw('web-1', 1)], failList: false, memberTime: 1, log: options.serfLog ?? false };
   const sessions: FakeSession[] = [];
   const logged: string[] = [];
   const record = (event: string) => void logged.push(event);
@@ -120,6 +137,61 @@ describe('SerfMembership', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(sessions[0]!.calls.filter((c) => c === 'members')).toHaveLength(3); // connected + 1 in flight + 1 after
     expect(lists.at(-1)?.names).toEqual(['web-1:alive', 'web-2:alive']);
+    membership.close();
+  });
+
+  it("Serf's log: a member-change line lists at once, other lines list nothing, and idle nothing is asked of Serf", async () => {
+    const { cluster, sessions, lists, membership } = setup({ serfLog: true });
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const session = sessions[0]!;
+    expect(session.calls).toEqual([`stream ${MEMBER_EVENTS}`, 'members', 'monitor DEBUG']);
+    let stats = 0;
+    session.stats = async () => (stats += 1);
+    session.logLine('[DEBUG] memberlist: Stream connection from=127.0.0.1:59402');
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(lists).toHaveLength(1);
+    expect(stats).toBe(0);
+    cluster.members = [raw('web-1', 1, 'leaving')];
+    session.logLine('[DEBUG] serf: messageLeaveType: web-1');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lists.at(-1)).toEqual({ names: ['web-1:leaving'], reason: 'serf log' });
+    // One more list after the interval: the line may have come a moment before Serf applied it.
+    await vi.advanceTimersByTimeAsync(60);
+    expect(lists.at(-1)?.reason).toBe('serf log settled');
+    expect(lists).toHaveLength(3);
+    membership.close();
+  });
+
+  it("Serf's log: a burst of lines lists at most once per interval, and once more after the last", async () => {
+    const { cluster, sessions, lists, membership } = setup({ serfLog: true, pollMs: 50 });
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 2; i < 202; i += 1) {
+      cluster.members = [...cluster.members, raw(`web-${i}`, i)];
+      sessions[0]!.logLine(`[INFO] serf: EventMemberJoin: web-${i} 10.0.0.${i}`);
+      await vi.advanceTimersByTimeAsync(1); // 200 lines over 200 ms
+    }
+    await vi.advanceTimersByTimeAsync(200);
+    // connected, then the first line, one per 50 ms while lines come, and one after the last.
+    expect(lists.length).toBeGreaterThanOrEqual(5);
+    expect(lists.length).toBeLessThanOrEqual(8);
+    expect(lists.at(-1)?.names).toHaveLength(201);
+    membership.close();
+  });
+
+  it("Serf's log refused: the poll watches instead, and it is logged", async () => {
+    const { cluster, sessions, lists, logged, membership } = setup();
+    membership.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(logged).toContain('serf.monitor-unavailable');
+    cluster.members = [raw('web-1', 1, 'leaving')];
+    cluster.memberTime += 1;
+    await vi.advanceTimersByTimeAsync(60);
+    expect(lists.at(-1)?.names).toEqual(['web-1:leaving']);
+    // A log record that slips through is never taken for a member event.
+    sessions[0]!.logLine('[INFO] serf: EventMemberJoin: web-9 10.0.0.9');
+    expect(logged).not.toContain('serf.event');
     membership.close();
   });
 

@@ -15,7 +15,9 @@
  * SOAK_HEAP_DIR: the agent writes V8 heap snapshots there (SIGUSR2) after the warm-up (5 min, or a quarter of
  * a shorter run) and at the end.
  */
+import { readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, imageNodeOptions, startAgent } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
@@ -73,18 +75,50 @@ function startTraffic(url: string, connections: number) {
   };
 }
 
+/** Asks the agent for a heap snapshot (SIGUSR2) and waits until it is written (its size stops changing). */
+async function snapshot(pid: number, dir: string): Promise<void> {
+  const files = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot'));
+  const before = new Set(files());
+  process.kill(pid, 'SIGUSR2');
+  let size = -1;
+  await waitFor(
+    'the heap snapshot written',
+    () => {
+      const file = files().find((f) => !before.has(f));
+      const now = file ? statSync(path.join(dir, file)).size : -1;
+      const done = now > 0 && now === size;
+      size = now;
+      return done;
+    },
+    { timeoutMs: 180_000, intervalMs: 2_000 },
+  );
+}
+
 /**
  * Drives the churn and returns what it saw. `onSample` gets the agent's RSS (MB) every 10 s with the
  * minute it was taken at.
  */
 async function soak() {
-  const record = startRecord('soak', { minutes: MINUTES, maxReplicas: MAX, opMs: OP_MS, serf: 'stand-in (fake-serf)' });
+  const record = startRecord('soak', {
+    minutes: MINUTES,
+    maxReplicas: MAX,
+    opMs: OP_MS,
+    serf: 'stand-in (fake-serf)',
+    agentEnv: process.env.SOAK_AGENT_ENV ?? '',
+  });
   const haproxy = await startHaproxy();
   const serf = new FakeSerf();
   await serf.listen();
   const heapArgs = HEAP_DIR ? ` --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${HEAP_DIR}` : '';
+  // SOAK_AGENT_ENV: variables tried beside the run script's (`MALLOC_ARENA_MAX=2 …`).
+  const tried: Record<string, string> = {};
+  for (const pair of (process.env.SOAK_AGENT_ENV ?? '').split(/\s+/).filter(Boolean)) {
+    const [key = '', value = ''] = pair.split('=', 2);
+    tried[key] = value;
+  }
   const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'warn'])), {
     NODE_OPTIONS: `${imageNodeOptions()}${heapArgs}`,
+    ...tried,
   });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
@@ -148,11 +182,15 @@ async function soak() {
     let lastFailure = '';
     let direction = 1;
     let snapped = false;
+    /** Failed requests from the start of a scale-up (down) operation to the start of the next. */
+    const failedAfter = { up: 0, down: 0 };
     try {
       while (Date.now() < end) {
         const target = replicas.length + direction;
         if (target >= MAX || target <= 1) direction = -direction;
         const opStart = Date.now();
+        const failedBefore = traffic.counts.failed;
+        const kind = target > replicas.length ? 'up' : 'down';
         try {
           await scale(Math.min(MAX, Math.max(1, target)));
         } catch (error) {
@@ -161,15 +199,16 @@ async function soak() {
         }
         ops += 1;
         if (HEAP_DIR && !snapped && minutes() >= Math.min(5, MINUTES / 4)) {
-          process.kill(agent.process.pid, 'SIGUSR2');
+          await snapshot(agent.process.pid, HEAP_DIR);
           snapped = true;
         }
         await sleep(Math.max(0, OP_MS - (Date.now() - opStart)));
+        failedAfter[kind] += traffic.counts.failed - failedBefore;
       }
     } finally {
       clearInterval(sampler);
     }
-    if (HEAP_DIR) process.kill(agent.process.pid, 'SIGUSR2');
+    if (HEAP_DIR) await snapshot(agent.process.pid, HEAP_DIR);
     const pidEnd = (await runtime.info()).pid;
     await traffic.stop();
     const at40 = rss.filter(([m]) => m >= 39.5 && m <= 40.5).map(([, v]) => v);
@@ -192,6 +231,8 @@ async function soak() {
       lastFailure,
       requests: traffic.counts.ok + traffic.counts.failed,
       failedRequests: traffic.counts.failed,
+      failedRequestsAfterScaleUp: failedAfter.up,
+      failedRequestsAfterScaleDown: failedAfter.down,
       lastRequestError: traffic.counts.lastError,
       haproxyPidStart: pidStart,
       haproxyPidEnd: pidEnd,
@@ -205,7 +246,10 @@ async function soak() {
     console.log(
       `${MINUTES} min of churn (Serf stand-in): ${ops} scale operations (${failedOps} failed${lastFailure ? `: ${lastFailure}` : ''}),`,
     );
-    console.log(`  ${task} members started; ${traffic.counts.ok + traffic.counts.failed} requests, ${traffic.counts.failed} failed`);
+    console.log(
+      `  ${task} members started; ${traffic.counts.ok + traffic.counts.failed} requests, ${traffic.counts.failed} failed` +
+        ` (${failedAfter.up} after a scale-up, ${failedAfter.down} after a scale-down${traffic.counts.lastError ? `; last: ${traffic.counts.lastError}` : ''})`,
+    );
     console.log(`  HAProxy Pid ${pidStart} → ${pidEnd} (${pidStart === pidEnd ? 'same' : 'CHANGED'})`);
     console.log(`  agent RSS: first ${rss[0]?.[1].toFixed(1)} MB, last ${rss.at(-1)?.[1].toFixed(1)} MB`);
     for (let m = 0; m <= MINUTES; m += 5) {

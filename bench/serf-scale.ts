@@ -1,0 +1,141 @@
+/**
+ * `npm run bench:serf-scale`: N real Serf agents (BENCH_COUNTS, default 250 and 500), each a member on
+ * its own loopback address, started at once, then all stopped at once (SIGINT: a graceful leave),
+ * against the real balancer stack: HAProxy, its Serf agent (profile lan, as the images run it) and
+ * ha-agent with the product's defaults. The web servers are one extra haproxy with a bind per member
+ * (bench/http-fleet.ts), on the members' addresses. BENCH_RUNS (default 5) fresh runs per N.
+ *
+ * Per run: from the agents' start to all N UP in HAProxy, split into Serf's part (until the balancer's
+ * Serf agent lists all N alive) and the agent's part (from then until all UP); from the SIGINTs to all
+ * N out of rotation (none UP), split into Serf's part (until the balancer's Serf agent lists none of
+ * them alive: each is `leaving` or `left`) and the agent's; the agent's CPU time (user + system) in each
+ * window, its RSS after the joins and at its peak. The balancer's Serf agent is read every 20 ms
+ * (`stats`, `members-filtered`) and HAProxy every 50 ms (`show stat`), by this script. Everything it
+ * starts is stopped by PID, also on failure. Prints medians (min–max) and records each N's runs
+ * (bench/record.ts, `serf-scale`).
+ */
+import { RuntimeClient } from '../src/runtime/client.js';
+import { parseSerfAddress, SerfRpcClient } from '../src/membership/rpc-client.js';
+import { agentArgs, imageNodeOptions, startAgent } from '../test/helpers/agent.js';
+import { startHaproxy } from '../test/helpers/haproxy.js';
+import { stopAll } from '../test/helpers/processes.js';
+import { startSerf, type TestSerf } from '../test/helpers/serf.js';
+import { waitFor } from '../test/helpers/wait.js';
+import { cpuSeconds, machineLine, medianRange, productDefaults, rssMb } from './figures.js';
+import { startFleet } from './http-fleet.js';
+import { addSamples, saveRecord, startRecord } from './record.js';
+
+const COUNTS = (process.env.BENCH_COUNTS ?? '250,500').split(',').map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const config = { profile: 'lan' };
+
+interface ScaleRun {
+  joinMs: number;
+  joinSerfMs: number;
+  joinAgentMs: number;
+  joinCpuMs: number;
+  leaveMs: number;
+  leaveSerfMs: number;
+  leaveAgentMs: number;
+  leaveCpuMs: number;
+  rssMb: number;
+  rssPeakMb: number;
+}
+
+async function scaleRun(count: number): Promise<ScaleRun> {
+  const haproxy = await startHaproxy();
+  const lb = await startSerf({ name: 'lb', address: '127.0.6.200', tags: { role: 'lb' }, config });
+  const rpc = await SerfRpcClient.connect({ address: parseSerfAddress(lb.rpc) });
+  const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'warn'])), { NODE_OPTIONS: imageNodeOptions() });
+  const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
+  runtime.start();
+  const fleet = await startFleet('haproxy', count);
+  try {
+    await waitFor('runtime connected', () => runtime.connected);
+    await waitFor('agent connected to Serf', () => agent.process.output().includes('"serf.connected"'), {
+      timeoutMs: 20_000,
+    });
+    const alive = async () => (await rpc.membersFiltered({ Status: 'alive', Tags: { role: 'backend' } })).length;
+    const up = async () => (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).length;
+    const agentCpuMs = () => cpuSeconds(agent.process.pid) * 1000;
+
+    const cpu0 = agentCpuMs();
+    const t0 = Date.now();
+    const members: TestSerf[] = await Promise.all(
+      fleet.webs.map((web) =>
+        startSerf({ name: web.id, address: web.address, join: lb.bind, tags: { role: 'backend', port: String(web.port) }, config }),
+      ),
+    );
+    const serfKnows = waitFor(`Serf lists ${count} alive`, async () => (await alive()) === count && Date.now(), {
+      timeoutMs: 300_000,
+      intervalMs: 20,
+    });
+    const allUp = waitFor(`${count} UP`, async () => (await up()) === count && Date.now(), { timeoutMs: 300_000, intervalMs: 50 });
+    const [known, upAt] = await Promise.all([serfKnows, allUp]);
+    const joinCpuMs = agentCpuMs() - cpu0;
+    const rss = rssMb(agent.process.pid);
+
+    const cpu1 = agentCpuMs();
+    const t1 = Date.now();
+    const leaving = Promise.all(members.map((member) => member.leave()));
+    const serfGone = waitFor(`Serf lists none of ${count} alive`, async () => (await alive()) === 0 && Date.now(), {
+      timeoutMs: 300_000,
+      intervalMs: 20,
+    });
+    const allOut = waitFor(`${count} out of rotation`, async () => (await up()) === 0 && Date.now(), {
+      timeoutMs: 300_000,
+      intervalMs: 50,
+    });
+    const [gone, outAt] = await Promise.all([serfGone, allOut]);
+    const leaveCpuMs = agentCpuMs() - cpu1;
+    await leaving;
+    return {
+      joinMs: upAt - t0,
+      joinSerfMs: known - t0,
+      joinAgentMs: upAt - known,
+      joinCpuMs,
+      leaveMs: outAt - t1,
+      leaveSerfMs: gone - t1,
+      leaveAgentMs: outAt - gone,
+      leaveCpuMs,
+      rssMb: rss,
+      rssPeakMb: rssMb(agent.process.pid, 'VmHWM'),
+    };
+  } finally {
+    rpc.close();
+    await runtime.close();
+    await fleet.stop();
+    await stopAll();
+  }
+}
+
+console.log(machineLine());
+for (const count of COUNTS) {
+  const record = startRecord('serf-scale', { members: count, runs: RUNS, profile: 'lan', agent: 'product defaults' });
+  const runs: ScaleRun[] = [];
+  const failures: string[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    try {
+      const run = await scaleRun(count);
+      runs.push(run);
+      console.log(`  ${count} members, run ${i + 1}: ${JSON.stringify(run)}`);
+    } catch (error) {
+      failures.push((error as Error).message.split('\n')[0] ?? 'failed');
+      console.log(`  ${count} members, run ${i + 1} FAILED: ${failures.at(-1)}`);
+    }
+  }
+  const pick = (key: keyof ScaleRun) => runs.map((r) => r[key]);
+  for (const key of Object.keys(runs[0] ?? {}) as Array<keyof ScaleRun>) addSamples(record, key, pick(key));
+  record.facts = { runs: runs.length, failures };
+  console.log(`\n${count} real Serf agents (profile lan), ${runs.length} runs (${failures.length} failed), median (min–max):`);
+  console.log(
+    `  start → all UP: ${medianRange(pick('joinMs'))} ms = Serf ${medianRange(pick('joinSerfMs'))} + agent ${medianRange(pick('joinAgentMs'))}`,
+  );
+  console.log(
+    `  SIGINT → all out: ${medianRange(pick('leaveMs'))} ms = Serf ${medianRange(pick('leaveSerfMs'))} + agent ${medianRange(pick('leaveAgentMs'))}`,
+  );
+  console.log(`  agent CPU: join ${medianRange(pick('joinCpuMs'))} ms, leave ${medianRange(pick('leaveCpuMs'))} ms`);
+  console.log(`  agent RSS after the joins ${medianRange(pick('rssMb'), 1)} MB, peak ${medianRange(pick('rssPeakMb'), 1)} MB`);
+  console.log(`recorded: ${saveRecord(record)}`);
+}
+console.log(machineLine());

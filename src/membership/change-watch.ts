@@ -10,7 +10,9 @@
  * A matching line is only a prompt to list the members (the list stays the truth, names in the line
  * are never read): the first one lists at once, later ones at most once every `intervalMs`, and one
  * more list follows the last, in case a list was read a moment before Serf applied the change (Serf
- * logs a leave intent just before it marks the member `leaving`).
+ * logs a leave intent just before it marks the member `leaving`: on a busy machine the list can get
+ * there first); so that such a leave still goes out in well under `intervalMs`, the first line is
+ * also confirmed CONFIRM_MS after it.
  * The lines are Serf's log text, not an interface it promises: if Serf refuses the monitor, the
  * ChangePoller (a poll of `stats` and the leaving members) takes over; Serf's events and the periodic
  * resync stay the safety net either way.
@@ -20,6 +22,9 @@ import { ChangePoller, DEFAULT_POLL_MS, type ChangePollerOptions } from './chang
 
 /** The log lines of Serf (0.8–0.10, whose delegate logs as `serf:` or `serf-delegate:`) that say the member list changed. */
 export const MEMBER_CHANGE_LINE = /\] serf(?:-delegate)?: (?:EventMember(?:Join|Leave|Failed|Update|Reap)|message(?:Join|Leave)Type): /;
+
+/** After the first line of a change, a list this much later catches a change Serf logged just before applying it. */
+export const CONFIRM_MS = 10;
 
 /** The level the watch asks Serf's log at: leave intents are logged at DEBUG. */
 export const MONITOR_LEVEL = 'DEBUG';
@@ -36,6 +41,7 @@ export class ChangeWatch {
   private watching = false;
   private poller: ChangePoller | undefined;
   private timer: unknown;
+  private confirmTimer: unknown;
   /** A matching line came while the last prompt's interval ran. */
   private pending = false;
 
@@ -57,8 +63,11 @@ export class ChangeWatch {
     this.watching = false;
     this.poller?.stop();
     this.poller = undefined;
-    (this.options.timers ?? systemClock).clearTimeout(this.timer);
+    const timers = this.options.timers ?? systemClock;
+    timers.clearTimeout(this.timer);
+    timers.clearTimeout(this.confirmTimer);
     this.timer = undefined;
+    this.confirmTimer = undefined;
   }
 
   /** Takes a record of the connection: true when it is a log line (watched or not), which is not a member event. */
@@ -88,6 +97,10 @@ export class ChangeWatch {
       return;
     }
     this.options.onChange('serf log');
+    this.confirmTimer = (this.options.timers ?? systemClock).setTimeout(() => {
+      this.confirmTimer = undefined;
+      if (this.running) this.options.onChange('serf log confirmed');
+    }, CONFIRM_MS);
     this.arm();
   }
 

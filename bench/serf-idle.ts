@@ -2,8 +2,8 @@
  * `npm run bench:serf-idle`: what an idle ha-agent costs, itself and the balancer's Serf agent, with
  * real Serf holding BENCH_MEMBERS (default 1,000) members. The members are real Serf agents that join
  * BENCH_BATCH (default 50) at a time and are then killed (1,000 at once would not fit the machine);
- * the balancer's Serf agent keeps them listed as failed for 1 h, and its RPC answers scan every listed
- * member whatever its status, so the list's length is what a poll pays for. Real haproxy; the agent
+ * the balancer's Serf agent keeps them listed as failed for 1 h (the windows start once it lists every
+ * one of them failed), and its RPC answers scan every listed member whatever its status, so the list's length is what a poll pays for. Real haproxy; the agent
  * with the product's defaults. CPU of the agent and of the Serf agent over BENCH_IDLE_MS (default 10 s)
  * windows, BENCH_WINDOWS (default 5) of each, alternating: no agent; the agent as built here; and, when
  * BENCH_BEFORE is a checkout with a build (e.g. the commit before this work), its agent, as the baseline
@@ -50,6 +50,11 @@ export async function serfWithMembers(members: number, batch: number, name = 'lb
     // Killed, not stopped: no leave intent, so none of them is ever `leaving`.
     await Promise.all(started.map((member) => member.process.stop('SIGKILL')));
   }
+  // Idle means no member still being found failed: Serf finds a mass failure one member at a time.
+  await waitFor('every member listed failed', async () => (await rpc.membersFiltered({ Status: 'alive|suspect|leaving' })).length === 1, {
+    timeoutMs: 600_000,
+    intervalMs: 1_000,
+  });
   return { lb, rpc };
 }
 

@@ -46,7 +46,7 @@ async function scaleRun(count: number): Promise<ScaleRun> {
   const haproxy = await startHaproxy();
   const lb = await startSerf({ name: 'lb', address: '127.0.6.200', tags: { role: 'lb' }, config });
   const rpc = await SerfRpcClient.connect({ address: parseSerfAddress(lb.rpc) });
-  const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'warn'])), { NODE_OPTIONS: imageNodeOptions() });
+  const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'info'])), { NODE_OPTIONS: imageNodeOptions() });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
   const fleet = await startFleet('haproxy', count);

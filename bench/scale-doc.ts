@@ -191,8 +191,8 @@ tables['idle-latency'] = latencyTable;
 
 let text = readFileSync(doc, 'utf8');
 for (const [name, make] of Object.entries(tables)) {
-  const pattern = new RegExp(`(<!-- table:${name} -->\\n)[\\s\\S]*?(\\n<!-- /table:${name} -->)`);
-  if (pattern.test(text)) text = text.replace(pattern, (_, open: string, close: string) => `${open}${make()}${close}`);
+  const pattern = new RegExp(`(<!-- table:${name} -->)[\\s\\S]*?(<!-- /table:${name} -->)`);
+  if (pattern.test(text)) text = text.replace(pattern, (_, open: string, close: string) => `${open}\n${make()}\n${close}`);
 }
 writeFileSync(doc, text);
 console.log(`rewrote the tables of ${path.relative(process.cwd(), doc)}`);

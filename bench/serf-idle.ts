@@ -60,7 +60,12 @@ export async function serfWithMembers(members: number, batch: number, name = 'lb
 
 console.log(machineLine());
 const record = startRecord('serf-idle', { members: MEMBERS, idleMs: IDLE_MS, windows: WINDOWS, before: BEFORE ?? null, profile: 'lan' });
-const { lb, rpc } = await serfWithMembers(MEMBERS, BATCH);
+// Stopped by PID also when the set-up fails.
+const started = await serfWithMembers(MEMBERS, BATCH).catch(async (error: unknown) => {
+  await stopAll();
+  throw error;
+});
+const { lb, rpc } = started;
 const haproxy = await startHaproxy();
 const bins: Array<[string, string]> = [['after (this build)', path.resolve(import.meta.dirname, '../bin/ha-agent.js')]];
 if (BEFORE) bins.push(['before (BENCH_BEFORE)', path.resolve(BEFORE, 'bin/ha-agent.js')]);

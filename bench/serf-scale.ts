@@ -22,7 +22,7 @@ import { stopAll } from '../test/helpers/processes.js';
 import { startSerf, type TestSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuSeconds, machineLine, medianRange, productDefaults, rssMb } from './figures.js';
-import { startFleet } from './http-fleet.js';
+import { startFleet, type Fleet } from './http-fleet.js';
 import { addSamples, saveRecord, startRecord } from './record.js';
 
 const COUNTS = (process.env.BENCH_COUNTS ?? '250,500').split(',').map(Number);
@@ -49,8 +49,9 @@ async function scaleRun(count: number): Promise<ScaleRun> {
   const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'info'])), { NODE_OPTIONS: imageNodeOptions() });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
-  const fleet = await startFleet('haproxy', count);
+  let fleet: Fleet | undefined;
   try {
+    fleet = await startFleet('haproxy', count);
     await waitFor('runtime connected', () => runtime.connected);
     await waitFor('agent connected to Serf', () => agent.process.output().includes('"serf.connected"'), {
       timeoutMs: 20_000,
@@ -104,7 +105,7 @@ async function scaleRun(count: number): Promise<ScaleRun> {
   } finally {
     rpc.close();
     await runtime.close();
-    await fleet.stop();
+    await fleet?.stop();
     await stopAll();
   }
 }

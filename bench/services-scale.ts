@@ -23,7 +23,7 @@ import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, cpuSeconds, machineLine, medianRange, productDefaults, rssMb, verdict } from './figures.js';
-import { startFleet } from './http-fleet.js';
+import { startFleet, type Fleet } from './http-fleet.js';
 import { addSamples, saveRecord, startRecord, type RunRecord } from './record.js';
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 5000);
@@ -59,9 +59,10 @@ async function servicesRun(count: number): Promise<ServicesRun> {
   });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
-  const fleet = await startFleet('haproxy', count);
   const timers: NodeJS.Timeout[] = [];
+  let fleet: Fleet | undefined;
   try {
+    fleet = await startFleet('haproxy', count);
     await waitFor('runtime connected', () => runtime.connected);
     await waitFor('agent connected to serf', () => serf.streaming, { timeoutMs: 20_000 });
     const members: FakeMember[] = fleet.webs.map((w, i) => ({
@@ -114,7 +115,7 @@ async function servicesRun(count: number): Promise<ServicesRun> {
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await runtime.close();
-    await fleet.stop();
+    await fleet?.stop();
     await serf.close();
     await stopAll();
   }

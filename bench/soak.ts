@@ -129,7 +129,7 @@ async function soak() {
     const timer = setTimeout(() => (timers.delete(timer), run()), ms);
     timers.add(timer);
   };
-  const traffic = startTraffic(`${haproxy.frontendUrl}/`, 8);
+  let traffic: ReturnType<typeof startTraffic> | undefined;
   try {
     await waitFor('runtime connected', () => runtime.connected);
     await waitFor('agent connected to serf', () => serf.streaming, { timeoutMs: 20_000 });
@@ -172,6 +172,8 @@ async function soak() {
       );
     };
     await scale(1);
+    // The load starts once a server is UP: before, an empty backend answers 503.
+    traffic = startTraffic(`${haproxy.frontendUrl}/`, 8);
     const t0 = Date.now();
     const end = t0 + MINUTES * 60_000;
     const minutes = () => (Date.now() - t0) / 60_000;
@@ -265,7 +267,7 @@ async function soak() {
     console.log(`recorded: ${file}`);
   } finally {
     for (const timer of timers) clearTimeout(timer);
-    await traffic.stop();
+    await traffic?.stop();
     await runtime.close();
     await fleet.stop();
     await serf.close();

@@ -7,15 +7,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BalancerTier, serverName } from '../../src/lab/cluster/balancer-tier.js';
 import { LabNetwork, sh } from '../../src/lab/cluster/netns.js';
 import { startLoad, type Load } from '../../src/lab/demo/load.js';
+import { describeIfCan, TIER_NEEDS } from '../helpers/needs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const home = path.resolve(import.meta.dirname, '../..');
 const prefix = 'hat';
-const isRoot = process.getuid?.() === 0;
 
 /** Load like the demo's: 4 keep-alive clients and 2 opening a connection per request. */
 const startDemoLoad = (url: string) => startLoad(url, { keepAlive: 4, newConnection: 2 });
@@ -67,7 +67,7 @@ async function underLoad(url: string, fault: () => Promise<void> | void, after?:
   }
 }
 
-describe.skipIf(!isRoot)('two balancers behind a virtual IP (network namespaces, keepalived)', () => {
+describeIfCan(TIER_NEEDS, 'two balancers behind a virtual IP (network namespaces, keepalived)', () => {
   let tier: BalancerTier | undefined;
   let stateDir = '';
   const figures: string[] = [];

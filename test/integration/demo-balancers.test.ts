@@ -8,19 +8,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { LabNetwork } from '../../src/lab/cluster/netns.js';
 import { BalancerDriver } from '../../src/lab/demo/balancer-driver.js';
 import { failoverLines, skippedLines, summaryTable } from '../../src/lab/demo/report.js';
 import { runDemo, runReport } from '../../src/lab/demo/run-demo.js';
 import { scenario, verdict } from '../../src/lab/demo/scenario.js';
+import { describeIfCan, TIER_NEEDS } from '../helpers/needs.js';
 
 const home = path.resolve(import.meta.dirname, '../..');
 /** Its own prefix and /24: the balancers test ('hat', 10.232.0) and a lab the user started ('hal', 10.231.0) are left alone. */
 const prefix = 'hdb';
-const isRoot = process.getuid?.() === 0;
 
-describe.skipIf(!isRoot)('ha-agent demo --balancers 2', () => {
+describeIfCan(TIER_NEEDS, 'ha-agent demo --balancers 2', () => {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'ha-agent-demo-balancers-'));
   const driver = new BalancerDriver({ home, stateDir, prefix, net: '10.233.0', balancers: 2 });
 

@@ -38,6 +38,12 @@ export const PRIORITY = 100;
 export const ADVERT_INTERVAL_S = 0.02;
 /** SCHED_RR priority of keepalived's VRRP process (1–99): its adverts leave and are read on time under load. */
 export const VRRP_RT_PRIORITY = 50;
+/**
+ * A real-time process is killed after this much CPU time (µs) without blocking. keepalived's default,
+ * 10 ms, killed the VRRP process as it entered MASTER on a busy machine (keepalived logged
+ * "has rlimit_rttime been exceeded?"): it restarted as BACKUP, and the peer took the VIP.
+ */
+export const VRRP_RLIMIT_RTTIME_US = 200_000;
 
 export function keepalivedConfig(input: KeepalivedSettings): string {
   const s = keepalivedSchema.parse(input);
@@ -48,6 +54,7 @@ global_defs {
     script_user root
     enable_script_security
     vrrp_rt_priority ${VRRP_RT_PRIORITY}
+    vrrp_rlimit_rttime ${VRRP_RLIMIT_RTTIME_US}
 }
 
 vrrp_script balancer_ready {

@@ -25,6 +25,7 @@ describe("the lab's keepalived.conf", () => {
     expect(text).toMatch(/track_script \{\s+balancer_ready\s+\}/);
     // Adverts on time under load: the VRRP process is real-time, so a busy machine does not fake a dead holder.
     expect(text).toMatch(/global_defs \{[^}]*vrrp_rt_priority \d+/);
+    expect(text).toMatch(/global_defs \{[^}]*vrrp_rlimit_rttime 200000\n/);
   });
 
   it('refuses values that would break out of the config (spaces, quotes, a bad address)', () => {

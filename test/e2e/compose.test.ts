@@ -252,6 +252,7 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
     };
     report.push(line('Serf agent started → first request served', joins), line('SIGINT to Serf agent → last request routed', leaves));
     expect(joins).toHaveLength(5);
+    expect(load.window(from).requests).toBeGreaterThan(0);
     expect(load.window(from).failed).toBe(0); // a graceful leave and a join lose nothing
   }, 300_000);
 
@@ -282,6 +283,7 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
     // Nothing fails afterwards: every live server has answered the load again, and no request failed.
     const answeredSince = (host: string) => load.outcomes.filter((o) => o.at >= after && o.by === host).length;
     await waitFor('every live server answering', () => live.every((host) => answeredSince(host) >= 20), { timeoutMs: 20_000 });
+    expect(load.window(after).requests).toBeGreaterThan(0);
     expect(load.window(after).failed).toBe(0);
   });
 

@@ -14,6 +14,8 @@ import { INITIAL_WEBAPPS, scenarioFor, type DemoService, type Failover, type Pha
  */
 const STICKY_USERS = 12;
 const VISIT_MS = 2000;
+/** The demo's load on its default service: anonymous clients (keep-alive, and a connection per request) and sticky users. */
+export const DEMO_LOAD = { keepAlive: 4, newConnection: 2, stickyUsers: STICKY_USERS, visitMs: VISIT_MS, pauseMs: 2 } as const;
 /** The api service's clients (anonymous: its servers keep no session the demo follows). */
 const API_CLIENTS = { keepAlive: 2, newConnection: 1 };
 
@@ -167,14 +169,7 @@ export async function runDemo({ driver, holdMs, write, tty, live, apis = 0 }: De
   const monitor = new Monitor(driver.runtimeUrl, [...backends.values()]);
   monitor.start();
   const others = apis > 0 ? [{ service: 'api' as const, host: API_HOST, ...API_CLIENTS }] : [];
-  const load = startLoad(driver.frontendUrl, {
-    keepAlive: 4,
-    newConnection: 2,
-    stickyUsers: STICKY_USERS,
-    visitMs: VISIT_MS,
-    pauseMs: 2,
-    others,
-  });
+  const load = startLoad(driver.frontendUrl, { ...DEMO_LOAD, others });
   const phases: PhaseMark[] = [];
   const stopView = startView({ driver, monitor, startedAt, phases, load, write, tty, ...(live ? { live } : {}) });
 

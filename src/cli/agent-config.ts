@@ -346,3 +346,9 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
 export function desiredFor(desired: DesiredOptions, service: Service | undefined): DesiredOptions {
   return service === undefined ? desired : { ...desired, service: service.name, defaultPort: service.port ?? desired.defaultPort };
 }
+
+/** The path a backend's checks ask and the flag that sets it, for a failing first check to name. */
+export function healthSetting(config: Pick<AgentConfig, 'base'>, service: Service | undefined): { path: string; setting: string } {
+  if (service?.healthPath !== undefined) return { path: service.healthPath, setting: `--services ${service.name}:health=` };
+  return { path: config.base.backend.healthPath, setting: '--health-path' };
+}

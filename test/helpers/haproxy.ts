@@ -108,3 +108,14 @@ export async function startHaproxy(
   };
   return handle;
 }
+
+/** One question to HAProxy on a fresh connection: after a reload it reaches the new worker. */
+export async function askFresh<T>(url: string, work: (client: RuntimeClient) => Promise<T>): Promise<T> {
+  const client = new RuntimeClient({ url, heartbeatMs: 0 });
+  try {
+    await client.connect();
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}

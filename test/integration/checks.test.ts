@@ -9,11 +9,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuntimeClient } from '../../src/runtime/client.js';
+import type { RuntimeClient } from '../../src/runtime/client.js';
 import { agentArgs, haproxyArgs, startAgent, type TestAgent } from '../helpers/agent.js';
 import { haAgent } from '../helpers/cli.js';
 import { startAppMember } from '../helpers/cluster.js';
-import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { askFresh, startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/processes.js';
 import { startSerf, type TestSerf } from '../helpers/serf.js';
@@ -21,16 +21,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const MISSING = '/ready'; // the lab's web app serves /health, and answers 404 here
 
-/** A fresh connection each time: after a reload it reaches the new worker. */
-async function ask<T>(haproxy: TestHaproxy, work: (client: RuntimeClient) => Promise<T>): Promise<T> {
-  const client = new RuntimeClient({ url: haproxy.tcpUrl, heartbeatMs: 0 });
-  try {
-    await client.connect();
-    return await work(client);
-  } finally {
-    await client.close();
-  }
-}
+const ask = <T>(haproxy: TestHaproxy, work: (client: RuntimeClient) => Promise<T>): Promise<T> => askFresh(haproxy.tcpUrl, work);
 
 afterAll(async () => {
   await stopAll();

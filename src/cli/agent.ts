@@ -79,7 +79,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
       desired: desiredFor(config.desired, service),
       log: withFields(log, { backend }),
       checkTimeoutMs: config.checkTimeoutMs,
-      health: healthSetting(config, service),
+      health: () => healthSetting(config, service, ownership?.booted),
       drainTimeoutMs: config.drainTimeoutMs,
       absentGraceMs: config.absentGraceMs,
       sticky: sticky ? { drainIdleMs: config.drainIdleMs } : undefined,

@@ -31,6 +31,7 @@ import { formatTraceLine } from './runtime-session.js';
 import { formatFailingChecks, formatMissing, formatStale, formatTable } from './status.js';
 import { checkPassedOrPending, describeCheckFailure } from '../model/check.js';
 import type { Service } from '../model/service.js';
+import type { BootSettings } from '../render/identity.js';
 import type { StatRow } from '../runtime/parse.js';
 
 export const planSpec: CommandSpec = {
@@ -64,14 +65,14 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
     }
     const members = await listMembers({ address: config.serf, authKey: config.serfAuth });
     const backends = new Set(config.services.length > 0 ? await client.backends() : []);
-    await printBackend(io, client, config, members, config.backend, undefined);
+    await printBackend(io, client, config, members, config.backend, undefined, inspection?.booted);
     for (const service of config.services) {
       io.stdout(`\nService ${service.name} (members tagged service=${service.name}):\n`);
       if (!backends.has(service.name)) {
         io.stdout(`${formatMissing([service.name], applyHint(config.configOut))}\n`);
         continue;
       }
-      await printBackend(io, client, config, members, service.name, service);
+      await printBackend(io, client, config, members, service.name, service, inspection?.booted);
     }
     const unknown = unknownServices(members, config.desired.role, new Set(config.services.map((s) => s.name)));
     for (const u of unknown) io.stdout(`\nunknown service ${u.service} of member ${u.member}: served nowhere\n`);
@@ -103,6 +104,7 @@ async function printBackend(
   members: Member[],
   backend: string,
   service: Service | undefined,
+  booted: BootSettings | undefined,
 ): Promise<void> {
   const desiredOptions = desiredFor(config.desired, service);
   const [state, stat] = await Promise.all([client.serversState(backend), client.stat(backend)]);
@@ -132,7 +134,7 @@ async function printBackend(
   io.stdout(formatPlan(backend, planned.actions, config.policy));
   for (const [server, a] of absent) if (a.hold) io.stdout(`keep ${server} (${a.reason}: removed if it stays absent, or once down)\n`);
   if (planned.unplaced.length > 0) io.stdout(`no free slot for: ${planned.unplaced.join(', ')}\n`);
-  const failing = failingChecks(backend, stat, healthSetting(config, service));
+  const failing = failingChecks(backend, stat, healthSetting(config, service, booted));
   if (failing.length > 0) io.stdout(`\n${formatFailingChecks(failing)}\n`);
 }
 

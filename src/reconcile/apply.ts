@@ -23,8 +23,8 @@ export interface ApplyContext {
   policy: ServerPolicy;
   log: Logger;
   checkTimeoutMs: number;
-  /** The path HAProxy's checks ask in this backend and the setting that sets it: a failing first check names both. */
-  health?: { path: string; setting: string } | undefined;
+  /** The path HAProxy's checks ask in this backend and the setting that sets it, now: a failing first check names both. */
+  health?: (() => { path: string; setting: string }) | undefined;
   drainTimeoutMs: number;
   /**
    * The backend persists users with dynamic cookies: a server must have its cookie before it is ready,
@@ -205,7 +205,7 @@ async function failedCheck(ctx: ApplyContext, name: string): Promise<(CheckFailu
   if (row === undefined) return undefined;
   const result = { status: row.checkStatus, code: row.checkCode, description: row.checkDescription };
   if (checkPassedOrPending(result)) return undefined;
-  const health = ctx.health ?? { path: '(the backend’s option httpchk)', setting: 'the template’s option httpchk' };
+  const health = ctx.health?.() ?? { path: '(the backend’s option httpchk)', setting: 'the template’s option httpchk' };
   return { ...describeCheckFailure(result, { path: health.path, endpoint: row.address, pathSetting: health.setting }), path: health.path };
 }
 

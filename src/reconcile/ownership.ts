@@ -62,19 +62,23 @@ export interface Inspection {
   ownership: Ownership;
   /** `name: old → new` for each boot setting that differs; empty when current. */
   changes: string[];
+  /** The settings the HAProxy reached booted with, when known (its own and current, or stale and recorded). */
+  booted: BootSettings | undefined;
 }
 
 /** The verdict on one `show info` answer. */
 export async function inspect(info: Info, options: Pick<OwnershipOptions, 'identity' | 'settings' | 'recorded'>): Promise<Inspection> {
   const ownership = judgeOwnership(options.identity, parseIdentity(info.fields.description));
-  if (ownership.owner !== 'own' || !ownership.stale) return { ownership, changes: [] };
+  if (ownership.owner !== 'own') return { ownership, changes: [], booted: undefined };
+  if (!ownership.stale) return { ownership, changes: [], booted: options.settings };
   const old = await options.recorded(ownership.found.settings);
-  return { ownership, changes: settingChanges(old, options.settings, ownership.found.settings) };
+  return { ownership, changes: settingChanges(old, options.settings, ownership.found.settings), booted: old };
 }
 
 export class OwnershipCheck {
   private allowed = false;
   private reported = '';
+  private bootedWith: BootSettings | undefined;
 
   constructor(private readonly options: OwnershipOptions) {
     options.client.on('connected', () => {
@@ -95,6 +99,7 @@ export class OwnershipCheck {
       return false; // not connected: the pass could not read HAProxy either, and reconnecting asks again
     }
     const { ownership, changes } = verdict;
+    this.bootedWith = verdict.booted;
     const address = client.address.url;
     const key = JSON.stringify([info.pid, ownership, changes]);
     if (key !== this.reported) {
@@ -120,6 +125,11 @@ export class OwnershipCheck {
     }
     this.allowed = ownership.owner !== 'foreign';
     return this.allowed;
+  }
+
+  /** The settings the HAProxy connected now booted with, when known (what its checks ask, which may not be what is rendered). */
+  get booted(): BootSettings | undefined {
+    return this.bootedWith;
   }
 
   /** `config.next-boot`: what the rendered checks would do to the servers UP now, in the background. */

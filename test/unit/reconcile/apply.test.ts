@@ -160,7 +160,7 @@ describe('applyAction', () => {
     const haproxy = new FakeHaproxy();
     const { log, events } = recordLogs();
     haproxy.failures.set('10.0.0.1:3000', { status: 'L4CON', code: '', number: 8 }); // the app is not listening yet
-    const health = { path: '/health', setting: '--health-path' };
+    const health = () => ({ path: '/health', setting: '--health-path' });
     const outcome = applyAction(context(haproxy, { log, checkTimeoutMs: 2_000, health }), join);
     await vi.advanceTimersByTimeAsync(100);
     expect(events('check.failing')).toMatchObject([

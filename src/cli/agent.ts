@@ -9,7 +9,8 @@ import type { ConfigServer } from '../render/template.js';
 import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { RuntimeClient } from '../runtime/client.js';
 import { loadTemplate } from './stamped-template.js';
-import { desiredFor, type AgentConfig } from './agent-config.js';
+import { backendsLost, describeProbe, probeChecks, probeTimeoutMs } from '../reload/probe.js';
+import { desiredFor, healthSetting, type AgentConfig } from './agent-config.js';
 
 export interface Agent {
   client: RuntimeClient;
@@ -53,6 +54,19 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
           settings,
           recorded: (fingerprint) => (configOut === undefined ? Promise.resolve(undefined) : recordedSettings(configOut, fingerprint)),
           apply: applyHint(configOut),
+          configOut,
+          probeNextBoot: async () => {
+            const probes = await probeChecks(
+              render({ ...base, servers: [] }),
+              await client.serversState(),
+              [config.backend, ...config.services.map((s) => s.name)],
+              probeTimeoutMs(config.policy.check.inter),
+            );
+            return {
+              failing: probes.filter((p) => p.servers.some((s) => s.verdict === 'fail')).map(describeProbe),
+              lost: backendsLost(probes).map((p) => p.backend),
+            };
+          },
           log,
         });
   if (writer && config.maps) await writeRoutingMaps(config.maps, config.services);
@@ -65,6 +79,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
       desired: desiredFor(config.desired, service),
       log: withFields(log, { backend }),
       checkTimeoutMs: config.checkTimeoutMs,
+      health: () => healthSetting(config, service, ownership?.booted),
       drainTimeoutMs: config.drainTimeoutMs,
       absentGraceMs: config.absentGraceMs,
       sticky: sticky ? { drainIdleMs: config.drainIdleMs } : undefined,

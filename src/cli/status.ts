@@ -97,6 +97,7 @@ export async function agentHealth(bind: string): Promise<string> {
       stale?: string[];
       missing?: { services: string[]; apply: string };
       unknown?: string[];
+      checks?: string[];
     };
     const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
     const config = health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`;
@@ -104,11 +105,19 @@ export async function agentHealth(bind: string): Promise<string> {
     if (health.foreign) lines.push(`agent: NOT CHANGING HAProxy: ${health.foreign}`);
     if (health.stale) lines.push(...formatStale(health.stale));
     if (health.missing) lines.push(formatMissing(health.missing.services, health.missing.apply));
+    if (health.checks) lines.push(formatFailingChecks(health.checks));
     if (health.unknown) lines.push(`agent: members of no configured service (served nowhere): ${health.unknown.join(', ')}`);
     return `${lines.join('\n')}\n`;
   } catch (error) {
     return `agent: no answer on http://${bind}/healthz (${(error as Error).message})\n`;
   }
+}
+
+/** New servers whose checks fail (`backend/server CHECK: what answered what`): they get no traffic. */
+export function formatFailingChecks(checks: readonly string[]): string {
+  return [`DEGRADED: health checks fail on ${checks.length} new server(s), which get no traffic:`, ...checks.map((c) => `  ${c}`)].join(
+    '\n',
+  );
 }
 
 /** Services whose backend the running HAProxy lacks: nothing is sent for them until it boots from the rendered config. */

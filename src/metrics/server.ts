@@ -1,7 +1,9 @@
 /**
  * `--metrics ADDR:PORT`: GET /metrics (Prometheus) and GET /healthz (503 while HAProxy or Serf is
  * unreachable, or the HAProxy reached is another deployment's; stale boot settings and services
- * whose backend HAProxy lacks are listed).
+ * whose backend HAProxy lacks are listed). New servers whose checks fail make it `degraded`, still 200:
+ * the agent works, and neither restarting it nor moving a virtual IP to another balancer (same settings)
+ * would help; the reason names the path and HAProxy's answer.
  */
 import http from 'node:http';
 import type { Health } from './observe.js';
@@ -20,8 +22,11 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
       const ok = health.runtime && health.serf && health.foreign === undefined;
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
       const { runtime, serf, foreign, stale, missing, unknown } = health;
+      const failing = [...(health.failingChecks ?? new Map<string, string>())].map(([server, why]) => `${server} ${why}`);
       const body = {
         ok,
+        status: !ok ? 'failing' : failing.length > 0 ? 'degraded' : 'ok',
+        ...(failing.length > 0 ? { checks: failing } : {}),
         runtime,
         serf,
         config: health.configError ?? 'ok',

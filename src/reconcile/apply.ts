@@ -1,5 +1,6 @@
 /** Runs one action's steps in order against HAProxy, logging every command and its answer. */
 import type { Logger } from '../log.js';
+import { checkPassedOrPending, describeCheckFailure, type CheckFailure } from '../model/check.js';
 import type { ServerPolicy } from '../model/server.js';
 import {
   computesDynamicCookieOnAdd,
@@ -22,6 +23,8 @@ export interface ApplyContext {
   policy: ServerPolicy;
   log: Logger;
   checkTimeoutMs: number;
+  /** The path HAProxy's checks ask in this backend and the setting that sets it, now: a failing first check names both. */
+  health?: (() => { path: string; setting: string }) | undefined;
   drainTimeoutMs: number;
   /**
    * The backend persists users with dynamic cookies: a server must have its cookie before it is ready,
@@ -139,19 +142,9 @@ interface ActionState {
 /** Returns false when a bounded wait for a first passing check runs out. */
 async function applyStep(ctx: ApplyContext, action: Action, step: Step, state: ActionState = {}): Promise<boolean> {
   const name = action.server;
-  const { clock } = ctx;
   switch (step.kind) {
-    case 'await-check': {
-      const waitStarted = clock.now();
-      const passed = await ctx.watcher.waitFor(name, (s) => s !== undefined && s.checkPassed, ctx.checkTimeoutMs, {
-        cancel: state.abandon,
-      });
-      const fields = { server: name, waitedMs: round(clock.now() - waitStarted) };
-      if (passed) ctx.log.info('check.passed', fields);
-      else if (state.abandon?.cancelled) ctx.log.info('check.abandoned', fields);
-      else ctx.log.warn('check.timeout', fields);
-      return passed;
-    }
+    case 'await-check':
+      return awaitFirstCheck(ctx, name, state);
     case 'await-drained':
       return awaitDrained(ctx, name, step, state);
     case 'del':
@@ -165,6 +158,55 @@ async function applyStep(ctx: ApplyContext, action: Action, step: Step, state: A
       if (step.kind === 'set-addr' || step.kind === 'set-weight') await verify(ctx, name, step);
       return true;
   }
+}
+
+/**
+ * Waits for a new server's first passing check, within the check timeout. Each failure that differs from the
+ * last one reported (connection refused while the app starts, then 404) is logged at once as `check.failing`,
+ * naming the path and HAProxy's result, rather than only when the timeout runs out (`check.timeout` repeats it).
+ */
+async function awaitFirstCheck(ctx: ApplyContext, name: string, state: ActionState): Promise<boolean> {
+  const { clock } = ctx;
+  const waitStarted = clock.now();
+  const deadline = waitStarted + ctx.checkTimeoutMs;
+  let reported = 0;
+  let failing: number | undefined;
+  let last: CheckFailure | undefined;
+  for (;;) {
+    failing = undefined;
+    const met = await ctx.watcher.waitFor(
+      name,
+      (s) => {
+        if (s?.checkFailed && s.checkStatus !== reported) failing = s.checkStatus;
+        return s !== undefined && (s.checkPassed || failing !== undefined);
+      },
+      Math.max(0, deadline - clock.now()),
+      { cancel: state.abandon },
+    );
+    if (!met || failing === undefined) {
+      const fields = { server: name, waitedMs: round(clock.now() - waitStarted) };
+      if (met) ctx.log.info('check.passed', fields);
+      else if (state.abandon?.cancelled) ctx.log.info('check.abandoned', fields);
+      else ctx.log.warn('check.timeout', { ...fields, ...(last ?? (await failedCheck(ctx, name))) });
+      return met;
+    }
+    reported = failing;
+    last = await failedCheck(ctx, name);
+    if (last) ctx.log.warn('check.failing', { server: name, waitedMs: round(clock.now() - waitStarted), ...last });
+  }
+}
+
+/** The server's last check result in words (`show stat`), or undefined when it cannot be read or did not fail. */
+async function failedCheck(ctx: ApplyContext, name: string): Promise<(CheckFailure & { path: string }) | undefined> {
+  const row = await ctx.client
+    .stat(ctx.backend, new Set([name]))
+    .then((rows) => rows.find((r) => r.name === name))
+    .catch(() => undefined);
+  if (row === undefined) return undefined;
+  const result = { status: row.checkStatus, code: row.checkCode, description: row.checkDescription };
+  if (checkPassedOrPending(result)) return undefined;
+  const health = ctx.health?.() ?? { path: '(the backend’s option httpchk)', setting: 'the template’s option httpchk' };
+  return { ...describeCheckFailure(result, { path: health.path, endpoint: row.address, pathSetting: health.setting }), path: health.path };
 }
 
 /** A request that starts just before `set maint` gets at least this long, even when the drain timeout has run out. */

@@ -27,6 +27,8 @@ export interface ReconcilerOptions {
   desired: DesiredOptions;
   log: Logger;
   checkTimeoutMs: number;
+  /** The path this backend's checks ask and the setting that sets it (named by a failing first check). */
+  health?: (() => { path: string; setting: string }) | undefined;
   drainTimeoutMs: number;
   /** Users are persisted with dynamic cookies; a drain holds them until they go quiet (see apply). */
   sticky?: { drainIdleMs: number } | undefined;

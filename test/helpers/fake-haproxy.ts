@@ -34,6 +34,11 @@ export class FakeHaproxy implements RuntimeApi {
   readonly sent: string[] = [];
   /** Endpoints (`address:port`) whose health check passes once checks are enabled. */
   readonly healthy = new Set<string>();
+  /**
+   * How the check of an endpoint that is not healthy fails, as `show stat` says it (default L4CON), and HAProxy's
+   * number for that status in `show servers state` (`srv_check_status`).
+   */
+  readonly failures = new Map<string, { status: string; code: string; number: number }>();
   connected = true;
   pid = 100;
   version = '2.6.12-1+deb12u1';
@@ -98,6 +103,7 @@ export class FakeHaproxy implements RuntimeApi {
       adminState: s.mode === 'maint' ? ADMIN.FMAINT : s.mode === 'drain' ? ADMIN.FDRAIN : 0,
       userWeight: s.weight,
       checkResult: !s.checkEnabled ? CHECK_RESULT.UNKNOWN : this.passing(s) ? CHECK_RESULT.PASSED : CHECK_RESULT.FAILED,
+      checkStatus: !s.checkEnabled || this.passing(s) ? 0 : (this.failure(s)?.number ?? 8),
       checkState: s.checkEnabled ? 0x04 : 0,
       agentState: 0,
       agentAddress: '-',
@@ -116,13 +122,17 @@ export class FakeHaproxy implements RuntimeApi {
       sessions: s.sessions,
       status: s.mode === 'maint' ? 'MAINT' : s.mode === 'drain' ? 'DRAIN' : this.up(s) ? 'UP' : 'DOWN',
       weight: s.weight,
-      checkStatus: this.passing(s) ? 'L7OK' : 'L4CON',
-      checkCode: '',
+      checkStatus: this.passing(s) ? 'L7OK' : (this.failure(s)?.status ?? 'L4CON'),
+      checkCode: this.passing(s) ? '200' : (this.failure(s)?.code ?? ''),
       checkDescription: '',
       address: `${s.address}:${s.port}`,
       sessionsTotal: s.sessionsTotal,
       lastSessionSec: s.sessionsTotal > 0 ? 0 : -1,
     }));
+  }
+
+  private failure(s: FakeServer) {
+    return this.failures.get(`${s.address}:${s.port}`);
   }
 
   private passing(s: FakeServer): boolean {

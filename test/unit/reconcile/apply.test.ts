@@ -155,6 +155,35 @@ describe('applyAction', () => {
     expect(haproxy.servers.size).toBe(0);
     expect(haproxy.sent.slice(2)).toEqual(['set server nodes/web-1 state maint', 'del server nodes/web-1']);
   });
+
+  it('names a failing first check at once, again when it fails otherwise, and in the timeout', async () => {
+    const haproxy = new FakeHaproxy();
+    const { log, events } = recordLogs();
+    haproxy.failures.set('10.0.0.1:3000', { status: 'L4CON', code: '', number: 8 }); // the app is not listening yet
+    const health = () => ({ path: '/health', setting: '--health-path' });
+    const outcome = applyAction(context(haproxy, { log, checkTimeoutMs: 2_000, health }), join);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(events('check.failing')).toMatchObject([
+      {
+        level: 'warn',
+        server: 'web-1',
+        check: 'L4CON',
+        path: '/health',
+        message: expect.stringContaining('connection refused at 10.0.0.1:3000'),
+      },
+    ]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(events('check.failing')).toHaveLength(1); // the same failure is said once
+    haproxy.failures.set('10.0.0.1:3000', { status: 'L7STS', code: '404', number: 17 }); // it listens, without /health
+    await vi.advanceTimersByTimeAsync(100);
+    expect(events('check.failing')[1]).toMatchObject({ check: 'L7STS 404', message: '404 on /health: is --health-path right?' });
+    expect(events('check.timeout')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await outcome).toBe('rolled-back');
+    expect(events('check.timeout')).toMatchObject([
+      { level: 'warn', check: 'L7STS 404', message: '404 on /health: is --health-path right?' },
+    ]);
+  });
 });
 
 describe('applyAction: a drain', () => {

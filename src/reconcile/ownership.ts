@@ -48,7 +48,7 @@ export function nextBootHint(changes: readonly string[], configOut: string | und
   );
 }
 
-/** How to make HAProxy boot with the settings rendered now (README, Troubleshooting, has each setup's command). */
+/** How to make HAProxy boot with the settings rendered now (docs/troubleshooting.md has each setup's command). */
 export function applyHint(configOut: string | undefined): string {
   const file = configOut ?? 'the rendered haproxy.cfg';
   return (

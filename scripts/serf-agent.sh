@@ -9,7 +9,7 @@
 #   SERF_RECONNECT_TIMEOUT, SERF_TOMBSTONE_TIMEOUT (30s: departed members do not linger for 24 h)
 #   SERF_STATE_DIR (/run/serf): also holds the snapshot, so a restarted agent rejoins the nodes it knew
 #   (after a graceful leave too): a restarted `ha` finds its web servers again without their help.
-#   SERF_ADVERTISE_CIDR (none)  SERF_ADVERTISE_WAIT (10, seconds): which address the agent advertises
+#   SERF_ADVERTISE_CIDR (none)  SERF_ADVERTISE_WAIT (30, seconds): which address the agent advertises
 #   when the host has several (a Swarm task: overlay + docker_gwbridge), see "advertised address" below.
 #
 # Advertised address. With SERF_BIND on 0.0.0.0 and more than one IPv4 address besides loopback, Serf
@@ -80,7 +80,7 @@ async function advertised(port) {
     if (!hit) throw new Error(`SERF_ADVERTISE_CIDR=${env.SERF_ADVERTISE_CIDR}: no address of this host is in it (${local.map((a) => a.cidr).join(', ')})`);
     return { address: hit.address, why: `in SERF_ADVERTISE_CIDR=${env.SERF_ADVERTISE_CIDR}` };
   }
-  const deadline = Date.now() + Number(env.SERF_ADVERTISE_WAIT || 10) * 1000;
+  const deadline = Date.now() + Number(env.SERF_ADVERTISE_WAIT || 30) * 1000;
   for (;;) {
     const routed = await routeToJoin();
     if (routed) return routed;

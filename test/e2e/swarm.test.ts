@@ -82,7 +82,9 @@ beforeAll(async () => {
   report.push(`images built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const deployed = Date.now();
   await driver.deploy(3, 1);
-  report.push(`swarm (${driver.madeSwarm ? 'made for the test' : 'the engine’s'}) + stack deploy → serving: ${((Date.now() - deployed) / 1000).toFixed(1)} s`);
+  report.push(
+    `swarm (${driver.madeSwarm ? 'made for the test' : 'the engine’s'}) + stack deploy → serving: ${((Date.now() - deployed) / 1000).toFixed(1)} s`,
+  );
   load = startLoad(driver.frontendUrl);
   users = startLoad(driver.frontendUrl, { keepAlive: 0, newConnection: 0, stickyUsers: STICKY_USERS, pauseMs: 20 });
 }, 900_000);
@@ -139,7 +141,11 @@ describe('Docker Swarm: docker stack deploy, scale, rolling update, a replaced b
     expect(result.sessions.movedFrom.every((host) => before.includes(host))).toBe(true);
     // Each old task left Serf gracefully: the agent drained its server (HAProxy's `drain` state) before removing it.
     const log = (await driver.docker('logs', '--since', (since / 1000).toFixed(3), await driver.haContainer())).split('\n');
-    for (const host of before) expect(log.some((line) => line.includes(host) && /drain/.test(line)), `${host} drained`).toBe(true);
+    for (const host of before)
+      expect(
+        log.some((line) => line.includes(host) && /drain/.test(line)),
+        `${host} drained`,
+      ).toBe(true);
   }, 240_000);
 
   it('scales api on its own (1 → 3 → 1), webapp untouched, nothing fails', async () => {

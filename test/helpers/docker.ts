@@ -16,7 +16,8 @@ export async function prepareEngine(root: string, sh: (command: string, args: re
   await sh('bash', ['scripts/docker-engine.sh', 'start']);
   await sh('bash', ['scripts/base-image.sh']);
   const cas = '/usr/local/share/ca-certificates';
-  for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt'))) copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
+  for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt')))
+    copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
   return started;
 }
 

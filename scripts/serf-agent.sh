@@ -9,7 +9,7 @@
 #   SERF_RECONNECT_TIMEOUT, SERF_TOMBSTONE_TIMEOUT (30s: departed members do not linger for 24 h)
 #   SERF_STATE_DIR (/run/serf): also holds the snapshot, so a restarted agent rejoins the nodes it knew
 #   (after a graceful leave too): a restarted `ha` finds its web servers again without their help.
-#   SERF_ADVERTISE_CIDR (none)  SERF_ADVERTISE_WAIT (30, seconds): which address the agent advertises
+#   SERF_ADVERTISE_CIDR (none)  SERF_ADVERTISE_WAIT (5, seconds): which address the agent advertises
 #   when the host has several (a Swarm task: overlay + docker_gwbridge), see "advertised address" below.
 #
 # Advertised address. With SERF_BIND on 0.0.0.0 and more than one IPv4 address besides loopback, Serf
@@ -17,9 +17,12 @@
 # reach (every server DOWN, every request a 503). So the agent binds one address, the first of:
 #   1. the address in SERF_ADVERTISE_CIDR (none there: the agent does not start);
 #   2. the source address of the route to a join target (SERF_JOIN resolved; a UDP socket's connect picks
-#      it and sends nothing), retried for SERF_ADVERTISE_WAIT seconds while no target resolves: the address
-#      on the network this agent shares with the ones it joins;
-#   3. the address this host's name resolves to, with a warning (nothing to route to).
+#      it and sends nothing): the address on the network this agent shares with the ones it joins. Tried
+#      for SERF_ADVERTISE_WAIT seconds: Swarm resolves a task's name only once the task is running (with a
+#      health check: healthy), so the first web tasks of a deploy may not resolve `ha` yet;
+#   3. the address this host's name resolves to (Docker's /etc/hosts: the container's address on its first
+#      network, a Swarm task's overlay);
+#   4. the first interface's, with a warning that names the setting to use.
 # It prints which address and why, in one line, before Serf starts.
 set -eu
 state="${SERF_STATE_DIR:-/run/serf}"
@@ -80,7 +83,7 @@ async function advertised(port) {
     if (!hit) throw new Error(`SERF_ADVERTISE_CIDR=${env.SERF_ADVERTISE_CIDR}: no address of this host is in it (${local.map((a) => a.cidr).join(', ')})`);
     return { address: hit.address, why: `in SERF_ADVERTISE_CIDR=${env.SERF_ADVERTISE_CIDR}` };
   }
-  const deadline = Date.now() + Number(env.SERF_ADVERTISE_WAIT || 30) * 1000;
+  const deadline = Date.now() + Number(env.SERF_ADVERTISE_WAIT || 5) * 1000;
   for (;;) {
     const routed = await routeToJoin();
     if (routed) return routed;
@@ -88,11 +91,13 @@ async function advertised(port) {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const own = await dns.lookup(hostname(), { family: 4 }).catch(() => undefined);
-  const hit = local.find((a) => a.address === own?.address) ?? local[0];
+  const unresolved = `no join target (${join.join(' ') || 'none'}) resolved`;
+  const named = local.find((a) => a.address === own?.address);
+  if (named) return { address: named.address, why: `${unresolved}; the address of this host's name ${hostname()}` };
   return {
-    address: hit.address,
-    why: `no join target (${join.join(' ') || 'none'}) resolved; ${hit.address === own?.address ? `the address of this host's name ${hostname()}` : 'the first interface'}`,
-    warn: `if the others cannot reach ${hit.address}, every server is DOWN: set SERF_ADVERTISE_CIDR to the network this agent shares with the balancer`,
+    address: local[0].address,
+    why: `${unresolved}, and this host's name ${hostname()} is none of its addresses; the first interface`,
+    warn: `if the others cannot reach ${local[0].address}, every server is DOWN: set SERF_ADVERTISE_CIDR to the network this agent shares with the balancer`,
   };
 }
 

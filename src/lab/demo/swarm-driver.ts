@@ -4,6 +4,8 @@
  * stack, its secrets and network removed, and, when it made the swarm, the swarm left and the
  * `docker_gwbridge` network that `swarm init` created removed (unless another container uses it).
  */
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { API_BACKEND } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
 import type { ScaleTiming } from '../cluster/local.js';
@@ -27,6 +29,35 @@ interface Found {
 }
 
 const GWBRIDGE = 'docker_gwbridge';
+/** Swarm's own gossip (its service discovery among them) listens on this port of the swarm's listen address. */
+const SWARM_GOSSIP_PORT = 7946;
+
+/** Whether `address:port` can be bound for TCP and UDP now. */
+async function bindable(address: string, port: number): Promise<boolean> {
+  const tcp = await new Promise<boolean>((resolve) => {
+    const server = net.createServer().once('error', () => resolve(false));
+    server.listen(port, address, () => server.close(() => resolve(true)));
+  });
+  if (!tcp) return false;
+  return new Promise<boolean>((resolve) => {
+    const socket = dgram.createSocket('udp4').once('error', () => resolve(false));
+    socket.bind(port, address, () => socket.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A loopback address for a single-node swarm whose port 7946 is free. Swarm binds its gossip there; when that
+ * port is taken (a Serf agent on the host, on any address of the listen address's), dockerd only logs `error in
+ * agentInit: failed to create memberlist … 7946: bind: address already in use`, and no service name resolves
+ * in any task: every Serf join by name fails.
+ */
+export async function swarmListenAddress(): Promise<string> {
+  for (const address of ['127.0.0.1', '127.0.99.1', '127.0.99.2', '127.0.99.3'])
+    if (await bindable(address, SWARM_GOSSIP_PORT)) return address;
+  throw new Error(
+    `port ${SWARM_GOSSIP_PORT} is taken on every loopback address tried (a Serf agent on host networking?): Swarm's gossip needs it`,
+  );
+}
 
 export class SwarmDriver implements DemoDriver {
   readonly label = 'docker swarm stack (single node)';
@@ -79,8 +110,10 @@ export class SwarmDriver implements DemoDriver {
       const hadGwbridge = await this.networkExists(GWBRIDGE);
       this.found = { madeSwarm: state === 'inactive', hadGwbridge };
     }
-    if (state === 'inactive') await this.docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
-    else if (state !== 'active') throw new Error(`the engine's swarm is ${state}: neither in one nor in none`);
+    if (state === 'inactive') {
+      const address = await swarmListenAddress();
+      await this.docker('swarm', 'init', '--advertise-addr', address, '--listen-addr', `${address}:2377`);
+    } else if (state !== 'active') throw new Error(`the engine's swarm is ${state}: neither in one nor in none`);
   }
 
   /** Swarm, secrets, then `docker stack deploy` of docker-stack.yml with that many replicas, and HAProxy serving them all. */
@@ -121,47 +154,40 @@ export class SwarmDriver implements DemoDriver {
   }
 
   /**
-   * Hostnames (= Serf node names = server names) of one service's tasks that Swarm wants running and whose
-   * container runs: a task shutting down (draining) is not one of them, a task still starting neither.
+   * One service's tasks that Swarm wants running and whose container runs (a task shutting down, draining, is
+   * not one of them, a task still starting neither): their container IDs and hostnames.
    */
-  async webHosts(service: DemoService | 'ha' = 'web'): Promise<string[]> {
+  async tasks(service: DemoService | 'ha'): Promise<Array<{ id: string; host: string }>> {
+    const name = this.service(service);
     const wanted = new Set(
-      (
-        await this.docker(
-          'service',
-          'ps',
-          '--no-trunc',
-          '--filter',
-          'desired-state=running',
-          '--format',
-          '{{.Name}}.{{.ID}}',
-          this.service(service),
-        )
-      )
+      (await this.docker('service', 'ps', '--no-trunc', '--filter', 'desired-state=running', '--format', '{{.Name}}.{{.ID}}', name))
         .split('\n')
         .filter(Boolean),
     );
-    const containers = (
-      await this.docker('ps', '--filter', `label=com.docker.swarm.service.name=${this.service(service)}`, '--format', '{{.Names}} {{.ID}}')
+    const ids = (
+      await this.docker('ps', '--no-trunc', '--filter', `label=com.docker.swarm.service.name=${name}`, '--format', '{{.Names}} {{.ID}}')
     )
       .split('\n')
-      .filter(Boolean)
       .map((line) => line.split(' '))
-      .filter(([name]) => name !== undefined && wanted.has(name))
+      .filter(([task]) => task !== undefined && wanted.has(task))
       .map(([, id]) => id!);
-    if (containers.length === 0) return [];
-    const hosts = (await this.docker('inspect', '-f', '{{.State.Running}} {{.Config.Hostname}}', ...containers))
+    if (ids.length === 0) return [];
+    return (await this.docker('inspect', '-f', '{{.Id}} {{.State.Running}} {{.Config.Hostname}}', ...ids))
       .split('\n')
       .map((line) => line.split(' '))
-      .filter(([running, host]) => running === 'true' && host)
-      .map(([, host]) => host!);
-    return hosts.sort();
+      .filter(([, running, host]) => running === 'true' && host)
+      .map(([id, , host]) => ({ id: id!, host: host! }));
   }
 
-  /** The running container of the `ha` task (empty when there is none). */
+  /** Hostnames (= Serf node names = server names) of one service's running tasks, sorted. */
+  async webHosts(service: DemoService = 'web'): Promise<string[]> {
+    return (await this.tasks(service)).map((task) => task.host).sort();
+  }
+
+  /** The container ID of the running `ha` task (empty when there is none). */
   async haContainer(): Promise<string> {
-    const [host = ''] = await this.webHosts('ha');
-    return host;
+    const [task] = await this.tasks('ha');
+    return task?.id ?? '';
   }
 
   /**
@@ -179,10 +205,10 @@ export class SwarmDriver implements DemoDriver {
   }
 
   async killWeb(): Promise<string> {
-    const [victim] = await this.webHosts();
+    const [victim] = await this.tasks('web');
     if (!victim) throw new Error('no web task to kill');
-    await this.docker('kill', victim);
-    return victim;
+    await this.docker('kill', victim.id);
+    return victim.host;
   }
 
   /** A command in the `ha` task's container. */

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { startLoad } from '../src/lab/demo/load.js';
 import { SwarmDriver } from '../src/lab/demo/swarm-driver.js';
-import { prepareEngine, publishablePort } from '../test/helpers/docker.js';
+import { prepareEngine, publishedPorts } from '../test/helpers/docker.js';
 import { machineLine, medianRange } from './figures.js';
 import { addSamples, saveRecord, startRecord } from './record.js';
 
@@ -22,9 +22,7 @@ const env = async (): Promise<NodeJS.ProcessEnv> => ({
   ...process.env,
   HA_AGENT_TAG: process.env.HA_AGENT_TAG ?? 'latest',
   WEBAPP_GRACE_MS: '3000',
-  HA_HTTP_PORT: String(await publishablePort()),
-  HA_STATS_PORT: String(await publishablePort()),
-  HA_RUNTIME_PORT: String(await publishablePort()),
+  ...(await publishedPorts()),
 });
 
 console.log(machineLine());

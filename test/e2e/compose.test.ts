@@ -12,8 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilServing } from '../../src/lab/cluster/converge.js';
 import { ComposeDriver } from '../../src/lab/demo/driver.js';
-import { once, openStream, percentile, startLoad, type Load, type Sessions, type Window } from '../../src/lab/demo/load.js';
-import { prepareEngine, publishablePort } from '../helpers/docker.js';
+import { once, openStream, percentile, startLoad, type Load } from '../../src/lab/demo/load.js';
+import { measurePhase, prepareEngine, publishedPorts, type PhaseFigures } from '../helpers/docker.js';
 import { waitFor } from '../helpers/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -54,17 +54,8 @@ async function converged(count: number): Promise<void> {
   await driver.waitConverged();
   expect(await webHosts()).toHaveLength(count);
 }
-interface PhaseFigures extends Window {
-  seconds: number;
-  users: Window;
-  sessions: Sessions;
-}
 async function phase(name: string, action: () => Promise<void>): Promise<PhaseFigures> {
-  const from = Date.now();
-  await action();
-  const ended = Date.now();
-  await waitFor('answers already in flight', () => load.answeredBefore(ended) && users.answeredBefore(ended), { timeoutMs: 20_000 }); // counted too
-  const result = { ...load.window(from), seconds: (Date.now() - from) / 1000, users: users.window(from), sessions: users.sessions(from) };
+  const result = await measurePhase(load, users, action);
   const figures = `${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s`;
   const { kept, renewed } = result.sessions;
   const sessions = `users: ${result.users.requests} requests, ${result.users.failed} failed, sessions kept ${kept}/${STICKY_USERS}, new ${renewed}`;
@@ -98,9 +89,7 @@ async function stackUp(version: string, command: readonly string[], build: boole
   }
   // Fresh published ports for each stack (the previous stack's may not be free again yet), in the
   // environment the driver already holds.
-  env.HA_HTTP_PORT = String(await publishablePort());
-  env.HA_STATS_PORT = String(await publishablePort());
-  env.HA_RUNTIME_PORT = String(await publishablePort());
+  Object.assign(env, await publishedPorts());
   url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
   // The command docker-compose.yml's header gives users: both services, each with its own count.
   await compose('up', '-d', '--scale', 'webapp=3', '--scale', 'api=2');

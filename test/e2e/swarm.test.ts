@@ -9,10 +9,9 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLoad, type Load, type Sessions, type Window } from '../../src/lab/demo/load.js';
+import { startLoad, type Load } from '../../src/lab/demo/load.js';
 import { SwarmDriver } from '../../src/lab/demo/swarm-driver.js';
-import { prepareEngine, publishablePort } from '../helpers/docker.js';
-import { waitFor } from '../helpers/wait.js';
+import { measurePhase, prepareEngine, publishedPorts, type PhaseFigures } from '../helpers/docker.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const report: string[] = [];
@@ -43,22 +42,23 @@ async function haproxyProcess(): Promise<string> {
   return `pid ${/^Pid: (\d+)$/m.exec(info)?.[1]} started ${/^Start_time_sec: (\d+)$/m.exec(info)?.[1]}`;
 }
 
-interface PhaseFigures extends Window {
-  seconds: number;
-  users: Window;
-  sessions: Sessions;
-}
 async function phase(name: string, action: () => Promise<void>): Promise<PhaseFigures> {
-  const from = Date.now();
-  await action();
-  const ended = Date.now();
-  await waitFor('answers already in flight', () => load.answeredBefore(ended) && users.answeredBefore(ended), { timeoutMs: 20_000 });
-  const result = { ...load.window(from), seconds: (Date.now() - from) / 1000, users: users.window(from), sessions: users.sessions(from) };
+  const result = await measurePhase(load, users, action);
   const { kept, renewed } = result.sessions;
   report.push(
     `${name.padEnd(40)} ${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s ` +
       `${result.errors.join('; ')} | users: ${result.users.requests} requests, ${result.users.failed} failed, sessions kept ${kept}/${STICKY_USERS}, new ${renewed}`,
   );
+  if (result.failed + result.users.failed > 0) {
+    // What HAProxy and the agent said meanwhile, for a failure's diagnosis.
+    const log = await driver.docker('logs', '--since', (result.from / 1000).toFixed(3), await driver.haContainer()).catch(() => '');
+    report.push(
+      ...log
+        .split('\n')
+        .filter((line) => /is DOWN|is UP|NOSRV|no server available|"level":"(warn|error)"/.test(line))
+        .slice(0, 40),
+    );
+  }
   return result;
 }
 /** A graceful phase: nothing failed (and something was sent), and a session started again only where its server left. */
@@ -75,14 +75,12 @@ beforeAll(async () => {
     ...process.env,
     HA_AGENT_TAG: process.env.HA_AGENT_TAG ?? 'latest',
     WEBAPP_GRACE_MS: '3000',
-    HA_HTTP_PORT: String(await publishablePort()),
-    HA_STATS_PORT: String(await publishablePort()),
-    HA_RUNTIME_PORT: String(await publishablePort()),
+    ...(await publishedPorts()),
   };
   driver = new SwarmDriver({ root, stack: `hae2es${process.pid}`, env });
   startedEngine = await prepareEngine(root, (command, args) => driver.sh(command, args));
   const started = Date.now();
-  if (!process.env.TMP_NO_BUILD) await driver.build(); // TMPHACK
+  await driver.build();
   report.push(`images built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const deployed = Date.now();
   await driver.deploy(3, 1);

@@ -1,7 +1,9 @@
-/** What the end-to-end tests on the Docker engine share: an engine and base image, ports to publish. */
+/** What the end-to-end tests on the Docker engine share: an engine and base image, ports to publish, a phase under load. */
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { Load, Sessions, Window } from '../../src/lab/demo/load.js';
+import { waitFor } from './wait.js';
 
 /**
  * Starts the engine when none answers (returns true: the test stops it at the end), makes the base image
@@ -36,4 +38,30 @@ export async function publishablePort(): Promise<number> {
     if (free) return port;
   }
   throw new Error(`no free port between 10000 and ${low}`);
+}
+
+/** Published ports for a stack, each free now (docker-compose.yml and docker-stack.yml read these). */
+export async function publishedPorts(): Promise<{ HA_HTTP_PORT: string; HA_STATS_PORT: string; HA_RUNTIME_PORT: string }> {
+  return {
+    HA_HTTP_PORT: String(await publishablePort()),
+    HA_STATS_PORT: String(await publishablePort()),
+    HA_RUNTIME_PORT: String(await publishablePort()),
+  };
+}
+
+export interface PhaseFigures extends Window {
+  /** When the phase started (ms since epoch). */
+  from: number;
+  seconds: number;
+  users: Window;
+  sessions: Sessions;
+}
+
+/** Runs a phase's action under load; its figures count every request sent meanwhile, answered up to 20 s later. */
+export async function measurePhase(load: Load, users: Load, action: () => Promise<void>): Promise<PhaseFigures> {
+  const from = Date.now();
+  await action();
+  const ended = Date.now();
+  await waitFor('answers already in flight', () => load.answeredBefore(ended) && users.answeredBefore(ended), { timeoutMs: 20_000 });
+  return { ...load.window(from), from, seconds: (Date.now() - from) / 1000, users: users.window(from), sessions: users.sessions(from) };
 }

@@ -100,6 +100,11 @@ async function perform(
       await driver.restartHaproxy();
       await driver.waitConverged();
       return { detail: '' };
+    case 'rolling-update': {
+      if (!driver.rollingUpdate) throw new Error('this driver has no rolling update');
+      const { replaced, ...timing } = await driver.rollingUpdate();
+      return { detail: `${replaced} tasks replaced`, ...timing };
+    }
     case 'kill-balancer': {
       const f = await failover(driver, load);
       return { detail: `${f.from} → ${f.to}, served again in ${f.servedMs ?? '-'} ms`, failover: f };
@@ -162,7 +167,7 @@ export function startView({ driver, monitor, startedAt, phases, load, write, tty
 }
 
 export async function runDemo({ driver, holdMs, write, tty, live, apis = 0 }: DemoOptions): Promise<DemoRun> {
-  const scenario = scenarioFor(apis);
+  const scenario = scenarioFor(apis, driver.rollingUpdate !== undefined);
   const backends = new Map<DemoService, string>([['web', DEFAULT_BACKEND], ...(apis > 0 ? [['api', API_BACKEND] as const] : [])]);
   await driver.up(INITIAL_WEBAPPS, apis);
   const startedAt = Date.now();

@@ -14,7 +14,8 @@ export type DemoStep =
   | { kind: 'restart-agent' }
   | { kind: 'reload-haproxy' }
   | { kind: 'restart-haproxy' }
-  | { kind: 'kill-balancer' };
+  | { kind: 'kill-balancer' }
+  | { kind: 'rolling-update' };
 
 export interface Phase {
   name: string;
@@ -45,13 +46,22 @@ export const scenario: readonly Phase[] = [
   { name: 'SIGKILL the active balancer', step: { kind: 'kill-balancer' }, graceful: false, keepsSessions: true, newHaproxy: true },
 ];
 
+/** A rolling update of the web servers (Swarm's `docker service update --force`): each old one drains and leaves. */
+export const ROLLING_UPDATE: Phase = {
+  name: 'rolling update of the web servers',
+  step: { kind: 'rolling-update' },
+  graceful: true,
+  keepsSessions: false,
+};
+
 /**
  * The scenario with `apis` api servers at the start (none: the scenario above): after the web servers' scale phases,
  * api scaled out by 2 and back, each on its own, while the load goes on to both. The sticky users are the web
  * servers' (the web app keeps sessions in memory), so no session is lost when api servers leave.
+ * With `rollingUpdate` (a driver that has one), a rolling update of the web servers follows the scale phases.
  */
-export function scenarioFor(apis: number): readonly Phase[] {
-  if (apis === 0) return scenario;
+export function scenarioFor(apis: number, rollingUpdate = false): readonly Phase[] {
+  if (apis === 0 && !rollingUpdate) return scenario;
   const at = scenario.findIndex((p) => p.name === 'scale 2 → 4') + 1;
   const api = (from: number, to: number): Phase => ({
     name: `scale api ${from} → ${to}`,
@@ -59,7 +69,8 @@ export function scenarioFor(apis: number): readonly Phase[] {
     graceful: true,
     keepsSessions: true,
   });
-  return [...scenario.slice(0, at), api(apis, apis + 2), api(apis + 2, apis), ...scenario.slice(at)];
+  const apiPhases = apis > 0 ? [api(apis, apis + 2), api(apis + 2, apis)] : [];
+  return [...scenario.slice(0, at), ...apiPhases, ...(rollingUpdate ? [ROLLING_UPDATE] : []), ...scenario.slice(at)];
 }
 
 /** One service's requests in a phase, and its backend's servers in HAProxy at the phase's end. */

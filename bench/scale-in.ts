@@ -13,6 +13,8 @@ import { machineLine, medianRange } from './figures.js';
 import { addSamples, saveRecord, startRecord } from './record.js';
 
 const RUNS = Number(process.env.PROOF_RUNS ?? 20);
+/** Another 127.0.X.0/24 for the members, so that two proofs (one per HAProxy version) can run side by side. */
+const options = { ...scaleInDefaults, subnet: Number(process.env.PROOF_SUBNET ?? scaleInDefaults.subnet) };
 
 console.log(machineLine());
 const record = startRecord('scale-in', {
@@ -23,7 +25,7 @@ const record = startRecord('scale-in', {
 });
 const results: ScaleInResult[] = [];
 for (let run = 1; run <= RUNS; run += 1) {
-  const result = await runScaleIn(scaleInDefaults);
+  const result = await runScaleIn(options);
   results.push(result);
   const kinds = new Map<string, number>();
   for (const f of result.failures)

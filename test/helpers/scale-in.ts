@@ -136,11 +136,16 @@ export async function runScaleIn(options: ScaleInOptions = scaleInDefaults): Pro
     await waitFor('runtime client', () => client.connected);
     const members = new Map<string, AppMember>();
     const names = Array.from({ length: options.servers }, (_, i) => `web-${i + 1}`);
-    await Promise.all(
-      names.map(async (name, i) =>
-        members.set(name, await startAppMember(name, `127.0.${options.subnet}.${10 + i}`, lb.bind, {}, { MODE: 'plain' })),
-      ),
-    );
+    // Two at a time: eight node processes starting at once on a loaded 2-core machine miss their listen wait.
+    for (let i = 0; i < names.length; i += 2) {
+      await Promise.all(
+        names
+          .slice(i, i + 2)
+          .map(async (name, k) =>
+            members.set(name, await startAppMember(name, `127.0.${options.subnet}.${10 + i + k}`, lb.bind, {}, { MODE: 'plain' })),
+          ),
+      );
+    }
     const up = async () => (await client.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP')).map((s) => s.name);
     await waitFor(`${options.servers} servers UP`, async () => (await up()).length === options.servers, { timeoutMs: 60_000 });
 

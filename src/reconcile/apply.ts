@@ -286,7 +286,7 @@ async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
   const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
   for (let attempt = 0; ; attempt += 1) {
     const streams = await awaitUnreferenced(ctx, name, DEL_WAIT_MS);
-    if (streams > 0) ctx.log.warn('del.streams', { server: name, streams });
+    if (streams > 0) ctx.log.warn('wait-removable.failed', { server: name, streams });
     try {
       await send(ctx, action, { kind: 'del' });
       return;

@@ -39,7 +39,8 @@ export async function startAppMember(
   const app = start(process.execPath, [webappPath], {
     env: { ...process.env, HOST: address, PORT: String(port), SERVER_NAME: name, ...env },
   });
-  await waitFor(`${name} listening`, () => app.output().includes('webapp.listening'));
+  // A node process can take more than the default 10 s to start on a loaded machine.
+  await waitFor(`${name} listening`, () => app.output().includes('webapp.listening'), { timeoutMs: 30_000 });
   const serf = await startSerf({ name, address, join, tags: { role: 'backend', port: String(port), ...tags } });
   return { name, app, serf };
 }

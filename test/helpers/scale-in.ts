@@ -48,7 +48,7 @@ export interface ScaleInResult {
   /** The backend's counters at the end: connection retries and redispatches (HAProxy's wretr, wredis). */
   retries: number;
   redispatches: number;
-  /** The agent's removal log lines that say a wait ran out (`inflight.timeout`, `del.streams`). */
+  /** The agent's removal log lines that say a wait ran out (`inflight.timeout`, `wait-removable.failed`). */
   waitsRunOut: number;
 }
 
@@ -174,7 +174,7 @@ export async function runScaleIn(options: ScaleInOptions = scaleInDefaults): Pro
       removalMs,
       retries,
       redispatches,
-      waitsRunOut: agent.logs().filter((l) => l.event === 'inflight.timeout' || l.event === 'del.streams').length,
+      waitsRunOut: agent.logs().filter((l) => l.event === 'inflight.timeout' || l.event === 'wait-removable.failed').length,
     };
 
     async function stopRounds(): Promise<void> {

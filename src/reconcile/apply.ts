@@ -213,10 +213,10 @@ const STREAMS_POLL_MS = 50;
 
 /**
  * Waits (at most `timeoutMs`) until no stream points to the server (it is in maint): `wait … srv-removable` where
- * HAProxy has it, else `show sess` read every STREAMS_POLL_MS. Returns how many streams still point to it at the
- * end (0 when none; 1 when `wait` ran out, which does not count them). Never fails: a refused read ends the wait.
+ * HAProxy has it, else `show sess` read every STREAMS_POLL_MS. Returns how many streams `show sess` still lists at
+ * the end (0: none), or undefined when it cannot tell (`wait` ran out, or a read was refused: logged). Never fails.
  */
-async function awaitUnreferenced(ctx: ApplyContext, name: string, timeoutMs: number): Promise<number> {
+async function awaitUnreferenced(ctx: ApplyContext, name: string, timeoutMs: number): Promise<number | undefined> {
   const { clock } = ctx;
   const ms = Math.max(1, Math.round(timeoutMs));
   try {
@@ -232,7 +232,7 @@ async function awaitUnreferenced(ctx: ApplyContext, name: string, timeoutMs: num
     }
   } catch (error) {
     ctx.log.info('wait-removable.failed', { server: name, answer: error instanceof RuntimeError ? error.answer : String(error) });
-    return 1;
+    return undefined;
   }
 }
 
@@ -278,16 +278,24 @@ const DEL_WAIT_MS = 2_000;
 
 /**
  * `del server` is refused while connections are attached; HAProxy < 2.9 does not see every stream that points to
- * the server and may delete it under them (then crash), so the wait for none comes first, on every version. A
- * refusal cuts the sessions and retries.
+ * the server and may delete it under them (then crash), so the wait for none comes first, on every version, and
+ * `del` is not sent while `show sess` still lists one (as if HAProxy had refused it). A refusal cuts the sessions
+ * and retries.
  */
 async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
   const retries = ctx.delRetries ?? 20;
   const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
   for (let attempt = 0; ; attempt += 1) {
     const streams = await awaitUnreferenced(ctx, name, DEL_WAIT_MS);
-    if (streams > 0) ctx.log.warn('wait-removable.failed', { server: name, streams });
     try {
+      if (streams) {
+        const command = `del server ${ctx.backend}/${name}`;
+        ctx.log.warn('wait-removable.failed', { server: name, streams });
+        throw new RuntimeError('RUNTIME_SERVER_HAS_CONNECTIONS', `not sent: ${streams} streams still point to the server`, {
+          command,
+          answer: `show sess lists ${streams} streams`,
+        });
+      }
       await send(ctx, action, { kind: 'del' });
       return;
     } catch (error) {

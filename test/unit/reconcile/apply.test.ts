@@ -157,6 +157,25 @@ describe('applyAction', () => {
   });
 });
 
+it('HAProxy 2.6: never sends del while show sess lists a stream on the server (shutdown sessions only marks them)', async () => {
+  const haproxy = new FakeHaproxy();
+  haproxy.boot('web-1', '10.0.0.1', 3000);
+  const web1 = haproxy.servers.get('web-1')!;
+  haproxy.afterCommand = (text) => {
+    if (text.startsWith('shutdown sessions')) web1.streams = 1; // killed, but not gone yet
+  };
+  const { log, events } = recordLogs();
+  const outcome = applyAction(context(haproxy, { log }), remove);
+  await vi.advanceTimersByTimeAsync(4_500);
+  expect(haproxy.sent).not.toContain('del server nodes/web-1');
+  expect(events('wait-removable.failed')[0]).toMatchObject({ server: 'web-1', streams: 1 });
+  haproxy.afterCommand = undefined;
+  web1.streams = 0;
+  await vi.advanceTimersByTimeAsync(2_500);
+  expect(await outcome).toBe('done');
+  expect(haproxy.sent.at(-1)).toBe('del server nodes/web-1');
+});
+
 describe('applyAction: a drain', () => {
   const removal: Action = {
     server: 'web-1',

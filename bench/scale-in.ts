@@ -92,6 +92,7 @@ record.facts = {
   notCompleted: notStarted,
   // The first failures of each run (after a crash every later request fails: those are counted, not listed).
   failures: results.flatMap((r, i) => r.failures.slice(0, 20).map((f) => ({ run: i + 1, ...f }))),
+  haproxyLog: results.flatMap((r, i) => r.haproxyLog.map((line) => ({ run: i + 1, line }))),
 };
 console.log(
   `HAProxy ${String(record.facts.haproxyVersion)}: ${results.length} runs, ${String(record.facts.requests)} requests, ` +

@@ -48,6 +48,8 @@ export interface ScaleInResult {
   /** The backend's counters at the end: connection retries and redispatches (HAProxy's wretr, wredis). */
   retries: number;
   redispatches: number;
+  /** HAProxy's log lines of requests not answered 200 (httplog; its newest 200 KB of output): what failed, and why. */
+  haproxyLog: string[];
   /** The agent's removal log lines that say a wait ran out (`inflight.timeout`, `wait-removable.failed`). */
   waitsRunOut: number;
 }
@@ -174,6 +176,11 @@ export async function runScaleIn(options: ScaleInOptions = scaleInDefaults): Pro
       removalMs,
       retries,
       redispatches,
+      haproxyLog: haproxy.process
+        .output()
+        .split('\n')
+        .filter((line) => / www nodes\//.test(line) && !/ 200 \d+ /.test(line))
+        .slice(0, 20),
       waitsRunOut: agent.logs().filter((l) => l.event === 'inflight.timeout' || l.event === 'wait-removable.failed').length,
     };
 

@@ -9,7 +9,9 @@ import {
   waitRemovable,
   type Command,
 } from '../runtime/commands.js';
+import { showSess } from '../runtime/data-commands.js';
 import { RuntimeError } from '../runtime/errors.js';
+import { streamsOnServer } from '../runtime/parse.js';
 import { sleep, type Clock } from '../util/clock.js';
 import type { ActualServer } from './actual.js';
 import { commandFor, type Action, type Step } from './plan.js';
@@ -237,11 +239,43 @@ async function awaitDrained(
     timeoutMs,
     { needsSessions: true },
   );
+  // In maint, requests assigned to the server may still wait to be redispatched (the connect-retry turn-around,
+  // ~1 s, counted in neither sessions nor queue): `shutdown sessions` would kill them (503), and HAProxy < 2.9 may
+  // even free the server under them on `del server` and crash (haproxy/haproxy#2298). Wait until none points to it.
+  const streams = step.users || !drained ? undefined : await awaitUnreferenced(ctx, name, waitStarted + timeoutMs - clock.now());
   // `sessions`: still open when the wait ended. After the drain they finish in maint; after that they are cut.
-  const fields = { server: name, waitedMs: round(clock.now() - waitStarted), sessions };
+  const fields = { server: name, waitedMs: round(clock.now() - waitStarted), sessions, ...(streams ? { streams } : {}) };
   if (step.users) ctx.log[drained ? 'info' : 'warn'](drained ? 'drain.finished' : 'drain.timeout', fields);
-  else if (!drained) ctx.log.warn('inflight.timeout', fields);
+  else if (!drained || streams) ctx.log.warn('inflight.timeout', fields);
   return true;
+}
+
+/** How often `show sess` is read while streams still point to a server (HAProxy < 2.8). */
+const STREAMS_POLL_MS = 50;
+
+/**
+ * Waits (at most `timeoutMs`) until no stream points to the server (it is in maint): `wait … srv-removable` where
+ * HAProxy has it, else `show sess` read every STREAMS_POLL_MS. Returns how many streams `show sess` still lists at
+ * the end (0: none), or undefined when it cannot tell (`wait` ran out, or a read was refused: logged). Never fails.
+ */
+async function awaitUnreferenced(ctx: ApplyContext, name: string, timeoutMs: number): Promise<number | undefined> {
+  const { clock } = ctx;
+  const ms = Math.max(1, Math.round(timeoutMs));
+  try {
+    if (supportsWaitRemovable(ctx.client.version)) {
+      await sendCommand(ctx, name, 'wait-removable', waitRemovable(ctx.backend, name, Math.min(ms, 60_000)));
+      return 0;
+    }
+    const deadline = clock.now() + ms;
+    for (;;) {
+      const streams = streamsOnServer(await ctx.client.run(showSess()), ctx.backend, name);
+      if (streams === 0 || clock.now() >= deadline) return streams;
+      await sleep(clock, Math.min(STREAMS_POLL_MS, deadline - clock.now()));
+    }
+  } catch (error) {
+    ctx.log.info('wait-removable.failed', { server: name, answer: error instanceof RuntimeError ? error.answer : String(error) });
+    return undefined;
+  }
 }
 
 /**
@@ -281,20 +315,29 @@ async function sendCommand(ctx: ApplyContext, server: string, step: string, comm
   }
 }
 
+/** How long `del server` waits for the streams `shutdown sessions` (or a rollback's maint) left to go. */
+const DEL_WAIT_MS = 2_000;
+
 /**
- * `del server` is refused while streams are attached. HAProxy ≥ 2.8 can say when the server is
- * removable (`wait … srv-removable`); either way a refusal cuts the sessions and retries.
+ * `del server` is refused while connections are attached; HAProxy < 2.9 does not see every stream that points to
+ * the server and may delete it under them (then crash), so the wait for none comes first, on every version, and
+ * `del` is not sent while `show sess` still lists one (as if HAProxy had refused it). A refusal cuts the sessions
+ * and retries.
  */
 async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
   const retries = ctx.delRetries ?? 20;
   const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
-  if (supportsWaitRemovable(ctx.client.version)) {
-    await sendCommand(ctx, name, 'wait-removable', waitRemovable(ctx.backend, name, 2_000)).catch((error: unknown) => {
-      ctx.log.info('wait-removable.failed', { server: name, answer: error instanceof RuntimeError ? error.answer : String(error) });
-    });
-  }
   for (let attempt = 0; ; attempt += 1) {
+    const streams = await awaitUnreferenced(ctx, name, DEL_WAIT_MS);
     try {
+      if (streams) {
+        const command = `del server ${ctx.backend}/${name}`;
+        ctx.log.warn('wait-removable.failed', { server: name, streams });
+        throw new RuntimeError('RUNTIME_SERVER_HAS_CONNECTIONS', `not sent: ${streams} streams still point to the server`, {
+          command,
+          answer: `show sess lists ${streams} streams`,
+        });
+      }
       await send(ctx, action, { kind: 'del' });
       return;
     } catch (error) {

@@ -224,6 +224,14 @@ export function parseInfo(text: string): Info {
   };
 }
 
+/** How many streams in `show sess`'s answer point to `backend/server`. */
+export function streamsOnServer(text: string, backend: string, server: string): number {
+  const token = ` be=${backend} srv=${server} `;
+  let count = 0;
+  for (const line of lines(text)) if (line.includes(token)) count += 1;
+  return count;
+}
+
 /** Splits `show stat`'s `addr` (`1.2.3.4:80`, `[::1]:80`) into address and port. */
 export function splitAddress(addr: string): { address: string; port: number | undefined } {
   const match = /^\[?(.*?)\]?:(\d+)$/.exec(addr);

@@ -20,6 +20,11 @@ export interface FakeServer {
   sessions: number;
   /** Sessions HAProxy ever gave the server (`stot`): a test raises it to show a sticky user's new request. */
   sessionsTotal: number;
+  /**
+   * Streams waiting to be redispatched from the server (HAProxy's connect-retry turn-around): counted in no
+   * session or queue, but listed by `show sess`; `shutdown sessions` kills them. A test sets it.
+   */
+  streams?: number;
 }
 
 interface Refusal {
@@ -79,6 +84,7 @@ export class FakeHaproxy implements RuntimeApi {
   async run(command: Command): Promise<string> {
     await Promise.resolve();
     this.assertConnected(command.text);
+    if (command.text === 'show sess') return this.showSess();
     if (!command.mutation) throw new Error(`the fake answers no read '${command.text}' through run()`);
     this.sent.push(command.text);
     const refusal = this.refusals.find((r) => r.times > 0 && r.match.test(command.text));
@@ -131,6 +137,17 @@ export class FakeHaproxy implements RuntimeApi {
     }));
   }
 
+  /** One line per stream, as HAProxy 2.6 prints them (this command's own stream first). */
+  private showSess(): string {
+    const line = (i: number, be: string, srv: string) =>
+      `0x${i.toString(16)}: proto=tcpv4 src=127.0.0.1:4000${i} fe=www be=${be} srv=${srv} ts=00`;
+    const lines = ['0x1: proto=tcpv4 src=127.0.0.1:9999 fe=GLOBAL be=<NONE> srv=<none> ts=00'];
+    for (const s of this.servers.values()) {
+      for (let i = 0; i < s.sessions + (s.streams ?? 0); i += 1) lines.push(line(lines.length + 1, this.backend, s.name));
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
   private failure(s: FakeServer) {
     return this.failures.get(`${s.address}:${s.port}`);
   }
@@ -180,8 +197,14 @@ export class FakeHaproxy implements RuntimeApi {
       return 'IP changed';
     }
     if ((m = /^shutdown sessions server (\S+)$/.exec(text))) {
-      this.server(m[1]!, text).sessions = 0;
+      Object.assign(this.server(m[1]!, text), { sessions: 0, streams: 0 });
       return '';
+    }
+    if ((m = /^wait \d+ srv-removable (\S+)$/.exec(text))) {
+      const server = this.server(m[1]!, text);
+      if (server.sessions + (server.streams ?? 0) > 0)
+        throw new RuntimeError('RUNTIME_COMMAND_REJECTED', 'Wait delay expired.', { command: text, answer: 'Wait delay expired.' });
+      return 'Done.';
     }
     if ((m = /^del server (\S+)$/.exec(text))) {
       const server = this.server(m[1]!, text);

@@ -47,7 +47,7 @@ export async function startHaproxy(
     services?: string[];
     masterWorker?: boolean;
     deployment?: string;
-    /** What the default backend's checks ask (default /health). */
+    /** The path the backend's checks ask (default /health): the agent's `--health-path` must match it. */
     healthPath?: string;
   } = {},
 ): Promise<TestHaproxy> {

@@ -108,7 +108,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
 
   private openSession(): Promise<SerfSession> {
     const { address, authKey, timeoutMs } = this.options;
-    return this.options.connect?.() ?? SerfRpcClient.connect({ address, authKey, timeoutMs });
+    return this.options.connect?.() ?? SerfRpcClient.connect({ address, authKey, timeoutMs, timers: this.timers });
   }
 
   /** One connection: stream subscribed BEFORE the first list, so nothing falls in the gap. */

@@ -47,8 +47,9 @@ const pure = new Set([
   'util/duration.ts',
   'lab/cluster/keepalived.ts',
 ]);
-// node:crypto's hashes are computation, not I/O (the deployment's settings fingerprint).
-const purePackages = new Set(['zod', 'handlebars', 'handlebars/runtime.js', 'msgpackr', 'node:crypto']);
+// node:crypto's hashes are computation, not I/O (the deployment's settings fingerprint); so are node:net's isIP and
+// BlockList, the only parts of node:net the model uses (IP literals and ranges).
+const purePackages = new Set(['zod', 'handlebars', 'handlebars/runtime.js', 'msgpackr', 'node:crypto', 'node:net']);
 
 /**
  * The import circles in src/ (strongly connected groups of files, type-only imports included), each as its

@@ -80,3 +80,16 @@ export function duplexPair(): { client: Duplex; server: Duplex } {
   server.other = client;
   return { client, server };
 }
+
+/** Calls `line` with each line (without its newline) the stream reads: a stand-in stats socket's reader. */
+export function onLines(stream: Duplex, line: (text: string) => void): void {
+  let buffer = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
+      const text = buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+      line(text);
+    }
+  });
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RuntimeClient, type TraceEvent } from '../../../src/runtime/client.js';
 import { setWeight } from '../../../src/runtime/commands.js';
 import type { RuntimeError } from '../../../src/runtime/errors.js';
-import { duplexPair, fakeClock } from '../../helpers/in-memory.js';
+import { duplexPair, fakeClock, onLines } from '../../helpers/in-memory.js';
 
 /**
  * A stand-in HAProxy process behind the stats socket: each openStream gives a new connection to it. It answers
@@ -21,21 +21,15 @@ function fakeHaproxy() {
     connections += 1;
     const { client, server } = duplexPair();
     ends.push(server);
-    let buffer = '';
-    server.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, end);
-        buffer = buffer.slice(end + 1);
-        lines.push(line);
-        const text =
-          line === 'prompt'
-            ? ''
-            : line === 'show info'
-              ? `Name: HAProxy\nVersion: 2.6.12\nPid: ${process.pid}\nStopping: ${process.stopping ? 1 : 0}\n`
-              : (process.answers.get(line) ?? '\n');
-        time.clock.setTimeout(() => void (server.destroyed || server.write(`${text}\n> `)), line === 'prompt' ? 0 : process.delayMs);
-      }
+    onLines(server, (line) => {
+      lines.push(line);
+      const text =
+        line === 'prompt'
+          ? ''
+          : line === 'show info'
+            ? `Name: HAProxy\nVersion: 2.6.12\nPid: ${process.pid}\nStopping: ${process.stopping ? 1 : 0}\n`
+            : (process.answers.get(line) ?? '\n');
+      time.clock.setTimeout(() => void (server.destroyed || server.write(`${text}\n> `)), line === 'prompt' ? 0 : process.delayMs);
     });
     return Promise.resolve(client);
   };

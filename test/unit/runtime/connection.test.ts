@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { parseRuntimeUrl } from '../../../src/runtime/address.js';
 import { PromptConnection } from '../../../src/runtime/connection.js';
-import { duplexPair, fakeClock } from '../../helpers/in-memory.js';
+import { duplexPair, fakeClock, onLines } from '../../helpers/in-memory.js';
 
 const address = parseRuntimeUrl('tcp://127.0.0.1:9999');
 
@@ -15,16 +15,10 @@ function fakeSocket(answer: (line: string) => { text: string; afterMs: number } 
   const time = fakeClock();
   const { client, server } = duplexPair();
   const lines: string[] = [];
-  let buffer = '';
-  server.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
-      const line = buffer.slice(0, end);
-      buffer = buffer.slice(end + 1);
-      lines.push(line);
-      const reply = line === 'prompt' ? { text: '', afterMs: 0 } : answer(line);
-      if (reply) time.clock.setTimeout(() => void (server.destroyed || server.write(`${reply.text}\n> `)), reply.afterMs);
-    }
+  onLines(server, (line) => {
+    lines.push(line);
+    const reply = line === 'prompt' ? { text: '', afterMs: 0 } : answer(line);
+    if (reply) time.clock.setTimeout(() => void (server.destroyed || server.write(`${reply.text}\n> `)), reply.afterMs);
   });
   const open = async (responseTimeoutMs: number) => {
     const opening = PromptConnection.open(address, {

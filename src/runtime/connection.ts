@@ -206,7 +206,10 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
 /** The default OpenStream: a TCP or unix socket, without Nagle's delay (a command's line leaves at once). */
 export async function openRuntimeSocket(address: RuntimeAddress, timeoutMs: number): Promise<Duplex> {
   try {
-    const socket = await openSocket(address.kind === 'tcp' ? { host: address.host, port: address.port } : { path: address.path }, timeoutMs);
+    const socket = await openSocket(
+      address.kind === 'tcp' ? { host: address.host, port: address.port } : { path: address.path },
+      timeoutMs,
+    );
     return socket.setNoDelay(true);
   } catch (error) {
     const failure = error as SocketOpenError;

@@ -23,11 +23,14 @@ import { startSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, machineLine, medianRange, productDefaults, spread, verdict } from './figures.js';
 import { massRuns } from './mass.js';
+import { addSamples, saveRecord, startRecord } from './record.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
 const MASS = Number(process.env.BENCH_MASS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PROFILE = { profile: 'lan' };
+/** BENCH_LABEL names what a recorded run measured (e.g. `baseline`, `pino`), for before/after comparisons. */
+const LABEL = process.env.BENCH_LABEL;
 
 const header = () =>
   console.log(`${'ms'.padEnd(60)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  target`);
@@ -46,6 +49,7 @@ const serfEventTime = (agent: TestAgent, type: string, name: string) =>
   logTime(agent, (l) => l.event === 'serf.event' && l.type === type && Array.isArray(l.members) && l.members.includes(name));
 
 async function joinAndLeave(): Promise<void> {
+  const record = startRecord('agent-events', { events: EVENTS, serfProfile: 'lan', label: LABEL });
   const haproxy = await startHaproxy();
   const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' }, config: PROFILE });
   const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'info'])));
@@ -141,12 +145,40 @@ async function joinAndLeave(): Promise<void> {
     `Idle for 10 s afterwards (1 member): ha-agent ${agentCpu.toFixed(2)} % of a core, the balancer's Serf agent ${serfCpu.toFixed(2)} %`,
   );
   console.log(`HAProxy Pid unchanged through ${EVENTS * 2} membership changes: ${pid === haproxy.process.pid}`);
+  for (const [name, values] of Object.entries({
+    joinToServedMs: joinToServed,
+    joinToListedMs: joinToListed,
+    leaveToLastMs: leaveToLast,
+    leaveToOutMs: leaveToOut,
+    idleAgentCpuPercent: [agentCpu],
+  }))
+    addSamples(record, name, values);
+  record.facts = { requests: traffic.outcomes.length, failed, slowOnLeaving, slowFailed, pidUnchanged: pid === haproxy.process.pid };
+  console.log(`recorded: ${saveRecord(record)}`);
   await Promise.all([...members, anchor].map((m) => m.web.close()));
   await stopAll();
 }
 
 async function mass(): Promise<void> {
+  const record = startRecord('agent-mass', { members: MASS, runs: RUNS, label: LABEL });
   const { results: runs, failures } = await massRuns(MASS, RUNS);
+  for (const key of [
+    'joinMs',
+    'outMs',
+    'deletedMs',
+    'joinCpuMs',
+    'outCpuMs',
+    'agentRssMb',
+    'agentRssSettledMb',
+    'agentRssPeakMb',
+    'idleCpu',
+  ] as const)
+    addSamples(
+      record,
+      key,
+      runs.map((r) => r[key]),
+    );
+  record.facts = { failures };
   const { results: off } = await massRuns(MASS, 1, { extraArgs: ['--serf-poll', '10m'] });
   // The Node.js fleet, once: how much HAProxy's first checks wait on a heavier stand-in.
   const { results: nodeFleet } = await massRuns(MASS, 1, { fleet: 'node', idleMs: 0 });
@@ -199,6 +231,7 @@ async function mass(): Promise<void> {
   console.log(
     `    with --serf-poll 10m (poll effectively off, 1 run): ${off[0]?.idleCpu.toFixed(2) ?? '(run failed)'} % — the poll's cost is the difference`,
   );
+  console.log(`recorded: ${saveRecord(record)}`);
 }
 
 const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=events or mass

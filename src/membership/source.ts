@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { systemClock, type Timers } from '../util/clock.js';
 import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
+import { SerialPass } from '../util/serial-pass.js';
 import type { SerfError } from './errors.js';
 import { MEMBER_EVENTS, MemberDecoder, type Member } from './member.js';
 import { ChangePoller } from './change-poller.js';
@@ -66,8 +67,6 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
   private readonly reconnector: Reconnector;
   private readonly timers: Timers;
   private resyncTimer: unknown;
-  private listing: Promise<void> | undefined;
-  private listAgain: string | undefined;
   private readonly decoder = new MemberDecoder();
 
   constructor(private readonly options: MembershipOptions) {
@@ -109,7 +108,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
 
   private openSession(): Promise<SerfSession> {
     const { address, authKey, timeoutMs } = this.options;
-    return this.options.connect?.() ?? SerfRpcClient.connect({ address, authKey, timeoutMs });
+    return this.options.connect?.() ?? SerfRpcClient.connect({ address, authKey, timeoutMs, timers: this.timers });
   }
 
   /** One connection: stream subscribed BEFORE the first list, so nothing falls in the gap. */
@@ -152,31 +151,30 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     this.list(typeof Event === 'string' ? Event : 'event');
   }
 
-  /** Lists now, or right after the list in flight (bursts of events coalesce into one more list). */
+  /** Lists now, or right after the list in flight (bursts of events coalesce into one more list, with the latest reason). */
+  private readonly listing = new SerialPass(
+    (reason) => this.listOnce(reason),
+    (latest) => latest,
+  );
+
   private list(reason: string): void {
-    if (this.listing) {
-      this.listAgain = reason;
-      return;
-    }
+    this.listing.trigger(reason);
+  }
+
+  private async listOnce(reason: string): Promise<void> {
     const rpc = this.rpc;
     if (!rpc) return;
-    this.listing = rpc
-      .members()
-      .then((raw) => {
-        const members: Member[] = [];
-        const decoded = this.decoder.list(raw);
-        for (const [i, member] of decoded.entries()) {
-          if (member) members.push(member);
-          else this.options.log.warn('member.malformed', { record: String(JSON.stringify(raw[i])).slice(0, 200) });
-        }
-        this.emit('members', members, reason);
-      })
-      .catch((error: SerfError) => this.options.log.warn('serf.list-failed', { reason, error }))
-      .finally(() => {
-        this.listing = undefined;
-        const again = this.listAgain;
-        this.listAgain = undefined;
-        if (again !== undefined) this.list(again);
-      });
+    try {
+      const raw = await rpc.members();
+      const members: Member[] = [];
+      const decoded = this.decoder.list(raw);
+      for (const [i, member] of decoded.entries()) {
+        if (member) members.push(member);
+        else this.options.log.warn('member.malformed', { record: String(JSON.stringify(raw[i])).slice(0, 200) });
+      }
+      this.emit('members', members, reason);
+    } catch (error) {
+      this.options.log.warn('serf.list-failed', { reason, error: error as SerfError });
+    }
   }
 }

@@ -1,11 +1,7 @@
 /** The demo's scripted scenario (pure data): what happens, and which phases must lose nothing. */
-import type { Sessions, Window } from './load.js';
+import type { DemoService, ServiceWindow, Sessions, Window } from './load.js';
 
-/**
- * The demo's services: `web`, the default backend's web servers (any Host), and, with `--apis N`, `api`,
- * the second service's backend (members tagged service=api, reached with `Host: api.localhost`).
- */
-export type DemoService = 'web' | 'api';
+export type { DemoService } from './load.js';
 
 export type DemoStep =
   | { kind: 'steady' }
@@ -71,15 +67,6 @@ export function scenarioFor(apis: number, rollingUpdate = false): readonly Phase
   });
   const apiPhases = apis > 0 ? [api(apis, apis + 2), api(apis + 2, apis)] : [];
   return [...scenario.slice(0, at), ...apiPhases, ...(rollingUpdate ? [ROLLING_UPDATE] : []), ...scenario.slice(at)];
-}
-
-/** One service's requests in a phase, and its backend's servers in HAProxy at the phase's end. */
-export interface ServiceWindow extends Window {
-  service: DemoService;
-  backend: string;
-  servers: number;
-  /** Answered by a server HAProxy lists in another service's backend (never in this one's). */
-  misrouted: number;
 }
 
 /** A failover: the active balancer's node killed, and when the load was served again through another. */

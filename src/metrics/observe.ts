@@ -22,6 +22,10 @@ export interface Health {
   missing?: { services: string[]; apply: string } | undefined;
   /** Members whose service tag names no configured service (`"name" (service "tag")`). */
   unknown?: string[] | undefined;
+  /** Servers a person holds in MAINT or DRAIN (`backend/server` → state and since when, ISO). */
+  holds?: Record<string, { state: string; since: string }>;
+  /** Since when (ISO) the member list could not be read, while the last good one is kept. */
+  membershipStaleSince?: string | undefined;
 }
 
 /** `labels` with the backend's label, on the events of a reconciler (every one carries it, its own or its logger's). */
@@ -128,6 +132,21 @@ function observeWith(log: Logger, metrics: Registry, health: Health, base: Field
           });
         }
         break;
+      case 'hold.started':
+      case 'hold.released': {
+        const labels = withBackend({}, fields, base);
+        const key = `${labels.backend ?? ''}/${String(fields.server)}`;
+        health.holds ??= {};
+        if (event === 'hold.started') health.holds[key] = { state: String(fields.state), since: String(fields.since) };
+        else delete health.holds[key];
+        metrics.set(
+          'ha_agent_servers_held',
+          'Servers a person holds in MAINT or DRAIN (the agent keeps them so)',
+          Number(fields.held),
+          labels,
+        );
+        break;
+      }
       case 'serf.connected':
       case 'serf.disconnected':
         health.serf = event === 'serf.connected';

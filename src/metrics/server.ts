@@ -19,7 +19,7 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
     if (request.url === '/healthz') {
       const ok = health.runtime && health.serf && health.foreign === undefined;
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      const { runtime, serf, foreign, stale, missing, unknown } = health;
+      const { runtime, serf, foreign, stale, missing, unknown, holds } = health;
       const body = {
         ok,
         runtime,
@@ -29,6 +29,7 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
         ...(stale ? { stale } : {}),
         ...(missing ? { missing } : {}),
         ...(unknown ? { unknown } : {}),
+        ...(holds && Object.keys(holds).length > 0 ? { holds } : {}),
       };
       response.end(`${JSON.stringify(body)}\n`);
       return;

@@ -118,10 +118,15 @@ export async function agentHealth(bind: string): Promise<string> {
       missing?: { services: string[]; apply: string };
       unknown?: string[];
       holds?: Record<string, { state: string; since: string }>;
+      membership?: { since: string; seconds: number };
     };
     const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
     const config = health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`;
     const lines = [`agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${config}`];
+    if (health.membership) {
+      const { since, seconds } = health.membership;
+      lines.push(`agent: STALE member list: Serf cannot be read; the last good list (from ${since}, ${seconds} s ago) is kept`);
+    }
     if (health.foreign) lines.push(`agent: NOT CHANGING HAProxy: ${health.foreign}`);
     if (health.stale) lines.push(...formatStale(health.stale));
     if (health.missing) lines.push(formatMissing(health.missing.services, health.missing.apply));

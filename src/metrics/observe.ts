@@ -147,6 +147,10 @@ function observeWith(log: Logger, metrics: Registry, health: Health, base: Field
         );
         break;
       }
+      case 'membership.stale':
+      case 'membership.fresh':
+        health.membershipStaleSince = event === 'membership.stale' ? String(fields.since) : undefined;
+        break;
       case 'serf.connected':
       case 'serf.disconnected':
         health.serf = event === 'serf.connected';

@@ -11,7 +11,13 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
   const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(bind);
   if (!match) throw new Error(`--metrics: '${bind}' is not ADDR:PORT`);
   const server = http.createServer((request, response) => {
+    const staleSeconds = health.membershipStaleSince === undefined ? 0 : (Date.now() - Date.parse(health.membershipStaleSince)) / 1000;
     if (request.url === '/metrics') {
+      metrics.set(
+        'ha_agent_membership_stale_seconds',
+        'Age of the member list kept while Serf cannot be read (0: the list is current)',
+        Math.round(staleSeconds * 10) / 10,
+      );
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       response.end(metrics.render());
       return;
@@ -30,6 +36,9 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
         ...(missing ? { missing } : {}),
         ...(unknown ? { unknown } : {}),
         ...(holds && Object.keys(holds).length > 0 ? { holds } : {}),
+        ...(health.membershipStaleSince === undefined
+          ? {}
+          : { membership: { stale: true, since: health.membershipStaleSince, seconds: Math.round(staleSeconds) } }),
       };
       response.end(`${JSON.stringify(body)}\n`);
       return;

@@ -161,11 +161,11 @@ export function chart(input: ChartInput): { svg: string; legend: string } {
 
   const lineXs = input.phases.map((p) => ({ x: x(p.startedAt), name: p.name }));
   const placed = placeLabels(lineXs, pad.left, width - pad.right, band.rows);
-  const phaseLines = lineXs.flatMap(({ x: at, name }) =>
-    [users, counters].map(
-      (panel) =>
-        `<line x1="${at.toFixed(1)}" x2="${at.toFixed(1)}" y1="${panel === users ? band.top : panel.top}" y2="${panel.top + panel.height}" stroke="#999" stroke-dasharray="4 3" class="phase"><title>${escape(name)}</title></line>`,
-    ),
+  /** A phase's dashed line over a span of the chart: through the label band and the users' panel, then the counters'. */
+  const dashed = (at: number, y1: number, y2: number, extra = '') =>
+    `<line x1="${at.toFixed(1)}" x2="${at.toFixed(1)}" y1="${y1}" y2="${y2}" stroke="#999" stroke-dasharray="4 3"${extra}/>`;
+  const phaseLines = lineXs.map(({ x: at, name }) =>
+    dashed(at, band.top, users.top + users.height, ' class="phase"').replace('/>', `><title>${escape(name)}</title></line>`),
   );
   const phaseLabels = placed.map(
     (l) =>
@@ -197,7 +197,8 @@ export function chart(input: ChartInput): { svg: string; legend: string } {
 ${title(12, 'requests/s per server as the users saw them (the server that answered each request)')}
 <g id="counters">${stacked(counterPoints, counters)}</g>
 ${title(counters.top - 6, "HAProxy's counters (per process: a reload or restart starts them at 0)")}
-${phaseLines.join('\n')}
+<g id="phase-lines">${phaseLines.join('\n')}</g>
+${lineXs.map(({ x: at }) => dashed(at, counters.top, counters.top + counters.height)).join('\n')}
 ${phaseLabels.join('\n')}
 ${failures.join('\n')}
 <text x="${width / 2}" y="${height - 8}" font-size="11" text-anchor="middle">seconds since start (${seconds} s in all)${key ? `; phases: ${escape(key)}` : ''}</text>

@@ -53,6 +53,13 @@ export const membershipOptions: OptionSpec[] = [
   o('default-weight', 'HA_AGENT_DEFAULT_WEIGHT', "a member's weight when it has no 'weight' tag", { default: '100', valueName: 'WEIGHT' }),
   o('check-inter', 'HA_AGENT_CHECK_INTER', "servers' health-check interval", { default: '1s', valueName: 'DURATION' }),
   o(
+    'slowstart',
+    'HA_AGENT_SLOWSTART',
+    "ramp a server's weight from ~0 to its own over DURATION after it joins or comes back up, as HAProxy's slowstart " +
+      'does for static servers (none: off)',
+    { valueName: 'DURATION' },
+  ),
+  o(
     'allow-cidr',
     'HA_AGENT_ALLOW_CIDR',
     "ranges member addresses must be in, comma-separated, or 'auto' (this host's networks); " +
@@ -279,9 +286,11 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
   const cookie = (mode: string) => (mode === 'cookie' ? { cookie: given('sticky-cookie'), key: given('sticky-key') } : undefined);
   const inter = parse(duration('check-inter'), given('check-inter'), 'check-inter');
   const { fastinter, downinter } = defaultServerPolicy.check;
+  const slowstart = str('slowstart');
   const policy: ServerPolicy = {
     ...defaultServerPolicy,
     check: { ...defaultServerPolicy.check, inter, fastinter: Math.min(fastinter, inter), downinter: Math.min(downinter, inter) },
+    ...(slowstart === undefined ? {} : { slowstartMs: parse(duration('slowstart'), slowstart, 'slowstart') }),
   };
   return {
     runtime,

@@ -2,6 +2,7 @@
 import { applyHint, OwnershipCheck } from '../reconcile/ownership.js';
 import { withFields } from '../log.js';
 import type { Service } from '../model/service.js';
+import { LedgerStore, ledgerPath } from '../reconcile/ledger.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { Services } from '../reconcile/services.js';
 import { recordedSettings, recordSettings } from '../render/settings-store.js';
@@ -70,6 +71,10 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
           log,
         });
   if (writer && config.maps) await writeRoutingMaps(config.maps, config.services);
+  // What the agent set itself and the holds seen, beside the rendered config (see reconcile/ledger.ts).
+  const ledger = new LedgerStore(writer && configOut !== undefined ? ledgerPath(configOut) : undefined);
+  const damaged = await ledger.load();
+  if (damaged !== undefined) log.warn('ledger.unreadable', { path: ledgerPath(String(configOut)), error: damaged });
   /** One reconciler per backend, each with its own members (by service tag), settings and log lines naming it. */
   const reconcilerFor = (backend: string, service: Service | undefined, sticky: boolean) =>
     new Reconciler({
@@ -82,6 +87,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
       health: () => healthSetting(config, service, ownership?.booted),
       drainTimeoutMs: config.drainTimeoutMs,
       absentGraceMs: config.absentGraceMs,
+      ledger,
       sticky: sticky ? { drainIdleMs: config.drainIdleMs } : undefined,
       dryRun: config.dryRun,
       mode: config.mode,

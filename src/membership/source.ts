@@ -47,6 +47,8 @@ export interface MembershipOptions {
   /** Opens one session; a real RPC connection to `address` unless a test injects a fake. */
   connect?: () => Promise<SerfSession>;
   timers?: Timers;
+  /** Wall clock (ms since the epoch): when the last good list was read, for the staleness report. */
+  now?: () => number;
 }
 
 export interface MembershipEvents {
@@ -68,6 +70,9 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
   private readonly timers: Timers;
   private resyncTimer: unknown;
   private readonly decoder = new MemberDecoder();
+  /** When the last list was read (wall clock), and whether the lists stopped coming since (see stale()). */
+  private listedAt: number | undefined;
+  private isStale = false;
 
   constructor(private readonly options: MembershipOptions) {
     super();
@@ -119,6 +124,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     rpc.once('close', (error) => {
       if (this.rpc === rpc) this.rpc = undefined;
       log.warn('serf.disconnected', { address: address.text, error });
+      this.stale('disconnected');
       this.emit('disconnected', error);
       if (this.running) this.reconnector.lost(error);
     });
@@ -157,6 +163,29 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     (latest) => latest,
   );
 
+  /**
+   * The member list cannot be read: whoever listens keeps the last good list (an empty view would empty the
+   * backends) and `membership.stale` says since when that list is, once, until a list is read again.
+   */
+  private stale(why: string): void {
+    if (this.isStale || !this.running) return;
+    this.isStale = true;
+    const since = new Date(this.listedAt ?? (this.options.now ?? Date.now)()).toISOString();
+    this.options.log.warn('membership.stale', {
+      since,
+      why,
+      listed: this.listedAt !== undefined,
+      action: 'keep the last good member list',
+    });
+  }
+
+  private fresh(): void {
+    const now = (this.options.now ?? Date.now)();
+    if (this.isStale) this.options.log.info('membership.fresh', { staleMs: now - (this.listedAt ?? now) });
+    this.isStale = false;
+    this.listedAt = now;
+  }
+
   private list(reason: string): void {
     this.listing.trigger(reason);
   }
@@ -172,9 +201,11 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
         if (member) members.push(member);
         else this.options.log.warn('member.malformed', { record: String(JSON.stringify(raw[i])).slice(0, 200) });
       }
+      this.fresh();
       this.emit('members', members, reason);
     } catch (error) {
       this.options.log.warn('serf.list-failed', { reason, error: error as SerfError });
+      this.stale('list failed');
     }
   }
 }

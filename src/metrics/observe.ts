@@ -28,6 +28,10 @@ export interface Health {
    * server is retried, until a check passes or its member leaves during the wait.
    */
   failingChecks?: Map<string, string>;
+  /** Servers a person holds in MAINT or DRAIN (`backend/server` → state and since when, ISO). */
+  holds?: Record<string, { state: string; since: string }>;
+  /** Since when (ISO) the member list could not be read, while the last good one is kept. */
+  membershipStaleSince?: string | undefined;
 }
 
 /** `labels` with the backend's label, on the events of a reconciler (every one carries it, its own or its logger's). */
@@ -145,6 +149,25 @@ function observeWith(log: Logger, metrics: Registry, health: Health, base: Field
         metrics.set('ha_agent_checks_failing', FAILING_HELP, health.failingChecks.size);
         break;
       }
+      case 'hold.started':
+      case 'hold.released': {
+        const labels = withBackend({}, fields, base);
+        const key = `${labels.backend ?? ''}/${String(fields.server)}`;
+        health.holds ??= {};
+        if (event === 'hold.started') health.holds[key] = { state: String(fields.state), since: String(fields.since) };
+        else delete health.holds[key];
+        metrics.set(
+          'ha_agent_servers_held',
+          'Servers a person holds in MAINT or DRAIN (the agent keeps them so)',
+          Number(fields.held),
+          labels,
+        );
+        break;
+      }
+      case 'membership.stale':
+      case 'membership.fresh':
+        health.membershipStaleSince = event === 'membership.stale' ? String(fields.since) : undefined;
+        break;
       case 'serf.connected':
       case 'serf.disconnected':
         health.serf = event === 'serf.connected';

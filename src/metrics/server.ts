@@ -13,7 +13,13 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
   const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(bind);
   if (!match) throw new Error(`--metrics: '${bind}' is not ADDR:PORT`);
   const server = http.createServer((request, response) => {
+    const staleSeconds = health.membershipStaleSince === undefined ? 0 : (Date.now() - Date.parse(health.membershipStaleSince)) / 1000;
     if (request.url === '/metrics') {
+      metrics.set(
+        'ha_agent_membership_stale_seconds',
+        'Age of the member list kept while Serf cannot be read (0: the list is current)',
+        Math.round(staleSeconds * 10) / 10,
+      );
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       response.end(metrics.render());
       return;
@@ -21,7 +27,7 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
     if (request.url === '/healthz') {
       const ok = health.runtime && health.serf && health.foreign === undefined;
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      const { runtime, serf, foreign, stale, missing, unknown } = health;
+      const { runtime, serf, foreign, stale, missing, unknown, holds } = health;
       const failing = [...(health.failingChecks ?? new Map<string, string>())].map(([server, why]) => `${server} ${why}`);
       const body = {
         ok,
@@ -34,6 +40,10 @@ export function serveMetrics(bind: string, metrics: Registry, health: Health): P
         ...(stale ? { stale } : {}),
         ...(missing ? { missing } : {}),
         ...(unknown ? { unknown } : {}),
+        ...(holds && Object.keys(holds).length > 0 ? { holds } : {}),
+        ...(health.membershipStaleSince === undefined
+          ? {}
+          : { membership: { stale: true, since: health.membershipStaleSince, seconds: Math.round(staleSeconds) } }),
       };
       response.end(`${JSON.stringify(body)}\n`);
       return;

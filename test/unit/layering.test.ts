@@ -35,7 +35,7 @@ const pure = new Set([
   ...files.filter(inside('model')),
   ...['commands', 'data-commands', 'framing', 'parse', 'answers', 'address', 'errors'].map((f) => `runtime/${f}.ts`),
   ...['member', 'handler-input', 'rpc-codec', 'errors'].map((f) => `membership/${f}.ts`),
-  ...['absent', 'actual', 'desired', 'plan', 'plan-slots', 'plan-mode', 'routing'].map((f) => `reconcile/${f}.ts`),
+  ...['absent', 'actual', 'desired', 'holds', 'plan', 'plan-slots', 'plan-mode', 'routing'].map((f) => `reconcile/${f}.ts`),
   'render/template.ts',
   'render/compile.ts',
   'render/default-template.ts',

@@ -18,6 +18,7 @@ import { startHttpBackend } from '../test/helpers/http-backend.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, machineLine, medianRange, spread } from './figures.js';
+import { addSamples, saveRecord, startRecord } from './record.js';
 
 const COUNT = Number(process.env.BENCH_SERVERS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -30,6 +31,14 @@ const downinterLabel = (downinter: number) =>
     ? `downinter ${downinter} (= inter)`
     : `downinter ${downinter}${downinter === defaultServerPolicy.check.downinter ? ' (default)' : ''}`;
 
+const record = startRecord('runtime', {
+  servers: COUNT,
+  rounds: ROUNDS,
+  checks: CHECKS,
+  down: DOWN,
+  downinters: DOWNINTERS,
+  policy: defaultServerPolicy,
+});
 console.log(machineLine());
 const haproxy = await startHaproxy();
 const [host, port] = [haproxy.model.runtime.tcp!.split(':')[0]!, Number(haproxy.model.runtime.tcp!.split(':')[1])];
@@ -143,6 +152,12 @@ for (const downinter of DOWNINTERS) {
 await client.close();
 await stopAll();
 
+for (const [name, t] of times) {
+  addSamples(record, `${name} add ms`, t.add);
+  addSamples(record, `${name} del ms`, t.del);
+}
+for (const [downinter, ms] of firstCheck) addSamples(record, `downinter ${downinter} first check ms`, ms);
+for (const [downinter, cpu] of downCpu) addSamples(record, `downinter ${downinter} HAProxy CPU %`, [cpu]);
 const total = (name: string) => {
   const t = times.get(name)!;
   return t.add.map((add, i) => add + (t.del[i] ?? Number.NaN));
@@ -176,4 +191,5 @@ for (const [downinter, cpu] of downCpu) {
   const checks = Math.round((DOWN * 1000) / downinter);
   console.log(`  ${downinterLabel(downinter).padEnd(30)} ${cpu.toFixed(1)} % (${checks} checks/s)`);
 }
+console.log(`recorded: ${saveRecord(record)}`);
 console.log(machineLine());

@@ -11,7 +11,7 @@ import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitUntilServing } from '../../src/lab/cluster/converge.js';
 import { ComposeDriver } from '../../src/lab/demo/driver.js';
 import { once, openStream, percentile, startLoad, type Load, type Sessions, type Window } from '../../src/lab/demo/load.js';
@@ -31,6 +31,7 @@ let composeV2: string[];
 /** HA_AGENT_RECORD=1: the phases' figures go to bench/results/compose/ (docs' tables are generated from them). */
 const record =
   process.env.HA_AGENT_RECORD === '1' ? startRecord('compose', { WEBAPP_GRACE_MS: 3000, stickyUsers: STICKY_USERS }) : undefined;
+if (record) record.facts.failedTests = [];
 
 /** The stack under test: Compose v1 first, then v2; each under its own project name. */
 let driver: ComposeDriver;
@@ -159,6 +160,11 @@ beforeAll(async () => {
   for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt')))
     copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
 }, 900_000);
+
+// A recorded run says which tests failed: its phases' figures are those of a run that did not pass.
+beforeEach(({ onTestFailed, task }) => {
+  if (record) onTestFailed(() => void (record.facts.failedTests as string[]).push(`${stack} ${task.name}`));
+});
 
 afterAll(async () => {
   console.log(['', `E2E (hae2e${process.pid}): compose, phase, requests, failed, duration | sticky users`, ...report].join('\n'));

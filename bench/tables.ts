@@ -252,6 +252,13 @@ interface Phase {
   sessionsNew: number;
 }
 
+/** A compose run's failed tests: a run that did not pass is shown, never hidden. */
+const failedTests = (run: RunRecord) => {
+  const failed = run.facts.failedTests as string[] | undefined;
+  if (failed === undefined) return 'not recorded (a run made before the record listed them)';
+  return failed.length > 0 ? failed.join('; ') : 'none';
+};
+
 function compose(runs: RunRecord[]): string {
   const run = runs.at(-1)!;
   const phases = (run.facts.phases as Phase[] | undefined) ?? [];
@@ -270,6 +277,7 @@ function compose(runs: RunRecord[]): string {
     '',
     table(['one member, 5 times', 'median (min–max)', 'samples'], latencies),
     '',
+    `_Tests that failed in this run: ${failedTests(run)}._`,
     context([run], false),
   ].join('\n');
 }
@@ -292,11 +300,12 @@ export function makeTable(name: string, dir = resultsDir): string {
   return runs.length > 0 ? spec.make(runs) : `_No run recorded in bench/results/${spec.bench}/._`;
 }
 
-const MARKER = /(<!-- table:([\w-]+) -->\n)[\s\S]*?(\n<!-- \/table -->)/g;
+/** A marked table: its opening line, its lines (none while empty), its closing line; never past its own close. */
+const MARKER = /(<!-- table:([\w-]+) -->\n)(?:(?!<!-- \/?table)[\s\S])*?(<!-- \/table -->)/g;
 
 /** The text with every marked table replaced by the one made from the files. */
 export function fillTables(text: string, dir = resultsDir): string {
-  return text.replace(MARKER, (_all, open: string, name: string, close: string) => `${open}${makeTable(name, dir)}${close}`);
+  return text.replace(MARKER, (_all, open: string, name: string, close: string) => `${open}${makeTable(name, dir)}\n${close}`);
 }
 
 /** The files whose tables are generated: README.md and docs/*.md. */

@@ -43,5 +43,10 @@ describe('generated tables', () => {
     expect(fillTables(doc, dir)).toBe(doc);
     expect(fillTables(doc.replace('20 (10–30)', '19 (10–30)'), dir)).toBe(doc);
     expect(() => fillTables('<!-- table:nope -->\n\n<!-- /table -->', dir)).toThrow(/unknown table 'nope'/);
+    // An empty table fills itself only, never the text up to the next table's end.
+    const two = '<!-- table:agent-events -->\n<!-- /table -->\nkept\n<!-- table:compose -->\n<!-- /table -->\n';
+    expect(fillTables(two, dir)).toBe(
+      `<!-- table:agent-events -->\n${made}\n<!-- /table -->\nkept\n<!-- table:compose -->\n${makeTable('compose', dir)}\n<!-- /table -->\n`,
+    );
   });
 });

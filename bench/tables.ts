@@ -26,7 +26,7 @@ export function records(bench: string, dir = resultsDir): RunRecord[] {
     .map((f) => JSON.parse(readFileSync(path.join(dir, bench, f), 'utf8')) as RunRecord)
     .sort((a, b) => a.started.localeCompare(b.started));
   const newest = all.at(-1);
-  return newest ? all.filter((r) => r.commit === newest.commit && r.dirty === newest.dirty) : [];
+  return newest ? all.filter((r) => r.commit === newest.commit) : [];
 }
 
 const median = (values: readonly number[]) => spread(values).median;
@@ -48,6 +48,14 @@ const acrossRuns = (runs: readonly RunRecord[], name: string, digits = 0) =>
     digits,
   );
 
+/** The runs that started with uncommitted changes, and which files (when the record lists them). */
+function uncommitted(runs: readonly RunRecord[]): string {
+  const dirty = runs.filter((r) => r.dirty);
+  if (dirty.length === 0) return '';
+  const files = [...new Set(dirty.flatMap((r) => r.dirtyFiles ?? ['(files not recorded)']))];
+  return ` (${dirty.length} of ${runs.length} started with uncommitted changes: ${files.join(', ')})`;
+}
+
 /** Which runs a table comes from: count, dates, commit, load and missing samples, under the table. */
 function context(runs: readonly RunRecord[], headline: boolean): string {
   const first = runs[0]!;
@@ -64,7 +72,7 @@ function context(runs: readonly RunRecord[], headline: boolean): string {
     : '';
   return (
     `_${count}${kind}, ${first.started.slice(0, 16).replace('T', ' ')}–${last.ended.slice(11, 16)} UTC, ` +
-    `commit ${first.commit.slice(0, 7)}${first.dirty ? ' with uncommitted changes' : ''}, ${first.cpus} CPUs, ` +
+    `commit ${first.commit.slice(0, 7)}${uncommitted(runs)}, ${first.cpus} CPUs, ` +
     `load average (1 min) ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}; ` +
     `missing samples: ${missingText.length > 0 ? missingText.join(', ') : 'none'}. Files: bench/results/${first.bench}/._`
   );

@@ -283,8 +283,7 @@ function compose(runs: RunRecord[]): string {
   return [
     table(['compose', 'phase', 'requests', 'failed', 'seconds', 'sticky users: requests / failed', 'sessions kept / new'], rows),
     '',
-    table(['one member, 5 times', 'median (min–max)', 'samples'], latencies),
-    '',
+    ...(latencies.length > 0 ? [table(['one member, 5 times', 'median (min–max)', 'samples'], latencies), ''] : []),
     `_Tests that failed in this run: ${failedTests(run)}._`,
     context([run], false),
   ].join('\n');

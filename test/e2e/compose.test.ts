@@ -9,12 +9,13 @@
  */
 import http from 'node:http';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitUntilServing } from '../../src/lab/cluster/converge.js';
 import { ComposeDriver } from '../../src/lab/demo/driver.js';
 import { once, openStream, percentile, startLoad, type Load } from '../../src/lab/demo/load.js';
 import { measurePhase, prepareEngine, publishedPorts, type PhaseFigures } from '../helpers/docker.js';
 import { waitFor } from '../helpers/wait.js';
+import { addSamples, saveRecord, startRecord } from '../../bench/record.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const report: string[] = [];
@@ -26,6 +27,10 @@ let users: Load;
 const STICKY_USERS = 6;
 let startedEngine = false;
 let composeV2: string[];
+/** HA_AGENT_RECORD=1: the phases' figures go to bench/results/compose/ (docs' tables are generated from them). */
+const record =
+  process.env.HA_AGENT_RECORD === '1' ? startRecord('compose', { WEBAPP_GRACE_MS: 3000, stickyUsers: STICKY_USERS }) : undefined;
+if (record) record.facts.failedTests = [];
 
 /** The stack under test: Compose v1 first, then v2; each under its own project name. */
 let driver: ComposeDriver;
@@ -60,6 +65,13 @@ async function phase(name: string, action: () => Promise<void>): Promise<PhaseFi
   const { kept, renewed } = result.sessions;
   const sessions = `users: ${result.users.requests} requests, ${result.users.failed} failed, sessions kept ${kept}/${STICKY_USERS}, new ${renewed}`;
   report.push(`${stack} ${name.padEnd(44)} ${figures} ${result.errors.join('; ')} | ${sessions}`);
+  if (record)
+    ((record.facts.phases ??= []) as object[]).push({
+      stack,
+      phase: name,
+      ...{ requests: result.requests, failed: result.failed, p50Ms: result.p50, p99Ms: result.p99, seconds: result.seconds },
+      ...{ usersRequests: result.users.requests, usersFailed: result.users.failed, sessionsKept: kept, sessionsNew: renewed },
+    });
   return result;
 }
 async function scaleTo(count: number): Promise<void> {
@@ -112,8 +124,14 @@ beforeAll(async () => {
   composeV2 = v2 === 'docker compose' ? ['docker', 'compose'] : [v2];
 }, 900_000);
 
+// A recorded run says which tests failed: its phases' figures are those of a run that did not pass.
+beforeEach(({ onTestFailed, task }) => {
+  if (record) onTestFailed(() => void (record.facts.failedTests as string[]).push(`${stack} ${task.name}`));
+});
+
 afterAll(async () => {
   console.log(['', `E2E (hae2e${process.pid}): compose, phase, requests, failed, duration | sticky users`, ...report].join('\n'));
+  if (record) console.log(`recorded: ${saveRecord(record)}`);
   if (startedEngine) await sh('bash', ['scripts/docker-engine.sh', 'stop']);
 }, 300_000);
 
@@ -214,6 +232,10 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
       return `${stack} ${what.padEnd(44)} p50 ${percentile(sorted, 50)} ms (${sorted[0]}–${sorted.at(-1)} ms; ${values.join(', ')})`;
     };
     report.push(line('Serf agent started → first request served', joins), line('SIGINT to Serf agent → last request routed', leaves));
+    if (record) {
+      addSamples(record, `${stack} join ms`, joins);
+      addSamples(record, `${stack} leave ms`, leaves);
+    }
     expect(joins).toHaveLength(5);
     expect(load.window(from).requests).toBeGreaterThan(0);
     expect(load.window(from).failed).toBe(0); // a graceful leave and a join lose nothing

@@ -185,7 +185,7 @@ function agentMass(runs: RunRecord[]): string {
   return [
     table(['figure (ms, MB, % of a core)', 'median (min–max) over the runs', 'runs'], rows),
     '',
-    `_${facts.succeededRuns} of ${String(run.settings.runs)} runs succeeded; idle CPU with the poll off (--serf-poll 10m, 1 run): ${fmt(facts.pollOffIdleCpuPercent ?? Number.NaN, 2)} %._`,
+    `_${String(facts.succeededRuns ?? 0)} of ${String(run.settings.runs)} runs succeeded; idle CPU with the poll off (--serf-poll 10m, 1 run): ${fmt(facts.pollOffIdleCpuPercent ?? Number.NaN, 2)} %._`,
     context([run], false),
   ].join('\n');
 }

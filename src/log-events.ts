@@ -79,6 +79,18 @@ export const logEvents = {
     means: 'HAProxy runs boot settings older than the ones rendered now; a reload applies them',
     fields: { address: 'Runtime API URL', pid: "HAProxy's Pid", changes: 'each setting, old → new', apply: 'how to apply them' },
   },
+  'config.next-boot': {
+    levels: ['info', 'warn'],
+    means: 'after `config.stale` on a check setting: the rendered checks tried on the servers UP now (docs/checks.md)',
+    fields: {
+      pid: "HAProxy's Pid",
+      checks: 'the outcome when every server passes, or `not tried`',
+      failing: 'servers whose answer the new check would refuse',
+      lost: 'backends that would have every server DOWN',
+      what: 'what a reload, a restart or a crash restart would do',
+      error,
+    },
+  },
   'config.written': {
     levels: ['info'],
     means: 'haproxy.cfg rewritten with the servers',
@@ -262,12 +274,22 @@ export const logEvents = {
   'check.timeout': {
     levels: ['warn'],
     means: "a new server's first check did not pass in time",
-    fields: { server: 'the server', waitedMs: 'how long it waited' },
+    fields: { server: 'the server', waitedMs: 'how long it waited', check: 'the last failed check', message: 'what it means' },
   },
   'check.abandoned': {
     levels: ['info'],
     means: 'the wait for a first check was given up (member left)',
     fields: { server: 'the server', waitedMs: 'how long it waited' },
+  },
+  'check.failing': {
+    levels: ['warn'],
+    means: "a new server's check failed while the agent waits for its first pass; again when the failure changes (docs/checks.md)",
+    fields: {
+      server: 'the server',
+      waitedMs: 'how long it has waited',
+      check: "HAProxy's check status and code, e.g. `L7STS 404`",
+      message: 'which path answered what, e.g. `404 on /health: is --health-path right?`',
+    },
   },
   'drain.finished': {
     levels: ['info'],
@@ -282,12 +304,18 @@ export const logEvents = {
   'inflight.timeout': {
     levels: ['warn'],
     means: 'requests in flight on a server going down did not end in time',
-    fields: { server: 'the server', waitedMs: 'how long it waited', sessions: 'sessions still open' },
+    fields: {
+      server: 'the server',
+      waitedMs: 'how long it waited',
+      sessions: 'sessions still open',
+      streams: 'streams still pointing to the server (HAProxy 2.6: `show sess`)',
+    },
   },
   'wait-removable.failed': {
-    levels: ['info'],
-    means: 'HAProxy could not wait for the server to be removable (older than 2.8); deletion is retried instead',
-    fields: { server: 'the server', answer: "HAProxy's answer" },
+    levels: ['info', 'warn'],
+    means:
+      '`wait srv-removable` (HAProxy ≥ 2.8) timed out; or, on 2.6, `show sess` still lists streams on the server, so `del server` was held and the sessions are cut first (docs/leaving.md)',
+    fields: { server: 'the server', answer: "HAProxy's answer", streams: 'streams still pointing to the server (2.6)' },
   },
   'del.retry': {
     levels: ['info'],
@@ -309,6 +337,52 @@ export const logEvents = {
       servers: 'servers',
       differences: 'what was not carried over',
     },
+  },
+  'reload.checked': {
+    levels: ['info', 'warn'],
+    means: "`ha-agent reload`: a backend's new health check tried on its servers UP now, before anything is written",
+    fields: { backend: 'the backend', check: 'the new check (method, path, expected status)', servers: 'each server and its answer' },
+  },
+  'hold.started': {
+    levels: ['warn'],
+    means: 'a person put a server in MAINT or DRAIN: the agent keeps it so until a person sets it ready (docs/holds.md)',
+    fields: {
+      server: 'the server',
+      state: '`maint` or `drain`',
+      since: 'since when (ISO)',
+      held: 'servers held in the backend',
+      release: 'the command that clears it',
+    },
+  },
+  'hold.released': {
+    levels: ['info'],
+    means: 'a hold ended: a person set the server ready, or its member left and it was deleted',
+    fields: { server: 'the server', heldMs: 'how long it was held', why: 'why it ended', held: 'servers still held' },
+  },
+  'ledger.write-failed': {
+    levels: ['error'],
+    means: "the agent's ledger of its own transitional states (beside --config-out) could not be written",
+    fields: { error },
+  },
+  'ledger.unreadable': {
+    levels: ['warn'],
+    means: 'the ledger beside --config-out could not be read at start; the agent starts with an empty one',
+    fields: { path: 'the ledger file', error },
+  },
+  'membership.stale': {
+    levels: ['warn'],
+    means: 'the member list cannot be read: the last good list is kept (never an empty backend), once until a list is read again',
+    fields: {
+      since: 'when the kept list was read (ISO)',
+      why: 'why it cannot be read',
+      listed: 'whether any list was read yet',
+      action: 'what the agent does',
+    },
+  },
+  'membership.fresh': {
+    levels: ['info'],
+    means: 'the member list is read again after `membership.stale`',
+    fields: { staleMs: 'how long the kept list was used' },
   },
   'handle.ignored': { levels: ['info'], means: '`ha-agent handle`: an event that changes no member', fields: { event: 'the Serf event' } },
   'handle.no-rpc': {

@@ -12,7 +12,6 @@ ENV HA_AGENT_HOME=/app \
     SERF_BIND=0.0.0.0:7946 \
     SERF_RPC_ADDR=127.0.0.1:7373
 WORKDIR /app
-COPY scripts/serf-agent.sh scripts/container-init.sh scripts/keygen.sh /app/scripts/
 
 # --- build stage: npm and TypeScript never reach a final image ----------------------------------------
 FROM base AS build
@@ -42,6 +41,8 @@ COPY package.json /app/
 COPY bin /app/bin
 RUN ln -s /app/bin/ha-agent.js /usr/local/bin/ha-agent
 COPY ha /app/ha
+# The scripts last in each image: a change to them rebuilds no earlier layer (the build stage's npm above all).
+COPY scripts/serf-agent.sh scripts/container-init.sh scripts/keygen.sh /app/scripts/
 ENV HA_AGENT_RUNTIME=tcp://127.0.0.1:9999 \
     HA_AGENT_RUNTIME_SOCKET=/run/haproxy/admin.sock \
     HA_AGENT_MASTER_SOCKET=/run/haproxy/master.sock \
@@ -63,6 +64,7 @@ ENTRYPOINT ["/app/scripts/container-init.sh", "/app/ha/services"]
 FROM base AS webapp
 COPY --from=build /src/webapp/dist /app/webapp/dist
 COPY webapp/services /app/webapp/services
+COPY scripts/serf-agent.sh scripts/container-init.sh scripts/keygen.sh /app/scripts/
 ENV PORT=3000 \
     SERF_ROLE=backend \
     SERF_JOIN=ha

@@ -23,20 +23,29 @@ import { startSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, machineLine, medianRange, productDefaults, spread, verdict } from './figures.js';
 import { massRuns } from './mass.js';
+import { addSamples, saveRecord, startRecord, type RunRecord } from './record.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
 const MASS = Number(process.env.BENCH_MASS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PROFILE = { profile: 'lan' };
+/** BENCH_LABEL names what a recorded run measured (e.g. `baseline`, `pino`), for before/after comparisons. */
+const LABEL = process.env.BENCH_LABEL;
 
 const header = () =>
   console.log(`${'ms'.padEnd(60)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  target`);
+/** The events run's record: every row's samples under the row's name. */
+let events: RunRecord | undefined;
 const row = (name: string, values: number[], targets?: [number, number]) => {
+  if (events) addSamples(events, name.trim(), values);
   const s = spread(values);
+  const missing = values.length - s.n;
   const met = targets
     ? `p50 <= ${targets[0]} ${s.median <= targets[0] ? 'met' : 'NOT met'}, p95 <= ${targets[1]} ${s.p95 <= targets[1] ? 'met' : 'NOT met'}`
     : '';
-  console.log(`${name.padEnd(60)} ${[s.median, s.p95, s.min, s.max].map((v) => v.toFixed(0).padStart(6)).join(' ')}  ${met}`);
+  console.log(
+    `${name.padEnd(60)} ${[s.median, s.p95, s.min, s.max].map((v) => v.toFixed(0).padStart(6)).join(' ')}  ${met}${missing > 0 ? ` [${missing} missing]` : ''}`,
+  );
 };
 const logTime = (agent: TestAgent, match: (l: LogLine) => boolean) => {
   const line = agent.logs().find(match);
@@ -46,6 +55,12 @@ const serfEventTime = (agent: TestAgent, type: string, name: string) =>
   logTime(agent, (l) => l.event === 'serf.event' && l.type === type && Array.isArray(l.members) && l.members.includes(name));
 
 async function joinAndLeave(): Promise<void> {
+  events = startRecord('agent-events', {
+    events: EVENTS,
+    label: LABEL,
+    serf: PROFILE,
+    agent: 'product defaults (agentArgs without --resync), --log-level info',
+  });
   const haproxy = await startHaproxy();
   const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' }, config: PROFILE });
   const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'info'])));
@@ -132,8 +147,8 @@ async function joinAndLeave(): Promise<void> {
   row('SIGINT to its Serf agent → last request routed to it', leaveToLast, [300, 500]);
   row('  SIGINT → out of rotation (`state drain` answered)', leaveToOut);
   console.log("For comparison, when Serf's own coalesced events reached the agent (what it used to wait for):");
-  row('  Serf agent started → Serf member-join event', joinToSerfEvent.filter(Number.isFinite));
-  row('  SIGINT → Serf member-leave event', leaveToSerfEvent.filter(Number.isFinite));
+  row('  Serf agent started → Serf member-join event', joinToSerfEvent);
+  row('  SIGINT → Serf member-leave event', leaveToSerfEvent);
   console.log(
     `Drain: ${slowOnLeaving} slow requests (600 ms) were in flight on leaving servers at SIGINT; ${slowFailed} of all slow requests failed`,
   );
@@ -141,12 +156,52 @@ async function joinAndLeave(): Promise<void> {
     `Idle for 10 s afterwards (1 member): ha-agent ${agentCpu.toFixed(2)} % of a core, the balancer's Serf agent ${serfCpu.toFixed(2)} %`,
   );
   console.log(`HAProxy Pid unchanged through ${EVENTS * 2} membership changes: ${pid === haproxy.process.pid}`);
+  // A leave with no request served by the server after SIGINT has no sample: counted, not dropped.
+  if (leaveToLast.length < members.length)
+    events.missing['SIGINT to its Serf agent → last request routed to it'] = members.length - leaveToLast.length;
+  events.facts = {
+    requests: traffic.outcomes.length,
+    failed,
+    slowOnLeaving,
+    slowFailed,
+    idleAgentCpuPercent: agentCpu,
+    idleSerfCpuPercent: serfCpu,
+    haproxyPidUnchanged: pid === haproxy.process.pid,
+  };
+  console.log(`recorded: ${saveRecord(events)}`);
+  events = undefined;
   await Promise.all([...members, anchor].map((m) => m.web.close()));
   await stopAll();
 }
 
 async function mass(): Promise<void> {
+  const record = startRecord('agent-mass', {
+    members: MASS,
+    runs: RUNS,
+    label: LABEL,
+    agent: 'as ha/services/ha-agent/run starts it (product defaults)',
+    agentNodeOptions: process.env.BENCH_AGENT_NODE_OPTIONS ?? '',
+    serf: 'RPC stand-in (test/helpers/fake-serf.ts)',
+    webServers: 'stand-in: one haproxy answering on a bind per server (bench/http-fleet.ts)',
+  });
   const { results: runs, failures } = await massRuns(MASS, RUNS);
+  for (const key of [
+    'joinMs',
+    'outMs',
+    'deletedMs',
+    'joinCpuMs',
+    'outCpuMs',
+    'agentRssMb',
+    'agentRssSettledMb',
+    'agentRssPeakMb',
+    'idleCpu',
+  ] as const)
+    addSamples(
+      record,
+      key,
+      runs.map((r) => r[key]),
+    );
+  record.facts = { failures };
   const { results: off } = await massRuns(MASS, 1, { extraArgs: ['--serf-poll', '10m'] });
   // The Node.js fleet, once: how much HAProxy's first checks wait on a heavier stand-in.
   const { results: nodeFleet } = await massRuns(MASS, 1, { fleet: 'node', idleMs: 0 });
@@ -199,6 +254,29 @@ async function mass(): Promise<void> {
   console.log(
     `    with --serf-poll 10m (poll effectively off, 1 run): ${off[0]?.idleCpu.toFixed(2) ?? '(run failed)'} % — the poll's cost is the difference`,
   );
+  console.log(`  ${runs.length} of ${RUNS} runs succeeded`);
+  // Each run's figures; a failed run counts as missing in every one of them.
+  for (const [key, value] of Object.entries(runs[0] ?? {}) as Array<[string, number | Record<string, number>]>) {
+    if (typeof value === 'number') addSamples(record, key, pick(key as Parameters<typeof pick>[0]));
+    else
+      for (const stage of Object.keys(value))
+        addSamples(
+          record,
+          `${key} ${stage}`,
+          runs.map((r) => (r[key as 'joinStages'] as Record<string, number>)[stage] ?? Number.NaN),
+        );
+  }
+  for (const name of Object.keys(record.samples))
+    if (failures.length > 0) record.missing[name] = (record.missing[name] ?? 0) + failures.length;
+  record.facts = {
+    succeededRuns: runs.length,
+    failures,
+    pollOffIdleCpuPercent: off[0]?.idleCpu ?? null,
+    nodeFleet: heavy
+      ? { joinMs: heavy.joinMs, firstCheckSeenMs: heavy.joinStages['first check passed (seen)'], joinCpuMs: heavy.joinCpuMs }
+      : null,
+  };
+  console.log(`recorded: ${saveRecord(record)}`);
 }
 
 const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=events or mass

@@ -24,10 +24,11 @@ export function spread(values: readonly number[]): Spread {
 
 const num = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
-/** "median (min–max)". */
+/** "median (min–max)", and "[n missing]" when some values are not numbers (a sample that could not be taken). */
 export function medianRange(values: readonly number[], digits = 0): string {
   const s = spread(values);
-  return `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`;
+  const missing = values.length - s.n;
+  return `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})${missing > 0 ? ` [${missing} missing]` : ''}`;
 }
 
 /** "met" only when the median meets the target. */

@@ -11,8 +11,10 @@ export interface RunRecord {
   /** Which bench wrote it, e.g. `agent-events`: also the folder under bench/results/. */
   bench: string;
   commit: string;
-  /** Uncommitted changes under src/ or bench/ when the run started: such a run describes no commit. */
+  /** Uncommitted changes under src/, bench/, webapp/, ha/ or scripts/ when the run started (results files aside): such a run describes no commit. */
   dirty: boolean;
+  /** Which files were uncommitted (`git status --porcelain` lines), so that a reader can judge them. */
+  dirtyFiles?: string[];
   /** ISO time at the run's start and end. */
   started: string;
   ended: string;
@@ -43,10 +45,13 @@ function git(...args: string[]): string {
 
 /** Starts a record: the commit and machine context are taken now. */
 export function startRecord(bench: string, settings: Record<string, unknown>): RunRecord {
+  // The results of earlier runs (bench/results/) are not code: a run that follows another is not dirty for them.
+  const changed = git('status', '--porcelain', '--', 'src', 'bench', 'webapp', 'ha', 'scripts', ':!bench/results');
   return {
     bench,
     commit: git('rev-parse', 'HEAD') || 'unknown',
-    dirty: git('status', '--porcelain', '--', 'src', 'bench', 'webapp', 'ha', 'scripts') !== '',
+    dirty: changed !== '',
+    dirtyFiles: changed === '' ? [] : changed.split('\n'),
     started: new Date().toISOString(),
     ended: '',
     cpus: cpus().length,

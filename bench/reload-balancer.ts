@@ -2,11 +2,19 @@
  * The reload-based ways the benchmark compares ha-agent with: the same Serf membership and the same
  * template, but every change renders haproxy.cfg and then
  *   restart   — stops HAProxy and starts it again (the seed lab's way);
- *   soft      — starts a new HAProxy with `-sf <old pids>` (consul-template's usual command);
+ *   soft      — starts a new HAProxy with `-sf <old pids>` (consul-template's usual command), both
+ *               processes bound at once through SO_REUSEPORT (HAProxy's default);
+ *   soft-x    — the same with `-x <stats socket>`: the new process takes the old one's listening
+ *               sockets over (`expose-fd listeners`), as HAProxy's docs advise for -sf;
  *   seamless  — reloads a master-worker HAProxy whose workers pass their listeners on
  *               (`expose-fd listeners`: HAProxy's best reload).
+ * The rendered file is the product's template without `noreuseport`: ha-agent never starts a second
+ * HAProxy on its addresses, but a reload way's users keep HAProxy's default so that old and new
+ * processes can listen together.
+ * Each way runs as its users run it, in a process of its own (`forkReloadBalancer`: this file forked
+ * with IPC), so that its Serf watcher and clock share nothing with the benchmark's samplers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -18,12 +26,19 @@ import { desiredServers } from '../src/reconcile/desired.js';
 import { compileTemplate } from '../src/render/compile.js';
 import type { ConfigModel } from '../src/render/template.js';
 
-export type ReloadWay = 'restart' | 'soft' | 'seamless';
+export const RELOAD_WAYS = ['restart', 'soft', 'soft-x', 'seamless'] as const;
+export type ReloadWay = (typeof RELOAD_WAYS)[number];
+
+/** When a config was applied (its reload or restart began, ms since the epoch) and the servers it holds. */
+export interface Applied {
+  at: number;
+  servers: string[];
+}
 
 export class ReloadBalancer {
   readonly processes: ChildProcess[] = [];
   /** Each config applied: when its reload or restart began, and the servers it holds. */
-  readonly applied: Array<{ at: number; servers: string[] }> = [];
+  readonly applied: Applied[] = [];
   private readonly render = compileTemplate(readFileSync(path.resolve(import.meta.dirname, '../ha/config/haproxy.cfg.hbs'), 'utf8'));
   private readonly configPath: string;
   private readonly masterSocket: string;
@@ -38,6 +53,7 @@ export class ReloadBalancer {
     /** The Runtime API's TCP port: a free one, not the local cluster's 9999 (other runs on the machine may hold it). */
     private readonly runtimePort: number,
     private readonly serfRpc: string,
+    private readonly notify: (applied: Applied) => void = () => {},
   ) {
     mkdirSync(dir, { recursive: true });
     this.configPath = path.join(dir, 'haproxy.cfg');
@@ -79,9 +95,7 @@ export class ReloadBalancer {
   }
 
   private write(servers: ConfigModel['servers']): boolean {
-    let text = this.render(this.model(servers));
-    // Seamless reloads: the old worker hands its listening sockets to the new one.
-    if (this.way === 'seamless') text = text.replace('mode 600 level admin', 'mode 600 level admin expose-fd listeners');
+    const text = withReusePort(this.render(this.model(servers)));
     if (text === this.last) return false;
     this.last = text;
     writeFileSync(this.configPath, text);
@@ -133,7 +147,9 @@ export class ReloadBalancer {
 
   private async apply(servers: ConfigModel['servers']): Promise<void> {
     if (!this.write(servers)) return;
-    this.applied.push({ at: Date.now(), servers: servers.map((s) => s.name) });
+    const applied = { at: Date.now(), servers: servers.map((s) => s.name) };
+    this.applied.push(applied);
+    this.notify(applied);
     const current = this.alive();
     if (this.way === 'restart') {
       for (const child of this.processes) if (child.exitCode === null) child.kill('SIGTERM');
@@ -145,8 +161,46 @@ export class ReloadBalancer {
       this.launch([]);
     } else if (this.way === 'soft') {
       this.launch(['-sf', ...current.map(String)]);
+    } else if (this.way === 'soft-x') {
+      this.launch(['-x', path.join(this.dir, 'admin.sock'), '-sf', ...current.map(String)]);
     } else {
       await this.reloadMaster(); // the master re-executes itself and starts a new worker
     }
   }
+}
+
+/** The rendered file without the product's `noreuseport` (and its comment): HAProxy's default, as a reload way's users run it. */
+export function withReusePort(config: string): string {
+  const out = config.replace(/^(?:[ \t]*#.*\n)*[ \t]*noreuseport\n/m, '');
+  if (/noreuseport/.test(out)) throw new Error("noreuseport left in the reload ways' config");
+  return out;
+}
+
+/** A reload way in a process of its own; `applied` fills as the child reports each config it applied. */
+export function forkReloadBalancer(way: ReloadWay, dir: string, port: number, runtimePort: number, serfRpc: string) {
+  const child = fork(import.meta.filename, [way, dir, String(port), String(runtimePort), serfRpc], { execArgv: ['--import', 'tsx'] });
+  const applied: Applied[] = [];
+  child.on('message', (message) => applied.push(message as Applied));
+  return {
+    pid: child.pid,
+    applied,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.send('stop');
+      }),
+  };
+}
+
+if (process.argv[1] === import.meta.filename && process.send) {
+  const [way, dir, port, runtimePort, serfRpc] = process.argv.slice(2) as [ReloadWay, string, string, string, string];
+  const send = process.send.bind(process);
+  const balancer = new ReloadBalancer(way, dir, Number(port), Number(runtimePort), serfRpc, (applied) => send(applied));
+  balancer.start();
+  process.on('message', (message) => {
+    if (message === 'stop') void balancer.stop().finally(() => process.exit(0));
+  });
+  // The benchmark gone (crashed, killed): no HAProxy of this way is left behind.
+  process.on('disconnect', () => void balancer.stop().finally(() => process.exit(0)));
 }

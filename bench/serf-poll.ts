@@ -16,6 +16,7 @@ import { stopAll } from '../test/helpers/processes.js';
 import { startSerf, type TestSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, machineLine } from './figures.js';
+import { addSamples, saveRecord, startRecord } from './record.js';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50);
@@ -25,6 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Member number `i` (0-based): 127.0.7.1 … 127.0.7.250, then 127.0.8.1 …, clear of the other benches' addresses. */
 const address = (i: number) => `127.0.${7 + Math.floor(i / 250)}.${(i % 250) + 1}`;
 
+const record = startRecord('serf-poll', { members: MEMBERS, batch: BATCH, idleMs: IDLE_MS, pollMs: DEFAULT_POLL_MS, serf: config });
 console.log(machineLine());
 const lb = await startSerf({
   name: 'lb',
@@ -48,6 +50,7 @@ try {
   }
   const count = async (status: string) => (await rpc.membersFiltered({ Status: status })).length;
   const statuses = await Promise.all(['alive', 'leaving', 'left', 'failed'].map(async (s) => `${await count(s)} ${s}`));
+  record.facts.statuses = statuses;
   console.log(`${await listed()} members listed by the Serf agent (${statuses.join(', ')}; kept for 1 h)`);
 
   const bytes = async (read: () => Promise<unknown>) => JSON.stringify(await read()).length;
@@ -69,6 +72,8 @@ try {
     const [cpu = Number.NaN] = await cpuPercent([lb.process.pid], IDLE_MS);
     running = false;
     await loop;
+    addSamples(record, `${what} CPU %`, [cpu]);
+    addSamples(record, `${what} reads/s`, [(reads * 1000) / IDLE_MS]);
     console.log(`  ${what.padEnd(58)} ${cpu.toFixed(2).padStart(6)} % of a core (${((reads * 1000) / IDLE_MS).toFixed(1)} reads/s)`);
   };
   console.log(`The Serf agent's CPU over ${IDLE_MS / 1000} s, ${MEMBERS + 1} members listed, one read every ${DEFAULT_POLL_MS} ms:`);
@@ -82,4 +87,5 @@ try {
   rpc.close();
   await stopAll();
 }
+console.log(`recorded: ${saveRecord(record)}`);
 console.log(machineLine());

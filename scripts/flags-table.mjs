@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Rewrites the README's flag table from the CLI's own option definitions (run `npm run build` first).
+// Rewrites the flag table of docs/reference.md from the CLI's own option definitions (run `npm run build` first).
 // test/unit/docs.test.ts fails when the table and the code disagree.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { haAgentCli } from '../dist/main.js';
 
 const { subcommands } = await haAgentCli();
-const readme = path.resolve(import.meta.dirname, '../README.md');
+const reference = path.resolve(import.meta.dirname, '../docs/reference.md');
 const rows = [];
 const seen = new Set();
 for (const { spec } of subcommands) {
@@ -21,7 +21,7 @@ for (const { spec } of subcommands) {
   }
 }
 const table = ['| flag | env | default | meaning | commands |', '|---|---|---|---|---|', ...rows].join('\n');
-const text = readFileSync(readme, 'utf8');
+const text = readFileSync(reference, 'utf8');
 const updated = text.replace(/<!-- flags:start -->[\s\S]*<!-- flags:end -->/, `<!-- flags:start -->\n${table}\n<!-- flags:end -->`);
-writeFileSync(readme, updated);
-console.log(`${rows.length} flags written to README.md`);
+writeFileSync(reference, updated);
+console.log(`${rows.length} flags written to docs/reference.md`);

@@ -16,7 +16,7 @@ import { DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
 import type { DesiredOptions } from '../reconcile/desired.js';
 import type { PlanMode } from '../reconcile/plan-mode.js';
 import { routingMaps, type RoutingMaps } from '../render/routes.js';
-import { defaultDeployment, deploymentSchema } from '../render/identity.js';
+import { defaultDeployment, deploymentSchema, type BootSettings } from '../render/identity.js';
 import { balanceSchema, type ConfigModel } from '../render/template.js';
 import { parseRuntimeUrl, type RuntimeAddress } from '../runtime/address.js';
 import { parseDuration } from '../util/duration.js';
@@ -52,6 +52,13 @@ export const membershipOptions: OptionSpec[] = [
   defaultPortOption,
   o('default-weight', 'HA_AGENT_DEFAULT_WEIGHT', "a member's weight when it has no 'weight' tag", { default: '100', valueName: 'WEIGHT' }),
   o('check-inter', 'HA_AGENT_CHECK_INTER', "servers' health-check interval", { default: '1s', valueName: 'DURATION' }),
+  o(
+    'slowstart',
+    'HA_AGENT_SLOWSTART',
+    "ramp a server's weight from ~0 to its own over DURATION after it joins or comes back up, as HAProxy's slowstart " +
+      'does for static servers (none: off)',
+    { valueName: 'DURATION' },
+  ),
   o(
     'allow-cidr',
     'HA_AGENT_ALLOW_CIDR',
@@ -279,9 +286,11 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
   const cookie = (mode: string) => (mode === 'cookie' ? { cookie: given('sticky-cookie'), key: given('sticky-key') } : undefined);
   const inter = parse(duration('check-inter'), given('check-inter'), 'check-inter');
   const { fastinter, downinter } = defaultServerPolicy.check;
+  const slowstart = str('slowstart');
   const policy: ServerPolicy = {
     ...defaultServerPolicy,
     check: { ...defaultServerPolicy.check, inter, fastinter: Math.min(fastinter, inter), downinter: Math.min(downinter, inter) },
+    ...(slowstart === undefined ? {} : { slowstartMs: parse(duration('slowstart'), slowstart, 'slowstart') }),
   };
   return {
     runtime,
@@ -345,4 +354,21 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
 /** Which members are a backend's servers: the default backend's (no service tag), or a service's, with its port. */
 export function desiredFor(desired: DesiredOptions, service: Service | undefined): DesiredOptions {
   return service === undefined ? desired : { ...desired, service: service.name, defaultPort: service.port ?? desired.defaultPort };
+}
+
+/**
+ * The path a backend's checks ask and the flag that sets it, for a failing first check to name. The running HAProxy
+ * asks the path it booted with (`booted`, when known): when that is not the configured one, that path is named.
+ */
+export function healthSetting(
+  config: Pick<AgentConfig, 'base'>,
+  service: Service | undefined,
+  booted?: BootSettings,
+): { path: string; setting: string } {
+  const flag = service?.healthPath !== undefined ? `--services ${service.name}:health=` : '--health-path';
+  const configured = (service && config.base.services?.find((s) => s.name === service.name)?.healthPath) ?? config.base.backend.healthPath;
+  const value = booted?.[service ? `service.${service.name}` : 'backend.healthPath'];
+  const path = service ? /(?:^| )health=(\S+)/.exec(value ?? '')?.[1] : value;
+  if (path === undefined || path === configured) return { path: configured, setting: flag };
+  return { path, setting: `the path HAProxy booted with (${flag} ${configured} applies at its next boot)` };
 }

@@ -2,6 +2,7 @@
 import { applyHint, OwnershipCheck } from '../reconcile/ownership.js';
 import { withFields } from '../log.js';
 import type { Service } from '../model/service.js';
+import { LedgerStore, ledgerPath } from '../reconcile/ledger.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { Services } from '../reconcile/services.js';
 import { recordedSettings, recordSettings } from '../render/settings-store.js';
@@ -9,7 +10,8 @@ import type { ConfigServer } from '../render/template.js';
 import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { RuntimeClient } from '../runtime/client.js';
 import { loadTemplate } from './stamped-template.js';
-import { desiredFor, type AgentConfig } from './agent-config.js';
+import { backendsLost, describeProbe, probeChecks, probeTimeoutMs } from '../reload/probe.js';
+import { desiredFor, healthSetting, type AgentConfig } from './agent-config.js';
 
 export interface Agent {
   client: RuntimeClient;
@@ -53,9 +55,26 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
           settings,
           recorded: (fingerprint) => (configOut === undefined ? Promise.resolve(undefined) : recordedSettings(configOut, fingerprint)),
           apply: applyHint(configOut),
+          configOut,
+          probeNextBoot: async () => {
+            const probes = await probeChecks(
+              render({ ...base, servers: [] }),
+              await client.serversState(),
+              [config.backend, ...config.services.map((s) => s.name)],
+              probeTimeoutMs(config.policy.check.inter),
+            );
+            return {
+              failing: probes.filter((p) => p.servers.some((s) => s.verdict === 'fail')).map(describeProbe),
+              lost: backendsLost(probes).map((p) => p.backend),
+            };
+          },
           log,
         });
   if (writer && config.maps) await writeRoutingMaps(config.maps, config.services);
+  // What the agent set itself and the holds seen, beside the rendered config (see reconcile/ledger.ts).
+  const ledger = new LedgerStore(writer && configOut !== undefined ? ledgerPath(configOut) : undefined);
+  const damaged = await ledger.load();
+  if (damaged !== undefined) log.warn('ledger.unreadable', { path: ledgerPath(String(configOut)), error: damaged });
   /** One reconciler per backend, each with its own members (by service tag), settings and log lines naming it. */
   const reconcilerFor = (backend: string, service: Service | undefined, sticky: boolean) =>
     new Reconciler({
@@ -65,8 +84,10 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
       desired: desiredFor(config.desired, service),
       log: withFields(log, { backend }),
       checkTimeoutMs: config.checkTimeoutMs,
+      health: () => healthSetting(config, service, ownership?.booted),
       drainTimeoutMs: config.drainTimeoutMs,
       absentGraceMs: config.absentGraceMs,
+      ledger,
       sticky: sticky ? { drainIdleMs: config.drainIdleMs } : undefined,
       dryRun: config.dryRun,
       mode: config.mode,

@@ -9,6 +9,7 @@ import { exec, execSpec } from './exec.js';
 import { processIo, type CliIo } from './io.js';
 import { formatHelp, UsageError, type CommandSpec } from './options.js';
 import { handle, handleSpec } from './handle.js';
+import { holdCommand, holdSpec, releaseCommand, releaseSpec } from './hold.js';
 import { planCommand, planSpec } from './plan.js';
 import { reload, reloadSpec } from './reload.js';
 import { render, renderSpec } from './render.js';
@@ -36,6 +37,8 @@ export const agentCli: Cli = {
     { spec: renderSpec, run: render },
     { spec: reloadSpec, run: reload },
     { spec: statusSpec, run: status },
+    { spec: holdSpec, run: holdCommand },
+    { spec: releaseSpec, run: releaseCommand },
     { spec: execSpec, run: exec },
   ],
   codedErrors: [RuntimeError, SerfError, ReloadError],

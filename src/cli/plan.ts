@@ -2,7 +2,9 @@
 import { listMembers } from '../membership/list.js';
 import { absentServers, DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
 import { actualServers } from '../reconcile/actual.js';
-import { desiredServers, unknownServices, type DesiredOptions } from '../reconcile/desired.js';
+import { desiredServers, unknownServices } from '../reconcile/desired.js';
+import { emptyLedger, heldStates, judgeHolds } from '../reconcile/holds.js';
+import { LedgerStore, ledgerPath } from '../reconcile/ledger.js';
 import { formatPlan } from '../reconcile/plan.js';
 import { planForMode } from '../reconcile/plan-mode.js';
 import { applyHint, inspect, type Inspection } from '../reconcile/ownership.js';
@@ -21,13 +23,18 @@ import {
   serfOptions,
   traceOption,
   desiredFor,
+  healthSetting,
   type AgentConfig,
 } from './agent-config.js';
 import type { CliIo } from './io.js';
 import { helpOption, parseCommandLine, type CommandSpec } from './options.js';
 import { loadTemplate } from './stamped-template.js';
 import { formatTraceLine } from './runtime-session.js';
-import { formatMissing, formatStale, formatTable } from './status.js';
+import { formatFailingChecks, formatMissing, formatStale, formatTable } from './status.js';
+import { checkPassedOrPending, describeCheckFailure } from '../model/check.js';
+import type { Service } from '../model/service.js';
+import type { BootSettings } from '../render/identity.js';
+import type { StatRow } from '../runtime/parse.js';
 
 export const planSpec: CommandSpec = {
   name: 'plan',
@@ -60,14 +67,18 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
     }
     const members = await listMembers({ address: config.serf, authKey: config.serfAuth });
     const backends = new Set(config.services.length > 0 ? await client.backends() : []);
-    await printBackend(io, client, config, members, config.backend, config.desired);
+    const ledger = new LedgerStore(config.configOut === undefined ? undefined : ledgerPath(config.configOut));
+    await ledger.load();
+    const printBackend = (backend: string, service: Service | undefined) =>
+      printBackendPlan(io, client, config, members, { backend, service, booted: inspection?.booted, ledger });
+    await printBackend(config.backend, undefined);
     for (const service of config.services) {
       io.stdout(`\nService ${service.name} (members tagged service=${service.name}):\n`);
       if (!backends.has(service.name)) {
         io.stdout(`${formatMissing([service.name], applyHint(config.configOut))}\n`);
         continue;
       }
-      await printBackend(io, client, config, members, service.name, desiredFor(config.desired, service));
+      await printBackend(service.name, service);
     }
     const unknown = unknownServices(members, config.desired.role, new Set(config.services.map((s) => s.name)));
     for (const u of unknown) io.stdout(`\nunknown service ${u.service} of member ${u.member}: served nowhere\n`);
@@ -92,14 +103,15 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
 }
 
 /** One backend's desired servers, HAProxy's, and the steps between them. */
-async function printBackend(
+async function printBackendPlan(
   io: CliIo,
   client: RuntimeClient,
   config: AgentConfig,
   members: Member[],
-  backend: string,
-  desiredOptions: DesiredOptions,
+  where: { backend: string; service: Service | undefined; booted: BootSettings | undefined; ledger: LedgerStore },
 ): Promise<void> {
+  const { backend, service, booted, ledger } = where;
+  const desiredOptions = desiredFor(config.desired, service);
   const [state, stat] = await Promise.all([client.serversState(backend), client.stat(backend)]);
   const desired = desiredServers(members, desiredOptions);
   const actual = actualServers(backend, state, stat);
@@ -123,8 +135,25 @@ async function printBackend(
   io.stdout('\nPlan:\n');
   // One look, no memory: a server whose member is absent is kept while UP, as a fresh agent would keep it.
   const absent = absentServers(config.mode, members, actual, { since: new Map(), gone: new Set() }, 0, DEFAULT_ABSENT_GRACE_MS);
-  const planned = planForMode(config.mode, desired.servers, actual, { failed, absent });
+  // Holds as the agent would judge them now (what it set itself is in the ledger beside --config-out).
+  const holds = config.mode === 'dynamic' ? judgeHolds(actual, ledger.get(backend), new Set(), Date.now()).next : emptyLedger();
+  const planned = planForMode(config.mode, desired.servers, actual, { failed, absent, held: heldStates(holds) });
   io.stdout(formatPlan(backend, planned.actions, config.policy));
+  for (const [server, hold] of holds.holds) {
+    io.stdout(`held ${server} (${hold.state} since ${new Date(hold.since).toISOString()}, set by a person: ha-agent release ${server})\n`);
+  }
   for (const [server, a] of absent) if (a.hold) io.stdout(`keep ${server} (${a.reason}: removed if it stays absent, or once down)\n`);
   if (planned.unplaced.length > 0) io.stdout(`no free slot for: ${planned.unplaced.join(', ')}\n`);
+  const failing = failingChecks(backend, stat, healthSetting(config, service, booted));
+  if (failing.length > 0) io.stdout(`\n${formatFailingChecks(failing)}\n`);
+}
+
+/** Servers not in rotation whose last check failed, in words (`backend/server CHECK: message`). */
+function failingChecks(backend: string, stat: readonly StatRow[], health: { path: string; setting: string }): string[] {
+  return stat.flatMap((row) => {
+    const result = { status: row.checkStatus, code: row.checkCode, description: row.checkDescription };
+    if (!/^(MAINT|DOWN)/.test(row.status) || checkPassedOrPending(result)) return [];
+    const failure = describeCheckFailure(result, { path: health.path, endpoint: row.address, pathSetting: health.setting });
+    return [`${backend}/${row.name} ${failure.check}: ${failure.message}`];
+  });
 }

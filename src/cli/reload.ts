@@ -7,6 +7,7 @@ import { clearServerState, saveServerState } from '../render/server-state.js';
 import { recordSettings } from '../render/settings-store.js';
 import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { plannedReload } from '../reload/reload.js';
+import { probeChecks, probeTimeoutMs } from '../reload/probe.js';
 import { RuntimeClient } from '../runtime/client.js';
 import { reloadMaster } from '../runtime/master.js';
 import { systemClock } from '../util/clock.js';
@@ -65,6 +66,14 @@ export async function reload(argv: readonly string[], io: CliIo): Promise<number
         if (outcome === 'written' || outcome === 'unchanged') await recordSettings(configOut, identity.settings, settings);
         return outcome;
       },
+      // What the new config's checks ask, from its own text (a --template may check otherwise), tried within one check interval.
+      probeChecks: (rows) =>
+        probeChecks(
+          render({ ...base, servers: [] }),
+          rows,
+          [config.backend, ...config.services.map((s) => s.name)],
+          probeTimeoutMs(config.policy.check.inter),
+        ),
       saveState: (dump) => saveServerState(stateFile, dump),
       clearState: () => clearServerState(stateFile),
       clock: systemClock,

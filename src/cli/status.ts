@@ -1,4 +1,5 @@
 /** `ha-agent status`: one row per server, from `show stat`. */
+import { recordedHolds } from '../reconcile/ledger.js';
 import { applyHint } from '../reconcile/ownership.js';
 import { splitAddress, type StatRow } from '../runtime/parse.js';
 import type { CliIo } from './io.js';
@@ -9,11 +10,18 @@ import { withRuntime } from './runtime-session.js';
 export const statusSpec: CommandSpec = {
   name: 'status',
   summary: 'Show every server HAProxy has: backend, name, address:port, state, last check, current sessions, weight.',
-  usage: 'ha-agent status [--runtime URL] [--backend NAME] [--json] [--trace]',
+  usage: 'ha-agent status [--runtime URL] [--backend NAME] [--config-out PATH] [--json] [--trace]',
   options: [
     runtimeOption,
     { name: 'backend', type: 'string', env: 'HA_AGENT_BACKEND', valueName: 'NAME', description: 'only this backend (default: all)' },
     { name: 'json', type: 'boolean', description: 'print a JSON array instead of a table' },
+    {
+      name: 'config-out',
+      type: 'string',
+      env: 'HA_AGENT_CONFIG_OUT',
+      valueName: 'PATH',
+      description: "the agent's rendered haproxy.cfg: servers a person holds (the ledger beside it) are marked HELD",
+    },
     { ...metricsOption, description: "also show the agent's health from its /healthz (table only; set in the ha container)" },
     traceOption,
     helpOption,
@@ -29,6 +37,8 @@ export interface StatusRow {
   check: string;
   sessions: number;
   weight: number;
+  /** A person holds the server so (see docs/holds.md): the state and since when (ISO); null when not held or not known. */
+  held: { state: string; since: string } | null;
 }
 
 export function toStatusRow(stat: StatRow): StatusRow {
@@ -43,6 +53,7 @@ export function toStatusRow(stat: StatRow): StatusRow {
     check: check === '' ? '-' : check,
     sessions: stat.sessions,
     weight: stat.weight,
+    held: null,
   };
 }
 
@@ -58,8 +69,9 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
 
 export function formatStatus(rows: readonly StatusRow[]): string {
   if (rows.length === 0) return 'no servers\n';
+  const anyHeld = rows.some((row) => row.held !== null);
   return formatTable(
-    ['BACKEND', 'NAME', 'ADDRESS', 'STATE', 'CHECK', 'SESSIONS', 'WEIGHT'],
+    ['BACKEND', 'NAME', 'ADDRESS', 'STATE', 'CHECK', 'SESSIONS', 'WEIGHT', ...(anyHeld ? ['HELD'] : [])],
     rows.map((row) => [
       row.backend,
       row.name,
@@ -68,6 +80,7 @@ export function formatStatus(rows: readonly StatusRow[]): string {
       row.check,
       String(row.sessions),
       String(row.weight),
+      ...(anyHeld ? [row.held ? `${row.held.state} since ${row.held.since}` : '-'] : []),
     ]),
   );
 }
@@ -76,6 +89,13 @@ export async function status(argv: readonly string[], io: CliIo): Promise<number
   const { values } = parseCommandLine(statusSpec, argv, io.env);
   const backend = values.backend as string | undefined;
   const rows = await withRuntime(values, io, async (client) => (await client.stat(backend)).map(toStatusRow));
+  if (typeof values['config-out'] === 'string') {
+    const holds = await recordedHolds(values['config-out']);
+    for (const row of rows) {
+      const hold = holds.get(row.backend)?.get(row.name);
+      if (hold) row.held = { state: hold.state, since: new Date(hold.since).toISOString() };
+    }
+  }
   if (values.json === true) {
     io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
@@ -97,18 +117,38 @@ export async function agentHealth(bind: string): Promise<string> {
       stale?: string[];
       missing?: { services: string[]; apply: string };
       unknown?: string[];
+      checks?: string[];
+      holds?: Record<string, { state: string; since: string }>;
+      membership?: { since: string; seconds: number };
     };
     const state = (ok: boolean) => (ok ? 'connected' : 'UNREACHABLE');
     const config = health.config === 'ok' ? 'written' : `NOT WRITTEN (${health.config})`;
     const lines = [`agent: HAProxy ${state(health.runtime)}, Serf ${state(health.serf)}, haproxy.cfg ${config}`];
+    if (health.membership) {
+      const { since, seconds } = health.membership;
+      lines.push(`agent: STALE member list: Serf cannot be read; the last good list (from ${since}, ${seconds} s ago) is kept`);
+    }
     if (health.foreign) lines.push(`agent: NOT CHANGING HAProxy: ${health.foreign}`);
     if (health.stale) lines.push(...formatStale(health.stale));
     if (health.missing) lines.push(formatMissing(health.missing.services, health.missing.apply));
+    if (health.checks) lines.push(formatFailingChecks(health.checks));
+    for (const [server, hold] of Object.entries(health.holds ?? {})) {
+      lines.push(
+        `agent: HELD ${server} in ${hold.state} since ${hold.since} by a person (clear: ha-agent release ${server.split('/')[1]})`,
+      );
+    }
     if (health.unknown) lines.push(`agent: members of no configured service (served nowhere): ${health.unknown.join(', ')}`);
     return `${lines.join('\n')}\n`;
   } catch (error) {
     return `agent: no answer on http://${bind}/healthz (${(error as Error).message})\n`;
   }
+}
+
+/** New servers whose checks fail (`backend/server CHECK: what answered what`): they get no traffic. */
+export function formatFailingChecks(checks: readonly string[]): string {
+  return [`DEGRADED: health checks fail on ${checks.length} new server(s), which get no traffic:`, ...checks.map((c) => `  ${c}`)].join(
+    '\n',
+  );
 }
 
 /** Services whose backend the running HAProxy lacks: nothing is sent for them until it boots from the rendered config. */

@@ -1,6 +1,7 @@
 /** One RPC connection to a local Serf agent: handshake, auth, members, stream. Moves bytes only. */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { systemClock, type Timers } from '../util/clock.js';
 import { openSocket, type SocketOpenError } from '../util/socket.js';
 import { SerfError } from './errors.js';
 import { encodeRequest, RpcDecoder, type Expectation, type RpcOutput } from './rpc-codec.js';
@@ -27,10 +28,20 @@ export function parseSerfAddress(text: string): SerfAddress {
   return { host: match[1] as string, port, text };
 }
 
+/**
+ * Opens the byte stream to a Serf agent's RPC, or throws SERF_CONNECT_FAILED / SERF_TIMEOUT: a TCP socket by
+ * default (openSerfSocket); a test gives one end of an in-memory duplex.
+ */
+export type OpenSerfStream = (address: SerfAddress, timeoutMs: number) => Promise<Duplex>;
+
 export interface SerfRpcOptions {
   address: SerfAddress;
   authKey?: string | undefined;
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
+  /** Default openSerfSocket. */
+  openStream?: OpenSerfStream | undefined;
+  /** Request deadlines; default the process's timers. */
+  timers?: Timers | undefined;
 }
 
 /** Regular expressions Serf matches whole against a member's status, name and tags (RPC `members-filtered`). */
@@ -44,7 +55,7 @@ interface Waiting {
   command: string;
   resolve: (body: unknown) => void;
   reject: (error: SerfError) => void;
-  timer: NodeJS.Timeout;
+  timer: unknown;
 }
 
 /** One RPC connection to a Serf agent: `SerfRpcClient.connect()`, then `members()`, `membersFiltered()`, `stats()` and `stream()`. */
@@ -55,9 +66,10 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
   private closedWith: SerfError | undefined;
 
   private constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: Duplex,
     readonly address: SerfAddress,
     private readonly timeoutMs: number,
+    private readonly timers: Timers,
   ) {
     super();
     socket.on('error', (cause) =>
@@ -66,24 +78,15 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     socket.on('close', () =>
       this.fail(new SerfError('SERF_DISCONNECTED', `Serf RPC connection to ${address.text} closed`, { address: address.text })),
     );
-    socket.on('data', (chunk) => this.receive(chunk));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
   }
 
   /** Connects, handshakes and authenticates (with `authKey`); throws SERF_CONNECT_FAILED, SERF_TIMEOUT or SERF_AUTH_FAILED. */
   static async connect(options: SerfRpcOptions): Promise<SerfRpcClient> {
     const { address } = options;
     const timeoutMs = options.timeoutMs ?? 5_000;
-    const socket = await openSocket({ host: address.host, port: address.port }, timeoutMs).catch((failure: SocketOpenError) => {
-      throw failure.timedOut
-        ? new SerfError('SERF_TIMEOUT', `no RPC connection to the Serf agent at ${address.text} within ${timeoutMs} ms`, {
-            address: address.text,
-          })
-        : new SerfError('SERF_CONNECT_FAILED', `cannot reach the Serf agent's RPC at ${address.text}: ${failure.reason}`, {
-            address: address.text,
-            cause: failure.cause,
-          });
-    });
-    const client = new SerfRpcClient(socket, address, timeoutMs);
+    const socket = await (options.openStream ?? openSerfSocket)(address, timeoutMs);
+    const client = new SerfRpcClient(socket, address, timeoutMs, options.timers ?? systemClock);
     try {
       await client.request('handshake', 'none', { Version: 1 });
       // Nothing may be sent before auth succeeds: Serf answers 'Authentication required' without reading the body.
@@ -143,7 +146,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     const seq = this.seq++;
     this.decoder.dispatcher.expect(seq, kind);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
+      const timer = this.timers.setTimeout(
         () =>
           this.fail(
             new SerfError(
@@ -176,7 +179,7 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
       if (!waiting) continue;
       this.waiting.delete(output.seq);
       this.decoder.dispatcher.forget(output.seq);
-      clearTimeout(waiting.timer);
+      this.timers.clearTimeout(waiting.timer);
       if (output.error === '') waiting.resolve(output.body);
       else
         waiting.reject(
@@ -197,10 +200,24 @@ export class SerfRpcClient extends EventEmitter<{ record: [record: unknown]; clo
     this.closedWith = error;
     this.socket.destroy();
     for (const waiting of this.waiting.values()) {
-      clearTimeout(waiting.timer);
+      this.timers.clearTimeout(waiting.timer);
       waiting.reject(error);
     }
     this.waiting.clear();
     this.emit('close', error);
   }
+}
+
+/** The default OpenSerfStream: a TCP connection to the agent's RPC address. */
+export function openSerfSocket(address: SerfAddress, timeoutMs: number): Promise<Duplex> {
+  return openSocket({ host: address.host, port: address.port }, timeoutMs).catch((failure: SocketOpenError) => {
+    throw failure.timedOut
+      ? new SerfError('SERF_TIMEOUT', `no RPC connection to the Serf agent at ${address.text} within ${timeoutMs} ms`, {
+          address: address.text,
+        })
+      : new SerfError('SERF_CONNECT_FAILED', `cannot reach the Serf agent's RPC at ${address.text}: ${failure.reason}`, {
+          address: address.text,
+          cause: failure.cause,
+        });
+  });
 }

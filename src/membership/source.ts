@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { systemClock, type Timers } from '../util/clock.js';
 import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
+import { SerialPass } from '../util/serial-pass.js';
 import type { SerfError } from './errors.js';
 import { MEMBER_EVENTS, MemberDecoder, type Member } from './member.js';
 import { ChangeWatch } from './change-watch.js';
@@ -48,6 +49,8 @@ export interface MembershipOptions {
   /** Opens one session; a real RPC connection to `address` unless a test injects a fake. */
   connect?: () => Promise<SerfSession>;
   timers?: Timers;
+  /** Wall clock (ms since the epoch): when the last good list was read, for the staleness report. */
+  now?: () => number;
 }
 
 export interface MembershipEvents {
@@ -68,9 +71,10 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
   private readonly reconnector: Reconnector;
   private readonly timers: Timers;
   private resyncTimer: unknown;
-  private listing: Promise<void> | undefined;
-  private listAgain: string | undefined;
   private readonly decoder = new MemberDecoder();
+  /** When the last list was read (wall clock), and whether the lists stopped coming since (see stale()). */
+  private listedAt: number | undefined;
+  private isStale = false;
 
   constructor(private readonly options: MembershipOptions) {
     super();
@@ -111,7 +115,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
 
   private openSession(): Promise<SerfSession> {
     const { address, authKey, timeoutMs } = this.options;
-    return this.options.connect?.() ?? SerfRpcClient.connect({ address, authKey, timeoutMs });
+    return this.options.connect?.() ?? SerfRpcClient.connect({ address, authKey, timeoutMs, timers: this.timers });
   }
 
   /** One connection: stream subscribed BEFORE the first list, so nothing falls in the gap. */
@@ -132,6 +136,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     rpc.once('close', (error) => {
       if (this.rpc === rpc) this.rpc = undefined;
       log.warn('serf.disconnected', { address: address.text, error });
+      this.stale('disconnected');
       this.emit('disconnected', error);
       if (this.running) this.reconnector.lost(error);
     });
@@ -156,31 +161,55 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     this.list(typeof Event === 'string' ? Event : 'event');
   }
 
-  /** Lists now, or right after the list in flight (bursts of events coalesce into one more list). */
+  /** Lists now, or right after the list in flight (bursts of events coalesce into one more list, with the latest reason). */
+  private readonly listing = new SerialPass(
+    (reason) => this.listOnce(reason),
+    (latest) => latest,
+  );
+
+  /**
+   * The member list cannot be read: whoever listens keeps the last good list (an empty view would empty the
+   * backends) and `membership.stale` says since when that list is, once, until a list is read again.
+   */
+  private stale(why: string): void {
+    if (this.isStale || !this.running) return;
+    this.isStale = true;
+    const since = new Date(this.listedAt ?? (this.options.now ?? Date.now)()).toISOString();
+    this.options.log.warn('membership.stale', {
+      since,
+      why,
+      listed: this.listedAt !== undefined,
+      action: 'keep the last good member list',
+    });
+  }
+
+  private fresh(): void {
+    const now = (this.options.now ?? Date.now)();
+    if (this.isStale) this.options.log.info('membership.fresh', { staleMs: now - (this.listedAt ?? now) });
+    this.isStale = false;
+    this.listedAt = now;
+  }
+
   private list(reason: string): void {
-    if (this.listing) {
-      this.listAgain = reason;
-      return;
-    }
+    this.listing.trigger(reason);
+  }
+
+  private async listOnce(reason: string): Promise<void> {
     const rpc = this.rpc;
     if (!rpc) return;
-    this.listing = rpc
-      .members()
-      .then((raw) => {
-        const members: Member[] = [];
-        const decoded = this.decoder.list(raw);
-        for (const [i, member] of decoded.entries()) {
-          if (member) members.push(member);
-          else this.options.log.warn('member.malformed', { record: String(JSON.stringify(raw[i])).slice(0, 200) });
-        }
-        this.emit('members', members, reason);
-      })
-      .catch((error: SerfError) => this.options.log.warn('serf.list-failed', { reason, error }))
-      .finally(() => {
-        this.listing = undefined;
-        const again = this.listAgain;
-        this.listAgain = undefined;
-        if (again !== undefined) this.list(again);
-      });
+    try {
+      const raw = await rpc.members();
+      const members: Member[] = [];
+      const decoded = this.decoder.list(raw);
+      for (const [i, member] of decoded.entries()) {
+        if (member) members.push(member);
+        else this.options.log.warn('member.malformed', { record: String(JSON.stringify(raw[i])).slice(0, 200) });
+      }
+      this.fresh();
+      this.emit('members', members, reason);
+    } catch (error) {
+      this.options.log.warn('serf.list-failed', { reason, error: error as SerfError });
+      this.stale('list failed');
+    }
   }
 }

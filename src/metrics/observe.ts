@@ -8,6 +8,7 @@ import type { Registry } from './registry.js';
 const FOREIGN_HELP = "Whether the HAProxy reached is another deployment's (nothing is changed there)";
 const STALE_HELP = 'Whether HAProxy runs boot settings other than the rendered ones (restart it to apply them)';
 const MISSING_HELP = "Whether a service's backend is missing from the running HAProxy (restart it from the rendered config)";
+const FAILING_HELP = 'New servers whose health checks fail while the agent waits for their first pass (see /healthz)';
 const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export interface Health {
@@ -22,6 +23,15 @@ export interface Health {
   missing?: { services: string[]; apply: string } | undefined;
   /** Members whose service tag names no configured service (`"name" (service "tag")`). */
   unknown?: string[] | undefined;
+  /**
+   * New servers whose checks fail (`check.failing`), by `backend/server`: what answered what. Kept while the
+   * server is retried, until a check passes or its member leaves during the wait.
+   */
+  failingChecks?: Map<string, string>;
+  /** Servers a person holds in MAINT or DRAIN (`backend/server` → state and since when, ISO). */
+  holds?: Record<string, { state: string; since: string }>;
+  /** Since when (ISO) the member list could not be read, while the last good one is kept. */
+  membershipStaleSince?: string | undefined;
 }
 
 /** `labels` with the backend's label, on the events of a reconciler (every one carries it, its own or its logger's). */
@@ -127,6 +137,36 @@ function observeWith(log: Logger, metrics: Registry, health: Health, base: Field
             outcome: event === 'route.finished' ? 'applied' : 'failed',
           });
         }
+        break;
+      case 'check.failing':
+      case 'check.timeout':
+      case 'check.passed':
+      case 'check.abandoned': {
+        const server = `${withBackend({}, fields, base).backend ?? '?'}/${String(fields.server)}`;
+        health.failingChecks ??= new Map();
+        if (event === 'check.passed' || event === 'check.abandoned') health.failingChecks.delete(server);
+        else if (typeof fields.message === 'string') health.failingChecks.set(server, `${String(fields.check)}: ${fields.message}`);
+        metrics.set('ha_agent_checks_failing', FAILING_HELP, health.failingChecks.size);
+        break;
+      }
+      case 'hold.started':
+      case 'hold.released': {
+        const labels = withBackend({}, fields, base);
+        const key = `${labels.backend ?? ''}/${String(fields.server)}`;
+        health.holds ??= {};
+        if (event === 'hold.started') health.holds[key] = { state: String(fields.state), since: String(fields.since) };
+        else delete health.holds[key];
+        metrics.set(
+          'ha_agent_servers_held',
+          'Servers a person holds in MAINT or DRAIN (the agent keeps them so)',
+          Number(fields.held),
+          labels,
+        );
+        break;
+      }
+      case 'membership.stale':
+      case 'membership.fresh':
+        health.membershipStaleSince = event === 'membership.stale' ? String(fields.since) : undefined;
         break;
       case 'serf.connected':
       case 'serf.disconnected':

@@ -1,47 +1,31 @@
-/** IP ranges (pure): which backend addresses a member may claim (`--allow-cidr`). */
-import { ipFamily } from './ip.js';
+/** IP ranges (pure): which backend addresses a member may claim (`--allow-cidr`). node:net's isIP and BlockList only compute. */
+import { BlockList, isIP } from 'node:net';
 
 export interface Cidr {
   text: string;
   family: 4 | 6;
-  bits: bigint;
   prefix: number;
+  /** The range alone, as node:net matches it. */
+  list: BlockList;
 }
 
-function toBits(address: string): { family: 4 | 6; bits: bigint } | undefined {
-  const family = ipFamily(address);
-  if (family === 4) return { family: 4, bits: address.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n) };
-  if (family !== 6) return undefined;
-  // Expand '::' and an embedded IPv4 tail into eight 16-bit groups.
-  let text = address;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const n = toBits(v4[1] as string)!.bits;
-    text = text.replace(v4[1] as string, `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`);
-  }
-  const [head = '', tail] = text.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return { family: 6, bits: groups.reduce((acc, group) => (acc << 16n) | BigInt(parseInt(group, 16)), 0n) };
-}
+const type = (family: 4 | 6) => (family === 4 ? 'ipv4' : 'ipv6');
 
 export function parseCidr(text: string): Cidr | undefined {
   const [address = '', prefixText] = text.trim().split('/');
-  const parsed = toBits(address);
-  if (!parsed) return undefined;
-  const max = parsed.family === 4 ? 32 : 128;
+  const family = isIP(address);
+  if (family !== 4 && family !== 6) return undefined;
+  const max = family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
   if (!(prefix >= 0 && prefix <= max)) return undefined;
-  return { text: text.trim(), family: parsed.family, bits: parsed.bits, prefix };
+  const list = new BlockList();
+  list.addSubnet(address.replace(/%.*$/, ''), prefix, type(family));
+  return { text: text.trim(), family, prefix, list };
 }
 
+/** Only an address of the range's family: BlockList would also match an IPv4 range against `::ffff:` IPv6 addresses. */
 export function contains(cidr: Cidr, address: string): boolean {
-  const parsed = toBits(address);
-  if (!parsed || parsed.family !== cidr.family) return false;
-  const width = BigInt(cidr.family === 4 ? 32 : 128);
-  const shift = width - BigInt(cidr.prefix);
-  return parsed.bits >> shift === cidr.bits >> shift;
+  return isIP(address) === cidr.family && cidr.list.check(address.replace(/%.*$/, ''), type(cidr.family));
 }
 
 const UNSPECIFIED = ['0.0.0.0/8', '::/128'].map((c) => parseCidr(c) as Cidr);

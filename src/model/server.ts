@@ -29,6 +29,11 @@ export const serverPolicySchema = z.object({
   }),
   /** `add server` gives a server no idle-connection pool (purge_delay 0, idle_lim 0) unless these are passed. */
   pool: z.object({ maxConn: z.number().int().min(-1).max(1_000_000), purgeDelay: milliseconds }),
+  /**
+   * HAProxy's `slowstart`: once up, a server's weight ramps from ~0 to its own over this long. HAProxy 2.6 and 3.0
+   * accept it on `add server` and ramp a dynamic server as a static one. None: off.
+   */
+  slowstartMs: milliseconds.optional(),
 });
 export type ServerPolicy = z.infer<typeof serverPolicySchema>;
 
@@ -39,9 +44,10 @@ export const defaultServerPolicy: ServerPolicy = {
 
 /** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
 export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
-  const { check, pool } = policy;
+  const { check, pool, slowstartMs } = policy;
   const timing = `inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall}`;
-  return `check ${timing} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}`;
+  const slowstart = slowstartMs === undefined ? '' : ` slowstart ${slowstartMs}`;
+  return `check ${timing} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}${slowstart}`;
 }
 
 /** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */

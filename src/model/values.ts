@@ -4,7 +4,7 @@
  * arguments, so names are allow-listed, never escaped.
  */
 import { z } from 'zod';
-import { ipFamily } from './ip.js';
+import { isIP } from 'node:net';
 
 export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -15,7 +15,7 @@ export const backendName = serverName;
 /** The backend ha-agent owns unless told otherwise (`--backend`); the template and the lab use it too. */
 export const DEFAULT_BACKEND = 'nodes';
 
-export const ipAddress = z.string().refine((value) => ipFamily(value) !== 0, 'must be an IPv4 or IPv6 literal');
+export const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 literal');
 
 export const port = z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
 

@@ -10,6 +10,9 @@ export interface ActualServer {
   mode: ServerState;
   checkEnabled: boolean;
   checkPassed: boolean;
+  /** The last check failed; `checkStatus` (HAProxy's number for L4CON, L7STS…) tells one failure from another. */
+  checkFailed: boolean;
+  checkStatus: number;
   /** HAProxy considers the server up (op state RUNNING). */
   running: boolean;
   sessions: number;
@@ -47,6 +50,8 @@ export function actualServers(backend: string, state: readonly ServerStateRow[],
       mode: adminMode(row.adminState),
       checkEnabled: (row.checkState & CHECK_ENABLED) !== 0,
       checkPassed: row.checkResult === CHECK_RESULT.PASSED || row.checkResult === CHECK_RESULT.CONDPASS,
+      checkFailed: row.checkResult === CHECK_RESULT.FAILED,
+      checkStatus: row.checkStatus ?? 0,
       running: row.opState === OP_STATE.RUNNING,
       sessions: s?.sessions ?? 0,
       queue: s?.queue ?? 0,

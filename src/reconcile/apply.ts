@@ -1,5 +1,6 @@
 /** Runs one action's steps in order against HAProxy, logging every command and its answer. */
 import type { Logger } from '../log.js';
+import { checkPassedOrPending, describeCheckFailure, type CheckFailure } from '../model/check.js';
 import type { ServerPolicy } from '../model/server.js';
 import {
   computesDynamicCookieOnAdd,
@@ -8,7 +9,9 @@ import {
   waitRemovable,
   type Command,
 } from '../runtime/commands.js';
+import { showSess } from '../runtime/data-commands.js';
 import { RuntimeError } from '../runtime/errors.js';
+import { streamsOnServer } from '../runtime/parse.js';
 import { sleep, type Clock } from '../util/clock.js';
 import type { ActualServer } from './actual.js';
 import { commandFor, type Action, type Step } from './plan.js';
@@ -22,6 +25,8 @@ export interface ApplyContext {
   policy: ServerPolicy;
   log: Logger;
   checkTimeoutMs: number;
+  /** The path HAProxy's checks ask in this backend and the setting that sets it, now: a failing first check names both. */
+  health?: (() => { path: string; setting: string }) | undefined;
   drainTimeoutMs: number;
   /**
    * The backend persists users with dynamic cookies: a server must have its cookie before it is ready,
@@ -139,19 +144,9 @@ interface ActionState {
 /** Returns false when a bounded wait for a first passing check runs out. */
 async function applyStep(ctx: ApplyContext, action: Action, step: Step, state: ActionState = {}): Promise<boolean> {
   const name = action.server;
-  const { clock } = ctx;
   switch (step.kind) {
-    case 'await-check': {
-      const waitStarted = clock.now();
-      const passed = await ctx.watcher.waitFor(name, (s) => s !== undefined && s.checkPassed, ctx.checkTimeoutMs, {
-        cancel: state.abandon,
-      });
-      const fields = { server: name, waitedMs: round(clock.now() - waitStarted) };
-      if (passed) ctx.log.info('check.passed', fields);
-      else if (state.abandon?.cancelled) ctx.log.info('check.abandoned', fields);
-      else ctx.log.warn('check.timeout', fields);
-      return passed;
-    }
+    case 'await-check':
+      return awaitFirstCheck(ctx, name, state);
     case 'await-drained':
       return awaitDrained(ctx, name, step, state);
     case 'del':
@@ -165,6 +160,55 @@ async function applyStep(ctx: ApplyContext, action: Action, step: Step, state: A
       if (step.kind === 'set-addr' || step.kind === 'set-weight') await verify(ctx, name, step);
       return true;
   }
+}
+
+/**
+ * Waits for a new server's first passing check, within the check timeout. Each failure that differs from the
+ * last one reported (connection refused while the app starts, then 404) is logged at once as `check.failing`,
+ * naming the path and HAProxy's result, rather than only when the timeout runs out (`check.timeout` repeats it).
+ */
+async function awaitFirstCheck(ctx: ApplyContext, name: string, state: ActionState): Promise<boolean> {
+  const { clock } = ctx;
+  const waitStarted = clock.now();
+  const deadline = waitStarted + ctx.checkTimeoutMs;
+  let reported = 0;
+  let failing: number | undefined;
+  let last: CheckFailure | undefined;
+  for (;;) {
+    failing = undefined;
+    const met = await ctx.watcher.waitFor(
+      name,
+      (s) => {
+        if (s?.checkFailed && s.checkStatus !== reported) failing = s.checkStatus;
+        return s !== undefined && (s.checkPassed || failing !== undefined);
+      },
+      Math.max(0, deadline - clock.now()),
+      { cancel: state.abandon },
+    );
+    if (!met || failing === undefined) {
+      const fields = { server: name, waitedMs: round(clock.now() - waitStarted) };
+      if (met) ctx.log.info('check.passed', fields);
+      else if (state.abandon?.cancelled) ctx.log.info('check.abandoned', fields);
+      else ctx.log.warn('check.timeout', { ...fields, ...(last ?? (await failedCheck(ctx, name))) });
+      return met;
+    }
+    reported = failing;
+    last = await failedCheck(ctx, name);
+    if (last) ctx.log.warn('check.failing', { server: name, waitedMs: round(clock.now() - waitStarted), ...last });
+  }
+}
+
+/** The server's last check result in words (`show stat`), or undefined when it cannot be read or did not fail. */
+async function failedCheck(ctx: ApplyContext, name: string): Promise<(CheckFailure & { path: string }) | undefined> {
+  const row = await ctx.client
+    .stat(ctx.backend, new Set([name]))
+    .then((rows) => rows.find((r) => r.name === name))
+    .catch(() => undefined);
+  if (row === undefined) return undefined;
+  const result = { status: row.checkStatus, code: row.checkCode, description: row.checkDescription };
+  if (checkPassedOrPending(result)) return undefined;
+  const health = ctx.health?.() ?? { path: '(the backend’s option httpchk)', setting: 'the template’s option httpchk' };
+  return { ...describeCheckFailure(result, { path: health.path, endpoint: row.address, pathSetting: health.setting }), path: health.path };
 }
 
 /** A request that starts just before `set maint` gets at least this long, even when the drain timeout has run out. */
@@ -195,11 +239,43 @@ async function awaitDrained(
     timeoutMs,
     { needsSessions: true },
   );
+  // In maint, requests assigned to the server may still wait to be redispatched (the connect-retry turn-around,
+  // ~1 s, counted in neither sessions nor queue): `shutdown sessions` would kill them (503), and HAProxy < 2.9 may
+  // even free the server under them on `del server` and crash (haproxy/haproxy#2298). Wait until none points to it.
+  const streams = step.users || !drained ? undefined : await awaitUnreferenced(ctx, name, waitStarted + timeoutMs - clock.now());
   // `sessions`: still open when the wait ended. After the drain they finish in maint; after that they are cut.
-  const fields = { server: name, waitedMs: round(clock.now() - waitStarted), sessions };
+  const fields = { server: name, waitedMs: round(clock.now() - waitStarted), sessions, ...(streams ? { streams } : {}) };
   if (step.users) ctx.log[drained ? 'info' : 'warn'](drained ? 'drain.finished' : 'drain.timeout', fields);
-  else if (!drained) ctx.log.warn('inflight.timeout', fields);
+  else if (!drained || streams) ctx.log.warn('inflight.timeout', fields);
   return true;
+}
+
+/** How often `show sess` is read while streams still point to a server (HAProxy < 2.8). */
+const STREAMS_POLL_MS = 50;
+
+/**
+ * Waits (at most `timeoutMs`) until no stream points to the server (it is in maint): `wait … srv-removable` where
+ * HAProxy has it, else `show sess` read every STREAMS_POLL_MS. Returns how many streams `show sess` still lists at
+ * the end (0: none), or undefined when it cannot tell (`wait` ran out, or a read was refused: logged). Never fails.
+ */
+async function awaitUnreferenced(ctx: ApplyContext, name: string, timeoutMs: number): Promise<number | undefined> {
+  const { clock } = ctx;
+  const ms = Math.max(1, Math.round(timeoutMs));
+  try {
+    if (supportsWaitRemovable(ctx.client.version)) {
+      await sendCommand(ctx, name, 'wait-removable', waitRemovable(ctx.backend, name, Math.min(ms, 60_000)));
+      return 0;
+    }
+    const deadline = clock.now() + ms;
+    for (;;) {
+      const streams = streamsOnServer(await ctx.client.run(showSess()), ctx.backend, name);
+      if (streams === 0 || clock.now() >= deadline) return streams;
+      await sleep(clock, Math.min(STREAMS_POLL_MS, deadline - clock.now()));
+    }
+  } catch (error) {
+    ctx.log.info('wait-removable.failed', { server: name, answer: error instanceof RuntimeError ? error.answer : String(error) });
+    return undefined;
+  }
 }
 
 /**
@@ -239,20 +315,29 @@ async function sendCommand(ctx: ApplyContext, server: string, step: string, comm
   }
 }
 
+/** How long `del server` waits for the streams `shutdown sessions` (or a rollback's maint) left to go. */
+const DEL_WAIT_MS = 2_000;
+
 /**
- * `del server` is refused while streams are attached. HAProxy ≥ 2.8 can say when the server is
- * removable (`wait … srv-removable`); either way a refusal cuts the sessions and retries.
+ * `del server` is refused while connections are attached; HAProxy < 2.9 does not see every stream that points to
+ * the server and may delete it under them (then crash), so the wait for none comes first, on every version, and
+ * `del` is not sent while `show sess` still lists one (as if HAProxy had refused it). A refusal cuts the sessions
+ * and retries.
  */
 async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
   const retries = ctx.delRetries ?? 20;
   const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
-  if (supportsWaitRemovable(ctx.client.version)) {
-    await sendCommand(ctx, name, 'wait-removable', waitRemovable(ctx.backend, name, 2_000)).catch((error: unknown) => {
-      ctx.log.info('wait-removable.failed', { server: name, answer: error instanceof RuntimeError ? error.answer : String(error) });
-    });
-  }
   for (let attempt = 0; ; attempt += 1) {
+    const streams = await awaitUnreferenced(ctx, name, DEL_WAIT_MS);
     try {
+      if (streams) {
+        const command = `del server ${ctx.backend}/${name}`;
+        ctx.log.warn('wait-removable.failed', { server: name, streams });
+        throw new RuntimeError('RUNTIME_SERVER_HAS_CONNECTIONS', `not sent: ${streams} streams still point to the server`, {
+          command,
+          answer: `show sess lists ${streams} streams`,
+        });
+      }
       await send(ctx, action, { kind: 'del' });
       return;
     } catch (error) {

@@ -25,10 +25,30 @@ export interface OwnershipOptions {
   recorded: (fingerprint: string) => Promise<BootSettings | undefined>;
   /** How to make HAProxy boot with the current settings (a command for this setup). */
   apply: string;
+  /** Where the next boot reads its config (--config-out), to say so. */
+  configOut?: string | undefined;
+  /**
+   * Tries the rendered config's checks on the servers UP now (a stale check setting): one line per backend where
+   * some would fail, and whether all of a backend's would. Asked after `config.stale`, never holding a pass.
+   */
+  probeNextBoot?: () => Promise<{ failing: string[]; lost: string[] }>;
   log: Logger;
 }
 
-/** How to make HAProxy boot with the settings rendered now (README, Troubleshooting, has each setup's command). */
+/** Boot settings that change what HAProxy's health checks ask (the template's text may too). */
+const CHECK_SETTINGS = /^(backend\.healthPath|service\.|template|settings )/;
+
+/** What HAProxy's next boot uses, named for the `config.stale` line: a reload, a restart and a crash restart all read the file. */
+export function nextBootHint(changes: readonly string[], configOut: string | undefined): string {
+  const values = changes.map((change) => change.replace(/^([^:]+): .* → (.*)$/, '$1 $2')).join(', ');
+  return (
+    `HAProxy's next boot reads ${configOut ?? 'the rendered config'} and uses ${values}: whichever starts it — ha-agent reload ` +
+    '(which first tries new health checks on the servers UP now and refuses when they would all fail), a restart, or a supervisor ' +
+    '(s6) restarting HAProxy after a crash, which checks nothing first'
+  );
+}
+
+/** How to make HAProxy boot with the settings rendered now (docs/troubleshooting.md has each setup's command). */
 export function applyHint(configOut: string | undefined): string {
   const file = configOut ?? 'the rendered haproxy.cfg';
   return (
@@ -42,19 +62,23 @@ export interface Inspection {
   ownership: Ownership;
   /** `name: old → new` for each boot setting that differs; empty when current. */
   changes: string[];
+  /** The settings the HAProxy reached booted with, when known (its own and current, or stale and recorded). */
+  booted: BootSettings | undefined;
 }
 
 /** The verdict on one `show info` answer. */
 export async function inspect(info: Info, options: Pick<OwnershipOptions, 'identity' | 'settings' | 'recorded'>): Promise<Inspection> {
   const ownership = judgeOwnership(options.identity, parseIdentity(info.fields.description));
-  if (ownership.owner !== 'own' || !ownership.stale) return { ownership, changes: [] };
+  if (ownership.owner !== 'own') return { ownership, changes: [], booted: undefined };
+  if (!ownership.stale) return { ownership, changes: [], booted: options.settings };
   const old = await options.recorded(ownership.found.settings);
-  return { ownership, changes: settingChanges(old, options.settings, ownership.found.settings) };
+  return { ownership, changes: settingChanges(old, options.settings, ownership.found.settings), booted: old };
 }
 
 export class OwnershipCheck {
   private allowed = false;
   private reported = '';
+  private bootedWith: BootSettings | undefined;
 
   constructor(private readonly options: OwnershipOptions) {
     options.client.on('connected', () => {
@@ -75,6 +99,7 @@ export class OwnershipCheck {
       return false; // not connected: the pass could not read HAProxy either, and reconnecting asks again
     }
     const { ownership, changes } = verdict;
+    this.bootedWith = verdict.booted;
     const address = client.address.url;
     const key = JSON.stringify([info.pid, ownership, changes]);
     if (key !== this.reported) {
@@ -92,10 +117,36 @@ export class OwnershipCheck {
       } else {
         const deployment = ownership.owner === 'own' ? identity.deployment : null;
         log.info('runtime.verified', { address, pid: info.pid, deployment, stale: changes.length > 0 });
-        if (changes.length > 0) log.warn('config.stale', { address, pid: info.pid, changes, apply });
+        if (changes.length > 0) {
+          log.warn('config.stale', { address, pid: info.pid, changes, nextBoot: nextBootHint(changes, this.options.configOut), apply });
+          if (changes.some((change) => CHECK_SETTINGS.test(change))) this.reportNextBootChecks(info.pid);
+        }
       }
     }
     this.allowed = ownership.owner !== 'foreign';
     return this.allowed;
+  }
+
+  /** The settings the HAProxy connected now booted with, when known (what its checks ask, which may not be what is rendered). */
+  get booted(): BootSettings | undefined {
+    return this.bootedWith;
+  }
+
+  /** `config.next-boot`: what the rendered checks would do to the servers UP now, in the background. */
+  private reportNextBootChecks(pid: number): void {
+    const { probeNextBoot, log } = this.options;
+    if (!probeNextBoot) return;
+    void probeNextBoot().then(
+      ({ failing, lost }) => {
+        if (failing.length === 0) return log.info('config.next-boot', { pid, checks: 'every server UP now passes the rendered checks' });
+        const what =
+          lost.length > 0
+            ? `HAProxy booted from the rendered config would put every server of ${lost.join(', ')} DOWN (each request a 503); ` +
+              'ha-agent reload refuses it; fix the setting, or the app, before HAProxy restarts'
+            : 'these servers would go DOWN once HAProxy boots from the rendered config';
+        log.warn('config.next-boot', { pid, failing, lost, what });
+      },
+      (error: unknown) => log.info('config.next-boot', { pid, checks: 'not tried', error }),
+    );
   }
 }

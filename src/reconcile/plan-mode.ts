@@ -5,6 +5,7 @@
 import type { Server } from '../model/server.js';
 import type { ConfigServer } from '../render/template.js';
 import type { ActualServer } from './actual.js';
+import type { HeldState } from './holds.js';
 import { plan, type Action, type PlanOptions } from './plan.js';
 import { planSlots } from './plan-slots.js';
 
@@ -21,6 +22,15 @@ export interface ModePlan {
   memberOf: (server: string) => string | undefined;
 }
 
+/**
+ * A held server boots held: MAINT as `disabled`; DRAIN as weight 0, since a server line has no drain keyword
+ * (HAProxy 2.6 and 3.0 accept both on a server line); the agent restores the drain and the weight after boot.
+ */
+function heldOnBoot(server: ConfigServer, held: HeldState | undefined): ConfigServer {
+  if (held === 'maint') return { ...server, disabled: true };
+  return held === 'drain' ? { ...server, weight: 0 } : server;
+}
+
 export function planForMode(
   mode: PlanMode,
   desired: ReadonlyMap<string, Server>,
@@ -33,7 +43,7 @@ export function planForMode(
     const kept = [...actual.values()].filter((server) => options.absent?.get(server.name)?.hold === true).map(asIs);
     return {
       actions: plan(desired, actual, options),
-      persisted: [...desired.values(), ...kept],
+      persisted: [...desired.values(), ...kept].map((server) => heldOnBoot(server, options.held?.get(server.name))),
       unplaced: [],
       memberOf: (server) => server,
     };

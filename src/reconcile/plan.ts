@@ -8,6 +8,7 @@ import * as cmd from '../runtime/commands.js';
 import type { Command } from '../runtime/commands.js';
 import type { AbsentServer } from './absent.js';
 import type { ActualServer } from './actual.js';
+import type { HeldState } from './holds.js';
 
 export type Step =
   | { kind: 'add'; server: Server }
@@ -57,6 +58,8 @@ export interface PlanOptions {
   failed?: ReadonlySet<string>;
   /** Servers whose member is absent from the list (see absent.ts): kept as they are, or removed with this reason. */
   absent?: ReadonlyMap<string, Pick<AbsentServer, 'hold' | 'reason'>>;
+  /** Servers a person put in MAINT or DRAIN (see holds.ts): kept so while their member is alive. */
+  held?: ReadonlyMap<string, HeldState>;
 }
 
 export function plan(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<string, ActualServer>, options: PlanOptions = {}): Action[] {
@@ -79,7 +82,14 @@ export function plan(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<s
       steps.push({ kind: 'set-weight', weight: server.weight });
       changed.push(`weight ${current.weight} → ${server.weight}`);
     }
-    if (current.mode === 'maint') {
+    const held = options.held?.get(name);
+    if (held !== undefined) {
+      // A person's state is kept; a held drain HAProxy booted with (weight 0 in the file) is restored first.
+      if (held === 'drain' && current.mode === 'ready') {
+        steps.unshift({ kind: 'set-state', state: 'drain' });
+        changed.unshift('held in drain');
+      }
+    } else if (current.mode === 'maint') {
       steps.push(...(current.checkEnabled ? JOIN.slice(1) : JOIN));
       changed.push('in maintenance');
     } else if (current.mode === 'drain') {
@@ -87,8 +97,15 @@ export function plan(desired: ReadonlyMap<string, Server>, actual: ReadonlyMap<s
       changed.push('draining');
     }
     if (steps.length > 0) {
-      const kind: ActionKind = current.mode === 'ready' ? 'update' : 'resume';
-      actions.push({ server: name, kind, reason: changed.join(', '), steps, ...(current.mode === 'maint' ? { rollback: DELETE } : {}) });
+      const resumes = current.mode !== 'ready' && held === undefined;
+      const kind: ActionKind = resumes ? 'resume' : 'update';
+      actions.push({
+        server: name,
+        kind,
+        reason: changed.join(', '),
+        steps,
+        ...(resumes && current.mode === 'maint' ? { rollback: DELETE } : {}),
+      });
     }
   }
   for (const [name, current] of actual) {

@@ -12,6 +12,8 @@ import { actualServers, type ActualServer } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
 import { desiredServers, type DesiredMemo, type DesiredOptions } from './desired.js';
 import { describeStep } from './plan.js';
+import { heldStates, judgeHolds, type HeldState } from './holds.js';
+import { LedgerStore } from './ledger.js';
 import { planForMode, type PlanMode } from './plan-mode.js';
 import type { ConfigServer } from '../render/template.js';
 import type { RuntimeApi } from './runtime-api.js';
@@ -27,6 +29,8 @@ export interface ReconcilerOptions {
   desired: DesiredOptions;
   log: Logger;
   checkTimeoutMs: number;
+  /** The path this backend's checks ask and the setting that sets it (named by a failing first check). */
+  health?: (() => { path: string; setting: string }) | undefined;
   drainTimeoutMs: number;
   /** Users are persisted with dynamic cookies; a drain holds them until they go quiet (see apply). */
   sticky?: { drainIdleMs: number } | undefined;
@@ -41,6 +45,10 @@ export interface ReconcilerOptions {
   clock?: Clock;
   /** Longest time the server of a member absent from the list is kept while it is up (see absent.ts). */
   absentGraceMs?: number;
+  /** What the agent set itself and the holds seen (see holds.ts); none: a ledger in memory. Dynamic mode only. */
+  ledger?: LedgerStore;
+  /** Wall clock (ms since the epoch), for when a hold began. */
+  wallNow?: () => number;
 }
 
 export interface ReconcilerStats {
@@ -73,9 +81,11 @@ export class Reconciler {
   /** Resolves once the last pass has asked for its write: each pass asks after the one before. */
   private writeAsked: Promise<void> = Promise.resolve();
   readonly stats: ReconcilerStats = { actions: new Map() };
+  private readonly ledger: LedgerStore;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.ledger = options.ledger ?? new LedgerStore(undefined);
     this.watcher = new ServerWatcher(options.client, options.backend, this.clock);
   }
 
@@ -131,7 +141,9 @@ export class Reconciler {
     const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
     const mode = this.options.mode ?? 'dynamic';
     const absent = this.absent(mode, this.members, actual);
-    const options = { busy: new Set(this.running.keys()), failed, absent };
+    const busy = new Set(this.running.keys());
+    const held = mode === 'dynamic' ? this.holds(actual, busy) : undefined;
+    const options = { busy, failed, absent, held };
     for (const name of options.busy) this.deferred.add(name);
     const { actions, persisted, unplaced, memberOf } = planForMode(mode, desired.servers, actual, options);
     if (unplaced.join() !== this.lastUnplaced) {
@@ -156,6 +168,8 @@ export class Reconciler {
       }
       return;
     }
+    // What the agent is about to set itself is on disk before it is sent: a restart mid-join resumes it, never holds it.
+    if (mode === 'dynamic') await this.recordOwn(actions);
     // The servers whose first commands are not answered yet: the pass's config write waits for them (see below).
     const unanswered = new Set(actions.map((a) => a.server));
     let allAnswered = () => {};
@@ -192,6 +206,8 @@ export class Reconciler {
           this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
           this.running.delete(action.server);
           this.bringingIn.delete(action.server);
+          // Its state is now the one it meant: from here a MAINT or DRAIN is a person's.
+          if (outcome === 'done') this.ledger.get(backend).own.delete(action.server);
           // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
           // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
           const deferred = this.deferred.delete(action.server);
@@ -210,6 +226,38 @@ export class Reconciler {
       write = this.options.persist?.(persisted).catch((error: unknown) => this.options.log.error('config.write-failed', { error }));
     });
     this.persisting = Promise.all([this.persisting, this.writeAsked.then(() => write)]);
+  }
+
+  /** Reads the holds off this look at HAProxy (see holds.ts), logs those that start or end, and returns them. */
+  private holds(actual: ReadonlyMap<string, ActualServer>, busy: ReadonlySet<string>): Map<string, HeldState> {
+    const { backend, log } = this.options;
+    const { next, started, released } = judgeHolds(actual, this.ledger.get(backend), busy, (this.options.wallNow ?? Date.now)());
+    this.ledger.set(backend, next);
+    const held = next.holds.size;
+    for (const { server, state, since } of started) {
+      log.warn('hold.started', { server, state, since: new Date(since).toISOString(), held, release: `ha-agent release ${server}` });
+    }
+    for (const { server, heldMs, why } of released) log.info('hold.released', { server, heldMs, why, held });
+    if (started.length + released.length > 0) void this.saveLedger();
+    return heldStates(next);
+  }
+
+  /** Records the servers this pass's joins and removals put in MAINT or DRAIN, and waits until that is on disk. */
+  private async recordOwn(actions: readonly { server: string; kind: string }[]): Promise<void> {
+    const own = this.ledger.get(this.options.backend).own;
+    let changed = false;
+    for (const { server, kind } of actions) {
+      if ((kind === 'join' || kind === 'remove') && own.get(server) !== kind) {
+        own.set(server, kind);
+        changed = true;
+      }
+    }
+    if (changed) await this.saveLedger();
+  }
+
+  /** A failed write is logged: the agent goes on (a restart may then take a server it was bringing in for a hold). */
+  private saveLedger(): Promise<void> {
+    return this.ledger.save().catch((error: unknown) => this.options.log.error('ledger.write-failed', { error }));
   }
 
   /**

@@ -13,9 +13,12 @@ import { showServersState, type Command } from '../runtime/commands.js';
 import { parseServersState, type Info, type ServerStateRow } from '../runtime/parse.js';
 import { sleep, type Clock } from '../util/clock.js';
 import { differences } from './carried.js';
+import { backendsLost, describeProbe, type BackendProbe } from './probe.js';
 
 export const reloadErrorCodes = {
   RELOAD_NOT_OURS: "the HAProxy at --runtime does not carry this deployment's id: nothing was written or reloaded",
+  RELOAD_CHECKS_WOULD_FAIL:
+    "the new config's health checks, tried on the servers UP now, would put every server of a backend DOWN: nothing was written or reloaded",
   RELOAD_INVALID_CONFIG: 'the re-rendered config did not pass `haproxy -c`: the previous file is kept, nothing was reloaded',
   RELOAD_FAILED: 'the master refused the reload or its new worker did not start',
   RELOAD_TIMEOUT: 'no new worker answered on the Runtime API in time',
@@ -46,6 +49,8 @@ export interface ReloadDeps {
   reloadMaster: () => Promise<string>;
   /** Renders every backend's servers into the config, in one write. */
   writeConfig: (servers: ReadonlyMap<string, ConfigServer[]>) => Promise<WriteOutcome>;
+  /** Tries the new config's checks on the servers UP now (`show servers state` rows), before anything is written. */
+  probeChecks?: (rows: readonly ServerStateRow[]) => Promise<BackendProbe[]>;
   saveState: (dump: string) => Promise<void>;
   clearState: () => Promise<void>;
   clock: Clock;
@@ -91,6 +96,7 @@ export async function plannedReload(deps: ReloadDeps, options: ReloadOptions): P
   const backends = [backend, ...(options.services ?? [])];
   const servers = new Map(backends.map((name) => [name, rows.filter((row) => row.backend === name).map(configServer)]));
   const count = [...servers.values()].reduce((sum, list) => sum + list.length, 0);
+  await checkFirst(deps, rows);
   const outcome = await deps.writeConfig(servers);
   if (outcome === 'invalid' || outcome === 'failed') {
     throw new ReloadError('RELOAD_INVALID_CONFIG', `the config with ${count} servers was not written (${outcome}): see config.invalid`);
@@ -108,6 +114,27 @@ export async function plannedReload(deps: ReloadDeps, options: ReloadOptions): P
   const result = { oldPid: before.info.pid, newPid: after.info.pid, tookMs, servers: count, differences: found };
   log[found.length === 0 ? 'info' : 'warn']('reload.finished', { ...result });
   return result;
+}
+
+/**
+ * The new checks, tried on the servers UP now: a backend whose servers would all go DOWN refuses the reload
+ * before anything is written; a server that would fail among others that pass is named, and the reload goes on.
+ */
+async function checkFirst(deps: ReloadDeps, rows: readonly ServerStateRow[]): Promise<void> {
+  const probes = (await deps.probeChecks?.(rows)) ?? [];
+  for (const probe of probes) {
+    const servers = probe.servers.map((s) => `${s.server} ${s.endpoint}: ${s.verdict} (${s.answer})`);
+    const failing = probe.servers.some((s) => s.verdict === 'fail');
+    deps.log[failing ? 'warn' : 'info']('reload.checked', { backend: probe.backend, check: probe.check, servers });
+  }
+  const lost = backendsLost(probes);
+  if (lost.length > 0) {
+    throw new ReloadError(
+      'RELOAD_CHECKS_WOULD_FAIL',
+      `${lost.map(describeProbe).join('; ')}. After this reload every one of them would go DOWN and each request get a 503: ` +
+        "nothing was written or reloaded. Is --health-path (or a service's health=) right?",
+    );
+  }
 }
 
 function configServer(row: ServerStateRow): ConfigServer {

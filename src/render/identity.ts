@@ -5,19 +5,13 @@
  * address, and an HAProxy still running settings it read at boot from the ones rendered now.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import type { Identity } from './description.js';
 import type { ConfigModel } from './template.js';
 
-export const deploymentSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -');
+export { deploymentSchema, describeIdentity, parseIdentity, type Identity } from './description.js';
 
 /** What HAProxy reads only at boot, by the model path that sets it; secrets are hashed, never kept. */
 export type BootSettings = Record<string, string>;
-
-export interface Identity {
-  deployment: string;
-  /** The fingerprint of the BootSettings the config was rendered with. */
-  settings: string;
-}
 
 const short = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
@@ -57,18 +51,6 @@ export function bootSettings(base: Omit<ConfigModel, 'servers' | 'identity'>, te
 
 export function fingerprint(settings: BootSettings): string {
   return short(JSON.stringify(Object.entries(settings).sort(([a], [b]) => a.localeCompare(b))));
-}
-
-const DESCRIPTION = /^ha-agent deployment=([A-Za-z0-9_.-]{1,64}) settings=([0-9a-f]{12})$/;
-
-export function describeIdentity(identity: Identity): string {
-  return `ha-agent deployment=${identity.deployment} settings=${identity.settings}`;
-}
-
-/** The identity in `show info`'s `description`, or undefined for a config ha-agent did not mark. */
-export function parseIdentity(description: string | undefined): Identity | undefined {
-  const match = DESCRIPTION.exec(description?.trim() ?? '');
-  return match ? { deployment: match[1] as string, settings: match[2] as string } : undefined;
 }
 
 export type Ownership = { owner: 'unmarked' } | { owner: 'foreign'; found: Identity } | { owner: 'own'; stale: boolean; found: Identity };

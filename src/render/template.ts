@@ -9,7 +9,7 @@ import runtime from 'handlebars/runtime.js';
 import { z } from 'zod';
 import { endpoint, serverKeywords, serverPolicySchema, serverSchema, type ServerPolicy } from '../model/server.js';
 import { backendName, describeIssues } from '../model/values.js';
-import { deploymentSchema, describeIdentity } from './identity.js';
+import { deploymentSchema, describeIdentity } from './description.js';
 
 /** A bind or socket address: no whitespace, no quotes, nothing that could end a config line. */
 const bindAddress = z.string().regex(/^[A-Za-z0-9_.:@/[\]*-]{1,200}$/, 'must be an address without spaces or quotes');

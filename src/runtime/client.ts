@@ -4,12 +4,13 @@
  * backoff, and detection of a restarted or reloaded HAProxy.
  */
 import { EventEmitter } from 'node:events';
+import { systemClock, type Clock } from '../util/clock.js';
 import { Reconnector, type ReconnectStrategy } from '../util/reconnect.js';
 import { parseRuntimeUrl, type RuntimeAddress } from './address.js';
 import { checkAnswer } from './answers.js';
 import * as commands from './commands.js';
 import type { Command } from './commands.js';
-import { PromptConnection } from './connection.js';
+import { PromptConnection, type OpenStream } from './connection.js';
 import * as data from './data-commands.js';
 import type { PatternRef, TableFilter } from './data-commands.js';
 import {
@@ -42,6 +43,10 @@ export interface RuntimeClientOptions {
   reconnectStrategy?: ReconnectStrategy;
   /** How often a started client checks `show info` for a stopping (reloaded) process; 0 turns it off. */
   heartbeatMs?: number;
+  /** Opens the byte stream to the socket; default a TCP or unix socket (a test gives an in-memory duplex). */
+  openStream?: OpenStream;
+  /** Deadlines, backoff, heartbeat and latencies; default the process's clock. */
+  clock?: Clock;
 }
 
 /** One command sent (or refused for want of a connection): what a log of runtime commands needs. */
@@ -76,17 +81,21 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
   private readonly responseTimeoutMs: number;
   private readonly reconnector: Reconnector;
   private readonly heartbeatMs: number;
+  private readonly openStream: OpenStream | undefined;
+  private readonly clock: Clock;
   private connection: PromptConnection | undefined;
   private lastPid: number | undefined;
   private lastVersion: string | undefined;
   private running = false;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: unknown;
 
   constructor(options: RuntimeClientOptions) {
     super();
     this.address = parseRuntimeUrl(options.url);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
     this.responseTimeoutMs = options.responseTimeoutMs ?? 10_000;
+    this.openStream = options.openStream;
+    this.clock = options.clock ?? systemClock;
     this.reconnector = new Reconnector({
       // An attempt that failed after its connection opened is retried from that connection's 'close'.
       connect: () =>
@@ -97,6 +106,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
           },
         ),
       strategy: options.reconnectStrategy,
+      timers: this.clock,
     });
     this.heartbeatMs = options.heartbeatMs ?? 2_000;
   }
@@ -120,6 +130,8 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     const connection = await PromptConnection.open(this.address, {
       connectTimeoutMs: this.connectTimeoutMs,
       responseTimeoutMs: this.responseTimeoutMs,
+      openStream: this.openStream,
+      clock: this.clock,
     });
     this.connection = connection;
     connection.once('close', (error) => {
@@ -141,14 +153,22 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     if (this.running) return;
     this.running = true;
     this.reconnector.start();
-    if (this.heartbeatMs > 0) this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    if (this.heartbeatMs > 0) this.heartbeatSoon();
+  }
+
+  /** Every heartbeatMs from start() on, whether the last heartbeat was answered or not. */
+  private heartbeatSoon(): void {
+    this.heartbeatTimer = this.clock.setTimeout(() => {
+      this.heartbeatSoon();
+      void this.heartbeat();
+    }, this.heartbeatMs);
   }
 
   /** Closes the connection (commands still unanswered fail with RUNTIME_DISCONNECTED) and stops reconnecting. */
   close(): Promise<void> {
     this.running = false;
     this.reconnector.stop();
-    clearInterval(this.heartbeatTimer);
+    this.clock.clearTimeout(this.heartbeatTimer);
     this.connection?.close();
     this.connection = undefined;
     return Promise.resolve();
@@ -242,7 +262,7 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
 
   private transmit(command: Command): Promise<string[]> {
     const connection = this.connection;
-    const started = performance.now();
+    const started = this.clock.now();
     if (!connection || connection.closed) {
       const error = new RuntimeError(
         'RUNTIME_DISCONNECTED',
@@ -257,11 +277,11 @@ export class RuntimeClient extends EventEmitter<RuntimeClientEvents> {
     }
     return connection.send(command.text, command.responses).then(
       (answers) => {
-        this.emit('trace', { command: command.text, answers, latencyMs: performance.now() - started });
+        this.emit('trace', { command: command.text, answers, latencyMs: this.clock.now() - started });
         return answers;
       },
       (error: RuntimeError) => {
-        this.emit('trace', { command: command.text, answers: [], latencyMs: performance.now() - started, error });
+        this.emit('trace', { command: command.text, answers: [], latencyMs: this.clock.now() - started, error });
         throw error;
       },
     );

@@ -3,7 +3,8 @@
  * lines, answers are framed on the prompt and handed back in FIFO order.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { RuntimeAddress } from './address.js';
 import { RuntimeError } from './errors.js';
 import { PromptFramer } from './framing.js';
@@ -15,16 +16,26 @@ interface Pending {
   answers: string[];
   resolve: (answers: string[]) => void;
   reject: (error: RuntimeError) => void;
-  /** performance.now() by which its answer must have come. */
+  /** The clock's now() by which its answer must have come. */
   deadline: number;
 }
 
 /** At most this many lines wait for one write (a burst's lines leave in ~4 KB writes). */
 const LINES_PER_WRITE = 32;
 
+/**
+ * Opens the byte stream to HAProxy's stats socket, or throws RUNTIME_CONNECT_*: a TCP or unix socket by
+ * default (openRuntimeSocket); a test gives one end of an in-memory duplex.
+ */
+export type OpenStream = (address: RuntimeAddress, timeoutMs: number) => Promise<Duplex>;
+
 export interface ConnectionOptions {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /** Default openRuntimeSocket. */
+  openStream?: OpenStream | undefined;
+  /** Response deadlines; default the process's clock. */
+  clock?: Clock | undefined;
 }
 
 export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError] }> {
@@ -35,20 +46,22 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
    * One timer for the whole queue, not one per command: answers come in order, so the oldest command
    * unanswered has the earliest deadline. It is re-armed when it fires early, not on every answer.
    */
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: unknown;
   /** Lines not yet handed to the socket, and how many. */
   private unwritten = '';
   private unwrittenLines = 0;
   private writeQueued = false;
 
+  private readonly clock: Clock;
+
   private constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: Duplex,
     readonly address: RuntimeAddress,
     private readonly options: ConnectionOptions,
   ) {
     super();
-    socket.setNoDelay(true);
-    socket.on('data', (chunk) => this.receive(chunk));
+    this.clock = options.clock ?? systemClock;
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (cause) =>
       this.fail(
         new RuntimeError('RUNTIME_DISCONNECTED', `connection to ${address.url} failed: ${cause.message}`, { address: address.url, cause }),
@@ -61,7 +74,7 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
 
   /** Connects, switches to prompt mode and waits for the first prompt. */
   static async open(address: RuntimeAddress, options: ConnectionOptions): Promise<PromptConnection> {
-    const socket = await connectSocket(address, options.connectTimeoutMs);
+    const socket = await (options.openStream ?? openRuntimeSocket)(address, options.connectTimeoutMs);
     const connection = new PromptConnection(socket, address, options);
     await connection.send('prompt', 1);
     return connection;
@@ -81,9 +94,9 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
         answers: [],
         resolve,
         reject,
-        deadline: performance.now() + this.options.responseTimeoutMs,
+        deadline: this.clock.now() + this.options.responseTimeoutMs,
       };
-      this.deadlineTimer ??= setTimeout(() => this.checkDeadline(), this.options.responseTimeoutMs);
+      this.deadlineTimer ??= this.clock.setTimeout(() => this.checkDeadline(), this.options.responseTimeoutMs);
       this.pending.push(entry);
       // Lines sent in the same tick (1,000 concurrent joins' commands) leave in writes of up to LINES_PER_WRITE lines,
       // not one each; and not all at the end of the tick, so HAProxy works on the first while the rest are made. Joined
@@ -144,9 +157,9 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
     this.deadlineTimer = undefined;
     const head = this.pending[0];
     if (!head) return;
-    const left = head.deadline - performance.now();
+    const left = head.deadline - this.clock.now();
     if (left > 0) {
-      this.deadlineTimer = setTimeout(() => this.checkDeadline(), left);
+      this.deadlineTimer = this.clock.setTimeout(() => this.checkDeadline(), left);
       return;
     }
     const { url } = this.address;
@@ -159,7 +172,7 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
   }
 
   private stopDeadline(): void {
-    clearTimeout(this.deadlineTimer);
+    this.clock.clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
   }
 
@@ -190,9 +203,14 @@ export class PromptConnection extends EventEmitter<{ close: [error: RuntimeError
   }
 }
 
-async function connectSocket(address: RuntimeAddress, timeoutMs: number): Promise<net.Socket> {
+/** The default OpenStream: a TCP or unix socket, without Nagle's delay (a command's line leaves at once). */
+export async function openRuntimeSocket(address: RuntimeAddress, timeoutMs: number): Promise<Duplex> {
   try {
-    return await openSocket(address.kind === 'tcp' ? { host: address.host, port: address.port } : { path: address.path }, timeoutMs);
+    const socket = await openSocket(
+      address.kind === 'tcp' ? { host: address.host, port: address.port } : { path: address.path },
+      timeoutMs,
+    );
+    return socket.setNoDelay(true);
   } catch (error) {
     const failure = error as SocketOpenError;
     if (failure.timedOut) {

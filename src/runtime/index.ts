@@ -76,6 +76,7 @@ export {
   parseMapList,
   parseServersState,
   parseStat,
+  streamsOnServer,
   parseTable,
   parseTableList,
   splitAddress,

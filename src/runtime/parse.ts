@@ -28,6 +28,8 @@ export interface ServerStateRow {
   adminState: number;
   userWeight: number;
   checkResult: number;
+  /** HAProxy's number for the last check's status (`srv_check_status`: L4CON, L7STS…); 0 when not read. */
+  checkStatus?: number;
   checkState: number;
   agentState: number;
   fqdn: string;
@@ -132,6 +134,7 @@ export function parseServersState(text: string, only?: ReadonlySet<string>): Ser
   const at = (name: (typeof needed)[number]) => col.get(name) as number;
   const [be, srv, addr, op, admin, uweight, checkResult, checkState, agentState, fqdn, port] = needed.map(at);
   const agentAddr = col.get('srv_agent_addr') ?? -1;
+  const checkStatus = col.get('srv_check_status') ?? -1;
   const agentPort = col.get('srv_agent_port') ?? -1;
   const num = (f: string[], i: number | undefined): number => integer(f[i as number], 'show servers state', text);
   const wanted = only && ((row: string) => only.has(field(row, ' ', srv as number)));
@@ -146,6 +149,7 @@ export function parseServersState(text: string, only?: ReadonlySet<string>): Ser
       adminState: num(f, admin),
       userWeight: num(f, uweight),
       checkResult: num(f, checkResult),
+      checkStatus: optionalInteger(f[checkStatus]),
       checkState: num(f, checkState),
       agentState: num(f, agentState),
       fqdn: f[fqdn as number] ?? '-',
@@ -218,6 +222,14 @@ export function parseInfo(text: string): Info {
     stopping: fields.Stopping === '1',
     fields,
   };
+}
+
+/** How many streams in `show sess`'s answer point to `backend/server`. */
+export function streamsOnServer(text: string, backend: string, server: string): number {
+  const token = ` be=${backend} srv=${server} `;
+  let count = 0;
+  for (const line of lines(text)) if (line.includes(token)) count += 1;
+  return count;
 }
 
 /** Splits `show stat`'s `addr` (`1.2.3.4:80`, `[::1]:80`) into address and port. */

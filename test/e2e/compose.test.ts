@@ -7,15 +7,15 @@
  * Beside the load, sticky users (each with its own cookie jar; the stack turns stickiness on) keep their
  * session through the scale phases unless their server left.
  */
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitUntilServing } from '../../src/lab/cluster/converge.js';
 import { ComposeDriver } from '../../src/lab/demo/driver.js';
-import { once, openStream, percentile, startLoad, type Load, type Sessions, type Window } from '../../src/lab/demo/load.js';
+import { once, openStream, percentile, startLoad, type Load } from '../../src/lab/demo/load.js';
+import { measurePhase, prepareEngine, publishedPorts, type PhaseFigures } from '../helpers/docker.js';
 import { waitFor } from '../helpers/wait.js';
+import { addSamples, saveRecord, startRecord } from '../../bench/record.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const report: string[] = [];
@@ -27,6 +27,10 @@ let users: Load;
 const STICKY_USERS = 6;
 let startedEngine = false;
 let composeV2: string[];
+/** HA_AGENT_RECORD=1: the phases' figures go to bench/results/compose/ (docs' tables are generated from them). */
+const record =
+  process.env.HA_AGENT_RECORD === '1' ? startRecord('compose', { WEBAPP_GRACE_MS: 3000, stickyUsers: STICKY_USERS }) : undefined;
+if (record) record.facts.failedTests = [];
 
 /** The stack under test: Compose v1 first, then v2; each under its own project name. */
 let driver: ComposeDriver;
@@ -55,21 +59,19 @@ async function converged(count: number): Promise<void> {
   await driver.waitConverged();
   expect(await webHosts()).toHaveLength(count);
 }
-interface PhaseFigures extends Window {
-  seconds: number;
-  users: Window;
-  sessions: Sessions;
-}
 async function phase(name: string, action: () => Promise<void>): Promise<PhaseFigures> {
-  const from = Date.now();
-  await action();
-  const ended = Date.now();
-  await waitFor('answers already in flight', () => load.answeredBefore(ended) && users.answeredBefore(ended), { timeoutMs: 20_000 }); // counted too
-  const result = { ...load.window(from), seconds: (Date.now() - from) / 1000, users: users.window(from), sessions: users.sessions(from) };
+  const result = await measurePhase(load, users, action);
   const figures = `${String(result.requests).padStart(7)} ${String(result.failed).padStart(6)} ${result.seconds.toFixed(1).padStart(6)} s`;
   const { kept, renewed } = result.sessions;
   const sessions = `users: ${result.users.requests} requests, ${result.users.failed} failed, sessions kept ${kept}/${STICKY_USERS}, new ${renewed}`;
   report.push(`${stack} ${name.padEnd(44)} ${figures} ${result.errors.join('; ')} | ${sessions}`);
+  if (record)
+    ((record.facts.phases ??= []) as object[]).push({
+      stack,
+      phase: name,
+      ...{ requests: result.requests, failed: result.failed, p50Ms: result.p50, p99Ms: result.p99, seconds: result.seconds },
+      ...{ usersRequests: result.users.requests, usersFailed: result.users.failed, sessionsKept: kept, sessionsNew: renewed },
+    });
   return result;
 }
 async function scaleTo(count: number): Promise<void> {
@@ -88,22 +90,6 @@ async function scaleTo(count: number): Promise<void> {
   expect(result.sessions.movedFrom.filter((host) => live.includes(host))).toEqual([]);
   if (count >= before.length) expect(result.sessions.renewed).toBe(0);
 }
-/**
- * A port to publish: free now, and below the kernel's ephemeral range, so that no outgoing connection on
- * this busy machine takes it as its local port before Docker binds it.
- */
-async function publishablePort(): Promise<number> {
-  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer().once('error', () => resolve(false));
-      server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error(`no free port between 10000 and ${low}`);
-}
 async function stackUp(version: string, command: readonly string[], build: boolean): Promise<void> {
   stack = version;
   driver = new ComposeDriver({ root, project: `hae2e${process.pid}${version}`, env, command });
@@ -115,9 +101,7 @@ async function stackUp(version: string, command: readonly string[], build: boole
   }
   // Fresh published ports for each stack (the previous stack's may not be free again yet), in the
   // environment the driver already holds.
-  env.HA_HTTP_PORT = String(await publishablePort());
-  env.HA_STATS_PORT = String(await publishablePort());
-  env.HA_RUNTIME_PORT = String(await publishablePort());
+  Object.assign(env, await publishedPorts());
   url = `http://127.0.0.1:${env.HA_HTTP_PORT}`;
   // The command docker-compose.yml's header gives users: both services, each with its own count.
   await compose('up', '-d', '--scale', 'webapp=3', '--scale', 'api=2');
@@ -135,22 +119,19 @@ async function stackDown(): Promise<void> {
 beforeAll(async () => {
   env = { ...process.env, WEBAPP_GRACE_MS: '3000' };
   driver = new ComposeDriver({ root, project: `hae2e${process.pid}`, env, command: ['docker-compose'] });
-  startedEngine = !(await sh('docker', ['info']).then(
-    () => true,
-    () => false,
-  ));
-  await sh('bash', ['scripts/docker-engine.sh', 'start']);
-  await sh('bash', ['scripts/base-image.sh']);
+  startedEngine = await prepareEngine(root, sh);
   const v2 = (await sh('bash', ['scripts/compose-v2.sh'])).trim();
   composeV2 = v2 === 'docker compose' ? ['docker', 'compose'] : [v2];
-  // A TLS-intercepting proxy in front of the npm registry needs its CA in the build stage.
-  const cas = '/usr/local/share/ca-certificates';
-  for (const file of readdirSync(cas).filter((f) => f.endsWith('.crt')))
-    copyFileSync(path.join(cas, file), path.join(root, 'docker/ca', file));
 }, 900_000);
+
+// A recorded run says which tests failed: its phases' figures are those of a run that did not pass.
+beforeEach(({ onTestFailed, task }) => {
+  if (record) onTestFailed(() => void (record.facts.failedTests as string[]).push(`${stack} ${task.name}`));
+});
 
 afterAll(async () => {
   console.log(['', `E2E (hae2e${process.pid}): compose, phase, requests, failed, duration | sticky users`, ...report].join('\n'));
+  if (record) console.log(`recorded: ${saveRecord(record)}`);
   if (startedEngine) await sh('bash', ['scripts/docker-engine.sh', 'stop']);
 }, 300_000);
 
@@ -251,7 +232,12 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
       return `${stack} ${what.padEnd(44)} p50 ${percentile(sorted, 50)} ms (${sorted[0]}–${sorted.at(-1)} ms; ${values.join(', ')})`;
     };
     report.push(line('Serf agent started → first request served', joins), line('SIGINT to Serf agent → last request routed', leaves));
+    if (record) {
+      addSamples(record, `${stack} join ms`, joins);
+      addSamples(record, `${stack} leave ms`, leaves);
+    }
     expect(joins).toHaveLength(5);
+    expect(load.window(from).requests).toBeGreaterThan(0);
     expect(load.window(from).failed).toBe(0); // a graceful leave and a join lose nothing
   }, 300_000);
 
@@ -282,6 +268,7 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
     // Nothing fails afterwards: every live server has answered the load again, and no request failed.
     const answeredSince = (host: string) => load.outcomes.filter((o) => o.at >= after && o.by === host).length;
     await waitFor('every live server answering', () => live.every((host) => answeredSince(host) >= 20), { timeoutMs: 20_000 });
+    expect(load.window(after).requests).toBeGreaterThan(0);
     expect(load.window(after).failed).toBe(0);
   });
 

@@ -27,10 +27,20 @@ export interface AppMember {
 
 const webappPath = path.resolve(import.meta.dirname, '../../webapp/dist/server.js');
 
-export async function startAppMember(name: string, address: string, join: string, tags: Record<string, string> = {}): Promise<AppMember> {
+/** `env`: the app's own settings, e.g. MODE=plain (no /health, exits at once on SIGTERM). */
+export async function startAppMember(
+  name: string,
+  address: string,
+  join: string,
+  tags: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<AppMember> {
   const port = await freePort(address);
-  const app = start(process.execPath, [webappPath], { env: { ...process.env, HOST: address, PORT: String(port), SERVER_NAME: name } });
-  await waitFor(`${name} listening`, () => app.output().includes('webapp.listening'));
+  const app = start(process.execPath, [webappPath], {
+    env: { ...process.env, HOST: address, PORT: String(port), SERVER_NAME: name, ...env },
+  });
+  // A node process can take more than the default 10 s to start on a loaded machine.
+  await waitFor(`${name} listening`, () => app.output().includes('webapp.listening'), { timeoutMs: 30_000 });
   const serf = await startSerf({ name, address, join, tags: { role: 'backend', port: String(port), ...tags } });
   return { name, app, serf };
 }

@@ -20,6 +20,11 @@ export interface FakeServer {
   sessions: number;
   /** Sessions HAProxy ever gave the server (`stot`): a test raises it to show a sticky user's new request. */
   sessionsTotal: number;
+  /**
+   * Streams waiting to be redispatched from the server (HAProxy's connect-retry turn-around): counted in no
+   * session or queue, but listed by `show sess`; `shutdown sessions` kills them. A test sets it.
+   */
+  streams?: number;
 }
 
 interface Refusal {
@@ -34,6 +39,11 @@ export class FakeHaproxy implements RuntimeApi {
   readonly sent: string[] = [];
   /** Endpoints (`address:port`) whose health check passes once checks are enabled. */
   readonly healthy = new Set<string>();
+  /**
+   * How the check of an endpoint that is not healthy fails, as `show stat` says it (default L4CON), and HAProxy's
+   * number for that status in `show servers state` (`srv_check_status`).
+   */
+  readonly failures = new Map<string, { status: string; code: string; number: number }>();
   connected = true;
   pid = 100;
   version = '2.6.12-1+deb12u1';
@@ -74,6 +84,7 @@ export class FakeHaproxy implements RuntimeApi {
   async run(command: Command): Promise<string> {
     await Promise.resolve();
     this.assertConnected(command.text);
+    if (command.text === 'show sess') return this.showSess();
     if (!command.mutation) throw new Error(`the fake answers no read '${command.text}' through run()`);
     this.sent.push(command.text);
     const refusal = this.refusals.find((r) => r.times > 0 && r.match.test(command.text));
@@ -98,6 +109,7 @@ export class FakeHaproxy implements RuntimeApi {
       adminState: s.mode === 'maint' ? ADMIN.FMAINT : s.mode === 'drain' ? ADMIN.FDRAIN : 0,
       userWeight: s.weight,
       checkResult: !s.checkEnabled ? CHECK_RESULT.UNKNOWN : this.passing(s) ? CHECK_RESULT.PASSED : CHECK_RESULT.FAILED,
+      checkStatus: !s.checkEnabled || this.passing(s) ? 0 : (this.failure(s)?.number ?? 8),
       checkState: s.checkEnabled ? 0x04 : 0,
       agentState: 0,
       agentAddress: '-',
@@ -116,13 +128,28 @@ export class FakeHaproxy implements RuntimeApi {
       sessions: s.sessions,
       status: s.mode === 'maint' ? 'MAINT' : s.mode === 'drain' ? 'DRAIN' : this.up(s) ? 'UP' : 'DOWN',
       weight: s.weight,
-      checkStatus: this.passing(s) ? 'L7OK' : 'L4CON',
-      checkCode: '',
+      checkStatus: this.passing(s) ? 'L7OK' : (this.failure(s)?.status ?? 'L4CON'),
+      checkCode: this.passing(s) ? '200' : (this.failure(s)?.code ?? ''),
       checkDescription: '',
       address: `${s.address}:${s.port}`,
       sessionsTotal: s.sessionsTotal,
       lastSessionSec: s.sessionsTotal > 0 ? 0 : -1,
     }));
+  }
+
+  /** One line per stream, as HAProxy 2.6 prints them (this command's own stream first). */
+  private showSess(): string {
+    const line = (i: number, be: string, srv: string) =>
+      `0x${i.toString(16)}: proto=tcpv4 src=127.0.0.1:4000${i} fe=www be=${be} srv=${srv} ts=00`;
+    const lines = ['0x1: proto=tcpv4 src=127.0.0.1:9999 fe=GLOBAL be=<NONE> srv=<none> ts=00'];
+    for (const s of this.servers.values()) {
+      for (let i = 0; i < s.sessions + (s.streams ?? 0); i += 1) lines.push(line(lines.length + 1, this.backend, s.name));
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  private failure(s: FakeServer) {
+    return this.failures.get(`${s.address}:${s.port}`);
   }
 
   private passing(s: FakeServer): boolean {
@@ -170,8 +197,14 @@ export class FakeHaproxy implements RuntimeApi {
       return 'IP changed';
     }
     if ((m = /^shutdown sessions server (\S+)$/.exec(text))) {
-      this.server(m[1]!, text).sessions = 0;
+      Object.assign(this.server(m[1]!, text), { sessions: 0, streams: 0 });
       return '';
+    }
+    if ((m = /^wait \d+ srv-removable (\S+)$/.exec(text))) {
+      const server = this.server(m[1]!, text);
+      if (server.sessions + (server.streams ?? 0) > 0)
+        throw new RuntimeError('RUNTIME_COMMAND_REJECTED', 'Wait delay expired.', { command: text, answer: 'Wait delay expired.' });
+      return 'Done.';
     }
     if ((m = /^del server (\S+)$/.exec(text))) {
       const server = this.server(m[1]!, text);

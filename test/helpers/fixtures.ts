@@ -31,6 +31,8 @@ export function actualServer(name: string, extra: Partial<ActualServer> = {}): A
     mode: 'ready',
     checkEnabled: true,
     checkPassed: true,
+    checkFailed: false,
+    checkStatus: 0,
     running: true,
     sessions: 0,
     queue: 0,

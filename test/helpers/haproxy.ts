@@ -47,6 +47,8 @@ export async function startHaproxy(
     services?: string[];
     masterWorker?: boolean;
     deployment?: string;
+    /** The path the backend's checks ask (default /health): the agent's `--health-path` must match it. */
+    healthPath?: string;
   } = {},
 ): Promise<TestHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-haproxy-'));
@@ -55,7 +57,7 @@ export async function startHaproxy(
   const model: ConfigModel = {
     runtime: { unixSocket: path.join(dir, 'admin.sock'), tcp: `127.0.0.1:${tcpPort}` },
     frontend: { bind: `127.0.0.1:${frontendPort}` },
-    backend: { name: backend, balance: 'roundrobin', healthPath: '/health', sticky: options.sticky },
+    backend: { name: backend, balance: 'roundrobin', healthPath: options.healthPath ?? '/health', sticky: options.sticky },
     policy: defaultServerPolicy,
     servers: options.servers ?? [],
     ...(options.deployment ? { identity: { deployment: options.deployment, settings: '000000000000' } } : {}),
@@ -105,4 +107,15 @@ export async function startHaproxy(
     },
   };
   return handle;
+}
+
+/** One question to HAProxy on a fresh connection: after a reload it reaches the new worker. */
+export async function askFresh<T>(url: string, work: (client: RuntimeClient) => Promise<T>): Promise<T> {
+  const client = new RuntimeClient({ url, heartbeatMs: 0 });
+  try {
+    await client.connect();
+    return await work(client);
+  } finally {
+    await client.close();
+  }
 }

@@ -1,12 +1,12 @@
 /**
- * The fast path (Serf's counters polled, members listed at once) with real haproxy, serf and agent:
+ * The fast path (Serf's log watched, members listed at once) with real haproxy, serf and agent:
  * it finds a joining member long before Serf's event batch, yet never puts the server in rotation
  * before its first passing health check; and a member that starts leaving is drained at once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLoad } from '../../src/lab/demo/load.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
-import { agentArgs, startAgent } from '../helpers/agent.js';
+import { imageArgs, startAgent, type TestAgent } from '../helpers/agent.js';
 import { startHaproxy } from '../helpers/haproxy.js';
 import { startHttpBackend, type HttpBackend } from '../helpers/http-backend.js';
 import { stopAll } from '../helpers/processes.js';
@@ -19,11 +19,23 @@ afterAll(async () => {
   await stopAll();
 });
 
+/** The reason of the pass that planned a command (the last pass with actions logged before the command's first step). */
+function triggerOf(agent: TestAgent, command: string): unknown {
+  const logs = agent.logs();
+  const step = logs.findIndex((l) => l.event === 'step.finished' && String(l.command).startsWith(command));
+  expect(step).toBeGreaterThan(0);
+  return logs
+    .slice(0, step)
+    .reverse()
+    .find((l) => l.event === 'pass' && Number(l.actions) > 0)?.reason;
+}
+
 describe('fast path', () => {
-  it('a member found by the poll stays out of rotation until its first check passes; its leave intent drains it before Serf reports it', async () => {
+  it('a member found by the log watch stays out of rotation until its first check passes; its leave intent drains it before Serf reports it', async () => {
     const haproxy = await startHaproxy();
     const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' }, config: { profile: 'lan' } });
-    const agent = startAgent(agentArgs(haproxy, lb.rpc));
+    // The default resync (10 s): the poll alone must find the member and its leave intent.
+    const agent = startAgent(imageArgs(haproxy, lb.rpc, ['--log-level', 'debug']));
     const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
     runtime.start();
     await agent.waitForLog('agent on serf', (l) => l.event === 'serf.connected');
@@ -42,11 +54,12 @@ describe('fast path', () => {
         config: { profile: 'lan' },
       });
       const added = await agent.waitForLog('late added', (l) => l.event === 'step.finished' && l.command === 'enable health nodes/late');
-      // Found by the poll, not by Serf's coalesced member-join (which comes ≥ 1 s after the join).
+      // Found by the log watch, not by Serf's coalesced member-join (which comes ≥ 1 s after the join).
       const joinEvent = agent
         .logs()
         .find((l) => l.event === 'serf.event' && l.type === 'member-join' && (l.members as string[]).includes('late'));
       expect(joinEvent === undefined || Date.parse(String(joinEvent.time)) > Date.parse(String(added.time))).toBe(true);
+      expect(triggerOf(agent, 'add server nodes/late')).toMatch(/^serf log/);
 
       await waitFor('three failed checks', () => web.healthChecks() >= 3);
       const state = (await runtime.stat(haproxy.backend)).find((s) => s.name === 'late');
@@ -75,6 +88,7 @@ describe('fast path', () => {
         .logs()
         .find((l) => l.event === 'serf.event' && l.type === 'member-leave' && (l.members as string[]).includes('late'));
       expect(leaveEvent === undefined || Date.parse(String(leaveEvent.time)) > Date.parse(String(drained.time))).toBe(true);
+      expect(triggerOf(agent, 'set server nodes/late state drain')).toMatch(/^serf log/);
       await stopping;
       await waitFor('late deleted', async () => !(await runtime.serversState(haproxy.backend)).some((s) => s.name === 'late'), {
         timeoutMs: 20_000,

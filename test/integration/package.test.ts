@@ -1,5 +1,5 @@
 /**
- * The package as a user gets it: `npm pack`, the tarball installed into a fresh project, README's
+ * The package as a user gets it: `npm pack`, the tarball installed into a fresh project, docs/library.md's
  * example (examples/library.ts) compiled with strict NodeNext TypeScript and run against a real
  * HAProxy. Dependencies come from the npm registry (or npm's cache).
  */
@@ -76,7 +76,7 @@ afterAll(async () => {
 });
 
 describe('the packed package', () => {
-  it("compiles README's example with strict NodeNext TypeScript and runs it against a real HAProxy", async () => {
+  it('compiles the library example (docs/library.md) with strict NodeNext TypeScript and runs it against a real HAProxy', async () => {
     copyFileSync(path.join(root, 'examples/library.ts'), path.join(project, 'example.ts'));
     writeFileSync(
       path.join(project, 'surface.ts'),

@@ -15,7 +15,7 @@ import { RuntimeClient } from '../../src/runtime/client.js';
 import { agentArgs, haproxyArgs, startAgent, type TestAgent } from '../helpers/agent.js';
 import { haAgent } from '../helpers/cli.js';
 import { startAppMember, type AppMember } from '../helpers/cluster.js';
-import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { askFresh, startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
 import { stopAll } from '../helpers/processes.js';
 import { startSerf, type TestSerf } from '../helpers/serf.js';
 import { waitFor } from '../helpers/wait.js';
@@ -29,15 +29,7 @@ let load: Load | undefined;
 let joining: TestSerf;
 
 /** A fresh connection each time: after a reload it reaches the new worker. */
-async function ask<T>(work: (client: RuntimeClient) => Promise<T>): Promise<T> {
-  const client = new RuntimeClient({ url: haproxy.tcpUrl, heartbeatMs: 0 });
-  try {
-    await client.connect();
-    return await work(client);
-  } finally {
-    await client.close();
-  }
-}
+const ask = <T>(work: (client: RuntimeClient) => Promise<T>): Promise<T> => askFresh(haproxy.tcpUrl, work);
 const servers = () => ask((c) => c.stat(haproxy.backend));
 const reloadArgs = (deployment: string) => [
   'reload',

@@ -295,6 +295,7 @@ describe('sticky sessions through scaling', () => {
   it('over the whole run: 0 failed requests, views only grow, and a session changes only when its server left', async () => {
     const inFlightAtKill = (s: Sample) => killed !== undefined && s.started <= killed.at && s.ended >= killed.from;
     const failed = users.flatMap((u) => u.samples.filter((s) => s.status !== 200 && !inFlightAtKill(s)));
+    expect(users.reduce((n, u) => n + u.samples.length, 0)).toBeGreaterThan(0);
     expect(failed).toEqual([]);
     let moves = 0;
     for (const user of users) {

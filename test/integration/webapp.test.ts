@@ -72,4 +72,27 @@ describe('webapp', () => {
     expect(await stopping.exited).toBe(0);
     expect(stopping.output()).toMatch(/webapp\.closing[\s\S]*webapp\.stopped/);
   });
+
+  it("MODE=plain, like most users' apps: no /health route, and on SIGTERM it exits at once, dropping the request in flight", async () => {
+    const { web: plain, url } = await startWebapp({ MODE: 'plain' });
+    expect((await fetch(`${url}/health`)).status).toBe(404);
+    const first = await fetch(`${url}/`);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+    expect(await (await fetch(`${url}/`, { headers: { cookie } })).json()).toMatchObject({ sessionViews: 2 });
+    const slow = fetch(`${url}/?delay=5000`, { headers: { cookie } }).then(
+      (r) => r.status,
+      (error: Error) => error.message,
+    );
+    // The slow request counts a view of the session when it arrives: probes see one more than their own.
+    let views = 2;
+    await waitFor('the slow request in flight', async () => {
+      views += 1;
+      const body = (await (await fetch(`${url}/`, { headers: { cookie } })).json()) as { sessionViews: number };
+      return body.sessionViews > views;
+    });
+    process.kill(plain.pid, 'SIGTERM');
+    expect(await plain.exited).toBe(0);
+    expect(await slow).toBe('fetch failed');
+    expect(plain.output()).toContain('webapp.exiting');
+  });
 });

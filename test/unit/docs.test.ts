@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haAgentCli } from '../../src/main.js';
@@ -6,21 +6,23 @@ import { serfErrorCodes } from '../../src/membership/errors.js';
 import { reloadErrorCodes } from '../../src/reload/reload.js';
 import { runtimeErrorCodes } from '../../src/runtime/errors.js';
 
-const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+const doc = (file: string) => readFileSync(path.resolve(import.meta.dirname, '../..', file), 'utf8');
+/** The reference: every flag, log event and error code (README links to it). */
+const reference = doc('docs/reference.md');
 const { subcommands } = await haAgentCli();
 const options = subcommands.flatMap(({ spec }) => spec.options.map((option) => ({ command: spec.name, option })));
-/** The rows of the README's flag table: | `--name VALUE` | `ENV` | default | meaning | commands | */
-const flagRows = [...readme.matchAll(/^\| `--([a-z-]+)[^`]*` \| (?:`([A-Z_]+)`)? *\|[^|]*\|[^|]*\| ([a-z, ]+) \|$/gm)].map((m) => ({
+/** The rows of the reference's flag table: | `--name VALUE` | `ENV` | default | meaning | commands | */
+const flagRows = [...reference.matchAll(/^\| `--([a-z-]+)[^`]*` \| (?:`([A-Z_]+)`)? *\|[^|]*\|[^|]*\| ([a-z, ]+) \|$/gm)].map((m) => ({
   name: m[1]!,
   env: m[2],
   commands: m[3]!.split(', '),
 }));
 
-describe('README', () => {
+describe('docs/reference.md', () => {
   it.each([...Object.keys(runtimeErrorCodes), ...Object.keys(serfErrorCodes), ...Object.keys(reloadErrorCodes)])(
     'documents the error code %s',
     (code) => {
-      expect(readme).toContain(`\`${code}\``);
+      expect(reference).toContain(`\`${code}\``);
     },
   );
 
@@ -28,7 +30,7 @@ describe('README', () => {
     'lists %s --%s with its env var',
     (command, name, env) => {
       const row = flagRows.find((r) => r.name === name);
-      expect(row, `--${name} is missing from the README's flag table`).toBeDefined();
+      expect(row, `--${name} is missing from the reference's flag table`).toBeDefined();
       expect(row?.commands).toContain(command);
       expect(row?.env).toBe(env);
     },
@@ -39,37 +41,27 @@ describe('README', () => {
       for (const command of row.commands) {
         expect(
           options.some((o) => o.command === command && o.option.name === row.name),
-          `README lists ${command} --${row.name}`,
+          `the reference lists ${command} --${row.name}`,
         ).toBe(true);
       }
     }
   });
 });
 
-describe('README library section', () => {
+describe('docs/library.md', () => {
   it('shows examples/library.ts verbatim, the code test/integration/package.test.ts compiles and runs', () => {
     const example = readFileSync(path.resolve(import.meta.dirname, '../../examples/library.ts'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Use it as a library'));
+    const section = doc('docs/library.md');
     expect(/```ts\n([\s\S]*?)```/.exec(section)?.[1]).toBe(example);
   });
 });
 
-describe('README log reference', () => {
-  it('lists every log event the code emits', () => {
-    const files = (readdirSync(path.resolve(import.meta.dirname, '../../src'), { recursive: true }) as string[]).filter((f) =>
-      f.endsWith('.ts'),
-    );
-    const events = new Set<string>();
-    for (const file of files) {
-      const text = readFileSync(path.resolve(import.meta.dirname, '../../src', file), 'utf8');
-      for (const m of text.matchAll(
-        /\.(?:debug|info|warn|error)\('([a-z][a-z.-]+)'|\[[^\]]+\]\('([a-z][a-z.-]+)'|\? '([a-z]+\.[a-z-]+)' : '([a-z]+\.[a-z-]+)'/g,
-      )) {
-        for (const name of m.slice(1)) if (name) events.add(name);
-      }
-    }
-    expect(events.size).toBeGreaterThan(30);
-    const logs = readme.slice(readme.indexOf('### Logs'), readme.indexOf('## Security'));
-    for (const event of events) expect(logs, `log event ${event}`).toContain(`\`${event}\``);
+describe('README', () => {
+  const readme = doc('README.md');
+  it('stays a page a newcomer reads in ten minutes (at most 250 lines)', () => {
+    expect(readme.split('\n').length).toBeLessThanOrEqual(250);
+  });
+  it('links only to files that exist', () => {
+    for (const [, target] of readme.matchAll(/\]\(((?:docs|examples)\/[^)#]+)/g)) expect(() => doc(target!), target).not.toThrow();
   });
 });

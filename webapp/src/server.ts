@@ -10,6 +10,10 @@
  * On SIGTERM it keeps serving for GRACE_MS (default 3000) while /health answers 503, so HAProxy stops
  * sending it new requests; then it stops accepting, closes idle keep-alive connections, and exits once
  * the requests in flight are answered.
+ * With MODE=plain it behaves like most apps users bring instead (an Express app with in-memory sessions):
+ * no /health route (a 404, as any unknown path: the user passes `--health-path /`), and on SIGTERM or
+ * SIGINT it exits at once, dropping whatever is in flight. A mode of the same app rather than a second
+ * app, so that both keep the same pages and sessions and differ only in how they leave.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -18,6 +22,7 @@ import os from 'node:os';
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '0.0.0.0';
 const graceMs = Number(process.env.GRACE_MS ?? 3000);
+const plain = process.env.MODE === 'plain';
 const tag = process.env.TAG ?? 'Welcome to the Wonderful World of Node.js!';
 const name = process.env.SERVER_NAME ?? os.hostname();
 const MAX_DELAY_MS = 60_000;
@@ -69,7 +74,7 @@ function readBody(request: http.IncomingMessage): Promise<string> {
 
 async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://webapp');
-  if (url.pathname === '/health') {
+  if (url.pathname === '/health' && !plain) {
     send(response, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok' });
     return;
   }
@@ -130,6 +135,10 @@ function log(event: string, fields: Record<string, unknown> = {}): void {
 function stop(signal: string): void {
   if (stopping) return;
   stopping = true;
+  if (plain) {
+    log('webapp.exiting', { signal, inFlight });
+    process.exit(0);
+  }
   log('webapp.stopping', { signal, graceMs, inFlight });
   setTimeout(() => {
     closing = true;
@@ -146,4 +155,4 @@ function stop(signal: string): void {
 
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
-server.listen(port, host, () => log('webapp.listening', { host, port, ip }));
+server.listen(port, host, () => log('webapp.listening', { host, port, ip, mode: plain ? 'plain' : 'graceful' }));

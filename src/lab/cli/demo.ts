@@ -1,6 +1,6 @@
 /**
  * `ha-agent demo`: the zero-downtime scaling demo. Starts the local cluster (or, with --docker, the
- * compose stack), runs the scripted scenario under continuous HTTP load with a live view, stops
+ * compose stack; with --swarm, docker-stack.yml on a single-node swarm, plus a rolling update), runs the scripted scenario under continuous HTTP load with a live view, stops
  * everything it started, prints a summary per phase and writes a self-contained HTML report.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { BalancerDriver } from '../demo/balancer-driver.js';
 import { ComposeDriver, LocalDriver, type DemoDriver } from '../demo/driver.js';
 import { failoverLines, skippedLines, summaryTable } from '../demo/report.js';
 import { runDemo, runReport } from '../demo/run-demo.js';
+import { SwarmDriver } from '../demo/swarm-driver.js';
 import { verdict } from '../demo/scenario.js';
 import { clusterDirOption, clusterSpec, count, liveOption, openLive, packageHome } from './cluster.js';
 import type { CliIo } from '../../cli/io.js';
@@ -22,9 +23,15 @@ export const demoSpec: CommandSpec = {
   name: 'demo',
   summary:
     'Scale a cluster 1 → 5 → 2 → 4, SIGKILL a web server, restart ha-agent and HAProxy, under load: live view, summary, HTML report.',
-  usage: 'ha-agent demo [--docker | --balancers N] [--apis N] [--short] [--port P] [--live HOST:PORT] [--report PATH] [--json]',
+  usage: 'ha-agent demo [--docker | --swarm | --balancers N] [--apis N] [--short] [--port P] [--live HOST:PORT] [--report PATH] [--json]',
   options: [
     { name: 'docker', type: 'boolean', description: 'run the scenario against the docker compose stack instead of the local cluster' },
+    {
+      name: 'swarm',
+      type: 'boolean',
+      description:
+        'run it on Docker Swarm (docker-stack.yml; a single-node swarm made for the run when the engine is in none), with a rolling update',
+    },
     apisOption,
     { name: 'short', type: 'boolean', description: 'hold each phase 1 s instead of 4 s (CI runs this)' },
     portOption,
@@ -47,15 +54,19 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
   const { values } = parseCommandLine(demoSpec, argv, io.env);
   const port = count(String(values.port), '--port', 65535);
   const balancers = count(String(values.balancers), '--balancers', 9);
-  if (balancers >= 2 && values.docker === true) throw new UsageError('--balancers 2 or more runs on network namespaces, not with --docker');
+  if (values.docker === true && values.swarm === true) throw new UsageError('--docker and --swarm: one or the other');
+  if (balancers >= 2 && (values.docker === true || values.swarm === true))
+    throw new UsageError('--balancers 2 or more runs on network namespaces, not with --docker or --swarm');
   const apis = values.apis === undefined ? 0 : count(String(values.apis), '--apis', 252);
   if (balancers >= 2 && apis > 0) throw new UsageError('--apis runs with one balancer only (the balancer tier has no api service yet)');
   const driver: DemoDriver =
     values.docker === true
       ? new ComposeDriver({ root: packageHome, project: 'ha-agent-demo', env: { ...io.env, HA_HTTP_PORT: String(port) } })
-      : balancers >= 2
-        ? new BalancerDriver({ home: packageHome, stateDir: String(values.dir), balancers })
-        : new LocalDriver({ home: packageHome, stateDir: String(values.dir), port });
+      : values.swarm === true
+        ? new SwarmDriver({ root: packageHome, stack: 'ha-agent-demo', env: { ...io.env, HA_HTTP_PORT: String(port) } })
+        : balancers >= 2
+          ? new BalancerDriver({ home: packageHome, stateDir: String(values.dir), balancers })
+          : new LocalDriver({ home: packageHome, stateDir: String(values.dir), port });
   const json = values.json === true;
   const write = json ? io.stderr : io.stdout;
   const tty = !json && process.stdout.isTTY === true;

@@ -225,10 +225,12 @@ export class BalancerTier {
 
   /**
    * Every process of a host dies at once (SIGKILL). Its kernel stays: its interface keeps the VIP and
-   * refuses connections until the peers take over — harsher than a host that vanished from the network.
+   * refuses connections until the peers take over. With `link`, its link goes down first, as a host
+   * that lost power or its network: its packets are lost (no refusal) until the peers take over.
    */
-  killNode(name: string): void {
+  async killNode(name: string, { link = false } = {}): Promise<void> {
     const node = this.node(name);
+    if (link) await this.network.setLink(name, false);
     if (node.pid !== undefined) {
       const tree = processTree(node.pid);
       // All at once: stopped first, no supervisor can see a child die and run its finish script.
@@ -280,6 +282,7 @@ export class BalancerTier {
       }),
     );
     await this.network.dropAddress(name, `${this.vip}/24`);
+    await this.network.setLink(name, true);
     this.startHost(node, spec.tree, this.balancerEnv(node), (services) => {
       // HAProxy exited: keepalived gives up the VIP at once (track_file), not at the next check.
       writeScript(path.join(services, 'haproxy/finish'), `#!/bin/sh\necho 1 > ${down}\n`);

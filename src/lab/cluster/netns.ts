@@ -168,6 +168,11 @@ export class LabNetwork {
     await sh('ip', ['-n', host.ns, 'addr', 'del', cidr, 'dev', host.device]).catch(() => undefined);
   }
 
+  /** Brings a host's link (the bridge's end of its veth pair) up or down: down, the host is cut off the network. */
+  async setLink(name: string, up: boolean): Promise<void> {
+    await sh('ip', ['link', 'set', this.host(name).ns, up ? 'up' : 'down']);
+  }
+
   /** Removes every namespace (its processes and veth pairs), the bridge and the rule: all that has the prefix; safe to call twice. */
   async destroy(): Promise<void> {
     this.hosts.clear();

@@ -91,7 +91,7 @@ export class BalancerDriver implements DemoDriver {
     const tier = this.balancerTier();
     const victim = tier.webs()[0];
     if (!victim) throw new ClusterError('no web server to kill');
-    tier.killNode(victim.name);
+    await tier.killNode(victim.name);
     await tier.removeWeb(victim.name);
     return serverName(victim);
   }
@@ -123,7 +123,7 @@ export class BalancerDriver implements DemoDriver {
     const tier = this.balancerTier();
     const from = await this.active();
     const killedAt = Date.now();
-    tier.killNode(from);
+    await tier.killNode(from);
     this.killed.push(from);
     const deadline = killedAt + READY_TIMEOUT_MS;
     for (;;) {

@@ -42,6 +42,11 @@ export interface DemoDriver {
    * SIGKILL to every process of the balancer holding the VIP; resolves once another holds it.
    */
   killActiveBalancer?(): Promise<{ from: string; to: string; killedAt: number; vipAt: number }>;
+  /**
+   * Swarm only (SwarmDriver): a rolling update of the web servers' service, one task at a time; returns once
+   * every old task is gone and HAProxy holds exactly the new ones, all UP, with the update's start and end.
+   */
+  rollingUpdate?(): Promise<{ changedAt: number; convergedAt: number; replaced: number }>;
   /** Starts the killed balancers again; once each has converged and passed its readiness check, resolves with the VIP's holder. */
   restoreBalancers?(): Promise<string | undefined>;
 }
@@ -70,6 +75,37 @@ export class LogTail {
     } finally {
       await file.close();
     }
+  }
+}
+
+/** Runs a command; resolves with its stdout, rejects with its command line, error and output's tail. */
+export function execText(
+  command: string,
+  args: readonly string[],
+  { cwd, env, timeoutMs = 900_000 }: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.slice(-3000)}${stdout.slice(-3000)}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** A container's log lines since the previous call (the first call: the last 400), through `docker logs`. */
+export class ContainerLog {
+  private since: number | undefined;
+
+  constructor(private readonly docker: (args: readonly string[]) => Promise<string>) {}
+
+  async read(container: string): Promise<string[]> {
+    if (!container) return [];
+    const now = Date.now();
+    // The engine's `logs --since` (Compose v1 has no such flag): a Unix time, the previous call's.
+    const since = this.since === undefined ? ['--tail', '400'] : ['--since', (this.since / 1000).toFixed(3)];
+    const text = await this.docker(['logs', ...since, container]).catch(() => '');
+    this.since = now;
+    return text.split('\n');
   }
 }
 
@@ -145,7 +181,7 @@ export class ComposeDriver implements DemoDriver {
   readonly label = 'docker compose stack';
   readonly convergeClock = '`docker compose up --scale` called (new containers: their start-up included)';
   private command: readonly string[] | undefined;
-  private logSince: number | undefined;
+  private readonly log = new ContainerLog((args) => this.sh('docker', args));
 
   constructor(private readonly options: ComposeOptions) {
     this.command = options.command;
@@ -164,18 +200,7 @@ export class ComposeDriver implements DemoDriver {
   }
 
   sh(command: string, args: readonly string[], timeoutMs = 900_000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        command,
-        args,
-        { cwd: this.options.root, env: this.options.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-        (error, stdout, stderr) => {
-          if (error)
-            reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.slice(-3000)}${stdout.slice(-3000)}`));
-          else resolve(stdout);
-        },
-      );
-    });
+    return execText(command, args, { cwd: this.options.root, env: this.options.env, timeoutMs });
   }
 
   async compose(...args: string[]): Promise<string> {
@@ -239,13 +264,7 @@ export class ComposeDriver implements DemoDriver {
 
   async agentLog(): Promise<string[]> {
     const id = (await this.compose('ps', '-q', 'ha').catch(() => '')).trim();
-    if (!id) return [];
-    const now = Date.now();
-    // The engine's `logs --since` (Compose v1 has no such flag): a Unix time, the previous call's.
-    const since = this.logSince === undefined ? ['--tail', '400'] : ['--since', (this.logSince / 1000).toFixed(3)];
-    const text = await this.sh('docker', ['logs', ...since, id]).catch(() => '');
-    this.logSince = now;
-    return text.split('\n');
+    return this.log.read(id);
   }
 
   async down(): Promise<void> {
@@ -254,4 +273,4 @@ export class ComposeDriver implements DemoDriver {
 }
 
 /** The compose service (and local container kind) that runs a demo service's servers. */
-const containerKind = (service: DemoService): 'webapp' | 'api' => (service === 'api' ? 'api' : 'webapp');
+export const containerKind = (service: DemoService): 'webapp' | 'api' => (service === 'api' ? 'api' : 'webapp');

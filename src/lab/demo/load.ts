@@ -7,7 +7,12 @@
  */
 import http from 'node:http';
 import type { Sample } from './monitor.js';
-import type { DemoService, ServiceWindow } from './scenario.js';
+
+/**
+ * The demo's services: `web`, the default backend's web servers (any Host), and, with `--apis N`, `api`,
+ * the second service's backend (members tagged service=api, reached with `Host: api.localhost`).
+ */
+export type DemoService = 'web' | 'api';
 
 export interface Outcome {
   at: number;
@@ -76,6 +81,15 @@ export function sessionsIn(outcomes: readonly Outcome[], from: number, to: numbe
     }
   }
   return { users: active.size, kept: active.size - renewed.size, renewed: renewed.size, movedFrom };
+}
+
+/** One service's requests in a phase, and its backend's servers in HAProxy at the phase's end. */
+export interface ServiceWindow extends Window {
+  service: DemoService;
+  backend: string;
+  servers: number;
+  /** Answered by a server HAProxy lists in another service's backend (never in this one's). */
+  misrouted: number;
 }
 
 /**

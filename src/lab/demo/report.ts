@@ -1,7 +1,8 @@
 /** The demo's outputs (pure): the live frame, the summary table and the self-contained HTML report. */
-import type { Outcome } from './load.js';
-import type { Sample } from './monitor.js';
+import { chart, escape, serverLabels, type ChartInput } from './chart.js';
 import type { PhaseResult } from './scenario.js';
+
+export { chart, type ChartInput, type PhaseMark } from './chart.js';
 
 export interface FrameState {
   label: string;
@@ -15,12 +16,6 @@ export interface FrameState {
   failed: number;
   process: string | undefined;
   commands: string[];
-}
-
-/** `web-1`, or `api/api-1` once servers of more than one backend show. */
-function serverLabels<T extends { backend: string; name: string }>(servers: readonly T[]): Array<T & { label: string }> {
-  const several = new Set(servers.map((s) => s.backend)).size > 1;
-  return servers.map((s) => ({ ...s, label: several ? `${s.backend}/${s.name}` : s.name }));
 }
 
 export function frame(state: FrameState): string {
@@ -184,22 +179,6 @@ export function failoverLines(results: readonly PhaseResult[]): string[] {
 export const skippedLines = (skipped: ReadonlyArray<{ name: string; reason: string }>): string[] =>
   skipped.map((s) => `skipped: ${s.name} (${s.reason})`);
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
-
-/** Where each phase starts: a finished phase's result, or the one running now. */
-export interface PhaseMark {
-  name: string;
-  startedAt: number;
-}
-
-export interface ChartInput {
-  startedAt: number;
-  samples: readonly Sample[];
-  outcomes: readonly Outcome[];
-  phases: readonly PhaseMark[];
-}
-
 export interface ReportInput extends Omit<ChartInput, 'phases'> {
   title: string;
   label: string;
@@ -209,85 +188,6 @@ export interface ReportInput extends Omit<ChartInput, 'phases'> {
   problems: readonly string[];
   /** Phases the driver did not run, with why. */
   skipped?: ReadonlyArray<{ name: string; reason: string }>;
-}
-
-/** The timeline as inline SVG, with its legend: requests/s per server, phases and failed requests (the report and the live page). */
-export function chart(input: ChartInput): { svg: string; legend: string } {
-  const width = 1000;
-  const height = 320;
-  const pad = { left: 50, right: 20, top: 20, bottom: 40 };
-  // A loop, not Math.max(...): a long run has more outcomes than a call may take arguments.
-  let end = input.startedAt + 1000;
-  for (const s of input.samples) end = Math.max(end, s.at);
-  for (const o of input.outcomes) end = Math.max(end, o.at);
-  const x = (at: number) => pad.left + ((at - input.startedAt) / (end - input.startedAt)) * (width - pad.left - pad.right);
-  // Requests per second of each server between consecutive samples, stacked so every server shows.
-  // Series by server name; the legend names each server's backend once there is more than one.
-  const labels = new Map(serverLabels(input.samples.flatMap((sample) => sample.servers)).map((s) => [s.name, s.label]));
-  const names = [...labels.keys()];
-  const points: Array<{ at: number; rates: Map<string, number> }> = [];
-  for (let i = 1; i < input.samples.length; i += 1) {
-    const previous = input.samples[i - 1] as Sample;
-    const sample = input.samples[i] as Sample;
-    const before = new Map(previous.servers.map((server) => [server.name, server.total]));
-    const seconds = (sample.at - previous.at) / 1000;
-    points.push({
-      at: sample.at,
-      rates: new Map(
-        sample.servers.map((server) => [server.name, Math.max(0, (server.total - (before.get(server.name) ?? server.total)) / seconds)]),
-      ),
-    });
-  }
-  const peak = Math.max(10, ...points.map((p) => [...p.rates.values()].reduce((a, b) => a + b, 0)));
-  const y = (rate: number) => height - pad.bottom - (rate / peak) * (height - pad.top - pad.bottom);
-  const lower = points.map(() => 0);
-  const lines = names.map((name, i) => {
-    const color = colors[i % colors.length] as string;
-    const upper = points.map((p, j) => (lower[j] as number) + (p.rates.get(name) ?? 0));
-    const top = points.map((p, j) => `${x(p.at).toFixed(1)},${y(upper[j] as number).toFixed(1)}`);
-    const bottom = points.map((p, j) => `${x(p.at).toFixed(1)},${y(lower[j] as number).toFixed(1)}`).reverse();
-    upper.forEach((value, j) => (lower[j] = value));
-    return points.length === 0
-      ? ''
-      : `<polygon points="${[...top, ...bottom].join(' ')}" fill="${color}" fill-opacity="0.75" stroke="${color}" stroke-width="0.5"><title>${escape(labels.get(name) ?? name)}</title></polygon>`;
-  });
-  const legend = names
-    .map((name, i) => `<span style="color:${colors[i % colors.length]}">■ ${escape(labels.get(name) ?? name)}</span>`)
-    .join(' ');
-  // Labels alternate between three rows so that short phases do not overwrite each other.
-  const phases = input.phases.map(
-    (r, i) =>
-      `<line x1="${x(r.startedAt).toFixed(1)}" x2="${x(r.startedAt).toFixed(1)}" y1="${pad.top}" y2="${height - pad.bottom}" stroke="#999" stroke-dasharray="4 3"/>` +
-      `<text x="${(x(r.startedAt) + 3).toFixed(1)}" y="${pad.top + 11 + (i % 3) * 12}" font-size="10" fill="#333"${x(r.startedAt) > width * 0.75 ? ' text-anchor="end"' : ''}>${escape(r.name)}</text>`,
-  );
-  // Failed requests, one mark per 250 ms that had any, sized by how many.
-  const buckets = new Map<number, { count: number; errors: Set<string> }>();
-  for (const o of input.outcomes) {
-    if (o.ok) continue;
-    const key = Math.floor(o.at / 250) * 250;
-    const bucket = buckets.get(key) ?? { count: 0, errors: new Set<string>() };
-    bucket.count += 1;
-    bucket.errors.add(o.error ?? `HTTP ${o.status}`);
-    buckets.set(key, bucket);
-  }
-  const failures = [...buckets.entries()].map(
-    ([at, b]) =>
-      `<circle cx="${x(at + 125).toFixed(1)}" cy="${height - pad.bottom + 8}" r="${Math.min(7, 2 + Math.log2(b.count)).toFixed(1)}" fill="#d62728" class="failed"><title>${b.count} failed: ${escape([...b.errors].join('; '))}</title></circle>`,
-  );
-  const axis = [0, 0.5, 1].map(
-    (f) => `<text x="${pad.left - 6}" y="${y(peak * f) + 4}" font-size="10" text-anchor="end">${(peak * f).toFixed(0)}</text>`,
-  );
-  return {
-    legend,
-    svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">
-<rect x="${pad.left}" y="${pad.top}" width="${width - pad.left - pad.right}" height="${height - pad.top - pad.bottom}" fill="#fafafa" stroke="#ddd"/>
-${axis.join('\n')}
-${phases.join('\n')}
-${lines.join('\n')}
-${failures.join('\n')}
-<text x="${width / 2}" y="${height - 5}" font-size="11" text-anchor="middle">seconds since start (${((end - input.startedAt) / 1000).toFixed(0)} s in all)</text>
-</svg>`,
-  };
 }
 
 /** The phases' results as an HTML table; with more than the default service, each service's over the run below it. */
@@ -370,7 +270,8 @@ export function htmlReport(input: ReportInput): string {
 <style>${pageStyle}</style>
 </head><body>
 <h1>${escape(input.title)}</h1>
-<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second, stacked by server (from HAProxy's counters); dashed lines: phases; red dots: failed requests. \
+<p>${escape(input.label)} — ${new Date(input.startedAt).toISOString()}. Requests per second, stacked by server: above as the users saw them (the server that answered each of the load's \
+requests), below from HAProxy's counters (they start again at 0 in each new HAProxy process); dashed lines: phases; red dots: failed requests. \
 Sessions: users with their own cookie jar (stickiness on); a new session is one whose <code>sessionViews</code> did not grow.</p>
 <p>${legend}</p>
 ${svg}

@@ -14,6 +14,8 @@ import { INITIAL_WEBAPPS, scenarioFor, type DemoService, type Failover, type Pha
  */
 const STICKY_USERS = 12;
 const VISIT_MS = 2000;
+/** The demo's load on its default service: anonymous clients (keep-alive, and a connection per request) and sticky users. */
+export const DEMO_LOAD = { keepAlive: 4, newConnection: 2, stickyUsers: STICKY_USERS, visitMs: VISIT_MS, pauseMs: 2 } as const;
 /** The api service's clients (anonymous: its servers keep no session the demo follows). */
 const API_CLIENTS = { keepAlive: 2, newConnection: 1 };
 
@@ -98,6 +100,11 @@ async function perform(
       await driver.restartHaproxy();
       await driver.waitConverged();
       return { detail: '' };
+    case 'rolling-update': {
+      if (!driver.rollingUpdate) throw new Error('this driver has no rolling update');
+      const { replaced, ...timing } = await driver.rollingUpdate();
+      return { detail: `${replaced} tasks replaced`, ...timing };
+    }
     case 'kill-balancer': {
       const f = await failover(driver, load);
       return { detail: `${f.from} → ${f.to}, served again in ${f.servedMs ?? '-'} ms`, failover: f };
@@ -160,21 +167,14 @@ export function startView({ driver, monitor, startedAt, phases, load, write, tty
 }
 
 export async function runDemo({ driver, holdMs, write, tty, live, apis = 0 }: DemoOptions): Promise<DemoRun> {
-  const scenario = scenarioFor(apis);
+  const scenario = scenarioFor(apis, driver.rollingUpdate !== undefined);
   const backends = new Map<DemoService, string>([['web', DEFAULT_BACKEND], ...(apis > 0 ? [['api', API_BACKEND] as const] : [])]);
   await driver.up(INITIAL_WEBAPPS, apis);
   const startedAt = Date.now();
   const monitor = new Monitor(driver.runtimeUrl, [...backends.values()]);
   monitor.start();
   const others = apis > 0 ? [{ service: 'api' as const, host: API_HOST, ...API_CLIENTS }] : [];
-  const load = startLoad(driver.frontendUrl, {
-    keepAlive: 4,
-    newConnection: 2,
-    stickyUsers: STICKY_USERS,
-    visitMs: VISIT_MS,
-    pauseMs: 2,
-    others,
-  });
+  const load = startLoad(driver.frontendUrl, { ...DEMO_LOAD, others });
   const phases: PhaseMark[] = [];
   const stopView = startView({ driver, monitor, startedAt, phases, load, write, tty, ...(live ? { live } : {}) });
 

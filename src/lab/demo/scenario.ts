@@ -1,11 +1,7 @@
 /** The demo's scripted scenario (pure data): what happens, and which phases must lose nothing. */
-import type { Sessions, Window } from './load.js';
+import type { DemoService, ServiceWindow, Sessions, Window } from './load.js';
 
-/**
- * The demo's services: `web`, the default backend's web servers (any Host), and, with `--apis N`, `api`,
- * the second service's backend (members tagged service=api, reached with `Host: api.localhost`).
- */
-export type DemoService = 'web' | 'api';
+export type { DemoService } from './load.js';
 
 export type DemoStep =
   | { kind: 'steady' }
@@ -14,7 +10,8 @@ export type DemoStep =
   | { kind: 'restart-agent' }
   | { kind: 'reload-haproxy' }
   | { kind: 'restart-haproxy' }
-  | { kind: 'kill-balancer' };
+  | { kind: 'kill-balancer' }
+  | { kind: 'rolling-update' };
 
 export interface Phase {
   name: string;
@@ -45,13 +42,22 @@ export const scenario: readonly Phase[] = [
   { name: 'SIGKILL the active balancer', step: { kind: 'kill-balancer' }, graceful: false, keepsSessions: true, newHaproxy: true },
 ];
 
+/** A rolling update of the web servers (Swarm's `docker service update --force`): each old one drains and leaves. */
+export const ROLLING_UPDATE: Phase = {
+  name: 'rolling update of the web servers',
+  step: { kind: 'rolling-update' },
+  graceful: true,
+  keepsSessions: false,
+};
+
 /**
  * The scenario with `apis` api servers at the start (none: the scenario above): after the web servers' scale phases,
  * api scaled out by 2 and back, each on its own, while the load goes on to both. The sticky users are the web
  * servers' (the web app keeps sessions in memory), so no session is lost when api servers leave.
+ * With `rollingUpdate` (a driver that has one), a rolling update of the web servers follows the scale phases.
  */
-export function scenarioFor(apis: number): readonly Phase[] {
-  if (apis === 0) return scenario;
+export function scenarioFor(apis: number, rollingUpdate = false): readonly Phase[] {
+  if (apis === 0 && !rollingUpdate) return scenario;
   const at = scenario.findIndex((p) => p.name === 'scale 2 → 4') + 1;
   const api = (from: number, to: number): Phase => ({
     name: `scale api ${from} → ${to}`,
@@ -59,16 +65,8 @@ export function scenarioFor(apis: number): readonly Phase[] {
     graceful: true,
     keepsSessions: true,
   });
-  return [...scenario.slice(0, at), api(apis, apis + 2), api(apis + 2, apis), ...scenario.slice(at)];
-}
-
-/** One service's requests in a phase, and its backend's servers in HAProxy at the phase's end. */
-export interface ServiceWindow extends Window {
-  service: DemoService;
-  backend: string;
-  servers: number;
-  /** Answered by a server HAProxy lists in another service's backend (never in this one's). */
-  misrouted: number;
+  const apiPhases = apis > 0 ? [api(apis, apis + 2), api(apis + 2, apis)] : [];
+  return [...scenario.slice(0, at), ...apiPhases, ...(rollingUpdate ? [ROLLING_UPDATE] : []), ...scenario.slice(at)];
 }
 
 /** A failover: the active balancer's node killed, and when the load was served again through another. */

@@ -277,4 +277,38 @@ describe('SerfMembership', () => {
     expect(logged).toContain('member.malformed');
     membership.close();
   });
+  it('when Serf cannot be read, emits nothing (the last good list stands) and says once since when; a list read ends it', async () => {
+    const lines: Array<[string, Record<string, unknown>]> = [];
+    const record = (event: string, fields: Record<string, unknown> = {}) => void lines.push([event, fields]);
+    let now = Date.parse('2026-12-07T02:00:00Z');
+    const { cluster, sessions, lists, membership } = setup({
+      log: {
+        debug: () => {},
+        info: record,
+        warn: record,
+        error: record,
+        child: () => {
+          throw new Error('unused');
+        },
+      },
+      now: () => now,
+      reconnectStrategy: () => 1_000,
+    });
+    membership.start();
+    await vi.advanceTimersByTimeAsync(0);
+    now += 5_000;
+    cluster.failList = true;
+    await vi.advanceTimersByTimeAsync(10_000); // a resync that fails
+    sessions[0]!.drop();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(lists).toHaveLength(1);
+    const stale = lines.filter(([event]) => event === 'membership.stale');
+    expect(stale).toEqual([['membership.stale', expect.objectContaining({ since: '2026-12-07T02:00:00.000Z', why: 'list failed' })]]);
+    cluster.failList = false;
+    now += 30_000;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(lists.length).toBeGreaterThan(1);
+    expect(lines.find(([event]) => event === 'membership.fresh')?.[1]).toEqual({ staleMs: 35_000 });
+    membership.close();
+  });
 });

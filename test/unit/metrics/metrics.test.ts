@@ -78,6 +78,25 @@ describe('metrics', () => {
     expect(registry.get('ha_agent_serf_connected')).toBe(0);
   });
 
+  it('tracks failing first checks by backend/server until one passes or its member leaves during the wait', () => {
+    const registry = new Registry();
+    const health: Health = { runtime: true, serf: true, configError: undefined, foreign: undefined, stale: undefined };
+    const nodes = withFields(observe(silentLogger, registry, health), { backend: 'nodes' });
+    const failing = { check: 'L7STS 404', message: '404 on /health: is --health-path right?' };
+    nodes.warn('check.failing', { server: 'web-1', ...failing });
+    nodes.warn('check.failing', { server: 'web-2', check: 'L4CON', message: 'connection refused' });
+    nodes.warn('check.timeout', { server: 'web-1', ...failing }); // rolled back, retried: still failing
+    expect([...health.failingChecks!]).toEqual([
+      ['nodes/web-1', 'L7STS 404: 404 on /health: is --health-path right?'],
+      ['nodes/web-2', 'L4CON: connection refused'],
+    ]);
+    expect(registry.get('ha_agent_checks_failing')).toBe(2);
+    nodes.info('check.passed', { server: 'web-2' });
+    nodes.info('check.abandoned', { server: 'web-1' });
+    expect(health.failingChecks!.size).toBe(0);
+    expect(registry.get('ha_agent_checks_failing')).toBe(0);
+  });
+
   it("tracks another deployment's HAProxy and stale boot settings until a check clears them", () => {
     const registry = new Registry();
     const health: Health = { runtime: true, serf: true, configError: undefined, foreign: undefined, stale: undefined };

@@ -155,6 +155,54 @@ describe('applyAction', () => {
     expect(haproxy.servers.size).toBe(0);
     expect(haproxy.sent.slice(2)).toEqual(['set server nodes/web-1 state maint', 'del server nodes/web-1']);
   });
+
+  it('names a failing first check at once, again when it fails otherwise, and in the timeout', async () => {
+    const haproxy = new FakeHaproxy();
+    const { log, events } = recordLogs();
+    haproxy.failures.set('10.0.0.1:3000', { status: 'L4CON', code: '', number: 8 }); // the app is not listening yet
+    const health = () => ({ path: '/health', setting: '--health-path' });
+    const outcome = applyAction(context(haproxy, { log, checkTimeoutMs: 2_000, health }), join);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(events('check.failing')).toMatchObject([
+      {
+        level: 'warn',
+        server: 'web-1',
+        check: 'L4CON',
+        path: '/health',
+        message: expect.stringContaining('connection refused at 10.0.0.1:3000'),
+      },
+    ]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(events('check.failing')).toHaveLength(1); // the same failure is said once
+    haproxy.failures.set('10.0.0.1:3000', { status: 'L7STS', code: '404', number: 17 }); // it listens, without /health
+    await vi.advanceTimersByTimeAsync(100);
+    expect(events('check.failing')[1]).toMatchObject({ check: 'L7STS 404', message: '404 on /health: is --health-path right?' });
+    expect(events('check.timeout')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await outcome).toBe('rolled-back');
+    expect(events('check.timeout')).toMatchObject([
+      { level: 'warn', check: 'L7STS 404', message: '404 on /health: is --health-path right?' },
+    ]);
+  });
+});
+
+it('HAProxy 2.6: never sends del while show sess lists a stream on the server (shutdown sessions only marks them)', async () => {
+  const haproxy = new FakeHaproxy();
+  haproxy.boot('web-1', '10.0.0.1', 3000);
+  const web1 = haproxy.servers.get('web-1')!;
+  haproxy.afterCommand = (text) => {
+    if (text.startsWith('shutdown sessions')) web1.streams = 1; // killed, but not gone yet
+  };
+  const { log, events } = recordLogs();
+  const outcome = applyAction(context(haproxy, { log }), remove);
+  await vi.advanceTimersByTimeAsync(4_500);
+  expect(haproxy.sent).not.toContain('del server nodes/web-1');
+  expect(events('wait-removable.failed')[0]).toMatchObject({ server: 'web-1', streams: 1 });
+  haproxy.afterCommand = undefined;
+  web1.streams = 0;
+  await vi.advanceTimersByTimeAsync(2_500);
+  expect(await outcome).toBe('done');
+  expect(haproxy.sent.at(-1)).toBe('del server nodes/web-1');
 });
 
 describe('applyAction: a drain', () => {
@@ -245,5 +293,45 @@ describe('applyAction: a drain', () => {
     expect(await outcome).toBe('done');
     expect(events('inflight.timeout')).toMatchObject([{ server: 'web-1', sessions: 1 }]);
     expect(haproxy.sent.slice(2)).toEqual(['shutdown sessions server nodes/web-1', 'del server nodes/web-1']);
+  });
+
+  it('HAProxy 2.6: waits in maint until no stream points to the server (show sess), so shutdown sessions kills none', async () => {
+    const { haproxy, web1, outcome, events } = setup();
+    haproxy.afterCommand = (text) => {
+      if (text === MAINT) web1.streams = 2; // requests in the connect-retry turn-around: no session, no queue
+    };
+    await vi.advanceTimersByTimeAsync(800);
+    expect(haproxy.sent).toEqual([DRAIN, MAINT]);
+    web1.streams = 0; // redispatched to another server
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await outcome).toBe('done');
+    expect(haproxy.sent.slice(2)).toEqual(['shutdown sessions server nodes/web-1', 'del server nodes/web-1']);
+    expect(events('inflight.timeout')).toEqual([]);
+  });
+
+  it('HAProxy 2.6: streams that never go are waited for up to the drain timeout, then cut before del', async () => {
+    const { haproxy, web1, outcome, events } = setup({ drainTimeoutMs: 3_000 });
+    haproxy.afterCommand = (text) => {
+      if (text === MAINT) web1.streams = 1;
+    };
+    await vi.advanceTimersByTimeAsync(2_900);
+    expect(haproxy.sent).toEqual([DRAIN, MAINT]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await outcome).toBe('done');
+    expect(events('inflight.timeout')).toMatchObject([{ server: 'web-1', streams: 1 }]);
+    expect(haproxy.sent.slice(2)).toEqual(['shutdown sessions server nodes/web-1', 'del server nodes/web-1']);
+  });
+
+  it('HAProxy 3.0: asks HAProxy to wait until the server is removable, before shutdown sessions and before del', async () => {
+    const { haproxy, outcome } = setup({ drainTimeoutMs: 5_000 });
+    haproxy.version = '3.0.11-1';
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await outcome).toBe('done');
+    expect(haproxy.sent.slice(2)).toEqual([
+      expect.stringMatching(/^wait \d+ srv-removable nodes\/web-1$/),
+      'shutdown sessions server nodes/web-1',
+      'wait 2000 srv-removable nodes/web-1',
+      'del server nodes/web-1',
+    ]);
   });
 });

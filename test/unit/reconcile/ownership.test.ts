@@ -37,6 +37,7 @@ function check(
   client: ReturnType<typeof fakeClient>,
   log: Logger,
   recorded: BootSettings | undefined = { 'backend.healthPath': '/health' },
+  probeNextBoot?: () => Promise<{ failing: string[]; lost: string[] }>,
 ) {
   return new OwnershipCheck({
     client,
@@ -44,6 +45,8 @@ function check(
     settings,
     recorded: async () => recorded,
     apply: applyHint('/x.cfg'),
+    configOut: '/x.cfg',
+    ...(probeNextBoot ? { probeNextBoot } : {}),
     log,
   });
 }
@@ -103,10 +106,49 @@ describe('OwnershipCheck', () => {
           address: 'tcp://127.0.0.1:9999',
           pid: 100,
           changes: ['backend.healthPath: /health → /'],
+          nextBoot: expect.stringMatching(
+            /^HAProxy's next boot reads \/x\.cfg and uses backend\.healthPath \/: .*s6.* checks nothing first$/,
+          ),
           apply: expect.stringContaining('ha-agent reload'),
         },
       },
     ]);
+  });
+
+  it('says what the next boot would do to the servers UP now when a check setting changed', async () => {
+    const client = fakeClient();
+    const { lines, log } = recorder();
+    let probed = 0;
+    const failing = ['nodes: GET / expecting status 200 fails on 1 of 1 servers UP now: web-1 (127.0.0.2:3000 answered 404)'];
+    const ownership = check(client, log, undefined, async () => {
+      probed += 1;
+      return { failing, lost: ['nodes'] };
+    });
+    client.description = 'ha-agent deployment=ha-b settings=cccccccccccc';
+    expect(await ownership.allows()).toBe(true);
+    // Unrecorded old values name only fingerprints: the template or a check may have changed, so it is tried.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(probed).toBe(1);
+    expect(lines.find((l) => l.event === 'config.next-boot')).toEqual({
+      level: 'warn',
+      event: 'config.next-boot',
+      fields: { pid: 100, failing, lost: ['nodes'], what: expect.stringContaining('would put every server of nodes DOWN') },
+    });
+  });
+
+  it('tries no check when only a setting outside the checks changed', async () => {
+    const client = fakeClient();
+    const { lines, log } = recorder();
+    let probed = 0;
+    const ownership = check(client, log, { 'backend.healthPath': '/', 'frontend.bind': '*:81' }, async () => {
+      probed += 1;
+      return { failing: [], lost: [] };
+    });
+    client.description = 'ha-agent deployment=ha-b settings=cccccccccccc';
+    expect(await ownership.allows()).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.some((l) => l.event === 'config.stale')).toBe(true);
+    expect(probed).toBe(0);
   });
 
   it('changes nothing while HAProxy cannot be asked', async () => {

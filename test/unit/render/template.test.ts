@@ -47,8 +47,9 @@ describe.each(renderers)('haproxy.cfg template, %s', (_name, render) => {
     const text = render(model);
     for (const line of [
       'retries 3',
-      'option redispatch',
+      'option redispatch 1',
       'retry-on conn-failure empty-response',
+      'http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }',
       'hard-stop-after',
       'option httpchk GET /health',
     ]) {

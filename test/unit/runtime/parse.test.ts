@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, CHECK_RESULT, parseInfo, parseServersState, parseStat, splitAddress } from '../../../src/runtime/parse.js';
+import { ADMIN, CHECK_RESULT, parseInfo, parseServersState, parseStat, splitAddress, streamsOnServer } from '../../../src/runtime/parse.js';
 import { answerTo, haproxyTranscript } from '../../helpers/fixtures.js';
 import {
   parseAclEntries,
@@ -188,5 +188,23 @@ describe('parseBackendList', () => {
   it("reads `show backend`'s names (HAProxy 2.6.12's answer)", () => {
     expect(parseBackendList('# name\nnodes\nbe_a\nbe_b\n')).toEqual(['nodes', 'be_a', 'be_b']);
     expect(parseBackendList('# name\n')).toEqual([]);
+  });
+});
+
+describe('streamsOnServer', () => {
+  // The line format of HAProxy 2.6's `show sess` (src/stream.c): ` src=… fe=… be=… srv=… ts=…`.
+  const sess = [
+    '0x55d0c8a1f000: proto=tcpv4 src=127.0.0.1:40512 fe=www be=nodes srv=web-1 ts=00 epoch=0x3 age=1s calls=4 rate=0 cpu=0 lat=0 rq[f=848000h,i=0,an=00h,rx=,wx=,ax=] rp[f=80048000h,i=0,an=00h,rx=,wx=,ax=] s0=[8,200008h,fd=23,ex=] s1=[8,10h,fd=-1,ex=] exp=988ms rc=0 c_exp=',
+    '0x55d0c8a2f000: proto=tcpv4 src=127.0.0.1:40514 fe=www be=nodes srv=web-10 ts=00 epoch=0x3 age=0s calls=2',
+    '0x55d0c8a3f000: proto=tcpv4 src=127.0.0.1:40516 fe=www be=nodes2 srv=web-1 ts=00 epoch=0x3 age=0s calls=2',
+    '0x55d0c8a4f000: proto=tcpv4 src=127.0.0.1:40518 fe=GLOBAL be=<NONE> srv=<none> ts=00 epoch=0x4 age=0s calls=1',
+    '',
+  ].join('\n');
+
+  it('counts the streams of that very backend and server, and no other', () => {
+    expect(streamsOnServer(sess, 'nodes', 'web-1')).toBe(1);
+    expect(streamsOnServer(sess, 'nodes', 'web-10')).toBe(1);
+    expect(streamsOnServer(sess, 'nodes', 'web-2')).toBe(0);
+    expect(streamsOnServer(sess, 'nodes2', 'web-1')).toBe(1);
   });
 });

@@ -23,6 +23,9 @@ describe("the lab's keepalived.conf", () => {
     expect(text).toContain('script "/app/ha/keepalived/check-balancer.sh http://127.0.0.1:80/health http://127.0.0.1:8404/;csv"');
     expect(text).toMatch(/track_file haproxy_down \{\s+file \/run\/lb1\/haproxy-down\s+weight 0\s+\}/);
     expect(text).toMatch(/track_script \{\s+balancer_ready\s+\}/);
+    // Adverts on time under load: the VRRP process is real-time, so a busy machine does not fake a dead holder.
+    expect(text).toMatch(/global_defs \{[^}]*vrrp_rt_priority \d+/);
+    expect(text).toMatch(/global_defs \{[^}]*vrrp_rlimit_rttime 200000\n/);
   });
 
   it('refuses values that would break out of the config (spaces, quotes, a bad address)', () => {

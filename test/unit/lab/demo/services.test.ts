@@ -54,6 +54,18 @@ describe('the demo with a second service', () => {
     ]);
   });
 
+  it('adds a graceful rolling update after the scale phases (api ones included) for a driver that has one (Swarm)', () => {
+    const names = scenarioFor(2, true).map((p) => p.name);
+    expect(names.slice(4, 8)).toEqual([
+      'scale api 2 → 4',
+      'scale api 4 → 2',
+      'rolling update of the web servers',
+      'SIGKILL one web server',
+    ]);
+    expect(scenarioFor(0, true).find((p) => p.step.kind === 'rolling-update')).toMatchObject({ graceful: true, keepsSessions: false });
+    expect(scenarioFor(0, true)).toHaveLength(scenario.length + 1);
+  });
+
   it("counts each service's requests, and as misrouted those answered by a server HAProxy lists under another backend", () => {
     const samples = [
       sample(0, [

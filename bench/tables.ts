@@ -1,0 +1,335 @@
+/**
+ * `npm run tables`: every figure table in docs/ (and README.md, where it has markers) generated from the
+ * recorded runs in bench/results/, between `<!-- table:NAME -->` and `<!-- /table -->`. A table shows
+ * the runs of the newest commit a bench was recorded on; a headline is the median of ≥ 5 runs with
+ * min–max, and a table over fewer runs says so. test/unit/tables.test.ts fails when a doc's table differs
+ * from what this makes from the files.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { spread } from './figures.js';
+import { resultsDir, type RunRecord } from './record.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+/** A headline needs this many runs. */
+export const HEADLINE_RUNS = 5;
+
+/** The runs of one bench recorded on its newest commit, oldest first. */
+export function records(bench: string, dir = resultsDir): RunRecord[] {
+  let files: string[];
+  try {
+    files = readdirSync(path.join(dir, bench)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const all = files
+    .map((f) => JSON.parse(readFileSync(path.join(dir, bench, f), 'utf8')) as RunRecord)
+    .sort((a, b) => a.started.localeCompare(b.started));
+  const newest = all.at(-1);
+  return newest ? all.filter((r) => r.commit === newest.commit) : [];
+}
+
+const median = (values: readonly number[]) => spread(values).median;
+const fmt = (value: number, digits = 0) =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
+
+/** "median (min–max)" of values, with thousands separators (figures.ts's spread; one value alone is shown as itself). */
+export function medianRange(values: readonly number[], digits = 0): string {
+  const s = spread(values);
+  if (s.n === 0) return '-';
+  if (s.n === 1) return fmt(s.median, digits);
+  return `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+}
+
+/** Across runs: the median of each run's median, with the min–max of those medians. */
+const acrossRuns = (runs: readonly RunRecord[], name: string, digits = 0) =>
+  medianRange(
+    runs.map((r) => median(r.samples[name] ?? [])),
+    digits,
+  );
+
+/** The runs that started with uncommitted changes, and which files (when the record lists them). */
+function uncommitted(runs: readonly RunRecord[]): string {
+  const dirty = runs.filter((r) => r.dirty);
+  if (dirty.length === 0) return '';
+  const files = [...new Set(dirty.flatMap((r) => r.dirtyFiles ?? ['(files not recorded)']))];
+  return ` (${dirty.length} of ${runs.length} started with uncommitted changes: ${files.join(', ')})`;
+}
+
+/** Which runs a table comes from: count, dates, commit, load and missing samples, under the table. */
+function context(runs: readonly RunRecord[], headline: boolean): string {
+  const first = runs[0]!;
+  const last = runs.at(-1)!;
+  const loads = runs.flatMap((r) => [r.loadStart[0] ?? Number.NaN, r.loadEnd[0] ?? Number.NaN]);
+  const missing: Record<string, number> = {};
+  for (const run of runs) for (const [name, n] of Object.entries(run.missing)) missing[name] = (missing[name] ?? 0) + n;
+  const missingText = Object.entries(missing).map(([name, n]) => `${name} ${n}`);
+  const count = `${runs.length} run${runs.length === 1 ? '' : 's'}`;
+  const kind = headline
+    ? runs.length >= HEADLINE_RUNS
+      ? ' (headline: median of the runs, min–max)'
+      : ` (fewer than ${HEADLINE_RUNS}: no headline)`
+    : '';
+  return (
+    `_${count}${kind}, ${first.started.slice(0, 16).replace('T', ' ')}–${last.ended.slice(11, 16)} UTC, ` +
+    `commit ${first.commit.slice(0, 7)}${uncommitted(runs)}, ${first.cpus} CPUs, ` +
+    `load average (1 min) ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}; ` +
+    `missing samples: ${missingText.length > 0 ? missingText.join(', ') : 'none'}. Files: bench/results/${first.bench}/._`
+  );
+}
+
+const table = (head: readonly string[], rows: ReadonlyArray<readonly string[]>) =>
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---|').join('')}`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+
+interface WayFacts {
+  way: string;
+  requests: number;
+  failed: number;
+  reloads: number;
+  streamsCut: number;
+  streams: number;
+  leavingStreams: number;
+  leavingStreamsCut: number;
+  peakProcesses: number;
+  peakRssMb: number;
+}
+
+function compare(runs: RunRecord[]): string {
+  const keys = ['agent', 'restart', 'soft', 'soft-x', 'seamless'].filter((key) => runs.some((r) => r.facts[key]));
+  const rows = keys.map((key) => {
+    const ran = runs.filter((r) => r.facts[key]);
+    const facts = ran.map((r) => r.facts[key] as WayFacts);
+    const sum = (pick: (f: WayFacts) => number) => facts.reduce((total, f) => total + pick(f), 0);
+    const per = (pick: (f: WayFacts) => number, digits = 0) => medianRange(facts.map(pick), digits);
+    const pair = (name: string, i: number) =>
+      medianRange(
+        ran.map((r) => r.samples[`${key} ${name}`]?.[i] ?? Number.NaN),
+        1,
+      );
+    return [
+      facts[0]!.way,
+      `${ran.length}`,
+      `${fmt(sum((f) => f.failed))} of ${fmt(sum((f) => f.requests))}`,
+      `${pair('steady p50 / p99 ms', 0)} / ${pair('steady p50 / p99 ms', 1)}`,
+      `${pair('change p50 / p99 ms', 0)} / ${pair('change p50 / p99 ms', 1)}`,
+      acrossRuns(ran, `${key} joinMs`),
+      acrossRuns(ran, `${key} leaveMs`),
+      acrossRuns(ran, `${key} leaveServingMs`),
+      acrossRuns(ran, `${key} actedMs`),
+      per((f) => f.reloads),
+      `${fmt(sum((f) => f.streamsCut))} of ${fmt(sum((f) => f.streams))}`,
+      `${fmt(sum((f) => f.leavingStreamsCut))} of ${fmt(sum((f) => f.leavingStreams))}; ${medianRange(
+        ran.flatMap((r) => r.samples[`${key} leavingStreamCutS`] ?? []),
+        1,
+      )}`,
+      `${per((f) => f.peakProcesses)} / ${per((f) => f.peakRssMb, 1)}`,
+    ];
+  });
+  const failed = runs.flatMap((r) => (r.facts.failures as string[] | undefined) ?? []);
+  return [
+    table(
+      [
+        'way',
+        'runs',
+        'failed requests (all runs)',
+        'p50 / p99 ms steady',
+        'p50 / p99 ms during changes',
+        'join → serving ms',
+        'stop → last request ms',
+        'stop → serving without it ms',
+        'stop → balancer acted ms',
+        'HAProxy processes started',
+        'long streams cut, on servers that stay',
+        '… on servers that leave: cut; stop → cut s',
+        'HAProxy processes / RSS MB at peak',
+      ],
+      rows,
+    ),
+    '',
+    ...(failed.length > 0 ? [`_Ways that failed in a run (left out above): ${failed.join('; ')}._`] : []),
+    context(runs, true),
+  ].join('\n');
+}
+
+/** One row per figure: across runs, the median of each run's median with min–max; one run: p50, p95, min–max of its samples. */
+function figures(runs: RunRecord[], names: readonly string[], digits = 0): string {
+  const one = runs.length === 1;
+  const rows = names.map((name) => {
+    if (!one) return [name, acrossRuns(runs, name, digits)];
+    const values = runs[0]!.samples[name] ?? [];
+    const s = spread(values);
+    return [name, fmt(s.median, digits), fmt(s.p95, digits), medianRange(values, digits), `${s.n}`];
+  });
+  const head = one ? ['ms', 'p50', 'p95', 'median (min–max)', 'samples'] : ['', `median (min–max) of ${runs.length} runs`];
+  return `${table(head, rows)}\n\n${context(runs, !one)}`;
+}
+
+function agentEvents(runs: RunRecord[]): string {
+  const facts = runs.map((r) => r.facts as { requests: number; failed: number; slowOnLeaving: number; slowFailed: number });
+  const f = facts.at(-1)!;
+  return [
+    figures(runs, Object.keys(runs[0]!.samples)),
+    `_Requests ${fmt(f.requests)}, failed ${fmt(f.failed)}; slow requests in flight on leaving servers ${f.slowOnLeaving}, slow requests failed ${f.slowFailed} (the newest run)._`,
+  ].join('\n');
+}
+
+function agentMass(runs: RunRecord[]): string {
+  // One record holds the runs (one sample a run): its samples are read as runs.
+  const run = runs.at(-1)!;
+  const rows = Object.entries(run.samples).map(([name, values]) => [
+    name,
+    medianRange(values, name.includes('Rss') || name.includes('Cpu') ? 1 : 0),
+    `${values.length}`,
+  ]);
+  const facts = run.facts as { succeededRuns: number; pollOffIdleCpuPercent: number | null };
+  return [
+    table(['figure (ms, MB, % of a core)', 'median (min–max) over the runs', 'runs'], rows),
+    '',
+    `_${String(facts.succeededRuns ?? 0)} of ${String(run.settings.runs)} runs succeeded; idle CPU with the poll off (--serf-poll 10m, 1 run): ${fmt(facts.pollOffIdleCpuPercent ?? Number.NaN, 2)} %._`,
+    context([run], false),
+  ].join('\n');
+}
+
+function runtime(runs: RunRecord[]): string {
+  const run = runs.at(-1)!;
+  const ways = Object.keys(run.samples)
+    .filter((n) => n.endsWith(' add ms'))
+    .map((n) => n.slice(0, -' add ms'.length));
+  const total = (way: string) =>
+    (run.samples[`${way} add ms`] ?? []).map((add, i) => add + (run.samples[`${way} del ms`]?.[i] ?? Number.NaN));
+  const base = median(total(ways[0]!));
+  const rows = ways.map((way) => [
+    way,
+    medianRange(run.samples[`${way} add ms`] ?? [], 1),
+    medianRange(run.samples[`${way} del ms`] ?? [], 1),
+    medianRange(total(way), 1),
+    `${fmt(base / median(total(way)), 1)}x`,
+  ]);
+  const downinters = run.settings.downinters as number[];
+  const checks = downinters.map((d) => [
+    `downinter ${d}`,
+    medianRange(run.samples[`downinter ${d} first check ms`] ?? [], 1),
+    fmt(run.samples[`downinter ${d} HAProxy CPU %`]?.[0] ?? Number.NaN, 1),
+  ]);
+  return [
+    table(['way', 'add ms', 'del ms', 'total ms', 'speed-up (medians)'], rows),
+    '',
+    table(
+      ['checks `inter 1000` and', '`enable health` → first check passed, ms', 'HAProxy CPU, 1,000 servers down, % of a core (1 window)'],
+      checks,
+    ),
+    '',
+    `_Add then delete ${String(run.settings.servers)} servers, ${String(run.settings.rounds)} rounds, median (min–max) of the rounds; first check: ${String(run.settings.checks)} samples each._`,
+    context([run], false),
+  ].join('\n');
+}
+
+function serfPoll(runs: RunRecord[]): string {
+  const run = runs.at(-1)!;
+  const windows = Object.keys(run.samples)
+    .filter((n) => n.endsWith(' CPU %'))
+    .map((n) => n.slice(0, -' CPU %'.length));
+  const rows = windows.map((w) => [
+    w,
+    fmt(run.samples[`${w} CPU %`]?.[0] ?? Number.NaN, 2),
+    fmt(run.samples[`${w} reads/s`]?.[0] ?? Number.NaN, 1),
+  ]);
+  return [
+    table(
+      [
+        `the Serf agent's CPU over ${Number(run.settings.idleMs) / 1000} s, ${String(run.settings.members)} members + 1`,
+        '% of a core',
+        'reads/s',
+      ],
+      rows,
+    ),
+    '',
+    context([run], false),
+  ].join('\n');
+}
+
+interface Phase {
+  stack: string;
+  phase: string;
+  requests: number;
+  failed: number;
+  seconds: number;
+  usersRequests: number;
+  usersFailed: number;
+  sessionsKept: number;
+  sessionsNew: number;
+}
+
+/** A compose run's failed tests: a run that did not pass is shown, never hidden. */
+const failedTests = (run: RunRecord) => {
+  const failed = run.facts.failedTests as string[] | undefined;
+  if (failed === undefined) return 'not recorded (a run made before the record listed them)';
+  return failed.length > 0 ? failed.join('; ') : 'none';
+};
+
+function compose(runs: RunRecord[]): string {
+  const run = runs.at(-1)!;
+  const phases = (run.facts.phases as Phase[] | undefined) ?? [];
+  const rows = phases.map((p) => [
+    p.stack,
+    p.phase,
+    fmt(p.requests),
+    fmt(p.failed),
+    fmt(p.seconds, 1),
+    `${fmt(p.usersRequests)} / ${fmt(p.usersFailed)}`,
+    `${p.sessionsKept} / ${p.sessionsNew}`,
+  ]);
+  const latencies = Object.entries(run.samples).map(([name, values]) => [name, medianRange(values), values.map((v) => fmt(v)).join(', ')]);
+  return [
+    table(['compose', 'phase', 'requests', 'failed', 'seconds', 'sticky users: requests / failed', 'sessions kept / new'], rows),
+    '',
+    ...(latencies.length > 0 ? [table(['one member, 5 times', 'median (min–max)', 'samples'], latencies), ''] : []),
+    `_Tests that failed in this run: ${failedTests(run)}._`,
+    context([run], false),
+  ].join('\n');
+}
+
+/** Every table by name: the bench it reads and how it is made. */
+export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) => string }> = {
+  compare: { bench: 'compare', make: compare },
+  'agent-events': { bench: 'agent-events', make: agentEvents },
+  'agent-mass': { bench: 'agent-mass', make: agentMass },
+  runtime: { bench: 'runtime', make: runtime },
+  'serf-poll': { bench: 'serf-poll', make: serfPoll },
+  compose: { bench: 'compose', make: compose },
+};
+
+/** A table made from the recorded runs, or a line saying none is recorded. */
+export function makeTable(name: string, dir = resultsDir): string {
+  const spec = TABLES[name];
+  if (!spec) throw new Error(`unknown table '${name}' (known: ${Object.keys(TABLES).join(', ')})`);
+  const runs = records(spec.bench, dir);
+  return runs.length > 0 ? spec.make(runs) : `_No run recorded in bench/results/${spec.bench}/._`;
+}
+
+/** A marked table: its opening line, its lines (none while empty), its closing line; never past its own close. */
+const MARKER = /(<!-- table:([\w-]+) -->\n)(?:(?!<!-- \/?table)[\s\S])*?(<!-- \/table -->)/g;
+
+/** The text with every marked table replaced by the one made from the files. */
+export function fillTables(text: string, dir = resultsDir): string {
+  return text.replace(MARKER, (_all, open: string, name: string, close: string) => `${open}${makeTable(name, dir)}\n${close}`);
+}
+
+/** The files whose tables are generated: README.md and docs/*.md. */
+export function documents(): string[] {
+  const docs = readdirSync(path.join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => path.join(root, 'docs', f));
+  return [path.join(root, 'README.md'), ...docs];
+}
+
+if (process.argv[1] === import.meta.filename) {
+  for (const file of documents()) {
+    const text = readFileSync(file, 'utf8');
+    const filled = fillTables(text);
+    if (filled !== text) {
+      writeFileSync(file, filled);
+      console.log(`tables written: ${path.relative(root, file)}`);
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * What the rendered haproxy.cfg retries when an app exits with a request in flight: a server that takes
+ * the request and closes (FIN) or resets (RST) the connection without a byte of answer, beside one that
+ * answers. Idempotent methods are sent again to the other server; a POST is never replayed. The host's
+ * HAProxy (2.6), or HAPROXY_BIN (the image's 3.0 through scripts/haproxy-from-image.sh).
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startHaproxy } from '../helpers/haproxy.js';
+import { freePort } from '../helpers/ports.js';
+import { stopAll } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
+import { RuntimeClient } from '../../src/runtime/client.js';
+
+afterAll(stopAll);
+
+const closers: Array<{ close: () => void }> = [];
+afterAll(() => closers.forEach((s) => s.close()));
+
+/** Answers its health checks; takes every other request and drops it. Counts what it took, by method. */
+async function dropping(how: 'fin' | 'rst', address: string): Promise<{ port: number; taken: Map<string, number> }> {
+  const taken = new Map<string, number>();
+  const server = net.createServer((socket) => {
+    socket.once('data', (chunk: Buffer) => {
+      const [method = '', path = ''] = chunk.toString().split(' ');
+      if (path === '/health') {
+        socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+        return;
+      }
+      taken.set(method, (taken.get(method) ?? 0) + 1);
+      if (how === 'rst') socket.resetAndDestroy();
+      else socket.end();
+    });
+    socket.on('error', () => {});
+  });
+  const port = await freePort(address);
+  await new Promise<void>((resolve) => server.listen(port, address, resolve));
+  closers.push(server);
+  return { port, taken };
+}
+
+async function answering(address: string): Promise<number> {
+  const server = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.end(request.url === '/health' ? '' : 'answered'));
+  });
+  const port = await freePort(address);
+  await new Promise<void>((resolve) => server.listen(port, address, resolve));
+  closers.push(server);
+  return port;
+}
+
+describe('retries of the rendered config', () => {
+  it.each(['fin', 'rst'] as const)(
+    'a request dropped with %s and no answer: GET and PUT are answered by the other server, a POST is not replayed',
+    async (how) => {
+      const drop = await dropping(how, '127.0.0.61');
+      const good = await answering('127.0.0.62');
+      const haproxy = await startHaproxy({
+        servers: [
+          { name: 'drops', address: '127.0.0.61', port: drop.port, weight: 100 },
+          { name: 'answers', address: '127.0.0.62', port: good, weight: 100 },
+        ],
+      });
+      const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
+      runtime.start();
+      try {
+        await waitFor('both servers UP', async () => (await runtime.stat(haproxy.backend)).every((s) => s.status.startsWith('UP')));
+        const results = new Map<string, string[]>();
+        for (const method of ['GET', 'PUT', 'POST']) {
+          for (let i = 0; i < 6; i += 1) {
+            const outcome = await fetch(haproxy.frontendUrl, { method, body: method === 'GET' ? undefined : 'x' }).then(
+              async (r) => `${r.status} ${await r.text()}`,
+              () => 'no answer',
+            );
+            results.set(method, [...(results.get(method) ?? []), outcome]);
+          }
+        }
+        // Round robin gave the dropping server some of each method: those were the ones retried (or not).
+        for (const method of ['GET', 'PUT', 'POST']) expect(drop.taken.get(method) ?? 0).toBeGreaterThan(0);
+        expect(results.get('GET')).toEqual(Array(6).fill('200 answered'));
+        expect(results.get('PUT')).toEqual(Array(6).fill('200 answered'));
+        const post = results.get('POST')!;
+        expect(post.filter((r) => r !== '200 answered')).toHaveLength(drop.taken.get('POST')!);
+      } finally {
+        await runtime.close();
+        await haproxy.process.stop('SIGKILL');
+      }
+    },
+  );
+});

@@ -137,6 +137,12 @@ export const logEvents = {
     fields: { type: 'the event type', members: 'the members it names' },
   },
   'serf.list-failed': { levels: ['warn'], means: 'listing the members failed', fields: { reason: 'why it listed', error } },
+  'serf.monitor-unavailable': {
+    levels: ['warn'],
+    means:
+      "Serf refused to stream its log (RPC `monitor`), which tells the agent of a change at once: for the rest of this connection it polls Serf's counters and leaving members every --serf-poll instead",
+    fields: { address: 'Serf RPC address', error },
+  },
   'serf.leaving-unavailable': {
     levels: ['warn'],
     means: "Serf cannot list leaving members (members-filtered); leaves are seen by Serf's events",

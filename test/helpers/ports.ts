@@ -1,7 +1,7 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 
-/** A port the OS says is free on `host` right now. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+function freeTcpPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -11,4 +11,21 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+function udpFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    socket.unref();
+    socket.once('error', () => resolve(false));
+    socket.bind(port, host, () => socket.close(() => resolve(true)));
+  });
+}
+
+/** A port the OS says is free on `host` right now, for TCP and UDP alike (Serf binds both on its gossip port). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await freeTcpPort(host);
+    if (await udpFree(host, port)) return port;
+  }
 }

@@ -29,9 +29,13 @@ export interface CheckFailure {
   message: string;
 }
 
-/** A check that passed, or has not run yet: nothing to report. */
+/**
+ * A check that passed, or has not run yet: nothing to report. A wrong-status result with no HTTP status
+ * (`L7STS` with code 0, as `show stat` reports a server re-added a moment ago) is not one yet either.
+ */
 export function checkPassedOrPending(result: CheckResult): boolean {
-  return result.status === '' || result.status === 'INI' || result.status.endsWith('OK');
+  const noStatusYet = result.status === 'L7STS' && (result.code === '' || result.code === '0');
+  return result.status === '' || result.status === 'INI' || result.status.endsWith('OK') || noStatusYet;
 }
 
 /** A failed check's result in words: which path answered what, or why nothing answered, and what to look at. */

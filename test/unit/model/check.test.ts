@@ -62,6 +62,9 @@ describe('describeCheckFailure: which path answered what, as show stat reports i
   it('has nothing to report for a passing or pending check', () => {
     for (const status of ['', 'INI', 'L7OK', 'L4OK', 'L6OK'])
       expect(checkPassedOrPending({ status, code: '', description: '' })).toBe(true);
+    // A server re-added a moment ago: `show stat` says L7STS before any answer came.
+    expect(checkPassedOrPending({ status: 'L7STS', code: '0', description: '' })).toBe(true);
+    expect(checkPassedOrPending({ status: 'L7STS', code: '404', description: '' })).toBe(false);
   });
 });
 

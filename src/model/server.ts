@@ -42,12 +42,20 @@ export const defaultServerPolicy: ServerPolicy = {
   pool: { maxConn: -1, purgeDelay: 5000 },
 };
 
+/**
+ * A server whose app has exited refuses connections until the agent or `fall` checks take it out; meanwhile a
+ * request's retries (redispatched) may meet it, or another such server, every time. Marked down at its first
+ * refused or timed-out connection, it is out of the rotation before the request's next try. A live server
+ * that misses one connection is back after one passing check (`rise`, `downinter` later).
+ */
+const MARK_DOWN_ON_CONNECT_ERROR = 'observe layer4 error-limit 1 on-error mark-down';
+
 /** The keywords after the address, identical on `add server` and in the rendered config's `server` lines. */
 export function serverKeywords(serverWeight: number, policy: ServerPolicy): string {
   const { check, pool, slowstartMs } = policy;
   const timing = `inter ${check.inter} fastinter ${check.fastinter} downinter ${check.downinter} rise ${check.rise} fall ${check.fall}`;
   const slowstart = slowstartMs === undefined ? '' : ` slowstart ${slowstartMs}`;
-  return `check ${timing} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}${slowstart}`;
+  return `check ${timing} ${MARK_DOWN_ON_CONNECT_ERROR} weight ${serverWeight} pool-max-conn ${pool.maxConn} pool-purge-delay ${pool.purgeDelay}${slowstart}`;
 }
 
 /** Brackets keep the port of an IPv6 literal unambiguous; the same form is valid in haproxy.cfg. */

@@ -96,7 +96,7 @@ describe('plan: every transition', () => {
     expect(text).toBe(
       [
         'join a (member is alive)',
-        '  add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 weight 100 ' +
+        '  add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 observe layer4 error-limit 1 on-error mark-down weight 100 ' +
           'pool-max-conn -1 pool-purge-delay 5000',
         '  enable health nodes/a',
         '  (wait for the first passing health check of nodes/a)',
@@ -224,7 +224,7 @@ describe('plan: convergence', () => {
       { kind: 'set-addr', address: '::1', port: 80 },
     ];
     expect(steps.map((s) => describeStep('nodes', 'a', s, defaultServerPolicy))).toEqual([
-      'add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 weight 100 ' +
+      'add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 observe layer4 error-limit 1 on-error mark-down weight 100 ' +
         'pool-max-conn -1 pool-purge-delay 5000',
       'enable health nodes/a',
       '(wait for the first passing health check of nodes/a)',

@@ -30,8 +30,8 @@ describe.each(renderers)('haproxy.cfg template, %s', (_name, render) => {
       .split('\n')
       .filter((l) => /^\s+server /.test(l));
     expect(lines).toEqual([
-      '    server web-1 172.18.0.3:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
-      '    server web-2 [fd00::2]:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 weight 5 pool-max-conn -1 pool-purge-delay 5000',
+      '    server web-1 172.18.0.3:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 observe layer4 error-limit 1 on-error mark-down weight 100 pool-max-conn -1 pool-purge-delay 5000',
+      '    server web-2 [fd00::2]:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 observe layer4 error-limit 1 on-error mark-down weight 5 pool-max-conn -1 pool-purge-delay 5000',
     ]);
   });
 

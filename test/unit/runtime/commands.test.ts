@@ -36,7 +36,7 @@ describe('command builder', () => {
   it('builds add server with every parameter explicit and never `enabled`', () => {
     const command = addServer('nodes', 'web-1', spec);
     expect(command.text).toBe(
-      'add server nodes/web-1 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000',
+      'add server nodes/web-1 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 observe layer4 error-limit 1 on-error mark-down weight 100 pool-max-conn -1 pool-purge-delay 5000',
     );
     expect(command.text).not.toMatch(/\benabled\b/);
     expect(command).toMatchObject({ mutation: true, responses: 1, expect: { kind: 'exact', text: 'New server registered.' } });
@@ -135,7 +135,7 @@ describe('command builder', () => {
           return;
         }
         expect(text).not.toMatch(/[;\r\n\0\t]/);
-        expect(text.split(' ')).toHaveLength(21);
+        expect(text.split(' ')).toHaveLength(27);
       }),
     );
   });

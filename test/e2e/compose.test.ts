@@ -3,7 +3,8 @@
  * webapp=3 --scale api=2`, then under continuous HTTP load through the published port: scale to 6, 1 and 4,
  * measure a member's join and leave latencies, `docker stop` a web container during a slow request,
  * `docker kill` one, restart `ha` — with Debian's docker-compose 1.29; then the scale phases again
- * with Compose v2 (scripts/compose-v2.sh: the CLI plugin, or Debian trixie's docker-compose 2.x).
+ * with Compose v2 (scripts/compose-v2.sh: the CLI plugin, or Debian trixie's docker-compose 2.x) and web
+ * apps that exit at once on SIGTERM and have no health route (WEBAPP_MODE=plain, as most users' apps).
  * Beside the load, sticky users (each with its own cookie jar; the stack turns stickiness on) keep their
  * session through the scale phases unless their server left.
  */
@@ -15,6 +16,8 @@ import { ComposeDriver } from '../../src/lab/demo/driver.js';
 import { once, openStream, percentile, startLoad, type Load } from '../../src/lab/demo/load.js';
 import { measurePhase, prepareEngine, publishedPorts, type PhaseFigures } from '../helpers/docker.js';
 import { waitFor } from '../helpers/wait.js';
+import { runScaleIn, scaleInDefaults } from '../helpers/scale-in.js';
+import { expectNoLoss } from '../helpers/scale-in-expect.js';
 import { addSamples, saveRecord, startRecord } from '../../bench/record.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -337,8 +340,20 @@ describe('Compose v1 (docker-compose 1.29): --scale, stop, kill and restart unde
   }, 240_000);
 });
 
-describe('Compose v2: the same scale phases under continuous load', () => {
-  beforeAll(() => stackUp('v2', composeV2, false), 300_000);
+// The web app as most apps are (#22): it exits at once on SIGTERM, dropping what is in flight, and has no
+// /health route. Scaling in must still lose nothing: HAProxy retries elsewhere (docs/leaving.md).
+describe('Compose v2, apps that exit at once (WEBAPP_MODE=plain, health path /): the same scale phases under continuous load', () => {
+  beforeAll(() => {
+    Object.assign(env, { WEBAPP_MODE: 'plain', HA_AGENT_HEALTH_PATH: '/' });
+    return stackUp('v2-plain', composeV2, false);
+  }, 300_000);
+
+  it("scale-in with apps that exit at once on the image's HAProxy (3.0) as a host process: no request failed, no crash", async () => {
+    const bin = (await sh('bash', ['scripts/haproxy-from-image.sh', `ha-agent/ha:${env.HA_AGENT_TAG ?? 'latest'}`])).trim();
+    const result = await runScaleIn({ ...scaleInDefaults, haproxyBin: bin });
+    expect(result.haproxyVersion).toMatch(/^3\./);
+    expectNoLoss(result);
+  }, 180_000);
   afterAll(stackDown, 300_000);
 
   it.each([6, 1, 4])('scales to %i with no failed request', scaleTo);

@@ -49,6 +49,8 @@ export async function startHaproxy(
     deployment?: string;
     /** The path the backend's checks ask (default /health): the agent's `--health-path` must match it. */
     healthPath?: string;
+    /** Another binary than `haproxyBin` (the image's 3.0 in the same run as the host's 2.6). */
+    bin?: string;
   } = {},
 ): Promise<TestHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-haproxy-'));
@@ -78,7 +80,7 @@ export async function startHaproxy(
   const tcpUrl = `tcp://127.0.0.1:${tcpPort}`;
   const launch = async () => {
     const args = options.masterWorker ? ['-W', '-db', '-S', masterSocket, '-f', configPath] : ['-db', '-f', configPath];
-    const started = start(haproxyBin, args);
+    const started = start(options.bin ?? haproxyBin, args);
     await waitFor('haproxy runtime API', async () => {
       const client = new RuntimeClient({ url: tcpUrl, connectTimeoutMs: 500 });
       try {

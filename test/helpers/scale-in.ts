@@ -23,6 +23,8 @@ export interface ScaleInOptions {
   plainClients: number;
   /** Where the members' addresses start: 127.0.<subnet>.10 and up. */
   subnet: number;
+  /** The HAProxy binary, when not `haproxyBin` (HAPROXY_BIN or the host's). */
+  haproxyBin?: string;
 }
 
 export const scaleInDefaults: ScaleInOptions = { servers: 8, rounds: 3, stickyUsers: 12, plainClients: 4, subnet: 41 };
@@ -118,7 +120,7 @@ export async function runScaleIn(options: ScaleInOptions = scaleInDefaults): Pro
   const clients: Client[] = [];
   const runtime: { client?: RuntimeClient } = {};
   try {
-    const haproxy = await startHaproxy({ sticky, healthPath: '/' });
+    const haproxy = await startHaproxy({ sticky, healthPath: '/', ...(options.haproxyBin ? { bin: options.haproxyBin } : {}) });
     const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' } });
     const agent = startAgent(
       agentArgs(haproxy, lb.rpc, [

@@ -289,6 +289,40 @@ function compose(runs: RunRecord[]): string {
   ].join('\n');
 }
 
+/** `npm run proof:scale-in`: one row per proof (one HAProxy binary, PROOF_RUNS runs of test/helpers/scale-in.ts). */
+function scaleIn(runs: RunRecord[]): string {
+  const total = (run: RunRecord, name: string) => (run.samples[name] ?? []).reduce((a, b) => a + b, 0);
+  const rows = runs.map((run) => {
+    const notCompleted = (run.facts.notCompleted as string[] | undefined)?.length ?? 0;
+    const completed = Number(run.facts.runs);
+    return [
+      String(run.facts.haproxyVersion),
+      `${completed} of ${completed + notCompleted}`,
+      fmt(total(run, 'requests')),
+      fmt(total(run, 'failed')),
+      fmt(total(run, 'crashed')),
+      `${fmt(total(run, 'retries'))} / ${fmt(total(run, 'redispatches'))}`,
+      medianRange(run.samples.removal_ms ?? []),
+    ];
+  });
+  return [
+    table(
+      [
+        'HAProxy',
+        'runs completed',
+        'requests',
+        'failed',
+        'crashes',
+        'retries / redispatches',
+        'stop → both servers deleted, ms: median (min–max)',
+      ],
+      rows,
+    ),
+    '',
+    context(runs, false),
+  ].join('\n');
+}
+
 /** Every table by name: the bench it reads and how it is made. */
 export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) => string }> = {
   compare: { bench: 'compare', make: compare },
@@ -297,6 +331,7 @@ export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) =
   runtime: { bench: 'runtime', make: runtime },
   'serf-poll': { bench: 'serf-poll', make: serfPoll },
   compose: { bench: 'compose', make: compose },
+  'scale-in': { bench: 'scale-in', make: scaleIn },
 };
 
 /** A table made from the recorded runs, or a line saying none is recorded. */

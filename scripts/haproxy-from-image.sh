@@ -16,5 +16,5 @@ root=$(dirname "$(readlink -f "$0")")
 exec "$root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$root/usr/lib/x86_64-linux-gnu" "$root/usr/sbin/haproxy" "$@"
 WRAPPER
 chmod +x "$out/haproxy"
-"$out/haproxy" -v | head -1 >&2
+"$out/haproxy" -v | sed -n 1p >&2   # sed reads to the end: head would make pipefail see SIGPIPE
 echo "$out/haproxy"

@@ -16,6 +16,7 @@ import { ComposeDriver } from '../../src/lab/demo/driver.js';
 import { once, openStream, percentile, startLoad, type Load } from '../../src/lab/demo/load.js';
 import { measurePhase, prepareEngine, publishedPorts, type PhaseFigures } from '../helpers/docker.js';
 import { waitFor } from '../helpers/wait.js';
+import { failureContext } from '../helpers/haproxy-log.js';
 import { runScaleIn, scaleInDefaults } from '../helpers/scale-in.js';
 import { expectNoLoss } from '../helpers/scale-in-expect.js';
 import { addSamples, saveRecord, startRecord } from '../../bench/record.js';
@@ -68,6 +69,11 @@ async function phase(name: string, action: () => Promise<void>): Promise<PhaseFi
   const { kept, renewed } = result.sessions;
   const sessions = `users: ${result.users.requests} requests, ${result.users.failed} failed, sessions kept ${kept}/${STICKY_USERS}, new ${renewed}`;
   report.push(`${stack} ${name.padEnd(44)} ${figures} ${result.errors.join('; ')} | ${sessions}`);
+  if (result.failed + result.users.failed > 0) {
+    const ha = (await compose('ps', '-q', 'ha')).trim();
+    const log = await sh('docker', ['logs', '--since', (result.from / 1000).toFixed(3), ha]).catch(() => '');
+    report.push(...failureContext(log));
+  }
   if (record)
     ((record.facts.phases ??= []) as object[]).push({
       stack,

@@ -11,6 +11,7 @@ import { raw } from '../../src/runtime/commands.js';
 import { agentArgs, startAgent } from './agent.js';
 import { startAppMember, type AppMember } from './cluster.js';
 import { startHaproxy } from './haproxy.js';
+import { unusualRequest } from './haproxy-log.js';
 import { stopAll } from './processes.js';
 import { startSerf } from './serf.js';
 import { waitFor } from './wait.js';
@@ -50,7 +51,7 @@ export interface ScaleInResult {
   /** The backend's counters at the end: connection retries and redispatches (HAProxy's wretr, wredis). */
   retries: number;
   redispatches: number;
-  /** HAProxy's log lines of requests not answered 200 (httplog; its newest 200 KB of output): what failed, and why. */
+  /** HAProxy's log lines of requests not answered 200 or cut short (httplog; its newest 200 KB of output): what failed, and why. */
   haproxyLog: string[];
   /** The agent's removal log lines that say a wait ran out (`inflight.timeout`, `wait-removable.failed`). */
   waitsRunOut: number;
@@ -178,11 +179,7 @@ export async function runScaleIn(options: ScaleInOptions = scaleInDefaults): Pro
       removalMs,
       retries,
       redispatches,
-      haproxyLog: haproxy.process
-        .output()
-        .split('\n')
-        .filter((line) => / www nodes\//.test(line) && !/ 200 \d+ /.test(line))
-        .slice(0, 20),
+      haproxyLog: haproxy.process.output().split('\n').filter(unusualRequest).slice(0, 20),
       waitsRunOut: agent.logs().filter((l) => l.event === 'inflight.timeout' || l.event === 'wait-removable.failed').length,
     };
 

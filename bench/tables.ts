@@ -323,6 +323,34 @@ function scaleIn(runs: RunRecord[]): string {
   ].join('\n');
 }
 
+/** `npm run bench:swarm`: per phase, over the runs of its newest record (each record holds BENCH_RUNS deploys). */
+function swarm(runs: RunRecord[]): string {
+  const run = runs.at(-1)!;
+  const requests = (run.facts.requestsPerPhase ?? {}) as Record<string, number[]>;
+  const deploy = run.samples['deploy → serving (s)'] ?? [];
+  const rows = Object.keys(requests).map((phase) => {
+    const failed = run.samples[`${phase}: failed requests`] ?? [];
+    return [
+      phase,
+      String(failed.length),
+      medianRange(run.samples[`${phase}: converged (s)`] ?? [], 1),
+      medianRange(failed),
+      fmt(failed.reduce((a, b) => a + b, 0)),
+      medianRange(requests[phase] ?? []),
+    ];
+  });
+  return [
+    `Deploy → serving: ${medianRange(deploy, 1)} s over ${deploy.length} deploys.`,
+    '',
+    table(
+      ['phase', 'runs', 'command → HAProxy holds exactly the running tasks, s', 'failed requests', 'failed, all runs', 'requests'],
+      rows,
+    ),
+    '',
+    context([run], deploy.length >= HEADLINE_RUNS),
+  ].join('\n');
+}
+
 /** Every table by name: the bench it reads and how it is made. */
 export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) => string }> = {
   compare: { bench: 'compare', make: compare },
@@ -332,6 +360,7 @@ export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) =
   'serf-poll': { bench: 'serf-poll', make: serfPoll },
   compose: { bench: 'compose', make: compose },
   'scale-in': { bench: 'scale-in', make: scaleIn },
+  swarm: { bench: 'swarm', make: swarm },
 };
 
 /** A table made from the recorded runs, or a line saying none is recorded. */

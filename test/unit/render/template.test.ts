@@ -46,7 +46,7 @@ describe.each(renderers)('haproxy.cfg template, %s', (_name, render) => {
   it('carries the protective backend defaults', () => {
     const text = render(model);
     for (const line of [
-      'retries 3',
+      'retries 6',
       'option redispatch 1',
       'retry-on conn-failure empty-response',
       'http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }',

@@ -56,17 +56,17 @@ function uncommitted(runs: readonly RunRecord[]): string {
   return ` (${dirty.length} of ${runs.length} started with uncommitted changes: ${files.join(', ')})`;
 }
 
-/** Which runs a table comes from: count, dates, commit, load and missing samples, under the table. */
-function context(runs: readonly RunRecord[], headline: boolean): string {
+/** Which runs a table comes from: count (`runCount` when one record holds several runs), dates, commit, load and missing samples, under the table. */
+function context(runs: readonly RunRecord[], headline: boolean, runCount = runs.length): string {
   const first = runs[0]!;
   const last = runs.at(-1)!;
   const loads = runs.flatMap((r) => [r.loadStart[0] ?? Number.NaN, r.loadEnd[0] ?? Number.NaN]);
   const missing: Record<string, number> = {};
   for (const run of runs) for (const [name, n] of Object.entries(run.missing)) missing[name] = (missing[name] ?? 0) + n;
   const missingText = Object.entries(missing).map(([name, n]) => `${name} ${n}`);
-  const count = `${runs.length} run${runs.length === 1 ? '' : 's'}`;
+  const count = `${runCount} run${runCount === 1 ? '' : 's'}`;
   const kind = headline
-    ? runs.length >= HEADLINE_RUNS
+    ? runCount >= HEADLINE_RUNS
       ? ' (headline: median of the runs, min–max)'
       : ` (fewer than ${HEADLINE_RUNS}: no headline)`
     : '';
@@ -347,7 +347,7 @@ function swarm(runs: RunRecord[]): string {
       rows,
     ),
     '',
-    context([run], deploy.length >= HEADLINE_RUNS),
+    context([run], true, deploy.length),
   ].join('\n');
 }
 

@@ -32,6 +32,15 @@ const LB_LABEL = 'lb=true';
 /** How often a node loss polls the balancers' HAProxy for the lost node's servers. */
 const POLL_MS = 200;
 
+/** A node lost: its servers, and from the loss to all of them DOWN, out of every balancer's HAProxy, and replaced. */
+export interface NodeLoss extends NodeStep {
+  node: string;
+  servers: number;
+  downMs: number;
+  outMs: number;
+  replacedMs: number;
+}
+
 export interface PlacedTask {
   id: string;
   host: string;
@@ -167,7 +176,7 @@ export class NodesDriver extends SwarmDriver {
    * Node 1 lost (link down, every process killed): when its servers were all DOWN in every live balancer's HAProxy,
    * when they were out of it, and when Swarm's replacements served (HAProxy holding exactly the running tasks).
    */
-  async loseNode(): Promise<NodeStep> {
+  async loseNode(): Promise<NodeLoss> {
     const node = this.swarm.nodes[0]!.name;
     const [web, api] = [await this.placed('web'), await this.placed('api')];
     const lost = [...web, ...api].filter((t) => t.node === node).map((t) => t.host);
@@ -176,12 +185,16 @@ export class NodesDriver extends SwarmDriver {
     const { downAt, outAt } = await this.watchServers(lost, 120_000);
     await this.waitConverged(180_000, web.length, api.length);
     const convergedAt = Date.now();
+    const [downMs, outMs, replacedMs] = [downAt - changedAt, outAt - changedAt, convergedAt - changedAt];
     return {
-      detail:
-        `${node}: ${lost.length} servers, DOWN in ${seconds(downAt - changedAt)}, out of HAProxy in ${seconds(outAt - changedAt)}, ` +
-        `replaced in ${seconds(convergedAt - changedAt)}`,
+      detail: `${node}: ${lost.length} servers, DOWN in ${seconds(downMs)}, out of HAProxy in ${seconds(outMs)}, replaced in ${seconds(replacedMs)}`,
       changedAt,
       convergedAt,
+      node,
+      servers: lost.length,
+      downMs,
+      outMs,
+      replacedMs,
     };
   }
 

@@ -8,7 +8,8 @@
  * (failover time and requests lost, bounded). Afterwards nothing the lab made is left: asserted.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { addSamples, saveRecord, startRecord } from '../../bench/record.js';
 import { startLoad, type Load } from '../../src/lab/demo/load.js';
 import { NodesDriver, type NodeLoss } from '../../src/lab/demo/nodes-driver.js';
 import { BALANCER_LOSS_MAX_FAILED, NODE_LOSS_MAX_FAILED } from '../../src/lab/demo/scenario.js';
@@ -26,6 +27,19 @@ const NET = '10.235.0';
 const MEMBERS_OUT_MS = 60_000;
 /** From SIGKILL of the VIP holder's node to the VIP on the other balancer node. */
 const VIP_MOVE_MS = 5_000;
+
+/** HA_AGENT_RECORD=1: the phases' figures go to bench/results/swarm-nodes/ (docs/swarm.md's table is generated from them). */
+const record =
+  process.env.HA_AGENT_RECORD === '1'
+    ? startRecord('swarm-nodes', {
+        nodes: 3,
+        WEBAPP_GRACE_MS: 3000,
+        stickyUsers: STICKY_USERS,
+        load: '4 keep-alive + 2 new-connection clients',
+      })
+    : undefined;
+if (record) record.facts.failedTests = [];
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 let driver: NodesDriver;
 let load: Load;
@@ -51,6 +65,18 @@ async function haproxyProcess(): Promise<string> {
 
 async function phase(name: string, action: () => Promise<void>): Promise<PhaseFigures> {
   const result = await measurePhase(load, users, action);
+  if (record)
+    ((record.facts.phases ??= []) as unknown[]).push({
+      stack: '3 nodes',
+      phase: name,
+      requests: result.requests,
+      failed: result.failed,
+      seconds: result.seconds,
+      usersRequests: result.users.requests,
+      usersFailed: result.users.failed,
+      sessionsKept: result.sessions.kept,
+      sessionsNew: result.sessions.renewed,
+    });
   report.push(
     `${name.padEnd(70)} ${String(result.requests).padStart(7)} ${String(result.failed).padStart(5)} ${result.seconds.toFixed(1).padStart(6)} s ` +
       `${result.errors.join('; ')} | users: ${result.users.requests} requests, ${result.users.failed} failed`,
@@ -76,6 +102,11 @@ describeIfCan(
   () => {
     let haproxy: string;
 
+    // A recorded run says which tests failed: its figures are those of a run that did not pass.
+    beforeEach(({ onTestFailed, task }) => {
+      if (record) onTestFailed(() => void (record.facts.failedTests as string[]).push(task.name));
+    });
+
     beforeAll(async () => {
       const env: NodeJS.ProcessEnv = { ...process.env, HA_AGENT_TAG: process.env.HA_AGENT_TAG ?? 'latest', WEBAPP_GRACE_MS: '3000' };
       driver = new NodesDriver({ root, stack: 'haenodes', env, nodes: 3, prefix: PREFIX, net: NET });
@@ -83,6 +114,7 @@ describeIfCan(
       const started = Date.now();
       await driver.up(3, 0);
       report.push(`images built, 3 nodes, images loaded, swarm, stack deployed, VIP held: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (record) addSamples(record, 'build + nodes + images + swarm + deploy + VIP (s)', [seconds(Date.now() - started)]);
       load = startLoad(driver.frontendUrl);
       users = startLoad(driver.frontendUrl, { keepAlive: 0, newConnection: 0, stickyUsers: STICKY_USERS, pauseMs: 20 });
     }, 900_000);
@@ -92,6 +124,7 @@ describeIfCan(
       await users?.stop();
       if (!tornDown) await driver?.down().catch((error) => console.error(error));
       console.log(['', 'E2E swarm nodes: phase, requests, failed, duration | sticky users', ...report].join('\n'));
+      if (record) console.log(`recorded: ${saveRecord(record)}`);
       if (startedEngine) await driver.sh('bash', ['scripts/docker-engine.sh', 'stop']);
     }, 300_000);
 
@@ -119,6 +152,7 @@ describeIfCan(
         ({ detail } = await driver.drainNode());
       });
       report.push(`  ${detail}`);
+      if (record) record.facts.drain = detail;
       expectGraceful(result);
       expect(await driver.webHosts()).toHaveLength(3);
     }, 240_000);
@@ -139,6 +173,12 @@ describeIfCan(
         loss = await driver.loseNode();
       });
       report.push(`  ${loss?.detail}; ${result.failed} failed (${result.errors.join('; ')}), p99 ${result.p99.toFixed(0)} ms`);
+      if (record && loss) {
+        addSamples(record, 'node lost: its servers DOWN (s)', [seconds(loss.downMs)]);
+        addSamples(record, 'node lost: its servers out of HAProxy (s)', [seconds(loss.outMs)]);
+        addSamples(record, 'node lost: replacements serving (s)', [seconds(loss.replacedMs)]);
+        record.facts.nodeLoss = { servers: loss.servers, errors: result.errors };
+      }
       expect(loss?.servers).toBeGreaterThan(0);
       expect(loss!.outMs).toBeLessThan(MEMBERS_OUT_MS);
       expect(result.failed).toBeLessThanOrEqual(NODE_LOSS_MAX_FAILED);
@@ -153,6 +193,7 @@ describeIfCan(
         expect(to).not.toBe(from);
         expect(vipAt - killedAt).toBeLessThan(VIP_MOVE_MS);
         figures = `${from} → ${to}: VIP moved in ${vipAt - killedAt} ms`;
+        if (record) addSamples(record, 'balancer node lost: VIP moved (ms)', [vipAt - killedAt]);
         // Served again through the other balancer: every web task left is in its HAProxy, and a request answers.
         await driver.waitConverged(120_000);
         const answer = await fetch(driver.frontendUrl, { signal: AbortSignal.timeout(5000) });
@@ -169,6 +210,7 @@ describeIfCan(
       const started = Date.now();
       await driver.down();
       report.push(`teardown: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (record) addSamples(record, 'teardown (s)', [seconds(Date.now() - started)]);
       expect(await driver.leftovers()).toEqual([]);
     }, 180_000);
   },

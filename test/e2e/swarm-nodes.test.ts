@@ -10,11 +10,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { addSamples, saveRecord, startRecord } from '../../bench/record.js';
-import { startLoad, type Load } from '../../src/lab/demo/load.js';
+import type { Load } from '../../src/lab/demo/load.js';
 import { NodesDriver, type NodeLoss } from '../../src/lab/demo/nodes-driver.js';
 import { BALANCER_LOSS_MAX_FAILED, NODE_LOSS_MAX_FAILED } from '../../src/lab/demo/scenario.js';
 import { RuntimeClient } from '../../src/runtime/client.js';
-import { measurePhase, prepareEngine, type PhaseFigures } from '../helpers/docker.js';
+import { measurePhase, prepareEngine, startStackLoad, type PhaseFigures } from '../helpers/docker.js';
 import { describeIfCan } from '../helpers/needs.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -115,13 +115,12 @@ describeIfCan(
       await driver.up(3, 0);
       report.push(`images built, 3 nodes, images loaded, swarm, stack deployed, VIP held: ${((Date.now() - started) / 1000).toFixed(1)} s`);
       if (record) addSamples(record, 'build + nodes + images + swarm + deploy + VIP (s)', [seconds(Date.now() - started)]);
-      load = startLoad(driver.frontendUrl);
-      users = startLoad(driver.frontendUrl, { keepAlive: 0, newConnection: 0, stickyUsers: STICKY_USERS, pauseMs: 20 });
+      ({ load, users } = startStackLoad(driver.frontendUrl, STICKY_USERS));
     }, 900_000);
 
     afterAll(async () => {
-      await load?.stop();
-      await users?.stop();
+      await Promise.all([load?.stop(), users?.stop()]);
+      // A failed run leaves nothing either: the same teardown as the last test's.
       if (!tornDown) await driver?.down().catch((error) => console.error(error));
       console.log(['', 'E2E swarm nodes: phase, requests, failed, duration | sticky users', ...report].join('\n'));
       if (record) console.log(`recorded: ${saveRecord(record)}`);

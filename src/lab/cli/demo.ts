@@ -87,10 +87,15 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
   const tty = !json && process.stdout.isTTY === true;
   const live = await openLive(values.live, write);
   write(`starting the ${driver.label}…\n`);
+  // Swarm nodes are engines and containers outside this process: Ctrl-C must not leave them running.
+  // (Only then: a listener replaces the default exit on that signal.)
+  const interrupted = () => void onInterrupt(driver, write);
+  if (driver instanceof NodesDriver) process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   let run;
   try {
     run = await runDemo({ driver, holdMs: values.short === true ? 1000 : 4000, write, tty, apis, ...(live ? { live } : {}) });
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     write('stopping everything the demo started…\n');
     await driver.down();
     if (!run) await live?.close();
@@ -116,4 +121,11 @@ export async function demo(argv: readonly string[], io: CliIo): Promise<number> 
     io.stdout(`HTML report: ${reportPath}\n`);
   }
   return problems.length === 0 ? 0 : 1;
+}
+
+/** Interrupted: removes what the driver made, then exits as a process killed by SIGINT would (130). */
+async function onInterrupt(driver: DemoDriver, write: (text: string) => void): Promise<never> {
+  write('interrupted: stopping everything the demo started…\n');
+  await driver.down().catch((error: Error) => write(`${error.message}\n`));
+  process.exit(130);
 }

@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ClusterError } from './converge.js';
 import { killAll } from './local.js';
@@ -173,26 +174,17 @@ export class SwarmNodes {
       removed.push(`cgroup ${dir}`);
     }
     removed.push(...(await LabNetwork.sweep(prefix)));
-    for (const parent of [DATA_PARENT, RUN_PARENT]) {
-      if (!existsSync(parent)) continue;
-      for (const entry of readdirSync(parent).filter((e) => e.startsWith(`${prefix}-`))) {
-        rmSync(path.join(parent, entry), { recursive: true, force: true });
-        removed.push(path.join(parent, entry));
-      }
-      if (readdirSync(parent).length === 0) rmSync(parent, { recursive: true, force: true });
-    }
+    // The data roots hold every node's unpacked images: removed side by side, without blocking the event loop.
+    const dirs = labDirs(prefix);
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    removed.push(...dirs);
+    for (const parent of [DATA_PARENT, RUN_PARENT]) if (existsSync(parent) && readdirSync(parent).length === 0) rmdirSync(parent);
     return removed;
   }
 
   /** What is left under the prefix: namespaces, links, FORWARD rules, cgroups, directories, engines. Empty after `sweep`. */
   static async leftovers(prefix: string): Promise<string[]> {
-    const dirs = [DATA_PARENT, RUN_PARENT].flatMap((parent) =>
-      existsSync(parent)
-        ? readdirSync(parent)
-            .filter((e) => e.startsWith(`${prefix}-`))
-            .map((e) => path.join(parent, e))
-        : [],
-    );
+    const dirs = labDirs(prefix);
     const engines = readdirSync('/proc')
       .filter((entry) => /^\d+$/.test(entry))
       .filter((pid) => {
@@ -290,6 +282,17 @@ export class SwarmNodes {
       this.options.timeoutMs,
     );
   }
+}
+
+/** The nodes' data and exec roots, sockets, logs and files under the two parents. */
+function labDirs(prefix: string): string[] {
+  return [DATA_PARENT, RUN_PARENT].flatMap((parent) =>
+    existsSync(parent)
+      ? readdirSync(parent)
+          .filter((e) => e.startsWith(`${prefix}-`))
+          .map((e) => path.join(parent, e))
+      : [],
+  );
 }
 
 /** PIDs in a named network namespace (dockerd, containerd, shims, keepalived…). */

@@ -267,27 +267,34 @@ const failedTests = (run: RunRecord) => {
   return failed.length > 0 ? failed.join('; ') : 'none';
 };
 
-function compose(runs: RunRecord[]): string {
-  const run = runs.at(-1)!;
-  const phases = (run.facts.phases as Phase[] | undefined) ?? [];
-  const rows = phases.map((p) => [
-    p.stack,
-    p.phase,
-    fmt(p.requests),
-    fmt(p.failed),
-    fmt(p.seconds, 1),
-    `${fmt(p.usersRequests)} / ${fmt(p.usersFailed)}`,
-    `${p.sessionsKept} / ${p.sessionsNew}`,
-  ]);
-  const latencies = Object.entries(run.samples).map(([name, values]) => [name, medianRange(values), values.map((v) => fmt(v)).join(', ')]);
-  return [
-    table(['compose', 'phase', 'requests', 'failed', 'seconds', 'sticky users: requests / failed', 'sessions kept / new'], rows),
-    '',
-    ...(latencies.length > 0 ? [table(['one member, 5 times', 'median (min–max)', 'samples'], latencies), ''] : []),
-    `_Tests that failed in this run: ${failedTests(run)}._`,
-    context([run], false),
-  ].join('\n');
-}
+/** The last run's phases (the compose and swarm-nodes end-to-end tests record them), headed by `what` ran. */
+const phasesTable =
+  (what: string, samplesHead: string) =>
+  (runs: RunRecord[]): string => {
+    const run = runs.at(-1)!;
+    const phases = (run.facts.phases as Phase[] | undefined) ?? [];
+    const rows = phases.map((p) => [
+      p.stack,
+      p.phase,
+      fmt(p.requests),
+      fmt(p.failed),
+      fmt(p.seconds, 1),
+      `${fmt(p.usersRequests)} / ${fmt(p.usersFailed)}`,
+      `${p.sessionsKept} / ${p.sessionsNew}`,
+    ]);
+    const latencies = Object.entries(run.samples).map(([name, values]) => [
+      name,
+      medianRange(values),
+      values.map((v) => fmt(v)).join(', '),
+    ]);
+    return [
+      table([what, 'phase', 'requests', 'failed', 'seconds', 'sticky users: requests / failed', 'sessions kept / new'], rows),
+      '',
+      ...(latencies.length > 0 ? [table([samplesHead, 'median (min–max)', 'samples'], latencies), ''] : []),
+      `_Tests that failed in this run: ${failedTests(run)}._`,
+      context([run], false),
+    ].join('\n');
+  };
 
 /** `npm run proof:scale-in`: one row per proof (one HAProxy binary, PROOF_RUNS runs of test/helpers/scale-in.ts). */
 function scaleIn(runs: RunRecord[]): string {
@@ -358,7 +365,8 @@ export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) =
   'agent-mass': { bench: 'agent-mass', make: agentMass },
   runtime: { bench: 'runtime', make: runtime },
   'serf-poll': { bench: 'serf-poll', make: serfPoll },
-  compose: { bench: 'compose', make: compose },
+  compose: { bench: 'compose', make: phasesTable('compose', 'one member, 5 times') },
+  'swarm-nodes': { bench: 'swarm-nodes', make: phasesTable('swarm', 'this run') },
   'scale-in': { bench: 'scale-in', make: scaleIn },
   swarm: { bench: 'swarm', make: swarm },
 };

@@ -9,9 +9,9 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLoad, type Load } from '../../src/lab/demo/load.js';
+import type { Load } from '../../src/lab/demo/load.js';
 import { SwarmDriver } from '../../src/lab/demo/swarm-driver.js';
-import { measurePhase, prepareEngine, publishedPorts, type PhaseFigures } from '../helpers/docker.js';
+import { measurePhase, prepareEngine, startStackLoad, publishedPorts, type PhaseFigures } from '../helpers/docker.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const report: string[] = [];
@@ -87,8 +87,7 @@ beforeAll(async () => {
   report.push(
     `swarm (${driver.madeSwarm ? 'made for the test' : 'the engine’s'}) + stack deploy → serving: ${((Date.now() - deployed) / 1000).toFixed(1)} s`,
   );
-  load = startLoad(driver.frontendUrl);
-  users = startLoad(driver.frontendUrl, { keepAlive: 0, newConnection: 0, stickyUsers: STICKY_USERS, pauseMs: 20 });
+  ({ load, users } = startStackLoad(driver.frontendUrl, STICKY_USERS));
 }, 900_000);
 
 afterAll(async () => {

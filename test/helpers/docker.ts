@@ -2,7 +2,7 @@
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Load, Sessions, Window } from '../../src/lab/demo/load.js';
+import { startLoad, type Load, type Sessions, type Window } from '../../src/lab/demo/load.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -64,4 +64,12 @@ export async function measurePhase(load: Load, users: Load, action: () => Promis
   const ended = Date.now();
   await waitFor('answers already in flight', () => load.answeredBefore(ended) && users.answeredBefore(ended), { timeoutMs: 20_000 });
   return { ...load.window(from), from, seconds: (Date.now() - from) / 1000, users: users.window(from), sessions: users.sessions(from) };
+}
+
+/**
+ * The end-to-end tests' load on a stack: anonymous clients (the default mix), and sticky users apart, each with
+ * its own cookie jar, so that the anonymous figures stay those of anonymous clients.
+ */
+export function startStackLoad(url: string, stickyUsers: number): { load: Load; users: Load } {
+  return { load: startLoad(url), users: startLoad(url, { keepAlive: 0, newConnection: 0, stickyUsers, pauseMs: 20 }) };
 }

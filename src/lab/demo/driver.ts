@@ -7,7 +7,14 @@ import { open } from 'node:fs/promises';
 import { LocalCluster, type ScaleTiming } from '../cluster/local.js';
 import { API_BACKEND, frontendUrl, RUNTIME_URL, type ClusterOptions } from '../cluster/layout.js';
 import { waitUntilServing } from '../cluster/converge.js';
-import type { DemoService } from './scenario.js';
+import type { DemoService, Phase } from './scenario.js';
+
+/** What a node phase did (for the phase's name in the summary), from its start to HAProxy matching the cluster again. */
+export interface NodeStep {
+  detail: string;
+  changedAt: number;
+  convergedAt: number;
+}
 
 export interface DemoDriver {
   readonly label: string;
@@ -47,6 +54,17 @@ export interface DemoDriver {
    * every old task is gone and HAProxy holds exactly the new ones, all UP, with the update's start and end.
    */
   rollingUpdate?(): Promise<{ changedAt: number; convergedAt: number; replaced: number }>;
+  /** Web servers at the start, when the driver's scenario starts with another number than the demo's. */
+  readonly initialWebapps?: number;
+  /** A driver with a scenario of its own (several Swarm nodes); otherwise the demo's, see scenarioFor. */
+  readonly scenario?: readonly Phase[];
+  /**
+   * Several Swarm nodes only: a node drained (`docker node update --availability drain`) and made active again
+   * once its tasks run elsewhere and HAProxy holds exactly them; what moved, and when.
+   */
+  drainNode?(): Promise<NodeStep>;
+  /** Several Swarm nodes only: a web node lost (link down, every process killed); its figures, and when HAProxy matched Swarm again. */
+  loseNode?(): Promise<NodeStep>;
   /** Starts the killed balancers again; once each has converged and passed its readiness check, resolves with the VIP's holder. */
   restoreBalancers?(): Promise<string | undefined>;
 }

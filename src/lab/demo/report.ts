@@ -168,8 +168,10 @@ export function failoverLines(results: readonly PhaseResult[]): string[] {
       ? [
           `failover: SIGKILL of every process of ${r.failover.from} (it held the VIP): the VIP on ${r.failover.to} after ${r.failover.vipMs} ms, ` +
             `the first request served through it ${r.failover.servedMs ?? '(none)'} ms after the kill; ${r.failed} of ${r.requests} requests lost ` +
-            `in the phase; ${r.failover.from} came back, converged and passed its check, and the VIP ` +
-            (r.failover.vipStayed ? `stayed on ${r.failover.to}` : 'moved again'),
+            (r.failover.stayedLost
+              ? `in the phase; ${r.failover.from} stays lost, and ${r.failover.to} serves the tasks of the nodes left`
+              : `in the phase; ${r.failover.from} came back, converged and passed its check, and the VIP ` +
+                (r.failover.vipStayed ? `stayed on ${r.failover.to}` : 'moved again')),
         ]
       : [],
   );

@@ -51,7 +51,7 @@ const FAILOVER_TIMEOUT_MS = 30_000;
 
 /** Kills the balancer holding the VIP, finds the load's first answer after the kill, then brings the node back. */
 async function failover(driver: DemoDriver, load: Load): Promise<Failover> {
-  if (!driver.killActiveBalancer || !driver.restoreBalancers) throw new Error('this driver has no balancer to kill');
+  if (!driver.killActiveBalancer) throw new Error('this driver has no balancer to kill');
   const seen = load.outcomes.length;
   const { from, to, killedAt, vipAt } = await driver.killActiveBalancer();
   // Every process of the killed node is gone: a request sent after the kill that succeeded went through another balancer.
@@ -61,9 +61,18 @@ async function failover(driver: DemoDriver, load: Load): Promise<Failover> {
     served = load.outcomes.slice(seen).find((o) => o.ok && o.at - o.latencyMs >= killedAt)?.at;
     if (served === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const holder = await driver.restoreBalancers();
+  // A driver that cannot bring the node back (a lost Swarm node) leaves it lost: the phase ends on the survivors.
+  const holder = driver.restoreBalancers ? await driver.restoreBalancers() : undefined;
   await driver.waitConverged();
-  return { from, to, vipMs: vipAt - killedAt, servedMs: served === undefined ? undefined : served - killedAt, vipStayed: holder === to };
+  const servedMs = served === undefined ? undefined : served - killedAt;
+  return {
+    from,
+    to,
+    vipMs: vipAt - killedAt,
+    servedMs,
+    vipStayed: holder === to,
+    ...(driver.restoreBalancers ? {} : { stayedLost: true }),
+  };
 }
 
 /**
@@ -105,6 +114,12 @@ async function perform(
       const { replaced, ...timing } = await driver.rollingUpdate();
       return { detail: `${replaced} tasks replaced`, ...timing };
     }
+    case 'drain-node':
+      if (!driver.drainNode) throw new Error('this driver has no node to drain');
+      return driver.drainNode();
+    case 'lose-node':
+      if (!driver.loseNode) throw new Error('this driver has no node to lose');
+      return driver.loseNode();
     case 'kill-balancer': {
       const f = await failover(driver, load);
       return { detail: `${f.from} → ${f.to}, served again in ${f.servedMs ?? '-'} ms`, failover: f };
@@ -167,9 +182,9 @@ export function startView({ driver, monitor, startedAt, phases, load, write, tty
 }
 
 export async function runDemo({ driver, holdMs, write, tty, live, apis = 0 }: DemoOptions): Promise<DemoRun> {
-  const scenario = scenarioFor(apis, driver.rollingUpdate !== undefined);
+  const scenario = driver.scenario ?? scenarioFor(apis, driver.rollingUpdate !== undefined);
   const backends = new Map<DemoService, string>([['web', DEFAULT_BACKEND], ...(apis > 0 ? [['api', API_BACKEND] as const] : [])]);
-  await driver.up(INITIAL_WEBAPPS, apis);
+  await driver.up(driver.initialWebapps ?? INITIAL_WEBAPPS, apis);
   const startedAt = Date.now();
   const monitor = new Monitor(driver.runtimeUrl, [...backends.values()]);
   monitor.start();
@@ -201,6 +216,7 @@ export async function runDemo({ driver, holdMs, write, tty, live, apis = 0 }: De
         graceful: phase.graceful,
         keepsSessions: phase.keepsSessions,
         newHaproxy: phase.newHaproxy ?? false,
+        ...(phase.maxFailed !== undefined ? { maxFailed: phase.maxFailed } : {}),
         startedAt: started,
         endedAt: ended,
         requests: window.requests,

@@ -11,7 +11,9 @@ export type DemoStep =
   | { kind: 'reload-haproxy' }
   | { kind: 'restart-haproxy' }
   | { kind: 'kill-balancer' }
-  | { kind: 'rolling-update' };
+  | { kind: 'rolling-update' }
+  | { kind: 'drain-node' }
+  | { kind: 'lose-node' };
 
 export interface Phase {
   name: string;
@@ -22,6 +24,8 @@ export interface Phase {
   keepsSessions: boolean;
   /** The phase replaces HAProxy's process on purpose (anywhere else a new process fails the demo). */
   newHaproxy?: boolean;
+  /** A phase that may fail requests: more failed than this fails the demo (no bound when undefined). */
+  maxFailed?: number;
 }
 
 export const INITIAL_WEBAPPS = 1;
@@ -69,6 +73,36 @@ export function scenarioFor(apis: number, rollingUpdate = false): readonly Phase
   return [...scenario.slice(0, at), ...apiPhases, ...(rollingUpdate ? [ROLLING_UPDATE] : []), ...scenario.slice(at)];
 }
 
+/**
+ * Requests a lost node may take with it: those in flight to its web servers, at most one per client loop
+ * of the demo's load (keep-alive, new-connection and sticky-user loops: 18), with room for a second
+ * round sent before HAProxy's check marks its servers DOWN.
+ */
+export const NODE_LOSS_MAX_FAILED = 40;
+/** Requests a lost balancer node may take with it: those it held when it died, and those sent to the VIP before it moved. */
+export const BALANCER_LOSS_MAX_FAILED = 40;
+
+/**
+ * Several Swarm nodes (`demo --swarm --nodes N`): web servers scaled across nodes, a node drained, a rolling update,
+ * then a node lost and, last, the node of the active balancer lost (after it Swarm may have no quorum left).
+ */
+export const nodesScenario: readonly Phase[] = [
+  { name: 'steady, 3 web servers on 3 nodes', step: { kind: 'steady' }, graceful: true, keepsSessions: true },
+  { name: 'scale 3 → 6 across nodes', step: { kind: 'scale', service: 'web', to: 6 }, graceful: true, keepsSessions: true },
+  { name: 'scale 6 → 3', step: { kind: 'scale', service: 'web', to: 3 }, graceful: true, keepsSessions: false },
+  { name: 'drain a node', step: { kind: 'drain-node' }, graceful: true, keepsSessions: false },
+  ROLLING_UPDATE,
+  { name: 'a node lost', step: { kind: 'lose-node' }, graceful: false, keepsSessions: false, maxFailed: NODE_LOSS_MAX_FAILED },
+  {
+    name: 'the active balancer’s node lost',
+    step: { kind: 'kill-balancer' },
+    graceful: false,
+    keepsSessions: false,
+    newHaproxy: true,
+    maxFailed: BALANCER_LOSS_MAX_FAILED,
+  },
+];
+
 /** A failover: the active balancer's node killed, and when the load was served again through another. */
 export interface Failover {
   from: string;
@@ -79,6 +113,8 @@ export interface Failover {
   servedMs: number | undefined;
   /** After the killed node came back (converged, its check passed): whether the VIP stayed where it went. */
   vipStayed: boolean;
+  /** The killed node was not brought back (a lost Swarm node): `vipStayed` says nothing. */
+  stayedLost?: boolean;
 }
 
 /** The phase's requests (a load window) and what HAProxy did meanwhile. */
@@ -95,6 +131,8 @@ export interface PhaseResult extends Window {
   convergeMs: number;
   /** The sticky users' sessions during the phase. */
   sessions: Sessions;
+  /** The phase's bound on failed requests, if any. */
+  maxFailed?: number;
   /** The phase killed the balancer that held the virtual IP. */
   failover?: Failover;
   /** The service a scale phase scaled. */
@@ -111,6 +149,8 @@ export function verdict(results: readonly PhaseResult[]): string[] {
   const problems: string[] = [];
   for (const r of results) {
     if (r.graceful && r.failed > 0) problems.push(`${r.name}: ${r.failed} failed requests (${r.errors.join('; ')})`);
+    if (r.maxFailed !== undefined && r.failed > r.maxFailed)
+      problems.push(`${r.name}: ${r.failed} failed requests, more than ${r.maxFailed} (${r.errors.join('; ')})`);
     if (r.keepsSessions && r.sessions.renewed > 0) problems.push(`${r.name}: ${r.sessions.renewed} users lost their session`);
     if (!r.newHaproxy && r.haproxyProcesses > 0) problems.push(`${r.name}: HAProxy reloaded or restarted ${r.haproxyProcesses} time(s)`);
     // Even a phase that may fail requests must never send one to the other service.

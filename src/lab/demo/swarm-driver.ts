@@ -18,6 +18,8 @@ export interface SwarmOptions {
   stack: string;
   /** HA_AGENT_TAG, HA_HTTP_PORT, HA_STATS_PORT, HA_RUNTIME_PORT… as docker-stack.yml reads them. */
   env: NodeJS.ProcessEnv;
+  /** The stack's files, each a `-c` of `docker stack deploy` (default: docker-stack.yml alone). */
+  stackFiles?: readonly string[];
 }
 
 /** What the engine was like before `up`: what `down` must give back. */
@@ -60,12 +62,12 @@ export async function swarmListenAddress(): Promise<string> {
 }
 
 export class SwarmDriver implements DemoDriver {
-  readonly label = 'docker swarm stack (single node)';
+  readonly label: string = 'docker swarm stack (single node)';
   readonly convergeClock = '`docker service scale` called (new tasks: their start-up included)';
   private found: Found | undefined;
-  private readonly log = new ContainerLog((args) => this.docker(...args));
+  protected readonly log = new ContainerLog((args) => this.docker(...args));
 
-  constructor(private readonly options: SwarmOptions) {}
+  constructor(protected readonly options: SwarmOptions) {}
 
   get stack(): string {
     return this.options.stack;
@@ -100,7 +102,9 @@ export class SwarmDriver implements DemoDriver {
   /** Builds the images (tag HA_AGENT_TAG) with the engine's own builder, as `docker compose build` would. */
   async build(): Promise<void> {
     const tag = this.options.env.HA_AGENT_TAG ?? 'latest';
-    for (const target of ['ha', 'webapp']) await this.docker('build', '-q', '--target', target, '-t', `ha-agent/${target}:${tag}`, '.');
+    // The host's engine, whichever engine `docker()` talks to.
+    for (const target of ['ha', 'webapp'])
+      await this.sh('docker', ['build', '-q', '--target', target, '-t', `ha-agent/${target}:${tag}`, '.']);
   }
 
   /** Joins the swarm the engine is in, or makes a single-node one (remembered for `down`). */
@@ -119,13 +123,19 @@ export class SwarmDriver implements DemoDriver {
   /** Swarm, secrets, then `docker stack deploy` of docker-stack.yml with that many replicas, and HAProxy serving them all. */
   async deploy(webapps: number, apis: number): Promise<void> {
     await this.ensureSwarm();
-    const env = { ...this.options.env, HA_AGENT_SECRETS: this.stack, WEBAPP_REPLICAS: String(webapps), API_REPLICAS: String(apis) };
+    const env = { ...this.deployEnv(), HA_AGENT_SECRETS: this.stack, WEBAPP_REPLICAS: String(webapps), API_REPLICAS: String(apis) };
     await execText('sh', ['scripts/swarm-secrets.sh'], { cwd: this.options.root, env });
-    await execText('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', 'docker-stack.yml', this.stack], {
+    const files = (this.options.stackFiles ?? ['docker-stack.yml']).flatMap((file) => ['-c', file]);
+    await execText('docker', ['stack', 'deploy', '--resolve-image', 'never', ...files, this.stack], {
       cwd: this.options.root,
       env,
     });
     await this.waitConverged(180_000, webapps, apis);
+  }
+
+  /** The environment of the commands `deploy` runs (scripts/swarm-secrets.sh, `docker stack deploy`): which engine they talk to. */
+  protected deployEnv(): NodeJS.ProcessEnv {
+    return this.options.env;
   }
 
   async up(webapps: number, apis: number): Promise<void> {

@@ -17,6 +17,7 @@ import type { ActualServer } from './actual.js';
 import { commandFor, type Action, type Step } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import type { Cancel, ServerWatcher } from './watch.js';
+import type { Turn } from './work-queue.js';
 
 export interface ApplyContext {
   client: RuntimeApi;
@@ -46,6 +47,8 @@ export interface ApplyContext {
    * first step is a wait (not when it fails or stops before that): the pass's config write waits for it (see reconciler.ts).
    */
   firstAnswered?: (server: string) => void;
+  /** Sends the action's commands when the work queue gives them a turn (work-queue.ts); none: at once. */
+  turn?: Turn;
 }
 
 export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'abandoned' | 'aborted';
@@ -200,8 +203,7 @@ async function awaitFirstCheck(ctx: ApplyContext, name: string, state: ActionSta
 
 /** The server's last check result in words (`show stat`), or undefined when it cannot be read or did not fail. */
 async function failedCheck(ctx: ApplyContext, name: string): Promise<(CheckFailure & { path: string }) | undefined> {
-  const row = await ctx.client
-    .stat(ctx.backend, new Set([name]))
+  const row = await inTurn(ctx, () => ctx.client.stat(ctx.backend, new Set([name])))
     .then((rows) => rows.find((r) => r.name === name))
     .catch(() => undefined);
   if (row === undefined) return undefined;
@@ -268,7 +270,7 @@ async function awaitUnreferenced(ctx: ApplyContext, name: string, timeoutMs: num
     }
     const deadline = clock.now() + ms;
     for (;;) {
-      const streams = streamsOnServer(await ctx.client.run(showSess()), ctx.backend, name);
+      const streams = streamsOnServer(await inTurn(ctx, () => ctx.client.run(showSess())), ctx.backend, name);
       if (streams === 0 || clock.now() >= deadline) return streams;
       await sleep(clock, Math.min(STREAMS_POLL_MS, deadline - clock.now()));
     }
@@ -302,11 +304,16 @@ function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {
   return sendCommand(ctx, action.server, step.kind, command);
 }
 
+/** What the action asks HAProxy goes when the work queue gives it a turn (at once without a queue). */
+function inTurn<T>(ctx: ApplyContext, ask: () => Promise<T>): Promise<T> {
+  return ctx.turn ? ctx.turn(ask) : ask();
+}
+
 async function sendCommand(ctx: ApplyContext, server: string, step: string, command: Command): Promise<string> {
   const { clock } = ctx;
   const started = clock.now();
   try {
-    const answer = await ctx.client.run(command);
+    const answer = await inTurn(ctx, () => ctx.client.run(command));
     ctx.log.info('step.finished', { server, step, command: command.text, answer, latencyMs: round(clock.now() - started) });
     return answer;
   } catch (error) {
@@ -351,7 +358,7 @@ async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
 
 /** HAProxy accepts some bad values silently (port 70000 wraps): read back what it really has. */
 async function verify(ctx: ApplyContext, name: string, step: Extract<Step, { kind: 'set-addr' | 'set-weight' }>): Promise<void> {
-  const row = (await ctx.client.serversState(ctx.backend)).find((s) => s.name === name);
+  const row = (await inTurn(ctx, () => ctx.client.serversState(ctx.backend))).find((s) => s.name === name);
   const ok =
     row !== undefined &&
     (step.kind === 'set-addr' ? row.address === step.address && row.port === step.port : row.userWeight === step.weight);

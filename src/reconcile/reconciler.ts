@@ -1,8 +1,8 @@
 /**
  * The level-triggered loop: on every trigger (member list, HAProxy (re)connected, an action that
  * did not simply succeed, or one a pass had to leave alone) it reads HAProxy, recomputes desired
- * state from the latest member list, plans from scratch and starts the actions. Actions for different servers run concurrently; a server
- * with an action in flight is left alone until it finishes.
+ * state from the latest member list, plans from scratch and hands the actions to the work queue (work-queue.ts):
+ * actions for different servers run concurrently; a server with an action in flight is left alone until it finishes.
  */
 import type { Logger } from '../log.js';
 import type { Member } from '../membership/member.js';
@@ -17,7 +17,8 @@ import { LedgerStore } from './ledger.js';
 import { planForMode, type PlanMode } from './plan-mode.js';
 import type { ConfigServer } from '../render/template.js';
 import type { RuntimeApi } from './runtime-api.js';
-import { Cancel, ServerWatcher } from './watch.js';
+import { ServerWatcher, type Cancel } from './watch.js';
+import { WorkQueue, type Turn } from './work-queue.js';
 import type { OwnershipCheck } from './ownership.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { SerialPass } from '../util/serial-pass.js';
@@ -49,6 +50,8 @@ export interface ReconcilerOptions {
   ledger?: LedgerStore;
   /** Wall clock (ms since the epoch), for when a hold began. */
   wallNow?: () => number;
+  /** Commands in flight at once across this backend's actions (default: work-queue.ts). */
+  concurrency?: number;
 }
 
 export interface ReconcilerStats {
@@ -59,12 +62,8 @@ export interface ReconcilerStats {
 export class Reconciler {
   private members: readonly Member[] | undefined;
   private listedAt = 0;
-  private readonly running = new Map<string, Promise<void>>();
-  /** Running actions that bring a member in (they have a rollback), by server: abandoned if the member goes. */
-  private readonly bringingIn = new Map<string, { member: string; abandon: Cancel }>();
+  private readonly work: WorkQueue;
   private readonly clock: Clock;
-  /** Busy servers a pass had to leave alone: their state is planned again once their action ends. */
-  private readonly deferred = new Set<string>();
   private readonly watcher: ServerWatcher;
   private readonly stopping = new AbortController();
   private readonly passes = new SerialPass((reason) => this.pass(reason));
@@ -87,6 +86,7 @@ export class Reconciler {
     this.clock = options.clock ?? systemClock;
     this.ledger = options.ledger ?? new LedgerStore(undefined);
     this.watcher = new ServerWatcher(options.client, options.backend, this.clock);
+    this.work = new WorkQueue(options.concurrency);
   }
 
   /** The full member list (never a delta): every call replaces the previous one. */
@@ -103,13 +103,13 @@ export class Reconciler {
   /** Resolves once no pass and no action is running (one-shot use and tests). */
   async idle(): Promise<void> {
     for (;;) {
-      while (this.passes.current || this.running.size > 0) {
-        await Promise.all([this.passes.current, ...this.running.values()]);
+      while (this.passes.current || this.work.size > 0) {
+        await Promise.all([this.passes.current, this.work.idle()]);
       }
       const writes = this.persisting;
       await writes;
       // A pass that started meanwhile may have asked for another write.
-      if (this.persisting === writes && !this.passes.current && this.running.size === 0) return;
+      if (this.persisting === writes && !this.passes.current && this.work.size === 0) return;
     }
   }
 
@@ -141,10 +141,9 @@ export class Reconciler {
     const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
     const mode = this.options.mode ?? 'dynamic';
     const absent = this.absent(mode, this.members, actual);
-    const busy = new Set(this.running.keys());
+    const busy = this.work.busy();
     const held = mode === 'dynamic' ? this.holds(actual, busy) : undefined;
     const options = { busy, failed, absent, held };
-    for (const name of options.busy) this.deferred.add(name);
     const { actions, persisted, unplaced, memberOf } = planForMode(mode, desired.servers, actual, options);
     if (unplaced.join() !== this.lastUnplaced) {
       this.lastUnplaced = unplaced.join();
@@ -194,26 +193,17 @@ export class Reconciler {
         steps: action.steps.map((s) => s.kind),
       });
       const member = action.rollback ? memberOf(action.server) : undefined;
-      let abandon: Cancel | undefined;
-      if (member !== undefined) {
-        abandon = new Cancel();
-        this.bringingIn.set(action.server, { member, abandon });
-      }
       // finally: an action that ended before its first answer (refused, aborted) must not hold the pass's write back.
-      const run = applyAction(context, action, abandon)
-        .finally(() => firstAnswered(action.server))
-        .then((outcome) => {
-          this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
-          this.running.delete(action.server);
-          this.bringingIn.delete(action.server);
-          // Its state is now the one it meant: from here a MAINT or DRAIN is a person's.
-          if (outcome === 'done') this.ledger.get(backend).own.delete(action.server);
-          // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
-          // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
-          const deferred = this.deferred.delete(action.server);
-          if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
-        });
-      this.running.set(action.server, run);
+      const run = (turn: Turn, abandon: Cancel | undefined) =>
+        applyAction({ ...context, turn }, action, abandon).finally(() => firstAnswered(action.server));
+      this.work.start(action.server, action.kind, member, run, (outcome, deferred) => {
+        this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
+        // Its state is now the one it meant: from here a MAINT or DRAIN is a person's.
+        if (outcome === 'done') this.ledger.get(backend).own.delete(action.server);
+        // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
+        // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
+        if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
+      });
     }
     // The file only serves a restarted HAProxy: the next pass never waits for its write (`haproxy -c` and
     // two fsyncs, 0.1–0.3 s on a busy machine), so a change seen meanwhile (a second leave) is acted on at once.
@@ -297,10 +287,8 @@ export class Reconciler {
    * rather than at the end of --check-timeout.
    */
   private abandonGone(desired: ReadonlyMap<string, unknown>): void {
-    for (const [server, { member, abandon }] of this.bringingIn) {
-      if (desired.has(member) || abandon.cancelled) continue;
+    for (const { server, member } of this.work.abandon((member) => desired.has(member))) {
       this.options.log.info('action.abandoned', { server, member, reason: 'member is no longer wanted' });
-      abandon.cancel();
     }
   }
 

@@ -7,7 +7,7 @@ import { actualServer } from '../../helpers/fixtures.js';
 import { desiredServers } from '../../../src/reconcile/desired.js';
 import { describeStep, formatPlan, plan, type Action, type Step } from '../../../src/reconcile/plan.js';
 import { planSlots } from '../../../src/reconcile/plan-slots.js';
-import { planForMode } from '../../../src/reconcile/plan-mode.js';
+import { dynamicMode, slotsMode } from '../../../src/reconcile/plan-mode.js';
 
 const server = (name: string, extra: Partial<Server> = {}): Server => ({ name, address: '127.0.0.2', port: 3000, weight: 100, ...extra });
 const actual = actualServer;
@@ -84,9 +84,9 @@ describe('plan: every transition', () => {
     expect(actions.map((a) => [a.server, a.kind, a.reason])).toEqual([['b', 'remove', absent.get('b')!.reason]]);
   });
 
-  it('planForMode persists a kept server, so that a restarted HAProxy still boots with it', () => {
+  it('a mode’s plan persists a kept server, so that a restarted HAProxy still boots with it', () => {
     const absent = new Map([['b', { hold: true, reason: 'kept' }]]);
-    const result = planForMode('dynamic', map(server('a')), map(actual('a'), actual('b', { address: '127.0.0.3' })), { absent });
+    const result = dynamicMode.plan(map(server('a')), map(actual('a'), actual('b', { address: '127.0.0.3' })), { absent });
     expect(result.actions).toEqual([]);
     expect(result.persisted).toEqual([server('a'), { name: 'b', address: '127.0.0.3', port: 3000, weight: 100 }]);
   });
@@ -307,16 +307,16 @@ describe('planSlots: fixed server slots', () => {
     expect(result.unplaced).toEqual(['b']);
   });
 
-  it('planForMode persists every slot with its occupant, the empty ones disabled; dynamic mode persists the desired servers', () => {
+  it('a mode’s plan persists every slot with its occupant, the empty ones disabled; dynamic mode persists the desired servers', () => {
     const desired = map(server('a'), server('b', { address: '127.0.0.3' }));
-    const slots = planForMode('slots', desired, map(slot('slot1'), slot('slot2', { address: '127.0.0.9', port: 1 }), slot('slot3')));
+    const slots = slotsMode.plan(desired, map(slot('slot1'), slot('slot2', { address: '127.0.0.9', port: 1 }), slot('slot3')));
     expect(slots.persisted).toEqual([
       { name: 'slot1', address: '127.0.0.2', port: 3000, weight: 100 },
       { name: 'slot2', address: '127.0.0.3', port: 3000, weight: 100 },
       { name: 'slot3', address: '0.0.0.0', port: 3000, weight: 100, disabled: true },
     ]);
     expect(slots.unplaced).toEqual([]);
-    const dynamic = planForMode('dynamic', desired, new Map());
+    const dynamic = dynamicMode.plan(desired, new Map());
     expect(dynamic).toEqual({
       actions: plan(desired, new Map()),
       persisted: [...desired.values()],
@@ -330,7 +330,7 @@ describe('planSlots: fixed server slots', () => {
   it('neither frees nor refills a held slot, and persists it with its occupant', () => {
     const absent = new Map([['slot1', { hold: true, reason: 'kept' }]]);
     const slots = map(slot('slot1', { address: '127.0.0.7', mode: 'ready' }), slot('slot2'));
-    const result = planForMode('slots', map(server('b', { address: '127.0.0.3' })), slots, { absent });
+    const result = slotsMode.plan(map(server('b', { address: '127.0.0.3' })), slots, { absent });
     expect(result.actions.map((a) => [a.server, a.kind])).toEqual([['slot2', 'join']]);
     expect(result.persisted[0]).toEqual({ name: 'slot1', address: '127.0.0.7', port: 3000, weight: 100 });
     const removed = planSlots(new Map(), slots, { absent: new Map([['slot1', { hold: false, reason: 'down' }]]) });

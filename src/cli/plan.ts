@@ -9,6 +9,7 @@ import { formatPlan } from '../reconcile/plan.js';
 import { planModes } from '../reconcile/plan-mode.js';
 import { applyHint, inspect, type Inspection } from '../reconcile/ownership.js';
 import { mapSteps } from '../reconcile/routing.js';
+import type { RuntimeApi } from '../reconcile/runtime-api.js';
 import { routingTable } from '../render/routes.js';
 import type { Member } from '../membership/member.js';
 import { recordedSettings } from '../render/settings-store.js';
@@ -24,6 +25,7 @@ import {
   traceOption,
   desiredFor,
   healthSetting,
+  isSticky,
   type AgentConfig,
 } from './agent-config.js';
 import type { CliIo } from './io.js';
@@ -102,10 +104,10 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
   }
 }
 
-/** One backend's desired servers, HAProxy's, and the steps between them. */
-async function printBackendPlan(
-  io: CliIo,
-  client: RuntimeClient,
+/** One backend's desired servers, HAProxy's, and every step between them (the agent's decision, decide.ts). */
+export async function printBackendPlan(
+  io: Pick<CliIo, 'stdout'>,
+  client: Pick<RuntimeApi, 'serversState' | 'stat' | 'version'>,
   config: AgentConfig,
   members: Member[],
   where: { backend: string; service: Service | undefined; booted: BootSettings | undefined; ledger: LedgerStore },
@@ -142,7 +144,7 @@ async function printBackendPlan(
     ),
   );
   io.stdout('\nPlan:\n');
-  io.stdout(formatPlan(backend, decision.actions, config.policy));
+  io.stdout(formatPlan(decision.actions, { backend, policy: config.policy, version: client.version, sticky: isSticky(config, service) }));
   for (const [server, hold] of mode.judgesHolds ? decision.memory.ledger.holds : []) {
     io.stdout(`held ${server} (${hold.state} since ${new Date(hold.since).toISOString()}, set by a person: ha-agent release ${server})\n`);
   }

@@ -14,7 +14,7 @@ import { RuntimeError } from '../runtime/errors.js';
 import { streamsOnServer } from '../runtime/parse.js';
 import { sleep, type Clock } from '../util/clock.js';
 import type { ActualServer } from './actual.js';
-import { commandFor, type Action, type Step } from './plan.js';
+import { commandFor, DEL_RETRIES, DEL_WAIT_MS, STREAMS_POLL_MS, type Action, type Step } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import type { Cancel, ServerWatcher } from './watch.js';
 import type { Turn } from './work-queue.js';
@@ -252,9 +252,6 @@ async function awaitDrained(
   return true;
 }
 
-/** How often `show sess` is read while streams still point to a server (HAProxy < 2.8). */
-const STREAMS_POLL_MS = 50;
-
 /**
  * Waits (at most `timeoutMs`) until no stream points to the server (it is in maint): `wait … srv-removable` where
  * HAProxy has it, else `show sess` read every STREAMS_POLL_MS. Returns how many streams `show sess` still lists at
@@ -322,9 +319,6 @@ async function sendCommand(ctx: ApplyContext, server: string, step: string, comm
   }
 }
 
-/** How long `del server` waits for the streams `shutdown sessions` (or a rollback's maint) left to go. */
-const DEL_WAIT_MS = 2_000;
-
 /**
  * `del server` is refused while connections are attached; HAProxy < 2.9 does not see every stream that points to
  * the server and may delete it under them (then crash), so the wait for none comes first, on every version, and
@@ -332,7 +326,7 @@ const DEL_WAIT_MS = 2_000;
  * and retries.
  */
 async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
-  const retries = ctx.delRetries ?? 20;
+  const retries = ctx.delRetries ?? DEL_RETRIES;
   const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
   for (let attempt = 0; ; attempt += 1) {
     const streams = await awaitUnreferenced(ctx, name, DEL_WAIT_MS);

@@ -18,7 +18,7 @@ import type { DesiredMemo, DesiredOptions } from './desired.js';
 import { LedgerStore } from './ledger.js';
 import type { OwnershipCheck } from './ownership.js';
 import { planModes, type ModeStrategy, type PlanMode } from './plan-mode.js';
-import { describeStep } from './plan.js';
+import { describeAction } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import { ServerWatcher, type Cancel } from './watch.js';
 import { WorkQueue, type Turn } from './work-queue.js';
@@ -164,9 +164,8 @@ export class Reconciler {
     });
 
     if (this.options.dryRun) {
-      const lines = actions.flatMap((a) =>
-        a.steps.map((s) => `${a.kind} ${a.server}: ${describeStep(backend, a.server, s, this.options.policy)}`),
-      );
+      const ctx = { backend, policy: this.options.policy, version: client.version, sticky: this.options.sticky !== undefined };
+      const lines = actions.flatMap((a) => describeAction(a, ctx).map((line) => `${a.kind} ${a.server}: ${line}`));
       if (lines.join('\n') !== this.lastDryRun) {
         this.lastDryRun = lines.join('\n');
         for (const line of lines) log.info('dry-run.step', { step: line });

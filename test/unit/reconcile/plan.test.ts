@@ -92,7 +92,7 @@ describe('plan: every transition', () => {
   });
 
   it('prints a plan as the commands it would send', () => {
-    const text = formatPlan('nodes', plan(map(server('a')), map(actual('b'))), defaultServerPolicy);
+    const text = formatPlan(plan(map(server('a')), map(actual('b'))), { backend: 'nodes', policy: defaultServerPolicy });
     expect(text).toBe(
       [
         'join a (member is alive)',
@@ -101,17 +101,25 @@ describe('plan: every transition', () => {
         '  enable health nodes/a',
         '  (wait for the first passing health check of nodes/a)',
         '  set server nodes/a state ready',
+        '  if no passing check in time, or its member goes first:',
+        '    set server nodes/a state maint',
+        '    (show sess every 50 ms until no stream points to nodes/a, at most 2000 ms)',
+        '    del server nodes/a',
+        '    if refused while connections remain: shutdown sessions server nodes/a, then the wait and the del again (at most 20 times)',
         'remove b (not an alive member)',
         '  set server nodes/b state drain',
         '  (wait until nodes/b has no sessions and no queue, and (sticky) its users have gone quiet)',
         '  set server nodes/b state maint',
         '  (wait until nodes/b has no sessions in flight)',
+        '  (show sess every 50 ms until no stream points to nodes/b, at most <rest of drain timeout> ms)',
         '  shutdown sessions server nodes/b',
+        '  (show sess every 50 ms until no stream points to nodes/b, at most 2000 ms)',
         '  del server nodes/b',
+        '  if refused while connections remain: shutdown sessions server nodes/b, then the wait and the del again (at most 20 times)',
         '',
       ].join('\n'),
     );
-    expect(formatPlan('nodes', [], defaultServerPolicy)).toBe('nothing to do: HAProxy matches the members\n');
+    expect(formatPlan([], { backend: 'nodes', policy: defaultServerPolicy })).toBe('nothing to do: HAProxy matches the members\n');
   });
 });
 
@@ -223,7 +231,8 @@ describe('plan: convergence', () => {
       { kind: 'set-weight', weight: 3 },
       { kind: 'set-addr', address: '::1', port: 80 },
     ];
-    expect(steps.map((s) => describeStep('nodes', 'a', s, defaultServerPolicy))).toEqual([
+    const ctx = { backend: 'nodes', policy: defaultServerPolicy, version: '2.9.1', sticky: true };
+    expect(steps.flatMap((s) => describeStep('a', s, ctx))).toEqual([
       'add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 weight 100 ' +
         'pool-max-conn -1 pool-purge-delay 5000',
       'enable health nodes/a',
@@ -231,10 +240,22 @@ describe('plan: convergence', () => {
       'set server nodes/a state drain',
       '(wait until nodes/a has no sessions and no queue, and (sticky) its users have gone quiet, or is down)',
       '(wait until nodes/a has no sessions in flight)',
+      'wait <rest of drain timeout> srv-removable nodes/a',
       'shutdown sessions server nodes/a',
+      'wait 2000 srv-removable nodes/a',
       'del server nodes/a',
+      'if refused while connections remain: shutdown sessions server nodes/a, then the wait and the del again (at most 20 times)',
       'set server nodes/a weight 3',
+      '(read back: show servers state nodes)',
       'set server nodes/a addr ::1 port 80',
+      '(read back: show servers state nodes)',
+    ]);
+    expect(describeStep('a', { kind: 'set-state', state: 'ready' }, ctx)).toEqual([
+      'enable dynamic-cookie backend nodes',
+      'set server nodes/a state ready',
+    ]);
+    expect(describeStep('a', { kind: 'set-state', state: 'ready' }, { ...ctx, version: '3.0.5' })).toEqual([
+      'set server nodes/a state ready',
     ]);
   });
 });

@@ -35,7 +35,9 @@ const pure = new Set([
   ...files.filter(inside('model')),
   ...['commands', 'data-commands', 'framing', 'parse', 'answers', 'address', 'errors'].map((f) => `runtime/${f}.ts`),
   ...['member', 'handler-input', 'rpc-codec', 'errors'].map((f) => `membership/${f}.ts`),
-  ...['absent', 'actual', 'decide', 'desired', 'holds', 'plan', 'plan-slots', 'plan-mode', 'routing'].map((f) => `reconcile/${f}.ts`),
+  ...['absent', 'actual', 'decide', 'desired', 'holds', 'ownership-verdict', 'plan', 'plan-slots', 'plan-mode', 'routing'].map(
+    (f) => `reconcile/${f}.ts`,
+  ),
   'render/template.ts',
   'render/compile.ts',
   'render/default-template.ts',

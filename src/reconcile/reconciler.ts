@@ -13,6 +13,7 @@ import { SerialPass } from '../util/serial-pass.js';
 import { DEFAULT_ABSENT_GRACE_MS } from './absent.js';
 import { actualServers } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
+import { ConfigWrites } from './config-writes.js';
 import { decide, freshMemory, type Decision, type Memory } from './decide.js';
 import type { DesiredMemo, DesiredOptions } from './desired.js';
 import { LedgerStore } from './ledger.js';
@@ -74,10 +75,8 @@ export class Reconciler {
   private lastDryRun = '';
   /** Wakes the loop when a kept server's grace ends (the decision's `lookAgainAt`). */
   private lookAgain: unknown;
-  /** The config writes asked for: a pass does not wait for them (see pass), `idle` does. */
-  private persisting: Promise<unknown> = Promise.resolve();
-  /** Resolves once the last pass has asked for its write: each pass asks after the one before. */
-  private writeAsked: Promise<void> = Promise.resolve();
+  /** The passes' config writes: a pass does not wait for them (config-writes.ts), `idle` does. */
+  private readonly writes: ConfigWrites;
   readonly stats: ReconcilerStats = { actions: new Map() };
   private readonly ledger: LedgerStore;
 
@@ -88,6 +87,7 @@ export class Reconciler {
     this.memory = freshMemory(this.ledger.get(options.backend));
     this.watcher = new ServerWatcher(options.client, options.backend, this.clock);
     this.work = new WorkQueue(options.concurrency);
+    this.writes = new ConfigWrites(options.persist, options.log);
   }
 
   /** The full member list (never a delta): every call replaces the previous one. */
@@ -106,10 +106,10 @@ export class Reconciler {
       while (this.passes.current || this.work.size > 0) {
         await Promise.all([this.passes.current, this.work.idle()]);
       }
-      const writes = this.persisting;
+      const writes = this.writes.settled;
       await writes;
       // A pass that started meanwhile may have asked for another write.
-      if (this.persisting === writes && !this.passes.current && this.work.size === 0) return;
+      if (this.writes.settled === writes && !this.passes.current && this.work.size === 0) return;
     }
   }
 
@@ -175,14 +175,11 @@ export class Reconciler {
     // What the agent is about to set itself is on disk before it is sent: a restart mid-join resumes it, never holds it.
     if (decision.ledgerChanged === 'own') await this.saveLedger();
     else if (decision.ledgerChanged === 'holds') void this.saveLedger();
-    // The servers whose first commands are not answered yet: the pass's config write waits for them (see below).
-    const unanswered = new Set(actions.map((a) => a.server));
-    let allAnswered = () => {};
-    const answered = unanswered.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allAnswered = resolve));
-    const firstAnswered = (server: string) => {
-      if (unanswered.delete(server) && unanswered.size === 0) allAnswered();
-    };
-    // One context for the pass's actions; a Cancel to abandon one only for those that bring a member in (1,000 leaves need none).
+    const firstAnswered = this.writes.after(
+      actions.map((a) => a.server),
+      persisted,
+    );
+    // One context for the pass's actions (each adds its turn); a Cancel to abandon one only for those that bring a member in.
     const context = {
       ...this.options,
       clock: this.clock,
@@ -211,17 +208,6 @@ export class Reconciler {
         if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
       });
     }
-    // The file only serves a restarted HAProxy: the next pass never waits for its write (`haproxy -c` and
-    // two fsyncs, 0.1–0.3 s on a busy machine), so a change seen meanwhile (a second leave) is acted on at once.
-    // Nor do this pass's first answers wait for it: its render and the spawn of `haproxy -c` hold the event loop
-    // (3–20 ms on a busy 2-core machine), which left a `state drain` answer unread meanwhile. So the write starts once
-    // they are read, and the passes' writes are asked for in their order (the writer renders the latest servers asked).
-    // The writer logs its own failures and does not reject; anything else must not go unhandled.
-    let write: Promise<unknown> | undefined;
-    this.writeAsked = Promise.all([this.writeAsked, answered]).then(() => {
-      write = this.options.persist?.(persisted).catch((error: unknown) => this.options.log.error('config.write-failed', { error }));
-    });
-    this.persisting = Promise.all([this.persisting, this.writeAsked.then(() => write)]);
   }
 
   /** A failed write is logged: the agent goes on (a restart may then take a server it was bringing in for a hold). */

@@ -4,13 +4,13 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
-import { defaultServerPolicy } from '../../../src/model/server.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
 import type { RuntimeApi } from '../../../src/reconcile/runtime-api.js';
 import { WorkQueue } from '../../../src/reconcile/work-queue.js';
 import type { Command } from '../../../src/runtime/commands.js';
 import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
 import { recordLogs } from '../../helpers/log.js';
+import { reconcilerOptions } from '../../helpers/reconciler.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -113,16 +113,7 @@ describe('the reconciler’s work queue', () => {
     };
     const concurrency = 8;
     const { log } = recordLogs();
-    const reconciler = new Reconciler({
-      client,
-      backend: 'nodes',
-      policy: defaultServerPolicy,
-      desired: { role: 'backend', defaultPort: 3000, defaultWeight: 100 },
-      log,
-      checkTimeoutMs: 10_000,
-      drainTimeoutMs: 30_000,
-      concurrency,
-    });
+    const reconciler = new Reconciler({ ...reconcilerOptions(client, log), concurrency });
     const node = (name: string, address: string, status = 'alive'): Member => ({ name, address, status, tags: { role: 'backend' } });
     const joins = Array.from({ length: 1000 }, (_, i) => node(`web-${i}`, `10.2.${Math.floor(i / 250)}.${(i % 250) + 1}`));
     const old = node('old', '10.1.0.1');

@@ -10,10 +10,12 @@ import type { ActionKind } from './plan.js';
 import { Cancel } from './watch.js';
 
 /**
- * Commands of a backend's actions in flight at once. HAProxy runs a connection's commands in turn, so a deeper
- * pipe only makes a late command wait longer; 64 keeps it full (a 1,000-member join goes as fast as with no bound).
+ * Commands of a backend's actions in flight at once. A burst of the design's size (1,000 leaves) still goes out in one
+ * socket write, as HAProxy takes it best: with 64 in flight, each refill waited for an answer and a turn of the event
+ * loop, and on a loaded 2-core machine 1,000 drains took 0.4–2.5 s instead of 0.1 s (bench:agent). Beyond the bound
+ * (1,000 joins are 2,000 commands) a leave's command goes ahead of every join command still queued.
  */
-export const DEFAULT_CONCURRENCY = 64;
+export const DEFAULT_CONCURRENCY = 1024;
 
 /** Taking servers out first (a leave, a drain), then changes to servers in rotation, then joins. */
 const PRIORITY: Record<ActionKind, number> = { remove: 2, update: 1, resume: 1, join: 0 };

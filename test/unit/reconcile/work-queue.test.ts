@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
 import type { RuntimeApi } from '../../../src/reconcile/runtime-api.js';
-import { WorkQueue } from '../../../src/reconcile/work-queue.js';
+import { DEFAULT_CONCURRENCY, WorkQueue } from '../../../src/reconcile/work-queue.js';
 import type { Command } from '../../../src/runtime/commands.js';
 import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
 import { recordLogs } from '../../helpers/log.js';
@@ -111,9 +111,11 @@ describe('the reconciler’s work queue', () => {
       serversState: (backend) => haproxy.serversState(backend),
       stat: (backend) => haproxy.stat(backend),
     };
-    const concurrency = 8;
+    // The default bound: 1,000 joins (an add and an enable health each) fill it, and the rest of their commands queue.
+    const concurrency = DEFAULT_CONCURRENCY;
+    expect(concurrency).toBeLessThan(2000);
     const { log } = recordLogs();
-    const reconciler = new Reconciler({ ...reconcilerOptions(client, log), concurrency });
+    const reconciler = new Reconciler(reconcilerOptions(client, log));
     const node = (name: string, address: string, status = 'alive'): Member => ({ name, address, status, tags: { role: 'backend' } });
     const joins = Array.from({ length: 1000 }, (_, i) => node(`web-${i}`, `10.2.${Math.floor(i / 250)}.${(i % 250) + 1}`));
     const old = node('old', '10.1.0.1');

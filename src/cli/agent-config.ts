@@ -356,6 +356,12 @@ export function desiredFor(desired: DesiredOptions, service: Service | undefined
   return service === undefined ? desired : { ...desired, service: service.name, defaultPort: service.port ?? desired.defaultPort };
 }
 
+/** Whether a backend (the default one, or a service's) persists users with dynamic cookies. */
+export function isSticky(config: AgentConfig, service: Service | undefined): boolean {
+  const settings = service === undefined ? config.base.backend : config.base.services?.find((s) => s.name === service.name);
+  return settings?.sticky !== undefined;
+}
+
 /**
  * The path a backend's checks ask and the flag that sets it, for a failing first check to name. The running HAProxy
  * asks the path it booted with (`booted`, when known): when that is not the configured one, that path is named.

@@ -11,7 +11,7 @@ import { ConfigWriter, writeRoutingMaps } from '../render/writer.js';
 import { RuntimeClient } from '../runtime/client.js';
 import { loadTemplate } from './stamped-template.js';
 import { backendsLost, describeProbe, probeChecks, probeTimeoutMs } from '../reload/probe.js';
-import { desiredFor, healthSetting, type AgentConfig } from './agent-config.js';
+import { desiredFor, healthSetting, isSticky, type AgentConfig } from './agent-config.js';
 
 export interface Agent {
   client: RuntimeClient;
@@ -76,7 +76,7 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
   const damaged = await ledger.load();
   if (damaged !== undefined) log.warn('ledger.unreadable', { path: ledgerPath(String(configOut)), error: damaged });
   /** One reconciler per backend, each with its own members (by service tag), settings and log lines naming it. */
-  const reconcilerFor = (backend: string, service: Service | undefined, sticky: boolean) =>
+  const reconcilerFor = (backend: string, service: Service | undefined) =>
     new Reconciler({
       client,
       backend,
@@ -88,20 +88,20 @@ export async function createAgent(config: AgentConfig): Promise<Agent> {
       drainTimeoutMs: config.drainTimeoutMs,
       absentGraceMs: config.absentGraceMs,
       ledger,
-      sticky: sticky ? { drainIdleMs: config.drainIdleMs } : undefined,
+      sticky: isSticky(config, service) ? { drainIdleMs: config.drainIdleMs } : undefined,
       dryRun: config.dryRun,
       mode: config.mode,
       ...(writer ? { persist: (servers: ConfigServer[]) => writer.write(servers, backend) } : {}),
       ...(ownership ? { ownership } : {}),
     });
-  const reconciler = reconcilerFor(config.backend, undefined, config.base.backend.sticky !== undefined);
+  const reconciler = reconcilerFor(config.backend, undefined);
   const services = new Services({
     client,
     role: config.desired.role,
     main: reconciler,
     services: config.services.map((service) => ({
       service,
-      reconciler: reconcilerFor(service.name, service, config.base.services?.find((s) => s.name === service.name)?.sticky !== undefined),
+      reconciler: reconcilerFor(service.name, service),
     })),
     maps: config.maps,
     dryRun: config.dryRun,

@@ -1,14 +1,15 @@
 /** `ha-agent plan`: desired vs actual and the steps, printed once; nothing is changed. */
 import { listMembers } from '../membership/list.js';
-import { absentServers, DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
+import { DEFAULT_ABSENT_GRACE_MS } from '../reconcile/absent.js';
 import { actualServers } from '../reconcile/actual.js';
-import { desiredServers, unknownServices } from '../reconcile/desired.js';
-import { emptyLedger, heldStates, judgeHolds } from '../reconcile/holds.js';
+import { decide, freshMemory } from '../reconcile/decide.js';
+import { unknownServices } from '../reconcile/desired.js';
 import { LedgerStore, ledgerPath } from '../reconcile/ledger.js';
 import { formatPlan } from '../reconcile/plan.js';
-import { planForMode } from '../reconcile/plan-mode.js';
+import { planModes } from '../reconcile/plan-mode.js';
 import { applyHint, inspect, type Inspection } from '../reconcile/ownership.js';
 import { mapSteps } from '../reconcile/routing.js';
+import type { RuntimeApi } from '../reconcile/runtime-api.js';
 import { routingTable } from '../render/routes.js';
 import type { Member } from '../membership/member.js';
 import { recordedSettings } from '../render/settings-store.js';
@@ -24,6 +25,7 @@ import {
   traceOption,
   desiredFor,
   healthSetting,
+  isSticky,
   type AgentConfig,
 } from './agent-config.js';
 import type { CliIo } from './io.js';
@@ -102,10 +104,10 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
   }
 }
 
-/** One backend's desired servers, HAProxy's, and the steps between them. */
-async function printBackendPlan(
-  io: CliIo,
-  client: RuntimeClient,
+/** One backend's desired servers, HAProxy's, and every step between them (the agent's decision, decide.ts). */
+export async function printBackendPlan(
+  io: Pick<CliIo, 'stdout'>,
+  client: Pick<RuntimeApi, 'serversState' | 'stat' | 'version'>,
   config: AgentConfig,
   members: Member[],
   where: { backend: string; service: Service | undefined; booted: BootSettings | undefined; ledger: LedgerStore },
@@ -113,9 +115,18 @@ async function printBackendPlan(
   const { backend, service, booted, ledger } = where;
   const desiredOptions = desiredFor(config.desired, service);
   const [state, stat] = await Promise.all([client.serversState(backend), client.stat(backend)]);
-  const desired = desiredServers(members, desiredOptions);
   const actual = actualServers(backend, state, stat);
-  const failed = new Set(members.filter((m) => m.status === 'failed').map((m) => m.name));
+  const mode = planModes[config.mode];
+  // One look with a fresh agent's memory: a server whose member is absent is kept while UP, as a fresh agent would
+  // keep it; holds are judged against the ledger beside --config-out (what the agent set itself).
+  const look = { members, actual, busy: new Set<string>(), now: 0, wallNow: Date.now() };
+  const decision = decide(freshMemory(ledger.get(backend)), look, {
+    mode,
+    desired: desiredOptions,
+    absentGraceMs: DEFAULT_ABSENT_GRACE_MS,
+    dryRun: true,
+  });
+  const { desired, absent } = decision;
   const which = desiredOptions.service === undefined ? '' : ` service=${desiredOptions.service}`;
   io.stdout(`Desired (alive members with role=${desiredOptions.role}${which}):\n`);
   io.stdout(
@@ -133,17 +144,12 @@ async function printBackendPlan(
     ),
   );
   io.stdout('\nPlan:\n');
-  // One look, no memory: a server whose member is absent is kept while UP, as a fresh agent would keep it.
-  const absent = absentServers(config.mode, members, actual, { since: new Map(), gone: new Set() }, 0, DEFAULT_ABSENT_GRACE_MS);
-  // Holds as the agent would judge them now (what it set itself is in the ledger beside --config-out).
-  const holds = config.mode === 'dynamic' ? judgeHolds(actual, ledger.get(backend), new Set(), Date.now()).next : emptyLedger();
-  const planned = planForMode(config.mode, desired.servers, actual, { failed, absent, held: heldStates(holds) });
-  io.stdout(formatPlan(backend, planned.actions, config.policy));
-  for (const [server, hold] of holds.holds) {
+  io.stdout(formatPlan(decision.actions, { backend, policy: config.policy, version: client.version, sticky: isSticky(config, service) }));
+  for (const [server, hold] of mode.judgesHolds ? decision.memory.ledger.holds : []) {
     io.stdout(`held ${server} (${hold.state} since ${new Date(hold.since).toISOString()}, set by a person: ha-agent release ${server})\n`);
   }
   for (const [server, a] of absent) if (a.hold) io.stdout(`keep ${server} (${a.reason}: removed if it stays absent, or once down)\n`);
-  if (planned.unplaced.length > 0) io.stdout(`no free slot for: ${planned.unplaced.join(', ')}\n`);
+  if (decision.memory.unplaced.length > 0) io.stdout(`no free slot for: ${decision.memory.unplaced.join(', ')}\n`);
   const failing = failingChecks(backend, stat, healthSetting(config, service, booted));
   if (failing.length > 0) io.stdout(`\n${formatFailingChecks(failing)}\n`);
 }

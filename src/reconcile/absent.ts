@@ -8,7 +8,6 @@
  */
 import type { Member } from '../membership/member.js';
 import type { ActualServer } from './actual.js';
-import type { PlanMode } from './plan-mode.js';
 
 /**
  * Four push/pull intervals of Serf's default `lan` profile (30 s). In each, every peer syncs its whole
@@ -41,29 +40,27 @@ export interface AbsenceMemory {
 }
 
 /**
- * How the list knows a server's member: by name in dynamic mode, where a server is named for its member;
- * by address in slot mode, where a slot is named for itself and holds a member's endpoint.
+ * How the list knows a server's member, given by the mode (plan-mode.ts): by name in dynamic mode, where a server is
+ * named for its member; by address in slot mode, where a slot is named for itself and holds a member's endpoint.
  */
-export function memberKey(mode: PlanMode, server: Pick<ActualServer, 'name' | 'address'> | Member): string {
-  return mode === 'dynamic' ? server.name : server.address;
-}
+export type MemberKey = (server: Pick<ActualServer, 'name' | 'address'> | Member) => string;
 
 /**
  * Every server in HAProxy (out of maintenance: a server there takes no traffic and goes at no cost)
  * whose member is not in the list at all, with whether to keep it now.
  */
 export function absentServers(
-  mode: PlanMode,
+  memberKey: MemberKey,
   members: readonly Member[],
   actual: ReadonlyMap<string, ActualServer>,
   memory: AbsenceMemory,
   now: number,
   graceMs: number,
 ): Map<string, AbsentServer> {
-  const listed = new Set(members.map((m) => memberKey(mode, m)));
+  const listed = new Set(members.map((m) => memberKey(m)));
   const absent = new Map<string, AbsentServer>();
   for (const server of actual.values()) {
-    const member = memberKey(mode, server);
+    const member = memberKey(server);
     if (server.mode === 'maint' || listed.has(member)) continue;
     const since = memory.since.get(member) ?? now;
     const until = since + graceMs;
@@ -78,12 +75,12 @@ export function absentServers(
 
 /** The member keys to remember as gone after this list: those it reports going, and gone ones still missing. */
 export function goneMembers(
-  mode: PlanMode,
+  memberKey: MemberKey,
   members: readonly Member[],
   previous: ReadonlySet<string>,
   absent: Iterable<AbsentServer>,
 ): Set<string> {
-  const gone = new Set(members.filter((m) => GONE.has(m.status)).map((m) => memberKey(mode, m)));
+  const gone = new Set(members.filter((m) => GONE.has(m.status)).map((m) => memberKey(m)));
   for (const { member } of absent) if (previous.has(member)) gone.add(member);
   return gone;
 }

@@ -14,9 +14,10 @@ import { RuntimeError } from '../runtime/errors.js';
 import { streamsOnServer } from '../runtime/parse.js';
 import { sleep, type Clock } from '../util/clock.js';
 import type { ActualServer } from './actual.js';
-import { commandFor, type Action, type Step } from './plan.js';
+import { commandFor, DEL_RETRIES, DEL_WAIT_MS, STREAMS_POLL_MS, type Action, type Step } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import type { Cancel, ServerWatcher } from './watch.js';
+import type { Turn } from './work-queue.js';
 
 export interface ApplyContext {
   client: RuntimeApi;
@@ -46,6 +47,8 @@ export interface ApplyContext {
    * first step is a wait (not when it fails or stops before that): the pass's config write waits for it (see reconciler.ts).
    */
   firstAnswered?: (server: string) => void;
+  /** Sends the action's commands when the work queue gives them a turn (work-queue.ts); none: at once. */
+  turn?: Turn;
 }
 
 export type ActionOutcome = 'done' | 'failed' | 'rolled-back' | 'abandoned' | 'aborted';
@@ -200,8 +203,7 @@ async function awaitFirstCheck(ctx: ApplyContext, name: string, state: ActionSta
 
 /** The server's last check result in words (`show stat`), or undefined when it cannot be read or did not fail. */
 async function failedCheck(ctx: ApplyContext, name: string): Promise<(CheckFailure & { path: string }) | undefined> {
-  const row = await ctx.client
-    .stat(ctx.backend, new Set([name]))
+  const row = await inTurn(ctx, () => ctx.client.stat(ctx.backend, new Set([name])))
     .then((rows) => rows.find((r) => r.name === name))
     .catch(() => undefined);
   if (row === undefined) return undefined;
@@ -250,9 +252,6 @@ async function awaitDrained(
   return true;
 }
 
-/** How often `show sess` is read while streams still point to a server (HAProxy < 2.8). */
-const STREAMS_POLL_MS = 50;
-
 /**
  * Waits (at most `timeoutMs`) until no stream points to the server (it is in maint): `wait … srv-removable` where
  * HAProxy has it, else `show sess` read every STREAMS_POLL_MS. Returns how many streams `show sess` still lists at
@@ -268,7 +267,7 @@ async function awaitUnreferenced(ctx: ApplyContext, name: string, timeoutMs: num
     }
     const deadline = clock.now() + ms;
     for (;;) {
-      const streams = streamsOnServer(await ctx.client.run(showSess()), ctx.backend, name);
+      const streams = streamsOnServer(await inTurn(ctx, () => ctx.client.run(showSess())), ctx.backend, name);
       if (streams === 0 || clock.now() >= deadline) return streams;
       await sleep(clock, Math.min(STREAMS_POLL_MS, deadline - clock.now()));
     }
@@ -302,11 +301,16 @@ function send(ctx: ApplyContext, action: Action, step: Step): Promise<string> {
   return sendCommand(ctx, action.server, step.kind, command);
 }
 
+/** What the action asks HAProxy goes when the work queue gives it a turn (at once without a queue). */
+function inTurn<T>(ctx: ApplyContext, ask: () => Promise<T>): Promise<T> {
+  return ctx.turn ? ctx.turn(ask) : ask();
+}
+
 async function sendCommand(ctx: ApplyContext, server: string, step: string, command: Command): Promise<string> {
   const { clock } = ctx;
   const started = clock.now();
   try {
-    const answer = await ctx.client.run(command);
+    const answer = await inTurn(ctx, () => ctx.client.run(command));
     ctx.log.info('step.finished', { server, step, command: command.text, answer, latencyMs: round(clock.now() - started) });
     return answer;
   } catch (error) {
@@ -315,9 +319,6 @@ async function sendCommand(ctx: ApplyContext, server: string, step: string, comm
   }
 }
 
-/** How long `del server` waits for the streams `shutdown sessions` (or a rollback's maint) left to go. */
-const DEL_WAIT_MS = 2_000;
-
 /**
  * `del server` is refused while connections are attached; HAProxy < 2.9 does not see every stream that points to
  * the server and may delete it under them (then crash), so the wait for none comes first, on every version, and
@@ -325,7 +326,7 @@ const DEL_WAIT_MS = 2_000;
  * and retries.
  */
 async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
-  const retries = ctx.delRetries ?? 20;
+  const retries = ctx.delRetries ?? DEL_RETRIES;
   const action: Action = { server: name, kind: 'remove', reason: 'delete', steps: [] };
   for (let attempt = 0; ; attempt += 1) {
     const streams = await awaitUnreferenced(ctx, name, DEL_WAIT_MS);
@@ -351,7 +352,7 @@ async function deleteServer(ctx: ApplyContext, name: string): Promise<void> {
 
 /** HAProxy accepts some bad values silently (port 70000 wraps): read back what it really has. */
 async function verify(ctx: ApplyContext, name: string, step: Extract<Step, { kind: 'set-addr' | 'set-weight' }>): Promise<void> {
-  const row = (await ctx.client.serversState(ctx.backend)).find((s) => s.name === name);
+  const row = (await inTurn(ctx, () => ctx.client.serversState(ctx.backend))).find((s) => s.name === name);
   const ok =
     row !== undefined &&
     (step.kind === 'set-addr' ? row.address === step.address && row.port === step.port : row.userWeight === step.weight);

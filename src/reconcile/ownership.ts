@@ -1,12 +1,13 @@
 /**
  * Before its first change after every (re)connect, the agent checks that the HAProxy it reached is
- * its own (pure verdict in render/identity.ts, one `show info` here). Another deployment's HAProxy
+ * its own (pure verdict in ownership-verdict.ts, one `show info` here). Another deployment's HAProxy
  * is never changed: passes stop and `runtime.foreign` is logged, and every later pass asks again,
  * so the right HAProxy coming back heals it. An own HAProxy that booted with other settings is
  * driven, and `config.stale` names each setting old → new and how to apply them.
  */
 import type { Logger } from '../log.js';
-import { judgeOwnership, parseIdentity, settingChanges, type BootSettings, type Identity, type Ownership } from '../render/identity.js';
+import { parseIdentity, type BootSettings, type Identity } from '../render/identity.js';
+import { judgeOwnership, settingChanges, type Ownership } from './ownership-verdict.js';
 import type { Info } from '../runtime/parse.js';
 
 /** What the check needs of a Runtime API connection (RuntimeClient in production). */

@@ -147,24 +147,79 @@ export function commandFor(backend: string, server: string, step: Step, policy: 
   }
 }
 
-/** One line per step: the command, or the wait in words. */
-export function describeStep(backend: string, server: string, step: Step, policy: ServerPolicy): string {
-  if (step.kind === 'await-check') return `(wait for the first passing health check of ${backend}/${server})`;
-  if (step.kind === 'await-drained') {
-    const until = step.users ? 'no sessions and no queue, and (sticky) its users have gone quiet' : 'no sessions in flight';
-    return `(wait until ${backend}/${server} has ${until}${step.untilDown ? ', or is down' : ''})`;
-  }
-  return commandFor(backend, server, step, policy)?.text ?? step.kind;
+/** How long `del server` first waits for no stream to point to the server (and again after each refusal). */
+export const DEL_WAIT_MS = 2_000;
+/** How often `del server` is retried while HAProxy says the server still has connections. */
+export const DEL_RETRIES = 20;
+
+/** What a step sends besides its own command depends on HAProxy's version and on stickiness (apply.ts). */
+export interface StepContext {
+  backend: string;
+  policy: ServerPolicy;
+  /** The connected HAProxy's version; none: the oldest's commands are named. */
+  version?: string | undefined;
+  /** The backend persists users with dynamic cookies. */
+  sticky?: boolean;
 }
 
-export function formatPlan(backend: string, actions: readonly Action[], policy: ServerPolicy): string {
+/** How often `show sess` is read while streams still point to a server (HAProxy < 2.8). */
+export const STREAMS_POLL_MS = 50;
+
+/** How apply waits until no stream points to a server in maint: `wait … srv-removable` where HAProxy has it. */
+function unreferenced(ctx: StepContext, server: string, ms: string): string {
+  return cmd.supportsWaitRemovable(ctx.version)
+    ? `wait ${ms} srv-removable ${ctx.backend}/${server}`
+    : `(show sess every ${STREAMS_POLL_MS} ms until no stream points to ${ctx.backend}/${server}, at most ${ms} ms)`;
+}
+
+/**
+ * Every line a step sends, in apply's order: its commands, its waits in parentheses, and what it sends only on a
+ * condition (`if …: …`). test/unit/reconcile/plan-sent.test.ts checks them against what the agent sends.
+ */
+export function describeStep(server: string, step: Step, ctx: StepContext): string[] {
+  const { backend } = ctx;
+  const command = (s: Step) => commandFor(backend, server, s, ctx.policy)?.text ?? s.kind;
+  switch (step.kind) {
+    case 'await-check':
+      return [`(wait for the first passing health check of ${backend}/${server})`];
+    case 'await-drained': {
+      const until = step.users ? 'no sessions and no queue, and (sticky) its users have gone quiet' : 'no sessions in flight';
+      const wait = `(wait until ${backend}/${server} has ${until}${step.untilDown ? ', or is down' : ''})`;
+      // In maint, requests may still wait to be redispatched: apply waits for none to point to the server (apply.ts).
+      return step.users ? [wait] : [wait, unreferenced(ctx, server, '<rest of drain timeout>')];
+    }
+    case 'del':
+      return [
+        unreferenced(ctx, server, String(DEL_WAIT_MS)),
+        command(step),
+        `if refused while connections remain: ${command({ kind: 'shutdown-sessions' })}, then the wait and the del again (at most ${DEL_RETRIES} times)`,
+      ];
+    case 'set-state':
+      return step.state === 'ready' && ctx.sticky && !cmd.computesDynamicCookieOnAdd(ctx.version)
+        ? [cmd.enableDynamicCookie(backend).text, command(step)]
+        : [command(step)];
+    case 'set-addr':
+    case 'set-weight':
+      // HAProxy accepts some bad values silently: apply reads back what it has.
+      return [command(step), `(read back: show servers state ${backend})`];
+    default:
+      return [command(step)];
+  }
+}
+
+/** An action's lines: its steps', then its rollback's, sent only when the server's first check does not pass. */
+export function describeAction(action: Action, ctx: StepContext): string[] {
+  const lines = action.steps.flatMap((step) => describeStep(action.server, step, ctx));
+  const rollback = (action.rollback ?? []).flatMap((step) => describeStep(action.server, step, ctx));
+  if (rollback.length === 0) return lines;
+  return [...lines, 'if no passing check in time, or its member goes first:', ...rollback.map((line) => `  ${line}`)];
+}
+
+export function formatPlan(actions: readonly Action[], ctx: StepContext): string {
   if (actions.length === 0) return 'nothing to do: HAProxy matches the members\n';
   return actions
     .map((action) =>
-      [
-        `${action.kind} ${action.server} (${action.reason})`,
-        ...action.steps.map((step) => `  ${describeStep(backend, action.server, step, policy)}`),
-      ].join('\n'),
+      [`${action.kind} ${action.server} (${action.reason})`, ...describeAction(action, ctx).map((line) => `  ${line}`)].join('\n'),
     )
     .join('\n')
     .concat('\n');

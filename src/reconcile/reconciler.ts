@@ -1,26 +1,28 @@
 /**
  * The level-triggered loop: on every trigger (member list, HAProxy (re)connected, an action that
  * did not simply succeed, or one a pass had to leave alone) it reads HAProxy, recomputes desired
- * state from the latest member list, plans from scratch and starts the actions. Actions for different servers run concurrently; a server
- * with an action in flight is left alone until it finishes.
+ * state from the latest member list, plans from scratch and hands the actions to the work queue (work-queue.ts):
+ * actions for different servers run concurrently; a server with an action in flight is left alone until it finishes.
  */
 import type { Logger } from '../log.js';
 import type { Member } from '../membership/member.js';
 import type { ServerPolicy } from '../model/server.js';
-import { absentServers, DEFAULT_ABSENT_GRACE_MS, goneMembers, memberKey, type AbsentServer } from './absent.js';
-import { actualServers, type ActualServer } from './actual.js';
-import { applyAction, type ActionOutcome } from './apply.js';
-import { desiredServers, type DesiredMemo, type DesiredOptions } from './desired.js';
-import { describeStep } from './plan.js';
-import { heldStates, judgeHolds, type HeldState } from './holds.js';
-import { LedgerStore } from './ledger.js';
-import { planForMode, type PlanMode } from './plan-mode.js';
 import type { ConfigServer } from '../render/template.js';
-import type { RuntimeApi } from './runtime-api.js';
-import { Cancel, ServerWatcher } from './watch.js';
-import type { OwnershipCheck } from './ownership.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { SerialPass } from '../util/serial-pass.js';
+import { DEFAULT_ABSENT_GRACE_MS } from './absent.js';
+import { actualServers } from './actual.js';
+import { applyAction, type ActionOutcome } from './apply.js';
+import { ConfigWrites } from './config-writes.js';
+import { decide, freshMemory, type Decision, type Memory } from './decide.js';
+import type { DesiredMemo, DesiredOptions } from './desired.js';
+import { LedgerStore } from './ledger.js';
+import type { OwnershipCheck } from './ownership.js';
+import { planModes, type ModeStrategy, type PlanMode } from './plan-mode.js';
+import { describeAction } from './plan.js';
+import type { RuntimeApi } from './runtime-api.js';
+import { ServerWatcher, type Cancel } from './watch.js';
+import { WorkQueue, type Turn } from './work-queue.js';
 
 export interface ReconcilerOptions {
   client: RuntimeApi;
@@ -49,6 +51,8 @@ export interface ReconcilerOptions {
   ledger?: LedgerStore;
   /** Wall clock (ms since the epoch), for when a hold began. */
   wallNow?: () => number;
+  /** Commands in flight at once across this backend's actions (default: work-queue.ts). */
+  concurrency?: number;
 }
 
 export interface ReconcilerStats {
@@ -57,42 +61,38 @@ export interface ReconcilerStats {
 }
 
 export class Reconciler {
-  private members: readonly Member[] | undefined;
-  private listedAt = 0;
-  private readonly running = new Map<string, Promise<void>>();
-  /** Running actions that bring a member in (they have a rollback), by server: abandoned if the member goes. */
-  private readonly bringingIn = new Map<string, { member: string; abandon: Cancel }>();
+  /** The latest full member list and when it arrived (clock.now()). */
+  private listed: { members: readonly Member[]; at: number } | undefined;
+  /** What the decision remembers from one pass to the next (decide.ts). */
+  private memory: Memory;
+  private readonly work: WorkQueue;
   private readonly clock: Clock;
-  /** Busy servers a pass had to leave alone: their state is planned again once their action ends. */
-  private readonly deferred = new Set<string>();
+  private readonly mode: ModeStrategy;
   private readonly watcher: ServerWatcher;
   private readonly stopping = new AbortController();
   private readonly passes = new SerialPass((reason) => this.pass(reason));
-  private loggedRejections = new Map<string, string>();
   private readonly judged: DesiredMemo = new WeakMap();
   private lastDryRun = '';
-  private lastUnplaced = '';
-  /** When each absent member was first seen missing, and the members seen going: see absent.ts. */
-  private readonly absentSince = new Map<string, number>();
-  private gone = new Set<string>();
-  private absentTimer: unknown;
-  /** The config writes asked for: a pass does not wait for them (see pass), `idle` does. */
-  private persisting: Promise<unknown> = Promise.resolve();
-  /** Resolves once the last pass has asked for its write: each pass asks after the one before. */
-  private writeAsked: Promise<void> = Promise.resolve();
+  /** Wakes the loop when a kept server's grace ends (the decision's `lookAgainAt`). */
+  private lookAgain: unknown;
+  /** The passes' config writes: a pass does not wait for them (config-writes.ts), `idle` does. */
+  private readonly writes: ConfigWrites;
   readonly stats: ReconcilerStats = { actions: new Map() };
   private readonly ledger: LedgerStore;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.mode = planModes[options.mode ?? 'dynamic'];
     this.ledger = options.ledger ?? new LedgerStore(undefined);
+    this.memory = freshMemory(this.ledger.get(options.backend));
     this.watcher = new ServerWatcher(options.client, options.backend, this.clock);
+    this.work = new WorkQueue(options.concurrency);
+    this.writes = new ConfigWrites(options.persist, options.log);
   }
 
   /** The full member list (never a delta): every call replaces the previous one. */
   setMembers(members: readonly Member[], reason: string): void {
-    this.members = members;
-    this.listedAt = this.clock.now();
+    this.listed = { members, at: this.clock.now() };
     this.trigger(reason);
   }
 
@@ -103,19 +103,19 @@ export class Reconciler {
   /** Resolves once no pass and no action is running (one-shot use and tests). */
   async idle(): Promise<void> {
     for (;;) {
-      while (this.passes.current || this.running.size > 0) {
-        await Promise.all([this.passes.current, ...this.running.values()]);
+      while (this.passes.current || this.work.size > 0) {
+        await Promise.all([this.passes.current, this.work.idle()]);
       }
-      const writes = this.persisting;
+      const writes = this.writes.settled;
       await writes;
       // A pass that started meanwhile may have asked for another write.
-      if (this.persisting === writes && !this.passes.current && this.running.size === 0) return;
+      if (this.writes.settled === writes && !this.passes.current && this.work.size === 0) return;
     }
   }
 
   async close(): Promise<void> {
     this.passes.close();
-    this.clock.clearTimeout(this.absentTimer);
+    this.clock.clearTimeout(this.lookAgain);
     this.stopping.abort();
     this.watcher.cancelAll();
     await this.idle();
@@ -124,8 +124,9 @@ export class Reconciler {
   private async pass(reason: string): Promise<void> {
     const { client, backend, log } = this.options;
     // Never act on an empty view: before the first member list, nothing is known to be gone.
-    if (this.members === undefined || !client.connected) return;
+    if (this.listed === undefined || !client.connected) return;
     if (this.options.ownership && !(await this.options.ownership.allows())) return;
+    const { members, at: listedAt } = this.listed;
     let actual;
     try {
       // `show servers state` alone: a plan reads nothing of `show stat` (sessions, status), which is ~4× the bytes
@@ -135,33 +136,36 @@ export class Reconciler {
       log.error('pass.failed', { reason, error });
       return;
     }
-    const desired = desiredServers(this.members, this.options.desired, this.judged);
-    this.logRejections(desired.rejected);
-    this.abandonGone(desired.servers);
-    const failed = new Set(this.members.filter((m) => m.status === 'failed').map((m) => m.name));
-    const mode = this.options.mode ?? 'dynamic';
-    const absent = this.absent(mode, this.members, actual);
-    const busy = new Set(this.running.keys());
-    const held = mode === 'dynamic' ? this.holds(actual, busy) : undefined;
-    const options = { busy, failed, absent, held };
-    for (const name of options.busy) this.deferred.add(name);
-    const { actions, persisted, unplaced, memberOf } = planForMode(mode, desired.servers, actual, options);
-    if (unplaced.join() !== this.lastUnplaced) {
-      this.lastUnplaced = unplaced.join();
-      if (unplaced.length > 0) log.warn('slots.full', { members: unplaced, slots: actual.size });
-    }
+    const now = this.clock.now();
+    const look = { members, actual, busy: this.work.busy(), now, wallNow: (this.options.wallNow ?? Date.now)() };
+    const decision = decide(this.memory, look, {
+      mode: this.mode,
+      desired: this.options.desired,
+      absentGraceMs: this.options.absentGraceMs ?? DEFAULT_ABSENT_GRACE_MS,
+      memo: this.judged,
+      dryRun: this.options.dryRun ?? false,
+    });
+    this.memory = decision.memory;
+    this.ledger.set(backend, decision.memory.ledger);
+    this.report(decision, actual.size);
+    this.abandonGone(decision.desired.servers);
+    this.clock.clearTimeout(this.lookAgain);
+    this.lookAgain =
+      decision.lookAgainAt === undefined
+        ? undefined
+        : this.clock.setTimeout(() => this.trigger('absent member grace ended'), decision.lookAgainAt - now);
+    const { actions, persisted, memberOf } = decision;
     log.debug('pass', {
       reason,
-      members: this.members.length,
-      desired: desired.servers.size,
+      members: members.length,
+      desired: decision.desired.servers.size,
       actual: actual.size,
       actions: actions.length,
     });
 
     if (this.options.dryRun) {
-      const lines = actions.flatMap((a) =>
-        a.steps.map((s) => `${a.kind} ${a.server}: ${describeStep(backend, a.server, s, this.options.policy)}`),
-      );
+      const ctx = { backend, policy: this.options.policy, version: client.version, sticky: this.options.sticky !== undefined };
+      const lines = actions.flatMap((a) => describeAction(a, ctx).map((line) => `${a.kind} ${a.server}: ${line}`));
       if (lines.join('\n') !== this.lastDryRun) {
         this.lastDryRun = lines.join('\n');
         for (const line of lines) log.info('dry-run.step', { step: line });
@@ -169,20 +173,18 @@ export class Reconciler {
       return;
     }
     // What the agent is about to set itself is on disk before it is sent: a restart mid-join resumes it, never holds it.
-    if (mode === 'dynamic') await this.recordOwn(actions);
-    // The servers whose first commands are not answered yet: the pass's config write waits for them (see below).
-    const unanswered = new Set(actions.map((a) => a.server));
-    let allAnswered = () => {};
-    const answered = unanswered.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allAnswered = resolve));
-    const firstAnswered = (server: string) => {
-      if (unanswered.delete(server) && unanswered.size === 0) allAnswered();
-    };
-    // One context for the pass's actions; a Cancel to abandon one only for those that bring a member in (1,000 leaves need none).
+    if (decision.ledgerChanged === 'own') await this.saveLedger();
+    else if (decision.ledgerChanged === 'holds') void this.saveLedger();
+    const firstAnswered = this.writes.after(
+      actions.map((a) => a.server),
+      persisted,
+    );
+    // One context for the pass's actions (each adds its turn); a Cancel to abandon one only for those that bring a member in.
     const context = {
       ...this.options,
       clock: this.clock,
       watcher: this.watcher,
-      listedAt: this.listedAt,
+      listedAt,
       signal: this.stopping.signal,
       firstAnswered,
     };
@@ -194,65 +196,18 @@ export class Reconciler {
         steps: action.steps.map((s) => s.kind),
       });
       const member = action.rollback ? memberOf(action.server) : undefined;
-      let abandon: Cancel | undefined;
-      if (member !== undefined) {
-        abandon = new Cancel();
-        this.bringingIn.set(action.server, { member, abandon });
-      }
       // finally: an action that ended before its first answer (refused, aborted) must not hold the pass's write back.
-      const run = applyAction(context, action, abandon)
-        .finally(() => firstAnswered(action.server))
-        .then((outcome) => {
-          this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
-          this.running.delete(action.server);
-          this.bringingIn.delete(action.server);
-          // Its state is now the one it meant: from here a MAINT or DRAIN is a person's.
-          if (outcome === 'done') this.ledger.get(backend).own.delete(action.server);
-          // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
-          // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
-          const deferred = this.deferred.delete(action.server);
-          if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
-        });
-      this.running.set(action.server, run);
+      const run = (turn: Turn, abandon: Cancel | undefined) =>
+        applyAction({ ...context, turn }, action, abandon).finally(() => firstAnswered(action.server));
+      this.work.start(action.server, action.kind, member, run, (outcome, deferred) => {
+        this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
+        // Its state is now the one it meant: from here a MAINT or DRAIN is a person's.
+        if (outcome === 'done') this.memory.ledger.own.delete(action.server);
+        // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
+        // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
+        if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
+      });
     }
-    // The file only serves a restarted HAProxy: the next pass never waits for its write (`haproxy -c` and
-    // two fsyncs, 0.1–0.3 s on a busy machine), so a change seen meanwhile (a second leave) is acted on at once.
-    // Nor do this pass's first answers wait for it: its render and the spawn of `haproxy -c` hold the event loop
-    // (3–20 ms on a busy 2-core machine), which left a `state drain` answer unread meanwhile. So the write starts once
-    // they are read, and the passes' writes are asked for in their order (the writer renders the latest servers asked).
-    // The writer logs its own failures and does not reject; anything else must not go unhandled.
-    let write: Promise<unknown> | undefined;
-    this.writeAsked = Promise.all([this.writeAsked, answered]).then(() => {
-      write = this.options.persist?.(persisted).catch((error: unknown) => this.options.log.error('config.write-failed', { error }));
-    });
-    this.persisting = Promise.all([this.persisting, this.writeAsked.then(() => write)]);
-  }
-
-  /** Reads the holds off this look at HAProxy (see holds.ts), logs those that start or end, and returns them. */
-  private holds(actual: ReadonlyMap<string, ActualServer>, busy: ReadonlySet<string>): Map<string, HeldState> {
-    const { backend, log } = this.options;
-    const { next, started, released } = judgeHolds(actual, this.ledger.get(backend), busy, (this.options.wallNow ?? Date.now)());
-    this.ledger.set(backend, next);
-    const held = next.holds.size;
-    for (const { server, state, since } of started) {
-      log.warn('hold.started', { server, state, since: new Date(since).toISOString(), held, release: `ha-agent release ${server}` });
-    }
-    for (const { server, heldMs, why } of released) log.info('hold.released', { server, heldMs, why, held });
-    if (started.length + released.length > 0) void this.saveLedger();
-    return heldStates(next);
-  }
-
-  /** Records the servers this pass's joins and removals put in MAINT or DRAIN, and waits until that is on disk. */
-  private async recordOwn(actions: readonly { server: string; kind: string }[]): Promise<void> {
-    const own = this.ledger.get(this.options.backend).own;
-    let changed = false;
-    for (const { server, kind } of actions) {
-      if ((kind === 'join' || kind === 'remove') && own.get(server) !== kind) {
-        own.set(server, kind);
-        changed = true;
-      }
-    }
-    if (changed) await this.saveLedger();
   }
 
   /** A failed write is logged: the agent goes on (a restart may then take a server it was bringing in for a hold). */
@@ -260,35 +215,21 @@ export class Reconciler {
     return this.ledger.save().catch((error: unknown) => this.options.log.error('ledger.write-failed', { error }));
   }
 
-  /**
-   * Absent members, with the memory a pure plan lacks: since when each is missing and which were seen
-   * going. Logs `member.absent` once per absence, `member.returned` when it ends with the member listed
-   * again, and wakes the loop when the first kept server's grace ends.
-   */
-  private absent(mode: PlanMode, members: readonly Member[], actual: ReadonlyMap<string, ActualServer>): Map<string, AbsentServer> {
+  /** Logs what the decision found new: rejections, absences begun or ended, holds begun or ended, members without a slot. */
+  private report({ news, memory }: Decision, slots: number): void {
     const { log } = this.options;
-    const now = this.clock.now();
-    const graceMs = this.options.absentGraceMs ?? DEFAULT_ABSENT_GRACE_MS;
-    const absent = absentServers(mode, members, actual, { since: this.absentSince, gone: this.gone }, now, graceMs);
-    const missing = new Map([...absent].map(([server, a]) => [a.member, { server, ...a }]));
-    for (const [member, since] of this.absentSince) {
-      if (missing.has(member)) continue;
-      this.absentSince.delete(member);
-      if (members.some((m) => memberKey(mode, m) === member)) log.info('member.returned', { member, absentMs: Math.round(now - since) });
-    }
-    for (const [member, { server, hold, reason, until }] of missing) {
-      if (this.absentSince.has(member)) continue;
-      this.absentSince.set(member, now);
-      const kept = { removeInMs: Math.round(until - now), removeEarlier: 'when HAProxy reports it down' };
+    for (const { member, reason } of news.rejected) log.warn('member.rejected', { member, reason });
+    for (const { member, absentMs } of news.returned) log.info('member.returned', { member, absentMs });
+    for (const { member, server, hold, reason, until, since } of news.absent) {
+      const kept = { removeInMs: Math.round(until - since), removeEarlier: 'when HAProxy reports it down' };
       log.warn('member.absent', { member, server, action: hold ? 'keep' : 'remove', reason, ...(hold ? kept : {}) });
     }
-    this.gone = goneMembers(mode, members, this.gone, absent.values());
-    this.clock.clearTimeout(this.absentTimer);
-    const next = Math.min(...[...absent.values()].filter((a) => a.hold).map((a) => a.until));
-    this.absentTimer = Number.isFinite(next)
-      ? this.clock.setTimeout(() => this.trigger('absent member grace ended'), next - now)
-      : undefined;
-    return absent;
+    const held = memory.ledger.holds.size;
+    for (const { server, state, since } of news.holds.started) {
+      log.warn('hold.started', { server, state, since: new Date(since).toISOString(), held, release: `ha-agent release ${server}` });
+    }
+    for (const { server, heldMs, why } of news.holds.released) log.info('hold.released', { server, heldMs, why, held });
+    if (news.unplaced && news.unplaced.length > 0) log.warn('slots.full', { members: news.unplaced, slots });
   }
 
   /**
@@ -297,21 +238,8 @@ export class Reconciler {
    * rather than at the end of --check-timeout.
    */
   private abandonGone(desired: ReadonlyMap<string, unknown>): void {
-    for (const [server, { member, abandon }] of this.bringingIn) {
-      if (desired.has(member) || abandon.cancelled) continue;
+    for (const { server, member } of this.work.abandon((member) => desired.has(member))) {
       this.options.log.info('action.abandoned', { server, member, reason: 'member is no longer wanted' });
-      abandon.cancel();
     }
-  }
-
-  /** One log line per rejected member, when first seen or when its reason changes (metrics count those lines). */
-  private logRejections(rejections: readonly { member: string; reason: string }[]): void {
-    const now = new Map(rejections.map((r) => [r.member, r.reason]));
-    for (const [member, reason] of now) {
-      if (this.loggedRejections.get(member) !== reason) {
-        this.options.log.warn('member.rejected', { member, reason });
-      }
-    }
-    this.loggedRejections = now;
   }
 }

@@ -6,7 +6,8 @@
  * empty the state file again. Membership changes never come this way: they stay runtime commands.
  */
 import type { Logger } from '../log.js';
-import { judgeOwnership, parseIdentity, type Identity } from '../render/identity.js';
+import { parseIdentity, type Identity } from '../render/identity.js';
+import { judgeOwnership } from '../reconcile/ownership-verdict.js';
 import type { ConfigServer } from '../render/template.js';
 import type { WriteOutcome } from '../render/writer.js';
 import { showServersState, type Command } from '../runtime/commands.js';

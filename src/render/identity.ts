@@ -1,8 +1,9 @@
 /**
- * Who owns an HAProxy, and which settings it booted with (pure). The rendered config's `global`
+ * What the rendered config says of its owner and its boot settings (pure). The rendered config's `global`
  * `description` reads `ha-agent deployment=ID settings=FINGERPRINT`, and `show info` prints it back
  * (`description: …`), so the agent can tell its own HAProxy from another deployment's on the same
- * address, and an HAProxy still running settings it read at boot from the ones rendered now.
+ * address, and an HAProxy still running settings it read at boot from the ones rendered now (the verdict:
+ * reconcile/ownership-verdict.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Identity } from './description.js';
@@ -51,22 +52,6 @@ export function bootSettings(base: Omit<ConfigModel, 'servers' | 'identity'>, te
 
 export function fingerprint(settings: BootSettings): string {
   return short(JSON.stringify(Object.entries(settings).sort(([a], [b]) => a.localeCompare(b))));
-}
-
-export type Ownership = { owner: 'unmarked' } | { owner: 'foreign'; found: Identity } | { owner: 'own'; stale: boolean; found: Identity };
-
-/** An HAProxy whose config carries no identity (a user's own) is driven as before; another deployment's never. */
-export function judgeOwnership(ours: Identity, found: Identity | undefined): Ownership {
-  if (found === undefined) return { owner: 'unmarked' };
-  if (found.deployment !== ours.deployment) return { owner: 'foreign', found };
-  return { owner: 'own', found, stale: found.settings !== ours.settings };
-}
-
-/** Each boot setting that differs, as `name: old → new`; `old` undefined when its values were not recorded. */
-export function settingChanges(old: BootSettings | undefined, now: BootSettings, oldFingerprint: string): string[] {
-  if (old === undefined) return [`settings ${oldFingerprint} → ${fingerprint(now)} (the old values were not recorded)`];
-  const names = [...new Set([...Object.keys(old), ...Object.keys(now)])].sort();
-  return names.filter((name) => old[name] !== now[name]).map((name) => `${name}: ${old[name] ?? '(none)'} → ${now[name] ?? '(none)'}`);
 }
 
 export interface Stamped<T> {

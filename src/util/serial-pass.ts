@@ -2,10 +2,16 @@
  * Runs a pass one at a time: a trigger while one runs asks for exactly one more after it, so a burst of
  * triggers costs at most two passes and the last one always sees the latest input. Closed: no new pass.
  * The pass after is given `rerunReason(latest trigger's reason)`.
+ *
+ * The order is a p-queue of concurrency 1; the coalescing is this wrapper's, since p-queue queues every task it
+ * is given and has no "one more after this one, with the latest argument".
  */
+import PQueue from 'p-queue';
+
 export class SerialPass {
-  private running: Promise<void> | undefined;
-  private again: string | undefined;
+  private readonly queue = new PQueue({ concurrency: 1 });
+  /** The reason for the pass queued behind the running one, if one is queued. */
+  private next: string | undefined;
   private closed = false;
 
   constructor(
@@ -15,21 +21,19 @@ export class SerialPass {
 
   trigger(reason: string): void {
     if (this.closed) return;
-    if (this.running) {
-      this.again = reason;
-      return;
-    }
-    this.running = this.pass(reason).finally(() => {
-      this.running = undefined;
-      const again = this.again;
-      this.again = undefined;
-      if (again !== undefined) this.trigger(this.rerunReason(again));
+    const queued = this.next !== undefined;
+    this.next = this.queue.pending > 0 ? this.rerunReason(reason) : reason;
+    if (queued) return;
+    void this.queue.add(() => {
+      const next = this.next as string;
+      this.next = undefined;
+      return this.pass(next);
     });
   }
 
-  /** The pass running now, if any. */
+  /** Resolves once no pass runs or waits; undefined when none does. */
   get current(): Promise<void> | undefined {
-    return this.running;
+    return this.queue.pending + this.queue.size > 0 ? this.queue.onIdle() : undefined;
   }
 
   close(): void {

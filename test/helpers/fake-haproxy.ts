@@ -196,6 +196,7 @@ export class FakeHaproxy implements RuntimeApi {
       Object.assign(this.server(m[1]!, text), { address: m[2], port: Number(m[3]) });
       return 'IP changed';
     }
+    if (/^enable dynamic-cookie backend \S+$/.test(text)) return '';
     if ((m = /^shutdown sessions server (\S+)$/.exec(text))) {
       Object.assign(this.server(m[1]!, text), { sessions: 0, streams: 0 });
       return '';

@@ -6,7 +6,7 @@ import type { Server } from '../../../src/model/server.js';
 import { emptyLedger, heldStates, judgeHolds, type BackendLedger } from '../../../src/reconcile/holds.js';
 import { LedgerStore, recordedHolds } from '../../../src/reconcile/ledger.js';
 import { plan } from '../../../src/reconcile/plan.js';
-import { planForMode } from '../../../src/reconcile/plan-mode.js';
+import { dynamicMode } from '../../../src/reconcile/plan-mode.js';
 import { actualServer as actual } from '../../helpers/fixtures.js';
 
 const server = (name: string, extra: Partial<Server> = {}): Server => ({ name, address: '127.0.0.2', port: 3000, weight: 100, ...extra });
@@ -116,7 +116,7 @@ describe('plan with holds', () => {
       ['a', 'maint' as const],
       ['b', 'drain' as const],
     ]);
-    const { persisted } = planForMode('dynamic', map(server('a'), server('b'), server('c')), new Map(), { held });
+    const { persisted } = dynamicMode.plan(map(server('a'), server('b'), server('c')), new Map(), { held });
     expect(persisted).toEqual([{ ...server('a'), disabled: true }, { ...server('b'), weight: 0 }, server('c')]);
   });
 });

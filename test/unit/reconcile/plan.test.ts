@@ -7,7 +7,7 @@ import { actualServer } from '../../helpers/fixtures.js';
 import { desiredServers } from '../../../src/reconcile/desired.js';
 import { describeStep, formatPlan, plan, type Action, type Step } from '../../../src/reconcile/plan.js';
 import { planSlots } from '../../../src/reconcile/plan-slots.js';
-import { planForMode } from '../../../src/reconcile/plan-mode.js';
+import { dynamicMode, slotsMode } from '../../../src/reconcile/plan-mode.js';
 
 const server = (name: string, extra: Partial<Server> = {}): Server => ({ name, address: '127.0.0.2', port: 3000, weight: 100, ...extra });
 const actual = actualServer;
@@ -84,15 +84,15 @@ describe('plan: every transition', () => {
     expect(actions.map((a) => [a.server, a.kind, a.reason])).toEqual([['b', 'remove', absent.get('b')!.reason]]);
   });
 
-  it('planForMode persists a kept server, so that a restarted HAProxy still boots with it', () => {
+  it('a mode’s plan persists a kept server, so that a restarted HAProxy still boots with it', () => {
     const absent = new Map([['b', { hold: true, reason: 'kept' }]]);
-    const result = planForMode('dynamic', map(server('a')), map(actual('a'), actual('b', { address: '127.0.0.3' })), { absent });
+    const result = dynamicMode.plan(map(server('a')), map(actual('a'), actual('b', { address: '127.0.0.3' })), { absent });
     expect(result.actions).toEqual([]);
     expect(result.persisted).toEqual([server('a'), { name: 'b', address: '127.0.0.3', port: 3000, weight: 100 }]);
   });
 
   it('prints a plan as the commands it would send', () => {
-    const text = formatPlan('nodes', plan(map(server('a')), map(actual('b'))), defaultServerPolicy);
+    const text = formatPlan(plan(map(server('a')), map(actual('b'))), { backend: 'nodes', policy: defaultServerPolicy });
     expect(text).toBe(
       [
         'join a (member is alive)',
@@ -101,17 +101,25 @@ describe('plan: every transition', () => {
         '  enable health nodes/a',
         '  (wait for the first passing health check of nodes/a)',
         '  set server nodes/a state ready',
+        '  if no passing check in time, or its member goes first:',
+        '    set server nodes/a state maint',
+        '    (show sess every 50 ms until no stream points to nodes/a, at most 2000 ms)',
+        '    del server nodes/a',
+        '    if refused while connections remain: shutdown sessions server nodes/a, then the wait and the del again (at most 20 times)',
         'remove b (not an alive member)',
         '  set server nodes/b state drain',
         '  (wait until nodes/b has no sessions and no queue, and (sticky) its users have gone quiet)',
         '  set server nodes/b state maint',
         '  (wait until nodes/b has no sessions in flight)',
+        '  (show sess every 50 ms until no stream points to nodes/b, at most <rest of drain timeout> ms)',
         '  shutdown sessions server nodes/b',
+        '  (show sess every 50 ms until no stream points to nodes/b, at most 2000 ms)',
         '  del server nodes/b',
+        '  if refused while connections remain: shutdown sessions server nodes/b, then the wait and the del again (at most 20 times)',
         '',
       ].join('\n'),
     );
-    expect(formatPlan('nodes', [], defaultServerPolicy)).toBe('nothing to do: HAProxy matches the members\n');
+    expect(formatPlan([], { backend: 'nodes', policy: defaultServerPolicy })).toBe('nothing to do: HAProxy matches the members\n');
   });
 });
 
@@ -223,7 +231,8 @@ describe('plan: convergence', () => {
       { kind: 'set-weight', weight: 3 },
       { kind: 'set-addr', address: '::1', port: 80 },
     ];
-    expect(steps.map((s) => describeStep('nodes', 'a', s, defaultServerPolicy))).toEqual([
+    const ctx = { backend: 'nodes', policy: defaultServerPolicy, version: '2.9.1', sticky: true };
+    expect(steps.flatMap((s) => describeStep('a', s, ctx))).toEqual([
       'add server nodes/a 127.0.0.2:3000 check inter 1000 fastinter 200 downinter 50 rise 1 fall 2 observe layer4 error-limit 1 on-error mark-down weight 100 ' +
         'pool-max-conn -1 pool-purge-delay 5000',
       'enable health nodes/a',
@@ -231,10 +240,22 @@ describe('plan: convergence', () => {
       'set server nodes/a state drain',
       '(wait until nodes/a has no sessions and no queue, and (sticky) its users have gone quiet, or is down)',
       '(wait until nodes/a has no sessions in flight)',
+      'wait <rest of drain timeout> srv-removable nodes/a',
       'shutdown sessions server nodes/a',
+      'wait 2000 srv-removable nodes/a',
       'del server nodes/a',
+      'if refused while connections remain: shutdown sessions server nodes/a, then the wait and the del again (at most 20 times)',
       'set server nodes/a weight 3',
+      '(read back: show servers state nodes)',
       'set server nodes/a addr ::1 port 80',
+      '(read back: show servers state nodes)',
+    ]);
+    expect(describeStep('a', { kind: 'set-state', state: 'ready' }, ctx)).toEqual([
+      'enable dynamic-cookie backend nodes',
+      'set server nodes/a state ready',
+    ]);
+    expect(describeStep('a', { kind: 'set-state', state: 'ready' }, { ...ctx, version: '3.0.5' })).toEqual([
+      'set server nodes/a state ready',
     ]);
   });
 });
@@ -307,16 +328,16 @@ describe('planSlots: fixed server slots', () => {
     expect(result.unplaced).toEqual(['b']);
   });
 
-  it('planForMode persists every slot with its occupant, the empty ones disabled; dynamic mode persists the desired servers', () => {
+  it('a mode’s plan persists every slot with its occupant, the empty ones disabled; dynamic mode persists the desired servers', () => {
     const desired = map(server('a'), server('b', { address: '127.0.0.3' }));
-    const slots = planForMode('slots', desired, map(slot('slot1'), slot('slot2', { address: '127.0.0.9', port: 1 }), slot('slot3')));
+    const slots = slotsMode.plan(desired, map(slot('slot1'), slot('slot2', { address: '127.0.0.9', port: 1 }), slot('slot3')));
     expect(slots.persisted).toEqual([
       { name: 'slot1', address: '127.0.0.2', port: 3000, weight: 100 },
       { name: 'slot2', address: '127.0.0.3', port: 3000, weight: 100 },
       { name: 'slot3', address: '0.0.0.0', port: 3000, weight: 100, disabled: true },
     ]);
     expect(slots.unplaced).toEqual([]);
-    const dynamic = planForMode('dynamic', desired, new Map());
+    const dynamic = dynamicMode.plan(desired, new Map());
     expect(dynamic).toEqual({
       actions: plan(desired, new Map()),
       persisted: [...desired.values()],
@@ -330,7 +351,7 @@ describe('planSlots: fixed server slots', () => {
   it('neither frees nor refills a held slot, and persists it with its occupant', () => {
     const absent = new Map([['slot1', { hold: true, reason: 'kept' }]]);
     const slots = map(slot('slot1', { address: '127.0.0.7', mode: 'ready' }), slot('slot2'));
-    const result = planForMode('slots', map(server('b', { address: '127.0.0.3' })), slots, { absent });
+    const result = slotsMode.plan(map(server('b', { address: '127.0.0.3' })), slots, { absent });
     expect(result.actions.map((a) => [a.server, a.kind])).toEqual([['slot2', 'join']]);
     expect(result.persisted[0]).toEqual({ name: 'slot1', address: '127.0.0.7', port: 3000, weight: 100 });
     const removed = planSlots(new Map(), slots, { absent: new Map([['slot1', { hold: false, reason: 'down' }]]) });

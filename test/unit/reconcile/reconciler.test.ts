@@ -5,12 +5,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Member } from '../../../src/membership/member.js';
-import { defaultServerPolicy } from '../../../src/model/server.js';
 import { Reconciler, type ReconcilerOptions } from '../../../src/reconcile/reconciler.js';
 import type { RuntimeApi } from '../../../src/reconcile/runtime-api.js';
 import type { ConfigServer } from '../../../src/render/template.js';
 import { FakeHaproxy } from '../../helpers/fake-haproxy.js';
 import { recordLogs } from '../../helpers/log.js';
+import { reconcilerOptions } from '../../helpers/reconciler.js';
 
 const member = (name: string, n: number, status = 'alive'): Member => ({ name, address: `10.0.0.${n}`, status, tags: { role: 'backend' } });
 
@@ -19,13 +19,7 @@ function setup(options: Partial<ReconcilerOptions> = {}) {
   const { lines, log, events } = recordLogs();
   const persisted: ConfigServer[][] = [];
   const reconciler = new Reconciler({
-    client: haproxy,
-    backend: 'nodes',
-    policy: defaultServerPolicy,
-    desired: { role: 'backend', defaultPort: 3000, defaultWeight: 100 },
-    log,
-    checkTimeoutMs: 10_000,
-    drainTimeoutMs: 30_000,
+    ...reconcilerOptions(haproxy, log),
     persist: async (servers) => persisted.push(servers),
     ...options,
   });

@@ -1,16 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultServerPolicy } from '../../../src/model/server.js';
-import {
-  bootSettings,
-  defaultDeployment,
-  describeIdentity,
-  fingerprint,
-  judgeOwnership,
-  parseIdentity,
-  settingChanges,
-  stamp,
-} from '../../../src/render/identity.js';
+import { bootSettings, defaultDeployment, describeIdentity, fingerprint, parseIdentity, stamp } from '../../../src/render/identity.js';
+import { judgeOwnership, settingChanges } from '../../../src/reconcile/ownership-verdict.js';
 import { compileTemplate } from '../../../src/render/compile.js';
 import type { ConfigModel } from '../../../src/render/template.js';
 import { parseInfo } from '../../../src/runtime/parse.js';

@@ -358,6 +358,95 @@ function swarm(runs: RunRecord[]): string {
   ].join('\n');
 }
 
+/** One figure of a run as "median (min–max)" of its samples, or "-" when it has none. */
+const cellOf = (run: RunRecord, name: string, digits = 0) => medianRange(run.samples[name] ?? [], digits);
+
+/** `npx tsx bench/libs.ts`: per candidate, ours → the library on the same hot path, their ratio, and the RSS it adds (one record, its runs as samples). */
+function libs(runs: RunRecord[]): string {
+  const run = runs.at(-1)!;
+  const candidates = Object.keys(run.samples)
+    .filter((n) => n.endsWith(': ratio'))
+    .map((n) => n.slice(0, -': ratio'.length));
+  const rss = (candidate: string) => Object.keys(run.samples).find((n) => n.startsWith(`rss added: ${candidate}`)) ?? '';
+  const rows = candidates.map((c) => [
+    c,
+    cellOf(run, `${c}: ours ms`, 1),
+    cellOf(run, `${c}: library ms`, 1),
+    cellOf(run, `${c}: ratio`, 2),
+    cellOf(run, rss(c), 1),
+  ]);
+  return [
+    table(['candidate', 'ours, ms', 'the candidate, ms', 'ratio (candidate ÷ ours)', 'RSS added to a bare Node.js, MB'], rows),
+    '',
+    `_Median (min–max) of ${String(run.settings.runs)} runs in one process; hot paths: ${fmt(Number(run.settings.lines))} log lines, ` +
+      `${fmt(Number(run.settings.lines))} counter increments, ${fmt(Number(run.settings.addresses))} address checks; ` +
+      `a bare Node.js process: ${cellOf(run, 'rss: node alone MB', 1)} MB._`,
+    context([run], false),
+  ].join('\n');
+}
+
+/** `scripts/balancer-proof.ts`: one row per fault over its runs (one record holds RELOADS reloads and KILLS rounds of kills). */
+function balancerTier(runs: RunRecord[]): string {
+  const run = runs.at(-1)!;
+  const s = (name: string) => run.samples[name] ?? [];
+  const reloads = s('reload failed requests');
+  const stayed = reloads.length - Number(run.facts.reloadVipMoved ?? Number.NaN);
+  const lostNone = reloads.filter((n) => n === 0).length;
+  const ratioMet = (fault: string) => {
+    const ratios = s(`${fault} ratio to single`);
+    const met = ratios.filter((r) => r <= 0.1).length;
+    return `≤ 0.1 in ${met}/${ratios.length}: **${met === ratios.length ? 'met' : 'NOT met'}**`;
+  };
+  const killRow = (fault: string, label: string) => [
+    label,
+    String(s(`${fault} failed requests`).length),
+    medianRange(s(`${fault} failed requests`)),
+    medianRange(s(`${fault} ratio to single`), 3),
+    `${medianRange(s(`${fault} vip moved ms`))} ms`,
+    `${medianRange(s(`${fault} slowest request ms`))} ms`,
+    ratioMet(fault),
+  ];
+  const rows = [
+    [
+      "planned reload of the VIP's holder",
+      String(reloads.length),
+      `${medianRange(reloads)} of ${medianRange(s('reload requests'))}; the VIP stayed in ${stayed} of ${reloads.length}`,
+      '–',
+      '– (stayed)',
+      '–',
+      `0 lost in ${lostNone}/${reloads.length}: **${lostNone === reloads.length && stayed === reloads.length ? 'met' : 'NOT met'}**`,
+    ],
+    [
+      '**single balancer**: SIGKILL its HAProxy (s6 restarts it)',
+      String(s('single failed requests').length),
+      `${medianRange(s('single failed requests'))}; last failure ${medianRange(s('single outage ms'))} ms after the kill`,
+      '1',
+      '– (one balancer)',
+      '–',
+      'baseline',
+    ],
+    killRow('node', "SIGKILL every process of the VIP's holder"),
+    killRow('node+link', 'the same, its link down first (a host that lost power)'),
+  ];
+  return [
+    table(
+      [
+        "fault, demo's load",
+        'runs',
+        'requests failed',
+        'failed vs. the single balancer of the round',
+        'VIP on the other balancer after (poll)',
+        'slowest request',
+        'target',
+      ],
+      rows,
+    ),
+    '',
+    `_Median (min–max) over the runs; adverts every ${fmt(Number(run.settings.advertIntervalS) * 1000)} ms, ${String(run.settings.balancers)} balancers, ${String(run.settings.webapps)} web servers._`,
+    context([run], false),
+  ].join('\n');
+}
+
 /** Every table by name: the bench it reads and how it is made. */
 export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) => string }> = {
   compare: { bench: 'compare', make: compare },
@@ -369,6 +458,8 @@ export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) =
   'swarm-nodes': { bench: 'swarm-nodes', make: phasesTable('swarm', 'this run') },
   'scale-in': { bench: 'scale-in', make: scaleIn },
   swarm: { bench: 'swarm', make: swarm },
+  libs: { bench: 'libs', make: libs },
+  'balancer-tier': { bench: 'balancer-tier', make: balancerTier },
 };
 
 /** A table made from the recorded runs, or a line saying none is recorded. */

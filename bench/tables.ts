@@ -447,8 +447,208 @@ function balancerTier(runs: RunRecord[]): string {
   ].join('\n');
 }
 
+/** `npm run bench:serf-idle`: per window kind, the agent's and its Serf agent's CPU while idle (each record's windows). */
+function serfIdle(runs: RunRecord[]): string {
+  const rows = runs.flatMap((r) =>
+    [...new Set(Object.keys(r.samples).map((k) => k.split(': ')[0]!))].map((label) => [
+      `${String(r.settings.members)} members, ${label}`,
+      cellOf(r, `${label}: agent CPU % of a core`, 2),
+      cellOf(r, `${label}: Serf agent CPU % of a core`, 2),
+      String((r.samples[`${label}: Serf agent CPU % of a core`] ?? []).length),
+    ]),
+  );
+  return [
+    table(['idle, real Serf', 'ha-agent, % of a core', 'its Serf agent, % of a core', 'windows'], rows),
+    '',
+    context(runs, false),
+  ].join('\n');
+}
+
+/** `npm run bench:serf-scale`: one row per run set (N real Serf agents), Serf's and the agent's parts of a join and a leave. */
+function serfScale(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const failures = (r.facts.failures as string[] | undefined)?.length ?? 0;
+    return [
+      String(r.settings.members),
+      `${(r.samples.joinMs ?? []).length}${failures > 0 ? ` (+${failures} failed)` : ''}`,
+      ...['joinMs', 'joinSerfMs', 'joinAgentMs', 'leaveMs', 'leaveSerfMs', 'leaveAgentMs'].map((n) => cellOf(r, n)),
+      `${cellOf(r, 'joinCpuMs')} / ${cellOf(r, 'leaveCpuMs')}`,
+      `${cellOf(r, 'rssMb', 1)} / ${cellOf(r, 'rssPeakMb', 1)}`,
+    ];
+  });
+  return [
+    table(
+      [
+        'real Serf agents',
+        'runs',
+        'start → all UP, ms',
+        "Serf's part",
+        "agent's part",
+        'SIGINT → all out, ms',
+        "Serf's part",
+        "agent's part",
+        'agent CPU join / leave, ms',
+        'agent RSS after joins / peak, MB',
+      ],
+      rows,
+    ),
+    '',
+    context(runs, false),
+  ].join('\n');
+}
+
+/** A services bench's cells for N members: all UP, 1,000 out, the agent's CPU for each, RSS and idle CPU. */
+const membersCells = (r: RunRecord, n: number) => ({
+  join: cellOf(r, `${n}: joinMs`),
+  joinCpu: cellOf(r, `${n}: joinCpuMs`),
+  leave: cellOf(r, `${n}: leaveMs`),
+  leaveCpu: cellOf(r, `${n}: leaveCpuMs`),
+  settled: cellOf(r, `${n}: rssSettledMb`, 1),
+  peak: cellOf(r, `${n}: rssPeakMb`, 1),
+  idle: cellOf(r, `${n}: idleCpu`, 2),
+});
+
+/** `npm run bench:services-scale`: one row per run set, its runs' medians (min–max). */
+function servicesScale(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const n = r.settings.members as number;
+    const c = membersCells(r, n);
+    return [
+      `${n} in ${String(r.settings.services)} services`,
+      String((r.samples[`${n}: joinMs`] ?? []).length),
+      c.join,
+      c.leave,
+      `${c.joinCpu} / ${c.leaveCpu}`,
+      cellOf(r, `${n}: rssMb`, 1),
+      c.settled,
+      c.peak,
+      c.idle,
+    ];
+  });
+  return [
+    table(
+      [
+        'members (stand-in Serf)',
+        'runs',
+        'list change → all UP, ms',
+        '1,000 leave → out, ms',
+        'agent CPU join / leave, ms',
+        'RSS 5 s after, MB',
+        'RSS settled, MB',
+        'RSS peak, MB',
+        'idle CPU, %',
+      ],
+      rows,
+    ),
+    '',
+    context(runs, false),
+  ].join('\n');
+}
+
+/** `npm run bench:services-curve`: one run per size. */
+function servicesCurve(runs: RunRecord[]): string {
+  const rows = runs.flatMap((r) =>
+    (r.settings.counts as number[]).map((n) => {
+      const c = membersCells(r, n);
+      return [String(n), c.join, c.joinCpu, c.leave, c.leaveCpu, c.settled, c.peak, c.idle];
+    }),
+  );
+  return [
+    table(
+      [
+        'members (stand-in Serf)',
+        'all UP, ms',
+        'agent CPU, ms',
+        '1,000 out, ms',
+        'agent CPU, ms',
+        'RSS settled, MB',
+        'RSS peak, MB',
+        'idle CPU, %',
+      ],
+      rows,
+    ),
+    '',
+    context(runs, false),
+  ].join('\n');
+}
+
+/** `npm run bench:soak`: one row per run, from its facts. */
+function soak(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const f = r.facts as Record<string, number>;
+    return [
+      String(r.settings.minutes),
+      `${fmt(f.operations ?? Number.NaN)} (${fmt(f.failedOperations ?? Number.NaN)})`,
+      `${fmt(f.requests ?? Number.NaN)} (${fmt(f.failedRequests ?? Number.NaN)})`,
+      f.haproxyPidStart === f.haproxyPidEnd ? 'same' : 'CHANGED',
+      `${fmt(f.rssFirstMb ?? Number.NaN, 1)} → ${fmt(f.rssLastMb ?? Number.NaN, 1)}`,
+      fmt(f.rssAt40Mb ?? Number.NaN, 1),
+      `${fmt(f.rssLast20MaxDeviationPct ?? Number.NaN, 1)} %`,
+      `${fmt(f.failedRequestsAfterScaleUp ?? Number.NaN)} / ${fmt(f.failedRequestsAfterScaleDown ?? Number.NaN)}`,
+    ];
+  });
+  return [
+    table(
+      [
+        'minutes',
+        'scale operations (failed)',
+        'requests (failed)',
+        'HAProxy Pid',
+        'agent RSS first → last, MB',
+        'RSS at 40 min, MB',
+        'last 20 min, most off it',
+        'failed after a scale-up / after a scale-down',
+      ],
+      rows,
+    ),
+    '',
+    context(runs, false),
+  ].join('\n');
+}
+
+/**
+ * `BENCH_ONLY=events npm run bench:agent`'s printed output from before results were recorded, kept as text in
+ * bench/results/idle-latency/ (`<time>-before.txt` on the commit before the log watch, `<time>-after.txt` on it):
+ * the p50 and p95 of its rows, one column a file.
+ */
+function idleLatency(dir: string): string {
+  let files: string[] = [];
+  try {
+    files = readdirSync(path.join(dir, 'idle-latency'))
+      .filter((f) => f.endsWith('.txt'))
+      .sort();
+  } catch {
+    return '_No run recorded in bench/results/idle-latency/._';
+  }
+  const texts = files.map((f) => readFileSync(path.join(dir, 'idle-latency', f), 'utf8'));
+  const pick = (pattern: RegExp, join: string) => texts.map((t) => pattern.exec(t)?.slice(1).join(join) ?? '-');
+  const rows: Array<[string, RegExp, string]> = [
+    ['Serf agent started → first request served', /^Serf agent started \(app listening\) → first request served\s+(\d+)\s+(\d+)/m, ' / '],
+    [
+      '  Serf agent started → agent planned the join',
+      /^\s+Serf agent started → agent planned the join.*?\s(\d+)\s+(\d+)\s+\d+\s+\d+\s*$/m,
+      ' / ',
+    ],
+    ['SIGINT → last request routed to it', /^SIGINT to its Serf agent → last request routed to it\s+(\d+)\s+(\d+)/m, ' / '],
+    ['  SIGINT → out of rotation', /^\s+SIGINT → out of rotation.*?\s(\d+)\s+(\d+)\s+\d+\s+\d+\s*$/m, ' / '],
+    ['idle 10 s, 1 member: ha-agent % / Serf %', /ha-agent ([\d.]+) % of a core, the balancer's Serf agent ([\d.]+) %/, ' / '],
+    ['machine load (1 min) at the start', /^machine: .*load average ([\d.]+) \(1 min\).* at (\S+)$/m, ' at '],
+  ];
+  return [
+    table(
+      ['ms, p50 / p95 (20 real Serf members, lan)', ...files],
+      rows.map(([label, pattern, join]) => [label, ...pick(pattern, join)]),
+    ),
+    '',
+    `_${files.length} runs' printed output (no samples kept). Files: bench/results/idle-latency/._`,
+  ].join('\n');
+}
+
+/** How a table is made: from the bench's run records, or (a bench from before records) from its printed output kept as text. */
+type TableSpec = { bench: string; make: (runs: RunRecord[]) => string } | { bench: string; fromText: (dir: string) => string };
+
 /** Every table by name: the bench it reads and how it is made. */
-export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) => string }> = {
+export const TABLES: Record<string, TableSpec> = {
   compare: { bench: 'compare', make: compare },
   'agent-events': { bench: 'agent-events', make: agentEvents },
   'agent-mass': { bench: 'agent-mass', make: agentMass },
@@ -460,12 +660,19 @@ export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) =
   swarm: { bench: 'swarm', make: swarm },
   libs: { bench: 'libs', make: libs },
   'balancer-tier': { bench: 'balancer-tier', make: balancerTier },
+  'serf-idle': { bench: 'serf-idle', make: serfIdle },
+  'serf-scale': { bench: 'serf-scale', make: serfScale },
+  'services-scale': { bench: 'services-scale', make: servicesScale },
+  'services-curve': { bench: 'services-curve', make: servicesCurve },
+  soak: { bench: 'soak', make: soak },
+  'idle-latency': { bench: 'idle-latency', fromText: idleLatency },
 };
 
 /** A table made from the recorded runs, or a line saying none is recorded. */
 export function makeTable(name: string, dir = resultsDir): string {
   const spec = TABLES[name];
   if (!spec) throw new Error(`unknown table '${name}' (known: ${Object.keys(TABLES).join(', ')})`);
+  if ('fromText' in spec) return spec.fromText(dir);
   const runs = records(spec.bench, dir);
   return runs.length > 0 ? spec.make(runs) : `_No run recorded in bench/results/${spec.bench}/._`;
 }

@@ -81,6 +81,10 @@ function context(runs: readonly RunRecord[], headline: boolean, runCount = runs.
 const table = (head: readonly string[], rows: ReadonlyArray<readonly string[]>) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---|').join('')}`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 
+/** A table of runs with its context under it (no headline). */
+const tableOf = (runs: readonly RunRecord[], head: readonly string[], rows: ReadonlyArray<readonly string[]>) =>
+  [table(head, rows), '', context(runs, false)].join('\n');
+
 interface WayFacts {
   way: string;
   requests: number;
@@ -312,22 +316,19 @@ function scaleIn(runs: RunRecord[]): string {
       medianRange(run.samples.removal_ms ?? []),
     ];
   });
-  return [
-    table(
-      [
-        'HAProxy',
-        'runs completed',
-        'requests',
-        'failed',
-        'crashes',
-        'retries / redispatches',
-        'stop → both servers deleted, ms: median (min–max)',
-      ],
-      rows,
-    ),
-    '',
-    context(runs, false),
-  ].join('\n');
+  return tableOf(
+    runs,
+    [
+      'HAProxy',
+      'runs completed',
+      'requests',
+      'failed',
+      'crashes',
+      'retries / redispatches',
+      'stop → both servers deleted, ms: median (min–max)',
+    ],
+    rows,
+  );
 }
 
 /** `npm run bench:swarm`: per phase, over the runs of its newest record (each record holds BENCH_RUNS deploys). */
@@ -457,11 +458,7 @@ function serfIdle(runs: RunRecord[]): string {
       String((r.samples[`${label}: Serf agent CPU % of a core`] ?? []).length),
     ]),
   );
-  return [
-    table(['idle, real Serf', 'ha-agent, % of a core', 'its Serf agent, % of a core', 'windows'], rows),
-    '',
-    context(runs, false),
-  ].join('\n');
+  return tableOf(runs, ['idle, real Serf', 'ha-agent, % of a core', 'its Serf agent, % of a core', 'windows'], rows);
 }
 
 /** `npm run bench:serf-scale`: one row per run set (N real Serf agents), Serf's and the agent's parts of a join and a leave. */
@@ -476,26 +473,26 @@ function serfScale(runs: RunRecord[]): string {
       `${cellOf(r, 'rssMb', 1)} / ${cellOf(r, 'rssPeakMb', 1)}`,
     ];
   });
-  return [
-    table(
-      [
-        'real Serf agents',
-        'runs',
-        'start → all UP, ms',
-        "Serf's part",
-        "agent's part",
-        'SIGINT → all out, ms',
-        "Serf's part",
-        "agent's part",
-        'agent CPU join / leave, ms',
-        'agent RSS after joins / peak, MB',
-      ],
-      rows,
-    ),
-    '',
-    context(runs, false),
-  ].join('\n');
+  return tableOf(
+    runs,
+    [
+      'real Serf agents',
+      'runs',
+      'start → all UP, ms',
+      "Serf's part",
+      "agent's part",
+      'SIGINT → all out, ms',
+      "Serf's part",
+      "agent's part",
+      'agent CPU join / leave, ms',
+      'agent RSS after joins / peak, MB',
+    ],
+    rows,
+  );
 }
+
+/** The last columns of both services tables. */
+const SETTLED_HEAD = ['RSS settled, MB', 'RSS peak, MB', 'idle CPU, %'];
 
 /** A services bench's cells for N members: all UP, 1,000 out, the agent's CPU for each, RSS and idle CPU. */
 const membersCells = (r: RunRecord, n: number) => ({
@@ -525,24 +522,19 @@ function servicesScale(runs: RunRecord[]): string {
       c.idle,
     ];
   });
-  return [
-    table(
-      [
-        'members (stand-in Serf)',
-        'runs',
-        'list change → all UP, ms',
-        '1,000 leave → out, ms',
-        'agent CPU join / leave, ms',
-        'RSS 5 s after, MB',
-        'RSS settled, MB',
-        'RSS peak, MB',
-        'idle CPU, %',
-      ],
-      rows,
-    ),
-    '',
-    context(runs, false),
-  ].join('\n');
+  return tableOf(
+    runs,
+    [
+      'members (stand-in Serf)',
+      'runs',
+      'list change → all UP, ms',
+      '1,000 leave → out, ms',
+      'agent CPU join / leave, ms',
+      'RSS 5 s after, MB',
+      ...SETTLED_HEAD,
+    ],
+    rows,
+  );
 }
 
 /** `npm run bench:services-curve`: one run per size. */
@@ -553,23 +545,7 @@ function servicesCurve(runs: RunRecord[]): string {
       return [String(n), c.join, c.joinCpu, c.leave, c.leaveCpu, c.settled, c.peak, c.idle];
     }),
   );
-  return [
-    table(
-      [
-        'members (stand-in Serf)',
-        'all UP, ms',
-        'agent CPU, ms',
-        '1,000 out, ms',
-        'agent CPU, ms',
-        'RSS settled, MB',
-        'RSS peak, MB',
-        'idle CPU, %',
-      ],
-      rows,
-    ),
-    '',
-    context(runs, false),
-  ].join('\n');
+  return tableOf(runs, ['members (stand-in Serf)', 'all UP, ms', 'agent CPU, ms', '1,000 out, ms', 'agent CPU, ms', ...SETTLED_HEAD], rows);
 }
 
 /** `npm run bench:soak`: one row per run, from its facts. */
@@ -587,23 +563,20 @@ function soak(runs: RunRecord[]): string {
       `${fmt(f.failedRequestsAfterScaleUp ?? Number.NaN)} / ${fmt(f.failedRequestsAfterScaleDown ?? Number.NaN)}`,
     ];
   });
-  return [
-    table(
-      [
-        'minutes',
-        'scale operations (failed)',
-        'requests (failed)',
-        'HAProxy Pid',
-        'agent RSS first → last, MB',
-        'RSS at 40 min, MB',
-        'last 20 min, most off it',
-        'failed after a scale-up / after a scale-down',
-      ],
-      rows,
-    ),
-    '',
-    context(runs, false),
-  ].join('\n');
+  return tableOf(
+    runs,
+    [
+      'minutes',
+      'scale operations (failed)',
+      'requests (failed)',
+      'HAProxy Pid',
+      'agent RSS first → last, MB',
+      'RSS at 40 min, MB',
+      'last 20 min, most off it',
+      'failed after a scale-up / after a scale-down',
+    ],
+    rows,
+  );
 }
 
 /**

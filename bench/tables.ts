@@ -81,6 +81,10 @@ function context(runs: readonly RunRecord[], headline: boolean, runCount = runs.
 const table = (head: readonly string[], rows: ReadonlyArray<readonly string[]>) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---|').join('')}`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 
+/** A table of runs with its context under it (no headline). */
+const tableOf = (runs: readonly RunRecord[], head: readonly string[], rows: ReadonlyArray<readonly string[]>) =>
+  [table(head, rows), '', context(runs, false)].join('\n');
+
 interface WayFacts {
   way: string;
   requests: number;
@@ -312,22 +316,19 @@ function scaleIn(runs: RunRecord[]): string {
       medianRange(run.samples.removal_ms ?? []),
     ];
   });
-  return [
-    table(
-      [
-        'HAProxy',
-        'runs completed',
-        'requests',
-        'failed',
-        'crashes',
-        'retries / redispatches',
-        'stop → both servers deleted, ms: median (min–max)',
-      ],
-      rows,
-    ),
-    '',
-    context(runs, false),
-  ].join('\n');
+  return tableOf(
+    runs,
+    [
+      'HAProxy',
+      'runs completed',
+      'requests',
+      'failed',
+      'crashes',
+      'retries / redispatches',
+      'stop → both servers deleted, ms: median (min–max)',
+    ],
+    rows,
+  );
 }
 
 /** `npm run bench:swarm`: per phase, over the runs of its newest record (each record holds BENCH_RUNS deploys). */
@@ -358,8 +359,269 @@ function swarm(runs: RunRecord[]): string {
   ].join('\n');
 }
 
+/** One figure of a run as "median (min–max)" of its samples, or "-" when it has none. */
+const cellOf = (run: RunRecord, name: string, digits = 0) => medianRange(run.samples[name] ?? [], digits);
+
+/** `npx tsx bench/libs.ts`: per candidate, ours → the library on the same hot path, their ratio, and the RSS it adds (one record, its runs as samples). */
+function libs(runs: RunRecord[]): string {
+  const run = runs.at(-1)!;
+  const candidates = Object.keys(run.samples)
+    .filter((n) => n.endsWith(': ratio'))
+    .map((n) => n.slice(0, -': ratio'.length));
+  const rss = (candidate: string) => Object.keys(run.samples).find((n) => n.startsWith(`rss added: ${candidate}`)) ?? '';
+  const rows = candidates.map((c) => [
+    c,
+    cellOf(run, `${c}: ours ms`, 1),
+    cellOf(run, `${c}: library ms`, 1),
+    cellOf(run, `${c}: ratio`, 2),
+    cellOf(run, rss(c), 1),
+  ]);
+  return [
+    table(['candidate', 'ours, ms', 'the candidate, ms', 'ratio (candidate ÷ ours)', 'RSS added to a bare Node.js, MB'], rows),
+    '',
+    `_Median (min–max) of ${String(run.settings.runs)} runs in one process; hot paths: ${fmt(Number(run.settings.lines))} log lines, ` +
+      `${fmt(Number(run.settings.lines))} counter increments, ${fmt(Number(run.settings.addresses))} address checks; ` +
+      `a bare Node.js process: ${cellOf(run, 'rss: node alone MB', 1)} MB._`,
+    context([run], false),
+  ].join('\n');
+}
+
+/** `scripts/balancer-proof.ts`: one row per fault over its runs (one record holds RELOADS reloads and KILLS rounds of kills). */
+function balancerTier(runs: RunRecord[]): string {
+  const run = runs.at(-1)!;
+  const s = (name: string) => run.samples[name] ?? [];
+  const reloads = s('reload failed requests');
+  const stayed = reloads.length - Number(run.facts.reloadVipMoved ?? Number.NaN);
+  const lostNone = reloads.filter((n) => n === 0).length;
+  const ratioMet = (fault: string) => {
+    const ratios = s(`${fault} ratio to single`);
+    const met = ratios.filter((r) => r <= 0.1).length;
+    return `≤ 0.1 in ${met}/${ratios.length}: **${met === ratios.length ? 'met' : 'NOT met'}**`;
+  };
+  const killRow = (fault: string, label: string) => [
+    label,
+    String(s(`${fault} failed requests`).length),
+    medianRange(s(`${fault} failed requests`)),
+    medianRange(s(`${fault} ratio to single`), 3),
+    `${medianRange(s(`${fault} vip moved ms`))} ms`,
+    `${medianRange(s(`${fault} slowest request ms`))} ms`,
+    ratioMet(fault),
+  ];
+  const rows = [
+    [
+      "planned reload of the VIP's holder",
+      String(reloads.length),
+      `${medianRange(reloads)} of ${medianRange(s('reload requests'))}; the VIP stayed in ${stayed} of ${reloads.length}`,
+      '–',
+      '– (stayed)',
+      '–',
+      `0 lost in ${lostNone}/${reloads.length}: **${lostNone === reloads.length && stayed === reloads.length ? 'met' : 'NOT met'}**`,
+    ],
+    [
+      '**single balancer**: SIGKILL its HAProxy (s6 restarts it)',
+      String(s('single failed requests').length),
+      `${medianRange(s('single failed requests'))}; last failure ${medianRange(s('single outage ms'))} ms after the kill`,
+      '1',
+      '– (one balancer)',
+      '–',
+      'baseline',
+    ],
+    killRow('node', "SIGKILL every process of the VIP's holder"),
+    killRow('node+link', 'the same, its link down first (a host that lost power)'),
+  ];
+  return [
+    table(
+      [
+        "fault, demo's load",
+        'runs',
+        'requests failed',
+        'failed vs. the single balancer of the round',
+        'VIP on the other balancer after (poll)',
+        'slowest request',
+        'target',
+      ],
+      rows,
+    ),
+    '',
+    `_Median (min–max) over the runs; adverts every ${fmt(Number(run.settings.advertIntervalS) * 1000)} ms, ${String(run.settings.balancers)} balancers, ${String(run.settings.webapps)} web servers._`,
+    context([run], false),
+  ].join('\n');
+}
+
+/** `npm run bench:serf-idle`: per window kind, the agent's and its Serf agent's CPU while idle (each record's windows). */
+function serfIdle(runs: RunRecord[]): string {
+  const rows = runs.flatMap((r) =>
+    [...new Set(Object.keys(r.samples).map((k) => k.split(': ')[0]!))].map((label) => [
+      `${String(r.settings.members)} members, ${label}`,
+      cellOf(r, `${label}: agent CPU % of a core`, 2),
+      cellOf(r, `${label}: Serf agent CPU % of a core`, 2),
+      String((r.samples[`${label}: Serf agent CPU % of a core`] ?? []).length),
+    ]),
+  );
+  return tableOf(runs, ['idle, real Serf', 'ha-agent, % of a core', 'its Serf agent, % of a core', 'windows'], rows);
+}
+
+/** `npm run bench:serf-scale`: one row per run set (N real Serf agents), Serf's and the agent's parts of a join and a leave. */
+function serfScale(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const failures = (r.facts.failures as string[] | undefined)?.length ?? 0;
+    return [
+      String(r.settings.members),
+      `${(r.samples.joinMs ?? []).length}${failures > 0 ? ` (+${failures} failed)` : ''}`,
+      ...['joinMs', 'joinSerfMs', 'joinAgentMs', 'leaveMs', 'leaveSerfMs', 'leaveAgentMs'].map((n) => cellOf(r, n)),
+      `${cellOf(r, 'joinCpuMs')} / ${cellOf(r, 'leaveCpuMs')}`,
+      `${cellOf(r, 'rssMb', 1)} / ${cellOf(r, 'rssPeakMb', 1)}`,
+    ];
+  });
+  return tableOf(
+    runs,
+    [
+      'real Serf agents',
+      'runs',
+      'start → all UP, ms',
+      "Serf's part",
+      "agent's part",
+      'SIGINT → all out, ms',
+      "Serf's part",
+      "agent's part",
+      'agent CPU join / leave, ms',
+      'agent RSS after joins / peak, MB',
+    ],
+    rows,
+  );
+}
+
+/** The last columns of both services tables. */
+const SETTLED_HEAD = ['RSS settled, MB', 'RSS peak, MB', 'idle CPU, %'];
+
+/** A services bench's cells for N members: all UP, 1,000 out, the agent's CPU for each, RSS and idle CPU. */
+const membersCells = (r: RunRecord, n: number) => ({
+  join: cellOf(r, `${n}: joinMs`),
+  joinCpu: cellOf(r, `${n}: joinCpuMs`),
+  leave: cellOf(r, `${n}: leaveMs`),
+  leaveCpu: cellOf(r, `${n}: leaveCpuMs`),
+  settled: cellOf(r, `${n}: rssSettledMb`, 1),
+  peak: cellOf(r, `${n}: rssPeakMb`, 1),
+  idle: cellOf(r, `${n}: idleCpu`, 2),
+});
+
+/** `npm run bench:services-scale`: one row per run set, its runs' medians (min–max). */
+function servicesScale(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const n = r.settings.members as number;
+    const c = membersCells(r, n);
+    return [
+      `${n} in ${String(r.settings.services)} services`,
+      String((r.samples[`${n}: joinMs`] ?? []).length),
+      c.join,
+      c.leave,
+      `${c.joinCpu} / ${c.leaveCpu}`,
+      cellOf(r, `${n}: rssMb`, 1),
+      c.settled,
+      c.peak,
+      c.idle,
+    ];
+  });
+  return tableOf(
+    runs,
+    [
+      'members (stand-in Serf)',
+      'runs',
+      'list change → all UP, ms',
+      '1,000 leave → out, ms',
+      'agent CPU join / leave, ms',
+      'RSS 5 s after, MB',
+      ...SETTLED_HEAD,
+    ],
+    rows,
+  );
+}
+
+/** `npm run bench:services-curve`: one run per size. */
+function servicesCurve(runs: RunRecord[]): string {
+  const rows = runs.flatMap((r) =>
+    (r.settings.counts as number[]).map((n) => {
+      const c = membersCells(r, n);
+      return [String(n), c.join, c.joinCpu, c.leave, c.leaveCpu, c.settled, c.peak, c.idle];
+    }),
+  );
+  return tableOf(runs, ['members (stand-in Serf)', 'all UP, ms', 'agent CPU, ms', '1,000 out, ms', 'agent CPU, ms', ...SETTLED_HEAD], rows);
+}
+
+/** `npm run bench:soak`: one row per run, from its facts. */
+function soak(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const f = r.facts as Record<string, number>;
+    return [
+      String(r.settings.minutes),
+      `${fmt(f.operations ?? Number.NaN)} (${fmt(f.failedOperations ?? Number.NaN)})`,
+      `${fmt(f.requests ?? Number.NaN)} (${fmt(f.failedRequests ?? Number.NaN)})`,
+      f.haproxyPidStart === f.haproxyPidEnd ? 'same' : 'CHANGED',
+      `${fmt(f.rssFirstMb ?? Number.NaN, 1)} → ${fmt(f.rssLastMb ?? Number.NaN, 1)}`,
+      fmt(f.rssAt40Mb ?? Number.NaN, 1),
+      `${fmt(f.rssLast20MaxDeviationPct ?? Number.NaN, 1)} %`,
+      `${fmt(f.failedRequestsAfterScaleUp ?? Number.NaN)} / ${fmt(f.failedRequestsAfterScaleDown ?? Number.NaN)}`,
+    ];
+  });
+  return tableOf(
+    runs,
+    [
+      'minutes',
+      'scale operations (failed)',
+      'requests (failed)',
+      'HAProxy Pid',
+      'agent RSS first → last, MB',
+      'RSS at 40 min, MB',
+      'last 20 min, most off it',
+      'failed after a scale-up / after a scale-down',
+    ],
+    rows,
+  );
+}
+
+/**
+ * `BENCH_ONLY=events npm run bench:agent`'s printed output from before results were recorded, kept as text in
+ * bench/results/idle-latency/ (`<time>-before.txt` on the commit before the log watch, `<time>-after.txt` on it):
+ * the p50 and p95 of its rows, one column a file.
+ */
+function idleLatency(dir: string): string {
+  let files: string[] = [];
+  try {
+    files = readdirSync(path.join(dir, 'idle-latency'))
+      .filter((f) => f.endsWith('.txt'))
+      .sort();
+  } catch {
+    return '_No run recorded in bench/results/idle-latency/._';
+  }
+  const texts = files.map((f) => readFileSync(path.join(dir, 'idle-latency', f), 'utf8'));
+  const pick = (pattern: RegExp, join: string) => texts.map((t) => pattern.exec(t)?.slice(1).join(join) ?? '-');
+  const rows: Array<[string, RegExp, string]> = [
+    ['Serf agent started → first request served', /^Serf agent started \(app listening\) → first request served\s+(\d+)\s+(\d+)/m, ' / '],
+    [
+      '  Serf agent started → agent planned the join',
+      /^\s+Serf agent started → agent planned the join.*?\s(\d+)\s+(\d+)\s+\d+\s+\d+\s*$/m,
+      ' / ',
+    ],
+    ['SIGINT → last request routed to it', /^SIGINT to its Serf agent → last request routed to it\s+(\d+)\s+(\d+)/m, ' / '],
+    ['  SIGINT → out of rotation', /^\s+SIGINT → out of rotation.*?\s(\d+)\s+(\d+)\s+\d+\s+\d+\s*$/m, ' / '],
+    ['idle 10 s, 1 member: ha-agent % / Serf %', /ha-agent ([\d.]+) % of a core, the balancer's Serf agent ([\d.]+) %/, ' / '],
+    ['machine load (1 min) at the start', /^machine: .*load average ([\d.]+) \(1 min\).* at (\S+)$/m, ' at '],
+  ];
+  return [
+    table(
+      ['ms, p50 / p95 (20 real Serf members, lan)', ...files],
+      rows.map(([label, pattern, join]) => [label, ...pick(pattern, join)]),
+    ),
+    '',
+    `_${files.length} runs' printed output (no samples kept). Files: bench/results/idle-latency/._`,
+  ].join('\n');
+}
+
+/** How a table is made: from the bench's run records, or (a bench from before records) from its printed output kept as text. */
+type TableSpec = { bench: string; make: (runs: RunRecord[]) => string } | { bench: string; fromText: (dir: string) => string };
+
 /** Every table by name: the bench it reads and how it is made. */
-export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) => string }> = {
+export const TABLES: Record<string, TableSpec> = {
   compare: { bench: 'compare', make: compare },
   'agent-events': { bench: 'agent-events', make: agentEvents },
   'agent-mass': { bench: 'agent-mass', make: agentMass },
@@ -369,12 +631,21 @@ export const TABLES: Record<string, { bench: string; make: (runs: RunRecord[]) =
   'swarm-nodes': { bench: 'swarm-nodes', make: phasesTable('swarm', 'this run') },
   'scale-in': { bench: 'scale-in', make: scaleIn },
   swarm: { bench: 'swarm', make: swarm },
+  libs: { bench: 'libs', make: libs },
+  'balancer-tier': { bench: 'balancer-tier', make: balancerTier },
+  'serf-idle': { bench: 'serf-idle', make: serfIdle },
+  'serf-scale': { bench: 'serf-scale', make: serfScale },
+  'services-scale': { bench: 'services-scale', make: servicesScale },
+  'services-curve': { bench: 'services-curve', make: servicesCurve },
+  soak: { bench: 'soak', make: soak },
+  'idle-latency': { bench: 'idle-latency', fromText: idleLatency },
 };
 
 /** A table made from the recorded runs, or a line saying none is recorded. */
 export function makeTable(name: string, dir = resultsDir): string {
   const spec = TABLES[name];
   if (!spec) throw new Error(`unknown table '${name}' (known: ${Object.keys(TABLES).join(', ')})`);
+  if ('fromText' in spec) return spec.fromText(dir);
   const runs = records(spec.bench, dir);
   return runs.length > 0 ? spec.make(runs) : `_No run recorded in bench/results/${spec.bench}/._`;
 }

@@ -49,4 +49,138 @@ describe('generated tables', () => {
       `<!-- table:agent-events -->\n${made}\n<!-- /table -->\nkept\n<!-- table:compose -->\n${makeTable('compose', dir)}\n<!-- /table -->\n`,
     );
   });
+
+  /** A temporary results folder holding one record of `bench`. */
+  const oneRecord = (bench: string, fields: Pick<RunRecord, 'settings' | 'samples'> & Partial<RunRecord>) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-tables-'));
+    const record: RunRecord = {
+      bench,
+      commit: 'abcdef0123',
+      dirty: false,
+      started: '2026-01-01T00:00:00Z',
+      ended: '2026-01-01T00:10:00Z',
+      cpus: 2,
+      loadStart: [1, 1, 1],
+      loadEnd: [2, 2, 2],
+      missing: {},
+      facts: {},
+      ...fields,
+    };
+    mkdirSync(path.join(dir, bench));
+    writeFileSync(path.join(dir, bench, 'a.json'), JSON.stringify(record));
+    return dir;
+  };
+
+  it('libs: ours → the candidate, the ratio and the RSS added, per candidate', () => {
+    const dir = oneRecord('libs', {
+      settings: { runs: 3, lines: 7000, addresses: 1000 },
+      samples: {
+        'pino: ours ms': [1, 2, 3],
+        'pino: library ms': [2, 4, 6],
+        'pino: ratio': [2, 2, 2],
+        'rss: node alone MB': [40, 40, 40],
+        'rss added: pino MB': [9, 9.2, 9.4],
+      },
+    });
+    const made = makeTable('libs', dir);
+    expect(made).toContain('| pino | 2.0 (1.0–3.0) | 4.0 (2.0–6.0) | 2.00 (2.00–2.00) | 9.2 (9.0–9.4) |');
+    expect(made).toContain('7,000 log lines');
+    expect(made).toContain('Files: bench/results/libs/.');
+  });
+
+  it('balancer-tier: each fault against its target, a missed target said so', () => {
+    const dir = oneRecord('balancer-tier', {
+      settings: { balancers: 2, webapps: 3, advertIntervalS: 0.02 },
+      samples: {
+        'reload failed requests': [0, 0, 1],
+        'reload requests': [100, 200, 300],
+        'single failed requests': [500, 600],
+        'single outage ms': [5000, 6000],
+        'node failed requests': [4, 10, 1],
+        'node ratio to single': [0.008, 0.2, 0.05],
+        'node vip moved ms': [100, 200, 150],
+        'node slowest request ms': [300, 400, 350],
+      },
+      facts: { reloadVipMoved: 0 },
+    });
+    const made = makeTable('balancer-tier', dir);
+    expect(made).toContain('| 0 (0–1) of 200 (100–300); the VIP stayed in 3 of 3 |');
+    expect(made).toContain('0 lost in 2/3: **NOT met**');
+    expect(made).toContain('| 0.050 (0.008–0.200) | 150 (100–200) ms | 350 (300–400) ms | ≤ 0.1 in 2/3: **NOT met** |');
+    expect(made).toContain('adverts every 20 ms');
+  });
+
+  it('serf-idle and serf-scale: a row per window kind, a row per run set with its failures', () => {
+    const idle = oneRecord('serf-idle', {
+      settings: { members: 1000 },
+      samples: {
+        'no agent: Serf agent CPU % of a core': [0.1, 0.2, 0.3],
+        'after: agent CPU % of a core': [5],
+        'after: Serf agent CPU % of a core': [0.3],
+      },
+    });
+    expect(makeTable('serf-idle', idle)).toContain('| 1000 members, no agent | - | 0.20 (0.10–0.30) | 3 |');
+    expect(makeTable('serf-idle', idle)).toContain('| 1000 members, after | 5.00 | 0.30 | 1 |');
+    const scale = oneRecord('serf-scale', {
+      settings: { members: 250 },
+      samples: { joinMs: [10, 30, 20] },
+      facts: { failures: ['run 3: timeout'] },
+    });
+    expect(makeTable('serf-scale', scale)).toContain('| 250 | 3 (+1 failed) | 20 (10–30) | - |');
+  });
+
+  it('services-scale and services-curve: the cells for N members', () => {
+    const samples = {
+      '1000: joinMs': [100, 300, 200],
+      '1000: rssMb': [50],
+      '1000: rssSettledMb': [60],
+      '1000: rssPeakMb': [70],
+      '1000: idleCpu': [0.5],
+    };
+    const scale = oneRecord('services-scale', { settings: { members: 1000, services: 5 }, samples });
+    expect(makeTable('services-scale', scale)).toContain(
+      '| 1000 in 5 services | 3 | 200 (100–300) | - | - / - | 50.0 | 60.0 | 70.0 | 0.50 |',
+    );
+    const curve = oneRecord('services-curve', { settings: { counts: [1000, 2000] }, samples });
+    const made = makeTable('services-curve', curve);
+    expect(made).toContain('| 1000 | 200 (100–300) | - | - | - | 60.0 | 70.0 | 0.50 |');
+    expect(made).toContain('| 2000 | - | - | - | - | - | - | - |');
+  });
+
+  it('soak: the totals of a run from its facts, a changed HAProxy Pid said so', () => {
+    const dir = oneRecord('soak', {
+      settings: { minutes: 60 },
+      samples: {},
+      facts: {
+        operations: 434,
+        failedOperations: 0,
+        requests: 4688658,
+        failedRequests: 4113,
+        failedRequestsAfterScaleUp: 0,
+        failedRequestsAfterScaleDown: 1,
+        haproxyPidStart: 1,
+        haproxyPidEnd: 2,
+        rssFirstMb: 62.6,
+        rssLastMb: 73.3,
+        rssAt40Mb: 72.6,
+        rssLast20MaxDeviationPct: 2.1,
+      },
+    });
+    expect(makeTable('soak', dir)).toContain('| 60 | 434 (0) | 4,688,658 (4,113) | CHANGED | 62.6 → 73.3 | 72.6 | 2.1 % | 0 / 1 |');
+  });
+
+  it('idle-latency: the p50 / p95 of each kept output, one column a file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-tables-'));
+    mkdirSync(path.join(dir, 'idle-latency'));
+    writeFileSync(
+      path.join(dir, 'idle-latency/t-before.txt'),
+      "machine: 2 CPUs, load average 3.5 (1 min) at 2026-01-01T00:00:00Z\nSerf agent started (app listening) → first request served   120   340\nidle: ha-agent 1.20 % of a core, the balancer's Serf agent 0.50 %\n",
+    );
+    const made = makeTable('idle-latency', dir);
+    expect(made).toContain('| ms, p50 / p95 (20 real Serf members, lan) | t-before.txt |');
+    expect(made).toContain('| Serf agent started → first request served | 120 / 340 |');
+    expect(made).toContain('| SIGINT → last request routed to it | - |');
+    expect(made).toContain('| idle 10 s, 1 member: ha-agent % / Serf % | 1.20 / 0.50 |');
+    expect(made).toContain('| machine load (1 min) at the start | 3.5 at 2026-01-01T00:00:00Z |');
+  });
 });

@@ -25,6 +25,19 @@ const webs: HttpBackend[] = [];
 
 const modes = async () => Object.fromEntries((await runtime.serversState(haproxy.backend)).map((s) => [s.name, adminMode(s.adminState)]));
 
+/** Waits until the backend's servers are exactly `want`, in any order; a timeout names what HAProxy showed last. */
+async function modesBecome(what: string, want: Record<string, string>): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const got = await modes();
+      expect(got).toEqual(want);
+      return true;
+    },
+    { timeoutMs: 20_000 },
+  );
+}
+
 async function member(name: string, address: string): Promise<WebMember> {
   const m = await startWebMember(name, address, lb.bind);
   webs.push(m.web);
@@ -52,7 +65,7 @@ describe('holds (real haproxy, serf, ha-agent run)', () => {
     let agent: TestAgent = startAgent(agentArgs(haproxy, lb.rpc, ['--metrics', metrics]));
     await member('web-1', '127.0.0.71');
     const w2 = await member('web-2', '127.0.0.72');
-    await waitFor('both ready', async () => JSON.stringify(await modes()) === '{"web-1":"ready","web-2":"ready"}', { timeoutMs: 20_000 });
+    await modesBecome('both ready', { 'web-1': 'ready', 'web-2': 'ready' });
 
     // A person, with any Runtime API client.
     await runtime.run(cmd.setState(haproxy.backend, 'web-2', 'maint'));
@@ -84,7 +97,7 @@ describe('holds (real haproxy, serf, ha-agent run)', () => {
 
     // Its member leaves: the server goes, as any other.
     await w2.serf.leave();
-    await waitFor('web-2 deleted', async () => JSON.stringify(await modes()) === '{"web-1":"ready"}', { timeoutMs: 20_000 });
+    await modesBecome('web-2 deleted', { 'web-1': 'ready' });
     expect(await agent.waitForLog('hold ended', (l) => l.event === 'hold.released')).toMatchObject({ server: 'web-2', why: 'deleted' });
   }, 120_000);
 

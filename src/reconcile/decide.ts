@@ -137,3 +137,13 @@ export function decide(memory: Memory, look: Look, settings: DecideSettings): De
     ledgerChanged: ownChanged ? 'own' : holdsChanged ? 'holds' : undefined,
   };
 }
+
+/**
+ * What a decision wants `server` to be: the member it holds, with that member's address, port and weight, or
+ * nothing. A busy server's action was started for one; a later decision that wants another has it planned again.
+ */
+export function intentOf(decision: Pick<Decision, 'memberOf' | 'desired'>, server: string): string {
+  const member = decision.memberOf(server);
+  const wanted = member === undefined ? undefined : decision.desired.servers.get(member);
+  return wanted ? `${member} ${wanted.address}:${wanted.port} weight ${wanted.weight}` : 'none';
+}

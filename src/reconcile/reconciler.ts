@@ -1,6 +1,6 @@
 /**
  * The level-triggered loop: on every trigger (member list, HAProxy (re)connected, an action that
- * did not simply succeed, or one a pass had to leave alone) it reads HAProxy, recomputes desired
+ * did not simply succeed, or one a pass wanted otherwise while it ran) it reads HAProxy, recomputes desired
  * state from the latest member list, plans from scratch and hands the actions to the work queue (work-queue.ts):
  * actions for different servers run concurrently; a server with an action in flight is left alone until it finishes.
  */
@@ -14,7 +14,7 @@ import { DEFAULT_ABSENT_GRACE_MS } from './absent.js';
 import { actualServers } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
 import { ConfigWrites } from './config-writes.js';
-import { decide, freshMemory, type Decision, type Memory } from './decide.js';
+import { decide, freshMemory, intentOf, type Decision, type Memory } from './decide.js';
 import type { DesiredMemo, DesiredOptions } from './desired.js';
 import { LedgerStore } from './ledger.js';
 import type { OwnershipCheck } from './ownership.js';
@@ -146,6 +146,7 @@ export class Reconciler {
       dryRun: this.options.dryRun ?? false,
     });
     this.memory = decision.memory;
+    this.work.revisit((server) => intentOf(decision, server));
     this.ledger.set(backend, decision.memory.ledger);
     this.report(decision, actual.size);
     this.abandonGone(decision.desired.servers);
@@ -199,7 +200,8 @@ export class Reconciler {
       // finally: an action that ended before its first answer (refused, aborted) must not hold the pass's write back.
       const run = (turn: Turn, abandon: Cancel | undefined) =>
         applyAction({ ...context, turn }, action, abandon).finally(() => firstAnswered(action.server));
-      this.work.start(action.server, action.kind, member, run, (outcome, deferred) => {
+      const job = { server: action.server, kind: action.kind, member, intent: intentOf(decision, action.server) };
+      this.work.start(job, run, (outcome, deferred) => {
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
         // Its state is now the one it meant: from here a MAINT or DRAIN is a person's.
         if (outcome === 'done') this.memory.ledger.own.delete(action.server);

@@ -23,8 +23,22 @@ const PRIORITY: Record<ActionKind, number> = { remove: 2, update: 1, resume: 1, 
 /** Sends an action's next command(s) when the queue gives them a turn; resolves with their answer. */
 export type Turn = <T>(send: () => Promise<T>) => Promise<T>;
 
+/** One action for one server: what it is, the member it brings in (if any), and what it brings the server to. */
+export interface Job {
+  server: string;
+  kind: ActionKind;
+  /** The action brings this member in and can be abandoned (it is given the Cancel to watch). */
+  member?: string | undefined;
+  /**
+   * What the server is to be once the action ends (decide.ts `intentOf`): a pass that finds another for a busy
+   * server has the server planned again when its action ends.
+   */
+  intent: string;
+}
+
 interface Work {
   done: Promise<void>;
+  intent: string;
   /** The member a join brings in, and what abandons its first-check wait when that member goes. */
   bringingIn?: { member: string; abandon: Cancel };
 }
@@ -32,32 +46,34 @@ interface Work {
 export class WorkQueue {
   private readonly commands: PQueue;
   private readonly work = new Map<string, Work>();
-  /** Busy servers a pass had to leave alone: their state is planned again once their action ends. */
+  /** Busy servers a pass wanted to be something else: their state is planned again once their action ends. */
   private readonly deferred = new Set<string>();
 
   constructor(concurrency = DEFAULT_CONCURRENCY) {
     this.commands = new PQueue({ concurrency });
   }
 
-  /** Servers with an action in flight: a pass plans none of them, and remembers it left them alone. */
+  /** Servers with an action in flight: a pass plans none of them. */
   busy(): Set<string> {
-    const busy = new Set(this.work.keys());
-    for (const server of busy) this.deferred.add(server);
-    return busy;
+    return new Set(this.work.keys());
+  }
+
+  /**
+   * A pass left the busy servers alone: those it wants to be something else than their action brings them to are
+   * planned again when their action ends. The others need no pass: in a burst of 1,000 joins, a pass mid-burst
+   * made every join still in flight trigger one more as it ended (29–39 passes, each reading HAProxy's table).
+   */
+  revisit(intentNow: (server: string) => string): void {
+    for (const [server, { intent }] of this.work) if (intentNow(server) !== intent) this.deferred.add(server);
   }
 
   get size(): number {
     return this.work.size;
   }
 
-  /**
-   * Runs one action for `server`. `member`: the action brings that member in and can be abandoned (given the
-   * Cancel to watch). `ended` is told whether a pass left the server alone meanwhile.
-   */
+  /** Runs one action. `ended` is told whether a pass wanted the server to be something else meanwhile (`revisit`). */
   start<T>(
-    server: string,
-    kind: ActionKind,
-    member: string | undefined,
+    { server, kind, member, intent }: Job,
     run: (turn: Turn, abandon: Cancel | undefined) => Promise<T>,
     ended: (outcome: T, deferred: boolean) => void,
   ): void {
@@ -69,7 +85,7 @@ export class WorkQueue {
       this.work.delete(server);
       ended(outcome, this.deferred.delete(server));
     });
-    this.work.set(server, { done, ...(bringingIn ? { bringingIn } : {}) });
+    this.work.set(server, { done, intent, ...(bringingIn ? { bringingIn } : {}) });
   }
 
   /** Cancels the first-check wait of each join whose member `wanted` no longer lists; returns those servers and members. */

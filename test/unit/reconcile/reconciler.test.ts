@@ -173,8 +173,36 @@ describe('Reconciler over a fake HAProxy', () => {
     await until('both passes wrote', () => writes.length >= 2);
     expect(writes.slice(0, 2)).toEqual([['web-2'], ['web-2', 'web-3']]);
     await settled();
-    // web-1's removal, deferred by the second pass, ends in a third pass: the same servers.
+    // web-1's removal, still wanted by the second pass, ends with no pass of its own: the same servers.
     expect(writes.at(-1)).toEqual(['web-2', 'web-3']);
+  });
+
+  it('a burst seen in two lists: the joins of the first end with no pass of their own; a busy server wanted otherwise gets one', async () => {
+    const { haproxy, reconciler, settled, until, events } = setup();
+    const first = Array.from({ length: 20 }, (_, i) => member(`web-${i + 1}`, i + 1));
+    const second = [...first, ...Array.from({ length: 20 }, (_, i) => member(`web-${i + 21}`, i + 21))];
+    reconciler.setMembers(first, 'member-join');
+    await until('the first joins wait for a first check', () => haproxy.sent.filter((c) => c.startsWith('enable health')).length === 20);
+    // Serf's next coalesced event lists them again with the rest of the burst, while they still wait.
+    reconciler.setMembers(second, 'member-join');
+    await until('the second joins wait too', () => haproxy.sent.filter((c) => c.startsWith('enable health')).length === 40);
+    for (const m of second) haproxy.healthy.add(`${m.address}:3000`);
+    await settled();
+    expect(ready(haproxy)).toHaveLength(40);
+    expect(events('pass').map((l) => l.reason)).toEqual(['member-join', 'member-join']);
+
+    // While web-41 joins, its member moves: the pass that sees it leaves the busy server alone and plans it again once the join ends.
+    reconciler.setMembers([...second, member('web-41', 41)], 'member-join');
+    await until('web-41 waits for a first check', () => haproxy.sent.includes('enable health nodes/web-41'));
+    reconciler.setMembers([...second, member('web-41', 42)], 'member-update');
+    haproxy.healthy.add('10.0.0.41:3000').add('10.0.0.42:3000');
+    await settled();
+    expect(
+      events('pass')
+        .map((l) => l.reason)
+        .slice(2),
+    ).toEqual(['member-join', 'member-update', 'join web-41 done']);
+    expect(haproxy.servers.get('web-41')).toMatchObject({ address: '10.0.0.42', mode: 'ready' });
   });
 
   it('a refused command fails its action only; the others finish, and the next pass retries it', async () => {

@@ -41,26 +41,20 @@ describe('WorkQueue', () => {
     const ended: string[] = [];
     for (const server of ['a', 'b', 'c', 'd']) {
       work.start(
-        server,
-        'join',
-        server,
+        { server, kind: 'join', member: server, intent: '' },
         (turn) => turn(ask(`add ${server}`)),
         (outcome) => ended.push(outcome),
       );
     }
     expect(() =>
       work.start(
-        'a',
-        'remove',
-        undefined,
+        { server: 'a', kind: 'remove', intent: '' },
         () => Promise.resolve(''),
         () => {},
       ),
     ).toThrow(/second action for server a/);
     work.start(
-      'e',
-      'remove',
-      undefined,
+      { server: 'e', kind: 'remove', intent: '' },
       (turn) => turn(ask('drain e')),
       (outcome) => ended.push(outcome),
     );
@@ -84,9 +78,9 @@ describe('WorkQueue', () => {
     const abandons: boolean[] = [];
     const pending = (_turn: unknown, abandon: { cancelled: boolean } | undefined) =>
       new Promise<void>(() => abandons.push(abandon?.cancelled ?? false));
-    work.start('web-1', 'join', 'web-1', pending, () => {});
-    work.start('web-2', 'join', 'web-2', pending, () => {});
-    work.start('web-3', 'remove', undefined, pending, () => {});
+    work.start({ server: 'web-1', kind: 'join', member: 'web-1', intent: '' }, pending, () => {});
+    work.start({ server: 'web-2', kind: 'join', member: 'web-2', intent: '' }, pending, () => {});
+    work.start({ server: 'web-3', kind: 'remove', intent: '' }, pending, () => {});
     expect(work.abandon((member) => member === 'web-2')).toEqual([{ server: 'web-1', member: 'web-1' }]);
     expect(work.abandon((member) => member === 'web-2')).toEqual([]);
   });

@@ -150,8 +150,23 @@ export async function printBackendPlan(
   }
   for (const [server, a] of absent) if (a.hold) io.stdout(`keep ${server} (${a.reason}: removed if it stays absent, or once down)\n`);
   if (decision.memory.unplaced.length > 0) io.stdout(`no free slot for: ${decision.memory.unplaced.join(', ')}\n`);
-  const failing = failingChecks(backend, stat, healthSetting(config, service, booted));
+  const failing = failingChecks(backend, await settledChecks(client, backend, stat), healthSetting(config, service, booted));
   if (failing.length > 0) io.stdout(`\n${formatFailingChecks(failing)}\n`);
+}
+
+/**
+ * `show stat` again while a server out of rotation is read in the middle of a check with no code (HAProxy then
+ * shows `* L7STS` with code 0, as if no check had answered yet): a new server's checks run every `downinter`, so a
+ * few reads 60 ms apart find the last one's answer.
+ */
+async function settledChecks(client: Pick<RuntimeApi, 'stat'>, backend: string, stat: readonly StatRow[]): Promise<readonly StatRow[]> {
+  const unsettled = (rows: readonly StatRow[]) =>
+    rows.some((row) => /^(MAINT|DOWN)/.test(row.status) && row.checkRunning && (row.checkCode === '' || row.checkCode === '0'));
+  for (let read = 1; read < 5 && unsettled(stat); read += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    stat = await client.stat(backend);
+  }
+  return stat;
 }
 
 /** Servers not in rotation whose last check failed, in words (`backend/server CHECK: message`). */

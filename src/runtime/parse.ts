@@ -49,6 +49,8 @@ export interface StatRow {
   weight: number;
   /** INI, L4OK, L4CON, L7OK, L7STS… or '' when no check ran. */
   checkStatus: string;
+  /** A check is running now (HAProxy's `* ` before the status): the status is the last one's, its code may read 0. */
+  checkRunning: boolean;
   checkCode: string;
   checkDescription: string;
   /** `HOST:PORT`, with IPv6 hosts in brackets. */
@@ -198,6 +200,7 @@ export function parseStat(text: string, only?: ReadonlySet<string>): StatRow[] {
       // `weight` is the effective weight (1 while MAINT); `uweight` is what was set.
       weight: optionalInteger(get(uweight)),
       checkStatus: get(checkStatus).replace(/^\* ?/, ''),
+      checkRunning: get(checkStatus).startsWith('*'),
       checkCode: get(checkCode),
       checkDescription: get(checkDesc),
       address: get(addr),

@@ -129,6 +129,7 @@ export class FakeHaproxy implements RuntimeApi {
       status: s.mode === 'maint' ? 'MAINT' : s.mode === 'drain' ? 'DRAIN' : this.up(s) ? 'UP' : 'DOWN',
       weight: s.weight,
       checkStatus: this.passing(s) ? 'L7OK' : (this.failure(s)?.status ?? 'L4CON'),
+      checkRunning: false,
       checkCode: this.passing(s) ? '200' : (this.failure(s)?.code ?? ''),
       checkDescription: '',
       address: `${s.address}:${s.port}`,

@@ -78,6 +78,13 @@ describe('parsers over answers recorded from HAProxy 2.6', () => {
     const [up] = parseStat(answerTo(transcript, `show stat ${backend} 4 -1`, 1));
     expect(up?.status).toMatch(/^UP/);
     expect(up).toMatchObject({ weight: 50, sessions: 0, queue: 0 });
+    expect(maint?.checkRunning).toBe(false);
+  });
+
+  it('reads a check running now (`* L7STS`, code 0, as HAProxy 2.6 shows it mid-check): its status, and that it runs', () => {
+    const answer = answerTo(transcript, `show stat ${backend} 4 -1`, 0).replace(',L7OK,200,', ',* L7STS,0,');
+    expect(answer).toContain('* L7STS');
+    expect(parseStat(answer)[0]).toMatchObject({ checkStatus: 'L7STS', checkRunning: true, checkCode: '0' });
   });
 
   it.each([

@@ -19,7 +19,6 @@ const STICKY_USERS = 6;
 /** A web task's Serf agent on its choice of address (scripts/serf-agent.sh). */
 const ADVERTISED =
   /serf: advertising (\d+\.){3}\d+ of 2 addresses: (source address of the route to ha |no join target \(ha\) resolved; the address of this host's name)/;
-const ROUTED = /serf: advertising (\d+\.){3}\d+ of 2 addresses: source address of the route to ha /;
 let driver: SwarmDriver;
 let load: Load;
 let users: Load;
@@ -127,8 +126,14 @@ describe('Docker Swarm: docker stack deploy, scale, rolling update, a replaced b
     });
     const live = await driver.webHosts();
     expectGraceful(result, live);
-    // A task started while `ha` runs advertises the address on the route to it.
-    for (const host of live.filter((h) => !before.includes(h))) expect(await driver.docker('logs', host)).toMatch(ROUTED);
+    // A task started while `ha` runs advertises the address HAProxy reaches it on: the route to `ha` finds it, or,
+    // when Docker's DNS does not answer `ha` within SERF_ADVERTISE_WAIT (seen once under CI load), its name's address.
+    const listed = new Map((await servers('nodes')).map((row) => [row.name, row.address]));
+    for (const host of live.filter((h) => !before.includes(h))) {
+      const said = ADVERTISED.exec(await driver.docker('logs', host))?.[0];
+      expect(said, `${host}'s Serf agent says which address it advertises`).toBeDefined();
+      expect(said).toContain(`advertising ${listed.get(host)} of 2 addresses`);
+    }
   });
 
   it('rolls webapp (docker service update --force): every old task drains before it stops, nothing fails', async () => {

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { Member } from '../membership/member.js';
 import type { ServerPolicy } from '../model/server.js';
 import type { ConfigServer } from '../render/template.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { Alarm, systemClock, type Clock } from '../util/clock.js';
 import { SerialPass } from '../util/serial-pass.js';
 import { DEFAULT_ABSENT_GRACE_MS } from './absent.js';
 import { actualServers } from './actual.js';
@@ -74,7 +74,7 @@ export class Reconciler {
   private readonly judged: DesiredMemo = new WeakMap();
   private lastDryRun = '';
   /** Wakes the loop when a kept server's grace ends (the decision's `lookAgainAt`). */
-  private lookAgain: unknown;
+  private readonly lookAgain: Alarm;
   /** The passes' config writes: a pass does not wait for them (config-writes.ts), `idle` does. */
   private readonly writes: ConfigWrites;
   readonly stats: ReconcilerStats = { actions: new Map() };
@@ -82,6 +82,7 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.lookAgain = new Alarm(this.clock, () => this.trigger('absent member grace ended'));
     this.mode = planModes[options.mode ?? 'dynamic'];
     this.ledger = options.ledger ?? new LedgerStore(undefined);
     this.memory = freshMemory(this.ledger.get(options.backend));
@@ -115,7 +116,7 @@ export class Reconciler {
 
   async close(): Promise<void> {
     this.passes.close();
-    this.clock.clearTimeout(this.lookAgain);
+    this.lookAgain.set(undefined);
     this.stopping.abort();
     this.watcher.cancelAll();
     await this.idle();
@@ -150,11 +151,7 @@ export class Reconciler {
     this.ledger.set(backend, decision.memory.ledger);
     this.report(decision, actual.size);
     this.abandonGone(decision.desired.servers);
-    this.clock.clearTimeout(this.lookAgain);
-    this.lookAgain =
-      decision.lookAgainAt === undefined
-        ? undefined
-        : this.clock.setTimeout(() => this.trigger('absent member grace ended'), decision.lookAgainAt - now);
+    this.lookAgain.set(decision.lookAgainAt === undefined ? undefined : decision.lookAgainAt - now);
     const { actions, persisted, memberOf } = decision;
     log.debug('pass', {
       reason,

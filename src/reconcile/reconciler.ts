@@ -16,6 +16,7 @@ import { applyAction, type ActionOutcome } from './apply.js';
 import { ConfigWrites } from './config-writes.js';
 import { decide, freshMemory, intentOf, type Decision, type Memory } from './decide.js';
 import type { DesiredMemo, DesiredOptions } from './desired.js';
+import { DryRunSteps } from './dry-run.js';
 import { LedgerStore } from './ledger.js';
 import type { OwnershipCheck } from './ownership.js';
 import { planModes, type ModeStrategy, type PlanMode } from './plan-mode.js';
@@ -72,7 +73,7 @@ export class Reconciler {
   private readonly stopping = new AbortController();
   private readonly passes = new SerialPass((reason) => this.pass(reason));
   private readonly judged: DesiredMemo = new WeakMap();
-  private lastDryRun = '';
+  private readonly dryRun: DryRunSteps;
   /** Wakes the loop when a kept server's grace ends (the decision's `lookAgainAt`). */
   private readonly lookAgain: Alarm;
   /** The passes' config writes: a pass does not wait for them (config-writes.ts), `idle` does. */
@@ -82,6 +83,7 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.dryRun = new DryRunSteps(options.log);
     this.lookAgain = new Alarm(this.clock, () => this.trigger('absent member grace ended'));
     this.mode = planModes[options.mode ?? 'dynamic'];
     this.ledger = options.ledger ?? new LedgerStore(undefined);
@@ -163,11 +165,8 @@ export class Reconciler {
 
     if (this.options.dryRun) {
       const ctx = { backend, policy: this.options.policy, version: client.version, sticky: this.options.sticky !== undefined };
-      const lines = actions.flatMap((a) => describeAction(a, ctx).map((line) => `${a.kind} ${a.server}: ${line}`));
-      if (lines.join('\n') !== this.lastDryRun) {
-        this.lastDryRun = lines.join('\n');
-        for (const line of lines) log.info('dry-run.step', { step: line });
-      }
+      const steps = actions.flatMap((a) => describeAction(a, ctx).map((line) => `${a.kind} ${a.server}: ${line}`));
+      this.dryRun.report(backend, steps);
       return;
     }
     // What the agent is about to set itself is on disk before it is sent: a restart mid-join resumes it, never holds it.

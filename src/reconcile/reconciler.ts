@@ -14,12 +14,13 @@ import { DEFAULT_ABSENT_GRACE_MS } from './absent.js';
 import { actualServers } from './actual.js';
 import { applyAction, type ActionOutcome } from './apply.js';
 import { ConfigWrites } from './config-writes.js';
-import { decide, freshMemory, intentOf, type Decision, type Memory } from './decide.js';
-import type { DesiredMemo, DesiredOptions } from './desired.js';
+import { intentOf, type Decision } from './decide.js';
+import { Decider } from './decider.js';
+import type { DesiredOptions } from './desired.js';
 import { DryRunSteps } from './dry-run.js';
 import { LedgerStore } from './ledger.js';
 import type { OwnershipCheck } from './ownership.js';
-import { planModes, type ModeStrategy, type PlanMode } from './plan-mode.js';
+import { planModes, type PlanMode } from './plan-mode.js';
 import { describeAction } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import { ServerWatcher, type Cancel } from './watch.js';
@@ -62,32 +63,30 @@ export interface ReconcilerStats {
 }
 
 export class Reconciler {
-  /** The latest full member list and when it arrived (clock.now()). */
-  private listed: { members: readonly Member[]; at: number } | undefined;
-  /** What the decision remembers from one pass to the next (decide.ts). */
-  private memory: Memory;
+  /** The member list and what the decision remembers, pass after pass (decider.ts). */
+  private readonly decider: Decider;
   private readonly work: WorkQueue;
   private readonly clock: Clock;
-  private readonly mode: ModeStrategy;
   private readonly watcher: ServerWatcher;
   private readonly stopping = new AbortController();
   private readonly passes = new SerialPass((reason) => this.pass(reason));
-  private readonly judged: DesiredMemo = new WeakMap();
   private readonly dryRun: DryRunSteps;
   /** Wakes the loop when a kept server's grace ends (the decision's `lookAgainAt`). */
   private readonly lookAgain: Alarm;
   /** The passes' config writes: a pass does not wait for them (config-writes.ts), `idle` does. */
   private readonly writes: ConfigWrites;
   readonly stats: ReconcilerStats = { actions: new Map() };
-  private readonly ledger: LedgerStore;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
     this.dryRun = new DryRunSteps(options.log);
     this.lookAgain = new Alarm(this.clock, () => this.trigger('absent member grace ended'));
-    this.mode = planModes[options.mode ?? 'dynamic'];
-    this.ledger = options.ledger ?? new LedgerStore(undefined);
-    this.memory = freshMemory(this.ledger.get(options.backend));
+    this.decider = new Decider(options.ledger ?? new LedgerStore(undefined), options.backend, {
+      mode: planModes[options.mode ?? 'dynamic'],
+      desired: options.desired,
+      absentGraceMs: options.absentGraceMs ?? DEFAULT_ABSENT_GRACE_MS,
+      dryRun: options.dryRun ?? false,
+    });
     this.watcher = new ServerWatcher(options.client, options.backend, this.clock);
     this.work = new WorkQueue(options.concurrency);
     this.writes = new ConfigWrites(options.persist, options.log);
@@ -95,7 +94,7 @@ export class Reconciler {
 
   /** The full member list (never a delta): every call replaces the previous one. */
   setMembers(members: readonly Member[], reason: string): void {
-    this.listed = { members, at: this.clock.now() };
+    this.decider.listed = { members, at: this.clock.now() };
     this.trigger(reason);
   }
 
@@ -127,9 +126,9 @@ export class Reconciler {
   private async pass(reason: string): Promise<void> {
     const { client, backend, log } = this.options;
     // Never act on an empty view: before the first member list, nothing is known to be gone.
-    if (this.listed === undefined || !client.connected) return;
+    if (this.decider.listed === undefined || !client.connected) return;
     if (this.options.ownership && !(await this.options.ownership.allows())) return;
-    const { members, at: listedAt } = this.listed;
+    const { members, at: listedAt } = this.decider.listed;
     let actual;
     try {
       // `show servers state` alone: a plan reads nothing of `show stat` (sessions, status), which is ~4× the bytes
@@ -141,16 +140,8 @@ export class Reconciler {
     }
     const now = this.clock.now();
     const look = { members, actual, busy: this.work.busy(), now, wallNow: (this.options.wallNow ?? Date.now)() };
-    const decision = decide(this.memory, look, {
-      mode: this.mode,
-      desired: this.options.desired,
-      absentGraceMs: this.options.absentGraceMs ?? DEFAULT_ABSENT_GRACE_MS,
-      memo: this.judged,
-      dryRun: this.options.dryRun ?? false,
-    });
-    this.memory = decision.memory;
+    const decision = this.decider.decide(look);
     this.work.revisit((server) => intentOf(decision, server));
-    this.ledger.set(backend, decision.memory.ledger);
     this.report(decision, actual.size);
     this.abandonGone(decision.desired.servers);
     this.lookAgain.set(decision.lookAgainAt === undefined ? undefined : decision.lookAgainAt - now);
@@ -199,8 +190,7 @@ export class Reconciler {
       const job = { server: action.server, kind: action.kind, member, intent: intentOf(decision, action.server) };
       this.work.start(job, run, (outcome, deferred) => {
         this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
-        // Its state is now the one it meant: from here a MAINT or DRAIN is a person's.
-        if (outcome === 'done') this.memory.ledger.own.delete(action.server);
+        if (outcome === 'done') this.decider.done(action.server);
         // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
         // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
         if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
@@ -210,7 +200,7 @@ export class Reconciler {
 
   /** A failed write is logged: the agent goes on (a restart may then take a server it was bringing in for a hold). */
   private saveLedger(): Promise<void> {
-    return this.ledger.save().catch((error: unknown) => this.options.log.error('ledger.write-failed', { error }));
+    return this.decider.saveLedger().catch((error: unknown) => this.options.log.error('ledger.write-failed', { error }));
   }
 
   /** Logs what the decision found new: rejections, absences begun or ended, holds begun or ended, members without a slot. */

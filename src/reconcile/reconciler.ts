@@ -1,7 +1,7 @@
 /**
  * The level-triggered loop: on every trigger (member list, HAProxy (re)connected, an action that
  * did not simply succeed, or one a pass wanted otherwise while it ran) it reads HAProxy, recomputes desired
- * state from the latest member list, plans from scratch and hands the actions to the work queue (work-queue.ts):
+ * state from the latest member list, plans from scratch and hands the actions over (actions.ts, through the work queue):
  * actions for different servers run concurrently; a server with an action in flight is left alone until it finishes.
  */
 import type { Logger } from '../log.js';
@@ -12,9 +12,9 @@ import { Alarm, systemClock, type Clock } from '../util/clock.js';
 import { SerialPass } from '../util/serial-pass.js';
 import { DEFAULT_ABSENT_GRACE_MS } from './absent.js';
 import { actualServers } from './actual.js';
-import { applyAction, type ActionOutcome } from './apply.js';
-import { ConfigWrites } from './config-writes.js';
-import { intentOf, type Decision } from './decide.js';
+import { Actions } from './actions.js';
+import type { ActionOutcome } from './apply.js';
+import type { Decision } from './decide.js';
 import { Decider } from './decider.js';
 import type { DesiredOptions } from './desired.js';
 import { DryRunSteps } from './dry-run.js';
@@ -23,8 +23,6 @@ import type { OwnershipCheck } from './ownership.js';
 import { planModes, type PlanMode } from './plan-mode.js';
 import { describeAction } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
-import { ServerWatcher, type Cancel } from './watch.js';
-import { WorkQueue, type Turn } from './work-queue.js';
 
 export interface ReconcilerOptions {
   client: RuntimeApi;
@@ -65,17 +63,13 @@ export interface ReconcilerStats {
 export class Reconciler {
   /** The member list and what the decision remembers, pass after pass (decider.ts). */
   private readonly decider: Decider;
-  private readonly work: WorkQueue;
+  /** The actions in flight and the config writes that follow them (actions.ts). */
+  private readonly actions: Actions;
   private readonly clock: Clock;
-  private readonly watcher: ServerWatcher;
-  private readonly stopping = new AbortController();
   private readonly passes = new SerialPass((reason) => this.pass(reason));
-  private readonly dryRun: DryRunSteps;
   /** Wakes the loop when a kept server's grace ends (the decision's `lookAgainAt`). */
   private readonly lookAgain: Alarm;
-  /** The passes' config writes: a pass does not wait for them (config-writes.ts), `idle` does. */
-  private readonly writes: ConfigWrites;
-  readonly stats: ReconcilerStats = { actions: new Map() };
+  private readonly dryRun: DryRunSteps;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -87,9 +81,11 @@ export class Reconciler {
       absentGraceMs: options.absentGraceMs ?? DEFAULT_ABSENT_GRACE_MS,
       dryRun: options.dryRun ?? false,
     });
-    this.watcher = new ServerWatcher(options.client, options.backend, this.clock);
-    this.work = new WorkQueue(options.concurrency);
-    this.writes = new ConfigWrites(options.persist, options.log);
+    this.actions = new Actions({ ...options, clock: this.clock });
+  }
+
+  get stats(): ReconcilerStats {
+    return { actions: this.actions.outcomes };
   }
 
   /** The full member list (never a delta): every call replaces the previous one. */
@@ -105,21 +101,20 @@ export class Reconciler {
   /** Resolves once no pass and no action is running (one-shot use and tests). */
   async idle(): Promise<void> {
     for (;;) {
-      while (this.passes.current || this.work.size > 0) {
-        await Promise.all([this.passes.current, this.work.idle()]);
+      while (this.passes.current || this.actions.size > 0) {
+        await Promise.all([this.passes.current, this.actions.idle()]);
       }
-      const writes = this.writes.settled;
-      await writes;
+      const written = this.actions.written;
+      await written;
       // A pass that started meanwhile may have asked for another write.
-      if (this.writes.settled === writes && !this.passes.current && this.work.size === 0) return;
+      if (this.actions.written === written && !this.passes.current && this.actions.size === 0) return;
     }
   }
 
   async close(): Promise<void> {
     this.passes.close();
     this.lookAgain.set(undefined);
-    this.stopping.abort();
-    this.watcher.cancelAll();
+    this.actions.close();
     await this.idle();
   }
 
@@ -139,13 +134,13 @@ export class Reconciler {
       return;
     }
     const now = this.clock.now();
-    const look = { members, actual, busy: this.work.busy(), now, wallNow: (this.options.wallNow ?? Date.now)() };
+    const look = { members, actual, busy: this.actions.busy(), now, wallNow: (this.options.wallNow ?? Date.now)() };
     const decision = this.decider.decide(look);
-    this.work.revisit((server) => intentOf(decision, server));
+    this.actions.revisit(decision);
     this.report(decision, actual.size);
-    this.abandonGone(decision.desired.servers);
+    this.actions.abandonGone(decision.desired.servers);
     this.lookAgain.set(decision.lookAgainAt === undefined ? undefined : decision.lookAgainAt - now);
-    const { actions, persisted, memberOf } = decision;
+    const { actions } = decision;
     log.debug('pass', {
       reason,
       members: members.length,
@@ -163,39 +158,12 @@ export class Reconciler {
     // What the agent is about to set itself is on disk before it is sent: a restart mid-join resumes it, never holds it.
     if (decision.ledgerChanged === 'own') await this.saveLedger();
     else if (decision.ledgerChanged === 'holds') void this.saveLedger();
-    const firstAnswered = this.writes.after(
-      actions.map((a) => a.server),
-      persisted,
-    );
-    // One context for the pass's actions (each adds its turn); a Cancel to abandon one only for those that bring a member in.
-    const context = {
-      ...this.options,
-      clock: this.clock,
-      watcher: this.watcher,
-      listedAt,
-      signal: this.stopping.signal,
-      firstAnswered,
-    };
-    for (const action of actions) {
-      log.info('plan.action', {
-        server: action.server,
-        action: action.kind,
-        reason: action.reason,
-        steps: action.steps.map((s) => s.kind),
-      });
-      const member = action.rollback ? memberOf(action.server) : undefined;
-      // finally: an action that ended before its first answer (refused, aborted) must not hold the pass's write back.
-      const run = (turn: Turn, abandon: Cancel | undefined) =>
-        applyAction({ ...context, turn }, action, abandon).finally(() => firstAnswered(action.server));
-      const job = { server: action.server, kind: action.kind, member, intent: intentOf(decision, action.server) };
-      this.work.start(job, run, (outcome, deferred) => {
-        this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
-        if (outcome === 'done') this.decider.done(action.server);
-        // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
-        // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
-        if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
-      });
-    }
+    this.actions.start(decision, listedAt, (action, outcome, deferred) => {
+      if (outcome === 'done') this.decider.done(action.server);
+      // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
+      // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
+      if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
+    });
   }
 
   /** A failed write is logged: the agent goes on (a restart may then take a server it was bringing in for a hold). */
@@ -218,16 +186,5 @@ export class Reconciler {
     }
     for (const { server, heldMs, why } of news.holds.released) log.info('hold.released', { server, heldMs, why, held });
     if (news.unplaced && news.unplaced.length > 0) log.warn('slots.full', { members: news.unplaced, slots });
-  }
-
-  /**
-   * A server still waiting for its first passing check never took traffic: when its member is no
-   * longer wanted (it left, failed, or its tags changed), stop waiting and take it out at once
-   * rather than at the end of --check-timeout.
-   */
-  private abandonGone(desired: ReadonlyMap<string, unknown>): void {
-    for (const { server, member } of this.work.abandon((member) => desired.has(member))) {
-      this.options.log.info('action.abandoned', { server, member, reason: 'member is no longer wanted' });
-    }
   }
 }

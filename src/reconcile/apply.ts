@@ -44,7 +44,7 @@ export interface ApplyContext {
   listedAt?: number;
   /**
    * Called once with the server's name, when the commands the action sends first are answered, or as it starts when its
-   * first step is a wait (not when it fails or stops before that): the pass's config write waits for it (see reconciler.ts).
+   * first step is a wait (not when it fails or stops before that): the pass's config write waits for it (see actions.ts).
    */
   firstAnswered?: (server: string) => void;
   /** Sends the action's commands when the work queue gives them a turn (work-queue.ts); none: at once. */

@@ -1,28 +1,28 @@
 /**
  * The level-triggered loop: on every trigger (member list, HAProxy (re)connected, an action that
  * did not simply succeed, or one a pass wanted otherwise while it ran) it reads HAProxy, recomputes desired
- * state from the latest member list, plans from scratch and hands the actions to the work queue (work-queue.ts):
+ * state from the latest member list, plans from scratch and hands the actions over (actions.ts, through the work queue):
  * actions for different servers run concurrently; a server with an action in flight is left alone until it finishes.
  */
 import type { Logger } from '../log.js';
 import type { Member } from '../membership/member.js';
 import type { ServerPolicy } from '../model/server.js';
 import type { ConfigServer } from '../render/template.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { Alarm, systemClock, type Clock } from '../util/clock.js';
 import { SerialPass } from '../util/serial-pass.js';
 import { DEFAULT_ABSENT_GRACE_MS } from './absent.js';
 import { actualServers } from './actual.js';
-import { applyAction, type ActionOutcome } from './apply.js';
-import { ConfigWrites } from './config-writes.js';
-import { decide, freshMemory, intentOf, type Decision, type Memory } from './decide.js';
-import type { DesiredMemo, DesiredOptions } from './desired.js';
+import { Actions } from './actions.js';
+import type { ActionOutcome } from './apply.js';
+import type { Decision } from './decide.js';
+import { Decider } from './decider.js';
+import type { DesiredOptions } from './desired.js';
+import { DryRunSteps } from './dry-run.js';
 import { LedgerStore } from './ledger.js';
 import type { OwnershipCheck } from './ownership.js';
-import { planModes, type ModeStrategy, type PlanMode } from './plan-mode.js';
+import { planModes, type PlanMode } from './plan-mode.js';
 import { describeAction } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
-import { ServerWatcher, type Cancel } from './watch.js';
-import { WorkQueue, type Turn } from './work-queue.js';
 
 export interface ReconcilerOptions {
   client: RuntimeApi;
@@ -61,38 +61,36 @@ export interface ReconcilerStats {
 }
 
 export class Reconciler {
-  /** The latest full member list and when it arrived (clock.now()). */
-  private listed: { members: readonly Member[]; at: number } | undefined;
-  /** What the decision remembers from one pass to the next (decide.ts). */
-  private memory: Memory;
-  private readonly work: WorkQueue;
+  /** The member list and what the decision remembers, pass after pass (decider.ts). */
+  private readonly decider: Decider;
+  /** The actions in flight and the config writes that follow them (actions.ts). */
+  private readonly actions: Actions;
   private readonly clock: Clock;
-  private readonly mode: ModeStrategy;
-  private readonly watcher: ServerWatcher;
-  private readonly stopping = new AbortController();
   private readonly passes = new SerialPass((reason) => this.pass(reason));
-  private readonly judged: DesiredMemo = new WeakMap();
-  private lastDryRun = '';
   /** Wakes the loop when a kept server's grace ends (the decision's `lookAgainAt`). */
-  private lookAgain: unknown;
-  /** The passes' config writes: a pass does not wait for them (config-writes.ts), `idle` does. */
-  private readonly writes: ConfigWrites;
-  readonly stats: ReconcilerStats = { actions: new Map() };
-  private readonly ledger: LedgerStore;
+  private readonly lookAgain: Alarm;
+  private readonly dryRun: DryRunSteps;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
-    this.mode = planModes[options.mode ?? 'dynamic'];
-    this.ledger = options.ledger ?? new LedgerStore(undefined);
-    this.memory = freshMemory(this.ledger.get(options.backend));
-    this.watcher = new ServerWatcher(options.client, options.backend, this.clock);
-    this.work = new WorkQueue(options.concurrency);
-    this.writes = new ConfigWrites(options.persist, options.log);
+    this.dryRun = new DryRunSteps(options.log);
+    this.lookAgain = new Alarm(this.clock, () => this.trigger('absent member grace ended'));
+    this.decider = new Decider(options.ledger ?? new LedgerStore(undefined), options.backend, {
+      mode: planModes[options.mode ?? 'dynamic'],
+      desired: options.desired,
+      absentGraceMs: options.absentGraceMs ?? DEFAULT_ABSENT_GRACE_MS,
+      dryRun: options.dryRun ?? false,
+    });
+    this.actions = new Actions({ ...options, clock: this.clock });
+  }
+
+  get stats(): ReconcilerStats {
+    return { actions: this.actions.outcomes };
   }
 
   /** The full member list (never a delta): every call replaces the previous one. */
   setMembers(members: readonly Member[], reason: string): void {
-    this.listed = { members, at: this.clock.now() };
+    this.decider.listed = { members, at: this.clock.now() };
     this.trigger(reason);
   }
 
@@ -103,30 +101,29 @@ export class Reconciler {
   /** Resolves once no pass and no action is running (one-shot use and tests). */
   async idle(): Promise<void> {
     for (;;) {
-      while (this.passes.current || this.work.size > 0) {
-        await Promise.all([this.passes.current, this.work.idle()]);
+      while (this.passes.current || this.actions.size > 0) {
+        await Promise.all([this.passes.current, this.actions.idle()]);
       }
-      const writes = this.writes.settled;
-      await writes;
+      const written = this.actions.written;
+      await written;
       // A pass that started meanwhile may have asked for another write.
-      if (this.writes.settled === writes && !this.passes.current && this.work.size === 0) return;
+      if (this.actions.written === written && !this.passes.current && this.actions.size === 0) return;
     }
   }
 
   async close(): Promise<void> {
     this.passes.close();
-    this.clock.clearTimeout(this.lookAgain);
-    this.stopping.abort();
-    this.watcher.cancelAll();
+    this.lookAgain.set(undefined);
+    this.actions.close();
     await this.idle();
   }
 
   private async pass(reason: string): Promise<void> {
     const { client, backend, log } = this.options;
     // Never act on an empty view: before the first member list, nothing is known to be gone.
-    if (this.listed === undefined || !client.connected) return;
+    if (this.decider.listed === undefined || !client.connected) return;
     if (this.options.ownership && !(await this.options.ownership.allows())) return;
-    const { members, at: listedAt } = this.listed;
+    const { members, at: listedAt } = this.decider.listed;
     let actual;
     try {
       // `show servers state` alone: a plan reads nothing of `show stat` (sessions, status), which is ~4× the bytes
@@ -137,25 +134,13 @@ export class Reconciler {
       return;
     }
     const now = this.clock.now();
-    const look = { members, actual, busy: this.work.busy(), now, wallNow: (this.options.wallNow ?? Date.now)() };
-    const decision = decide(this.memory, look, {
-      mode: this.mode,
-      desired: this.options.desired,
-      absentGraceMs: this.options.absentGraceMs ?? DEFAULT_ABSENT_GRACE_MS,
-      memo: this.judged,
-      dryRun: this.options.dryRun ?? false,
-    });
-    this.memory = decision.memory;
-    this.work.revisit((server) => intentOf(decision, server));
-    this.ledger.set(backend, decision.memory.ledger);
+    const look = { members, actual, busy: this.actions.busy(), now, wallNow: (this.options.wallNow ?? Date.now)() };
+    const decision = this.decider.decide(look);
+    this.actions.revisit(decision);
     this.report(decision, actual.size);
-    this.abandonGone(decision.desired.servers);
-    this.clock.clearTimeout(this.lookAgain);
-    this.lookAgain =
-      decision.lookAgainAt === undefined
-        ? undefined
-        : this.clock.setTimeout(() => this.trigger('absent member grace ended'), decision.lookAgainAt - now);
-    const { actions, persisted, memberOf } = decision;
+    this.actions.abandonGone(decision.desired.servers);
+    this.lookAgain.set(decision.lookAgainAt === undefined ? undefined : decision.lookAgainAt - now);
+    const { actions } = decision;
     log.debug('pass', {
       reason,
       members: members.length,
@@ -166,55 +151,24 @@ export class Reconciler {
 
     if (this.options.dryRun) {
       const ctx = { backend, policy: this.options.policy, version: client.version, sticky: this.options.sticky !== undefined };
-      const lines = actions.flatMap((a) => describeAction(a, ctx).map((line) => `${a.kind} ${a.server}: ${line}`));
-      if (lines.join('\n') !== this.lastDryRun) {
-        this.lastDryRun = lines.join('\n');
-        for (const line of lines) log.info('dry-run.step', { step: line });
-      }
+      const steps = actions.flatMap((a) => describeAction(a, ctx).map((line) => `${a.kind} ${a.server}: ${line}`));
+      this.dryRun.report(backend, steps);
       return;
     }
     // What the agent is about to set itself is on disk before it is sent: a restart mid-join resumes it, never holds it.
     if (decision.ledgerChanged === 'own') await this.saveLedger();
     else if (decision.ledgerChanged === 'holds') void this.saveLedger();
-    const firstAnswered = this.writes.after(
-      actions.map((a) => a.server),
-      persisted,
-    );
-    // One context for the pass's actions (each adds its turn); a Cancel to abandon one only for those that bring a member in.
-    const context = {
-      ...this.options,
-      clock: this.clock,
-      watcher: this.watcher,
-      listedAt,
-      signal: this.stopping.signal,
-      firstAnswered,
-    };
-    for (const action of actions) {
-      log.info('plan.action', {
-        server: action.server,
-        action: action.kind,
-        reason: action.reason,
-        steps: action.steps.map((s) => s.kind),
-      });
-      const member = action.rollback ? memberOf(action.server) : undefined;
-      // finally: an action that ended before its first answer (refused, aborted) must not hold the pass's write back.
-      const run = (turn: Turn, abandon: Cancel | undefined) =>
-        applyAction({ ...context, turn }, action, abandon).finally(() => firstAnswered(action.server));
-      const job = { server: action.server, kind: action.kind, member, intent: intentOf(decision, action.server) };
-      this.work.start(job, run, (outcome, deferred) => {
-        this.stats.actions.set(outcome, (this.stats.actions.get(outcome) ?? 0) + 1);
-        // Its state is now the one it meant: from here a MAINT or DRAIN is a person's.
-        if (outcome === 'done') this.memory.ledger.own.delete(action.server);
-        // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
-        // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
-        if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
-      });
-    }
+    this.actions.start(decision, listedAt, (action, outcome, deferred) => {
+      if (outcome === 'done') this.decider.done(action.server);
+      // Follow-ups (a rejoin during a drain, a failed step) are planned from fresh state. A plain
+      // success needs no new pass: with 1,000 joins that would be 1,000 reads of HAProxy's tables.
+      if (outcome !== 'done' || deferred) this.trigger(`${action.kind} ${action.server} ${outcome}`);
+    });
   }
 
   /** A failed write is logged: the agent goes on (a restart may then take a server it was bringing in for a hold). */
   private saveLedger(): Promise<void> {
-    return this.ledger.save().catch((error: unknown) => this.options.log.error('ledger.write-failed', { error }));
+    return this.decider.saveLedger().catch((error: unknown) => this.options.log.error('ledger.write-failed', { error }));
   }
 
   /** Logs what the decision found new: rejections, absences begun or ended, holds begun or ended, members without a slot. */
@@ -232,16 +186,5 @@ export class Reconciler {
     }
     for (const { server, heldMs, why } of news.holds.released) log.info('hold.released', { server, heldMs, why, held });
     if (news.unplaced && news.unplaced.length > 0) log.warn('slots.full', { members: news.unplaced, slots });
-  }
-
-  /**
-   * A server still waiting for its first passing check never took traffic: when its member is no
-   * longer wanted (it left, failed, or its tags changed), stop waiting and take it out at once
-   * rather than at the end of --check-timeout.
-   */
-  private abandonGone(desired: ReadonlyMap<string, unknown>): void {
-    for (const { server, member } of this.work.abandon((member) => desired.has(member))) {
-      this.options.log.info('action.abandoned', { server, member, reason: 'member is no longer wanted' });
-    }
   }
 }

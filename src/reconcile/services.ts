@@ -12,6 +12,7 @@ import type { Member } from '../membership/member.js';
 import type { Service } from '../model/service.js';
 import type { RuntimeClient } from '../runtime/client.js';
 import { unknownServices } from './desired.js';
+import { DryRunSteps } from './dry-run.js';
 import type { OwnershipCheck } from './ownership.js';
 import type { Reconciler } from './reconciler.js';
 import { routingTable, type RoutingMaps } from '../render/routes.js';
@@ -44,11 +45,12 @@ export class Services {
   private present: ReadonlySet<string> | undefined;
   private readonly passes = new SerialPass((reason) => this.pass(reason));
   private loggedUnknown = new Map<string, string>();
-  private lastDryRun = new Map<string, string>();
+  private readonly dryRun: DryRunSteps;
   private readonly names: ReadonlySet<string>;
 
   constructor(private readonly options: ServicesOptions) {
     this.names = new Set(options.services.map((s) => s.service.name));
+    this.dryRun = new DryRunSteps(options.log);
   }
 
   /** Every reconciler, default first. */
@@ -142,10 +144,8 @@ export class Services {
         continue;
       }
       if (this.options.dryRun) {
-        // Each pass plans the same steps again (nothing is sent): logged when they change.
-        const text = steps.map((step) => step.text).join('\n');
-        if (text !== this.lastDryRun.get(map)) for (const step of steps) log.info('dry-run.step', { step: step.text });
-        this.lastDryRun.set(map, text);
+        const texts = steps.map((step) => step.text);
+        this.dryRun.report(map, texts);
         continue;
       }
       for (const step of steps) {

@@ -21,3 +21,19 @@ export const systemClock: Clock = {
 export function sleep(timers: Timers, ms: number): Promise<void> {
   return new Promise((resolve) => timers.setTimeout(resolve, ms));
 }
+
+/** One pending wake-up at most: setting it again replaces the one pending. */
+export class Alarm {
+  private timer: unknown;
+
+  constructor(
+    private readonly timers: Timers,
+    private readonly ring: () => void,
+  ) {}
+
+  /** Rings once in `ms`, and not when it was set to before; undefined: not at all. */
+  set(ms: number | undefined): void {
+    this.timers.clearTimeout(this.timer);
+    this.timer = ms === undefined ? undefined : this.timers.setTimeout(this.ring, ms);
+  }
+}

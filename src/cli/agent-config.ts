@@ -17,7 +17,7 @@ import type { DesiredOptions } from '../reconcile/desired.js';
 import type { PlanMode } from '../reconcile/plan-mode.js';
 import { routingMaps, type RoutingMaps } from '../render/routes.js';
 import { defaultDeployment, deploymentSchema, type BootSettings } from '../render/identity.js';
-import { balanceSchema, type ConfigModel } from '../render/template.js';
+import { balanceSchema, haproxyDuration, RETRY_STALLED_MAX_MS, RETRY_STALLED_MIN_MS, type ConfigModel } from '../render/template.js';
 import { parseRuntimeUrl, type RuntimeAddress } from '../runtime/address.js';
 import { parseDuration } from '../util/duration.js';
 import { runtimeOption, traceOption, UsageError, type OptionSpec, type OptionValues } from './options.js';
@@ -143,6 +143,14 @@ export const renderOptions: OptionSpec[] = [
   o('stats-auth', 'HA_AGENT_STATS_AUTH', 'credentials for the stats page', { valueName: 'USER:PASSWORD' }),
   o('balance', 'HA_AGENT_BALANCE', "the backend's balance algorithm", { default: 'roundrobin', valueName: 'ALGO' }),
   o('health-path', 'HA_AGENT_HEALTH_PATH', 'the HTTP path health checks ask', { default: '/health', valueName: 'PATH' }),
+  o(
+    'retry-stalled-after',
+    'HA_AGENT_RETRY_STALLED_AFTER',
+    "HAProxy's `timeout server`, 1s-30s, with `response-timeout` retried: a request a server took and never answered " +
+      '(its node lost) is sent to another server after DURATION when its method is idempotent (GET HEAD OPTIONS PUT DELETE); ' +
+      'any answer slower than DURATION is cut (none: 30s, no such retry)',
+    { valueName: 'DURATION' },
+  ),
   o('sticky', 'HA_AGENT_STICKY', 'none, or cookie: keep each user on one server with a cookie HAProxy inserts', {
     default: 'none',
     valueName: 'MODE',
@@ -239,6 +247,19 @@ const duration = (name: string) =>
       ctx.addIssue({ code: 'custom', message: `--${name}: '${text}' is not a duration like 500ms, 10s or 2m` });
     return ms;
   });
+/** --retry-stalled-after: a duration no longer than the template's `timeout server` (30 s), and not so short it cuts every answer. */
+const retryStalledAfter = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  const [min, max] = [RETRY_STALLED_MIN_MS, RETRY_STALLED_MAX_MS].map(haproxyDuration);
+  if (!Number.isFinite(ms))
+    ctx.addIssue({ code: 'custom', message: `--retry-stalled-after: '${text}' is not a duration like 5s or 2500ms` });
+  else if (ms < RETRY_STALLED_MIN_MS || ms > RETRY_STALLED_MAX_MS)
+    ctx.addIssue({
+      code: 'custom',
+      message: `--retry-stalled-after: '${text}' must be from ${min} to ${max} (the timeout server it shortens)`,
+    });
+  return ms;
+});
 const whole = (name: string, min: number, max: number) =>
   z.string().transform((text, ctx) => {
     const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
@@ -287,6 +308,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
   const inter = parse(duration('check-inter'), given('check-inter'), 'check-inter');
   const { fastinter, downinter } = defaultServerPolicy.check;
   const slowstart = str('slowstart');
+  const retryStalled = str('retry-stalled-after');
   const policy: ServerPolicy = {
     ...defaultServerPolicy,
     check: { ...defaultServerPolicy.check, inter, fastinter: Math.min(fastinter, inter), downinter: Math.min(downinter, inter) },
@@ -329,6 +351,7 @@ export function resolveAgentConfig(values: OptionValues, write?: (line: string) 
       frontend: { bind: given('frontend-bind') },
       stats: statsBind === undefined ? undefined : { bind: statsBind, credentials: str('stats-auth') },
       backend: { name: backend, balance, healthPath, sticky: cookie(stickyMode) },
+      ...(retryStalled === undefined ? {} : { retryStalledAfterMs: parse(retryStalledAfter, retryStalled, 'retry-stalled-after') }),
       ...(maps === undefined
         ? {}
         : {

@@ -46,6 +46,8 @@ export function bootSettings(base: Omit<ConfigModel, 'servers' | 'identity'>, te
       ]),
     ),
     ...(base.routing ? { 'routing.maps': `${base.routing.hosts} ${base.routing.paths}` } : {}),
+    // Only when set, like the services: a deployment without it keeps its fingerprint.
+    ...(base.retryStalledAfterMs === undefined ? {} : { retryStalledAfterMs: String(base.retryStalledAfterMs) }),
     template: `sha256:${short(template)}`,
   };
 }

@@ -33,6 +33,15 @@ const backendSchema = z.object({
 /** An absolute path HAProxy reads a map from, which is also its name in `show map` and `add map`. */
 const mapFile = z.string().regex(/^\/[A-Za-z0-9_./@:+-]{1,1000}$/, 'must be an absolute path of A-Z a-z 0-9 _ . / @ : + -');
 
+/** --retry-stalled-after's bounds: a second at least, and at most the template's own `timeout server` (30 s). */
+export const RETRY_STALLED_MIN_MS = 1000;
+export const RETRY_STALLED_MAX_MS = 30_000;
+
+/** A duration as HAProxy reads it: whole seconds as `5s`, anything else in milliseconds. */
+export function haproxyDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
 const configServer = serverSchema.extend({ disabled: z.boolean().optional() });
 
 export const configModelSchema = z.object({
@@ -55,6 +64,11 @@ export const configModelSchema = z.object({
   /** The map files `frontend www` looks requests up in (host/path prefix, then path prefix) to pick a service. */
   routing: z.object({ hosts: mapFile, paths: mapFile }).optional(),
   policy: serverPolicySchema,
+  /**
+   * `timeout server` when set, with `response-timeout` among the retried failures: a request a server took and
+   * never answered (its node lost) goes to another server after this long (idempotent methods only). None: 30 s.
+   */
+  retryStalledAfterMs: z.number().int().min(RETRY_STALLED_MIN_MS).max(RETRY_STALLED_MAX_MS).optional(),
   /** HAProxy's server-state file (see server-state.ts): how a planned reload keeps every server's state. */
   serverStateFile: bindAddress.optional(),
   /** Carried in `global` `description`, which `show info` reveals (see identity.ts); none: an unmarked config. */
@@ -101,6 +115,7 @@ export function renderer(template: TemplateFunction): RenderConfig {
       ...rest,
       description,
       serverStateFile: rest.serverStateFile ?? '',
+      retryStalledAfter: rest.retryStalledAfterMs === undefined ? '' : haproxyDuration(rest.retryStalledAfterMs),
       stats: rest.stats ?? {},
       routing: rest.routing ?? {},
       backends,

@@ -51,6 +51,8 @@ export async function startHaproxy(
     healthPath?: string;
     /** Another binary than `haproxyBin` (the image's 3.0 in the same run as the host's 2.6). */
     bin?: string;
+    /** The agent's `--retry-stalled-after`, in ms (default: none, the template's 30 s). */
+    retryStalledAfterMs?: number;
   } = {},
 ): Promise<TestHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-haproxy-'));
@@ -62,6 +64,7 @@ export async function startHaproxy(
     backend: { name: backend, balance: 'roundrobin', healthPath: options.healthPath ?? '/health', sticky: options.sticky },
     policy: defaultServerPolicy,
     servers: options.servers ?? [],
+    ...(options.retryStalledAfterMs === undefined ? {} : { retryStalledAfterMs: options.retryStalledAfterMs }),
     ...(options.deployment ? { identity: { deployment: options.deployment, settings: '000000000000' } } : {}),
   };
   const configPath = path.join(dir, 'haproxy.cfg');

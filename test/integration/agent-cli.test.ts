@@ -83,6 +83,7 @@ describe('plan, dry run and start-up validation', () => {
     [['--log-format', 'xml'], '--log-format:'],
     [['--frontend-bind', '*:80 ssl'], 'refused to render haproxy.cfg: frontend.bind'],
     [['--sticky', 'sometimes'], '--sticky: Invalid option'],
+    [['--retry-stalled-after', '500ms'], "--retry-stalled-after: '500ms' must be from 1s to 30s"],
     [['--sticky', 'cookie', '--sticky-key', 'a key'], 'refused to render haproxy.cfg: backend.sticky.key'],
   ])('refuses %j at start with one clear line', async (args, message) => {
     const result = await haAgent(['run', ...args]);

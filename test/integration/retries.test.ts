@@ -1,7 +1,8 @@
 /**
  * What the rendered haproxy.cfg retries when an app exits with a request in flight: a server that takes
  * the request and closes (FIN) or resets (RST) the connection without a byte of answer, beside one that
- * answers. Idempotent methods are sent again to the other server; a POST is never replayed. The host's
+ * answers. Idempotent methods are sent again to the other server; a POST is never replayed. With
+ * --retry-stalled-after, the same for a server that takes the request and then says nothing (a lost node). The host's
  * HAProxy (2.6), or HAPROXY_BIN (the image's 3.0 through scripts/haproxy-from-image.sh).
  */
 import http from 'node:http';
@@ -40,8 +41,29 @@ async function dropping(how: 'fin' | 'rst', address: string): Promise<{ port: nu
   return { port, taken };
 }
 
-async function answering(address: string): Promise<number> {
+/** Answers its health checks; takes every other request and never answers nor closes (a lost node). */
+async function silent(address: string): Promise<{ port: number; taken: Map<string, number> }> {
+  const taken = new Map<string, number>();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.once('data', (chunk: Buffer) => {
+      const [method = '', path = ''] = chunk.toString().split(' ');
+      if (path === '/health') socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      else taken.set(method, (taken.get(method) ?? 0) + 1);
+    });
+  });
+  const port = await freePort(address);
+  await new Promise<void>((resolve) => server.listen(port, address, resolve));
+  closers.push({ close: () => (sockets.forEach((s) => s.destroy()), server.close()) });
+  return { port, taken };
+}
+
+async function answering(address: string, taken = new Map<string, number>()): Promise<number> {
   const server = http.createServer((request, response) => {
+    if (request.url !== '/health') taken.set(request.method!, (taken.get(request.method!) ?? 0) + 1);
     request.resume();
     request.on('end', () => response.end(request.url === '/health' ? '' : 'answered'));
   });
@@ -89,4 +111,51 @@ describe('retries of the rendered config', () => {
       }
     },
   );
+
+  it('with --retry-stalled-after 1s, a GET a server took and never answered is answered by the other, a POST gets its 504', async () => {
+    const mute = await silent('127.0.0.63');
+    const answered = new Map<string, number>();
+    const good = await answering('127.0.0.64', answered);
+    const haproxy = await startHaproxy({
+      retryStalledAfterMs: 1000,
+      servers: [
+        { name: 'silent', address: '127.0.0.63', port: mute.port, weight: 100 },
+        { name: 'answers', address: '127.0.0.64', port: good, weight: 100 },
+      ],
+    });
+    const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
+    runtime.start();
+    try {
+      await waitFor('both servers UP', async () => (await runtime.stat(haproxy.backend)).every((s) => s.status.startsWith('UP')));
+      const ask = async (method: string) => {
+        const started = Date.now();
+        const outcome = await fetch(haproxy.frontendUrl, { method, body: method === 'GET' ? undefined : 'x' }).then(
+          async (r) => `${r.status} ${await r.text()}`,
+          () => 'no answer',
+        );
+        return { outcome, ms: Date.now() - started };
+      };
+      const gets = [];
+      for (let i = 0; i < 4; i += 1) gets.push(await ask('GET'));
+      const posts = [];
+      for (let i = 0; i < 4; i += 1) posts.push(await ask('POST'));
+      // Round robin gave the silent server some of each: the GETs were sent again after 1 s, the POSTs not.
+      expect(mute.taken.get('GET') ?? 0).toBeGreaterThan(0);
+      expect(mute.taken.get('POST') ?? 0).toBeGreaterThan(0);
+      expect(gets.map((g) => g.outcome)).toEqual(Array(4).fill('200 answered'));
+      expect(Math.max(...gets.map((g) => g.ms))).toBeLessThan(5000);
+      expect(answered.get('GET')).toBe(4);
+      const cut = posts.filter((p) => p.outcome !== '200 answered');
+      expect(cut).toHaveLength(mute.taken.get('POST')!);
+      for (const post of cut) {
+        expect(post.outcome).toMatch(/^504 /);
+        expect(post.ms).toBeGreaterThanOrEqual(900);
+        expect(post.ms).toBeLessThan(5000);
+      }
+      expect(answered.get('POST')).toBe(4 - cut.length);
+    } finally {
+      await runtime.close();
+      await haproxy.process.stop('SIGKILL');
+    }
+  });
 });

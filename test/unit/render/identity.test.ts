@@ -105,6 +105,27 @@ describe('boot settings', () => {
   });
 });
 
+describe('boot settings with --retry-stalled-after', () => {
+  it('keeps the fingerprint of a deployment without it, and names it old → new otherwise', () => {
+    const without = bootSettings(base, template);
+    expect(Object.keys(without)).not.toContain('retryStalledAfterMs');
+    const withIt = bootSettings({ ...base, retryStalledAfterMs: 5000 }, template);
+    expect(withIt.retryStalledAfterMs).toBe('5000');
+    expect(fingerprint(withIt)).not.toBe(fingerprint(without));
+    expect(settingChanges(without, withIt, fingerprint(without))).toEqual(['retryStalledAfterMs: (none) → 5000']);
+    expect(settingChanges(withIt, without, fingerprint(withIt))).toEqual(['retryStalledAfterMs: 5000 → (none)']);
+    const shorter = bootSettings({ ...base, retryStalledAfterMs: 2000 }, template);
+    expect(settingChanges(withIt, shorter, fingerprint(withIt))).toEqual(['retryStalledAfterMs: 5000 → 2000']);
+  });
+
+  it('makes an HAProxy booted without it stale', () => {
+    const booted = stamp(base, 'ha-b', template).identity!;
+    const now = stamp({ ...base, retryStalledAfterMs: 5000 }, 'ha-b', template).identity!;
+    expect(judgeOwnership(now, booted)).toEqual({ owner: 'own', stale: true, found: booted });
+    expect(judgeOwnership(booted, booted)).toEqual({ owner: 'own', stale: false, found: booted });
+  });
+});
+
 describe('boot settings with services', () => {
   it('keeps the fingerprint of a deployment without services, and names each service and the maps otherwise', () => {
     expect(Object.keys(bootSettings(base, template)).some((k) => k.startsWith('service.') || k.startsWith('routing'))).toBe(false);

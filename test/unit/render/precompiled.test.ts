@@ -28,7 +28,10 @@ const servers = Array.from({ length: 50 }, (_, i) => ({
   ...(i % 7 === 0 ? { disabled: true } : {}),
 }));
 const models: Array<[string, ConfigModel]> = [
-  ['every setting, servers in both backends', { ...base, servers, serviceServers: { api: servers.slice(0, 3) } }],
+  [
+    'every setting, servers in both backends',
+    { ...base, retryStalledAfterMs: 5000, servers, serviceServers: { api: servers.slice(0, 3) } },
+  ],
   ['a stamped deployment', { ...stamp(base, 'ha-abc', source).base, servers }],
   ['the least given', { runtime: {}, frontend: { bind: '*:80' }, backend: base.backend, policy: defaultServerPolicy, servers: [] }],
 ];

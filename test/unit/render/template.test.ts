@@ -57,6 +57,32 @@ describe.each(renderers)('haproxy.cfg template, %s', (_name, render) => {
     }
   });
 
+  /** The lines --retry-stalled-after changes. */
+  const timeouts = (text: string) => text.split('\n').filter((l) => /^ {4}(timeout (server|tunnel)|retry-on) /.test(l));
+
+  it('waits 30 s for an answer and retries no timeout without retryStalledAfterMs (the output of before it existed)', () => {
+    expect(timeouts(render(model))).toEqual(['    timeout server 30s', '    retry-on conn-failure empty-response']);
+    expect(render(model)).not.toContain('retry-stalled-after');
+  });
+
+  it('with retryStalledAfterMs, gives a silent server that long and retries on response-timeout, tunnels keeping 30 s', () => {
+    expect(timeouts(render({ ...model, retryStalledAfterMs: 5000 }))).toEqual([
+      '    timeout server 5s',
+      '    timeout tunnel 30s',
+      '    retry-on conn-failure empty-response response-timeout',
+    ]);
+    expect(timeouts(render({ ...model, retryStalledAfterMs: 1500 }))[0]).toBe('    timeout server 1500ms');
+    expect(timeouts(render({ ...model, retryStalledAfterMs: 30_000 }))[0]).toBe('    timeout server 30s');
+    // Only idempotent methods are sent again: the backend's rule is the same with it.
+    expect(render({ ...model, retryStalledAfterMs: 5000 })).toContain(
+      '    http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }\n',
+    );
+  });
+
+  it.each([999, 30_001, 1500.5])('refuses a retryStalledAfterMs of %s', (ms) => {
+    expect(() => render({ ...model, retryStalledAfterMs: ms })).toThrow(/retryStalledAfterMs/);
+  });
+
   it('renders dynamic-cookie persistence only when sticky is set', () => {
     expect(render(model)).not.toMatch(/cookie/);
     const text = render({ ...model, backend: { ...model.backend, sticky: { cookie: 'SERVERID', key: 'k3y' } } });

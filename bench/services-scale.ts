@@ -12,16 +12,22 @@
  *    window (settled) and at its peak (VmHWM).
  * 2. BENCH_CURVE (default 1000,2000,5000,10000): one run each, the same figures, so that the cost's
  *    growth shows.
- * Records both (bench/record.ts, `services-scale` and `services-curve`). Asserts nothing.
+ * "In rotation" is each backend's own `act` count, read every 50 ms. Before each run it waits for room in the kernel's
+ * conntrack table, and a run during which the full table dropped packets is reported as failed (bench/conntrack.ts);
+ * BENCH_CONNTRACK_MAX raises the table for the bench's life (10,000 servers checked every second need ~1.2 M entries).
+ * The agent logs at the product's default level (info). Records both (bench/record.ts, `services-scale` and
+ * `services-curve`). Asserts nothing.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
+import { raw } from '../src/runtime/commands.js';
 import { agentArgs, imageNodeOptions, startAgent } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { conntrack, conntrackMaxFromEnv, conntrackRoom } from './conntrack.js';
 import { cpuPercent, cpuSeconds, machineLine, medianRange, productDefaults, rssMb, verdict } from './figures.js';
 import { startFleet, type Fleet } from './http-fleet.js';
 import { addSamples, saveRecord, startRecord, type RunRecord } from './record.js';
@@ -33,8 +39,8 @@ const SERVICES = Number(process.env.BENCH_SERVICES ?? 5);
 const CURVE = (process.env.BENCH_CURVE ?? '1000,2000,5000,10000').split(',').filter(Boolean).map(Number);
 /** Serf's quiet period before it sends a batch of member events. */
 const SERF_BATCH_MS = 1_000;
-/** The agent's log level (BENCH_LOG_LEVEL; info shows each step, at some CPU). */
-const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
+/** The agent's log level: the product's default (info: every step), unless BENCH_LOG_LEVEL says otherwise. */
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ServicesRun {
@@ -55,7 +61,8 @@ async function servicesRun(count: number): Promise<ServicesRun> {
   await serf.listen();
   const services = names.map((name) => `${name}:path=/${name}`).join(' ');
   const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', LOG_LEVEL, '--services', services])), {
-    NODE_OPTIONS: imageNodeOptions(),
+    // BENCH_AGENT_NODE_OPTIONS: flags tried beside the run script's, e.g. --cpu-prof (later flags win).
+    NODE_OPTIONS: `${imageNodeOptions()} ${process.env.BENCH_AGENT_NODE_OPTIONS ?? ''}`.trim(),
   });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();
@@ -75,9 +82,11 @@ async function servicesRun(count: number): Promise<ServicesRun> {
       serf.set(changed);
       timers.push(setTimeout(() => serf.event(type, then), SERF_BATCH_MS));
     };
+    // Servers in rotation: each backend's own row (`act`: running, not in maint, weight above 0), not one row a
+    // server. Reading every server's row every 50 ms (10,000 rows, ~2.3 MB) loaded HAProxy as much as the agent did.
     const up = async () => {
       let total = 0;
-      for (const backend of names) total += (await runtime.stat(backend)).filter((s) => s.status.startsWith('UP')).length;
+      for (const backend of names) total += activeServers(await runtime.run(raw(`show stat ${backend} 2 -1`)));
       return total;
     };
     const agentCpuMs = () => cpuSeconds(agent.process.pid) * 1000;
@@ -121,14 +130,29 @@ async function servicesRun(count: number): Promise<ServicesRun> {
   }
 }
 
+/** `act` of the backend row in a `show stat <backend> 2 -1` answer: how many of its servers are in rotation. */
+function activeServers(answer: string): number {
+  const [header = '', ...rows] = answer.split('\n');
+  const columns = header.replace(/^# /, '').split(',');
+  const row = rows.find((r) => r.split(',')[1] === 'BACKEND')?.split(',');
+  const act = Number(row?.[columns.indexOf('act')]);
+  if (!Number.isInteger(act)) throw new Error(`no backend row with act in: ${answer.slice(0, 200)}`);
+  return act;
+}
+
 /** Runs and records; a failed run is reported and counted, not hidden. */
 async function runs(record: RunRecord, count: number, times: number): Promise<ServicesRun[]> {
   const done: ServicesRun[] = [];
   const failures: string[] = [];
   for (let i = 0; i < times; i += 1) {
     try {
-      done.push(await servicesRun(count));
-      console.log(`  ${count} members, run ${i + 1}: ${JSON.stringify(done.at(-1))}`);
+      const before = await conntrackRoom();
+      const run = await servicesRun(count);
+      const dropped = before ? (conntrack()?.drops ?? before.drops) - before.drops : 0;
+      // A full table drops health checks' packets: servers flap, and the run measures the kernel (bench/conntrack.ts).
+      if (dropped > 0) throw new Error(`the kernel's conntrack table was full: ${dropped} packets dropped (${JSON.stringify(run)})`);
+      done.push(run);
+      console.log(`  ${count} members, run ${i + 1}: ${JSON.stringify(run)}`);
     } catch (error) {
       failures.push((error as Error).message.split('\n')[0] ?? 'failed');
       console.log(`  ${count} members, run ${i + 1} FAILED: ${failures.at(-1)}`);
@@ -146,6 +170,9 @@ async function runs(record: RunRecord, count: number, times: number): Promise<Se
 
 const standIn = 'Serf RPC stand-in (test/helpers/fake-serf.ts), real haproxy and health checks';
 console.log(machineLine());
+const table = conntrackMaxFromEnv();
+const tableFact = table ? `raised from ${table.was} to ${table.now} entries for this run` : (conntrack()?.max ?? 'not loaded');
+console.log(`conntrack table: ${tableFact}`);
 if (RUNS > 0) {
   const record = startRecord('services-scale', {
     members: COUNT,
@@ -153,6 +180,8 @@ if (RUNS > 0) {
     leave: LEAVE,
     runs: RUNS,
     serf: 'stand-in (fake-serf)',
+    logLevel: LOG_LEVEL,
+    conntrackMax: tableFact,
   });
   const done = await runs(record, COUNT, RUNS);
   const pick = (key: keyof ServicesRun) => done.map((r) => r[key]);
@@ -169,7 +198,15 @@ if (RUNS > 0) {
   console.log(`recorded: ${saveRecord(record)}`);
 }
 if (CURVE.length > 0) {
-  const record = startRecord('services-curve', { counts: CURVE, services: SERVICES, leave: LEAVE, runs: 1, serf: 'stand-in (fake-serf)' });
+  const record = startRecord('services-curve', {
+    counts: CURVE,
+    services: SERVICES,
+    leave: LEAVE,
+    runs: 1,
+    serf: 'stand-in (fake-serf)',
+    logLevel: LOG_LEVEL,
+    conntrackMax: tableFact,
+  });
   const rows: Array<[number, ServicesRun | undefined]> = [];
   for (const count of CURVE) rows.push([count, (await runs(record, count, 1))[0]]);
   console.log(`\nThe curve, 1 run each, ${SERVICES} services; ${standIn}:`);

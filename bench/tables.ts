@@ -505,6 +505,19 @@ const membersCells = (r: RunRecord, n: number) => ({
   idle: cellOf(r, `${n}: idleCpu`, 2),
 });
 
+/** The runs of N members that failed (a services bench's facts), each with its reason, without the figures it took. */
+const failuresOf = (r: RunRecord, n: number): string[] =>
+  ((r.facts[String(n)] as { failures?: string[] } | undefined)?.failures ?? []).map((reason) => reason.replace(/ \(\{.*$/, ''));
+
+/** What a reader of a services table needs beside it: failed runs and why, the agent's log level, the conntrack table. */
+function servicesNotes(runs: RunRecord[], counts: (r: RunRecord) => number[]): string[] {
+  const notes = runs.flatMap((r) => counts(r).flatMap((n) => failuresOf(r, n).map((reason) => `${n} members, a failed run: ${reason}`)));
+  for (const r of runs)
+    if (r.settings.logLevel !== undefined)
+      notes.push(`agent log level ${String(r.settings.logLevel)}; kernel conntrack table: ${String(r.settings.conntrackMax)}`);
+  return [...new Set(notes)].map((note) => `_${note}._`);
+}
+
 /** `npm run bench:services-scale`: one row per run set, its runs' medians (min–max). */
 function servicesScale(runs: RunRecord[]): string {
   const rows = runs.map((r) => {
@@ -512,7 +525,7 @@ function servicesScale(runs: RunRecord[]): string {
     const c = membersCells(r, n);
     return [
       `${n} in ${String(r.settings.services)} services`,
-      String((r.samples[`${n}: joinMs`] ?? []).length),
+      String((r.samples[`${n}: joinMs`] ?? []).length) + (failuresOf(r, n).length > 0 ? ` (+${failuresOf(r, n).length} failed)` : ''),
       c.join,
       c.leave,
       `${c.joinCpu} / ${c.leaveCpu}`,
@@ -532,8 +545,9 @@ function servicesScale(runs: RunRecord[]): string {
     ...SETTLED_HEAD,
   ];
   // A record holds a set's runs: the context counts those, as the headline rule does.
-  const setRuns = Math.min(...rows.map((row) => Number(row[1])));
-  return [table(head, rows), '', context(runs, true, setRuns)].join('\n');
+  const setRuns = Math.min(...rows.map((row) => Number.parseInt(row[1]!, 10)));
+  const notes = servicesNotes(runs, (r) => [r.settings.members as number]);
+  return [table(head, rows), '', context(runs, true, setRuns), ...notes].join('\n');
 }
 
 /** `npm run bench:services-curve`: one run per size. */
@@ -544,7 +558,8 @@ function servicesCurve(runs: RunRecord[]): string {
       return [String(n), c.join, c.joinCpu, c.leave, c.leaveCpu, c.settled, c.peak, c.idle];
     }),
   );
-  return tableOf(runs, ['members (stand-in Serf)', 'all UP, ms', 'agent CPU, ms', '1,000 out, ms', 'agent CPU, ms', ...SETTLED_HEAD], rows);
+  const head = ['members (stand-in Serf)', 'all UP, ms', 'agent CPU, ms', '1,000 out, ms', 'agent CPU, ms', ...SETTLED_HEAD];
+  return [tableOf(runs, head, rows), ...servicesNotes(runs, (r) => r.settings.counts as number[])].join('\n');
 }
 
 /** `npm run bench:soak`: one row per run, from its facts. */

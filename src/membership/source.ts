@@ -60,6 +60,11 @@ export interface MembershipEvents {
   disconnected: [error: SerfError];
 }
 
+/** The reasons of the lists that are emitted even when they bring nothing new (see listOnce). */
+const RESYNC = 'resync';
+const CONNECTED = 'connected';
+const ALWAYS_EMITTED = new Set([RESYNC, CONNECTED]);
+
 /**
  * List-then-watch over Serf's RPC: `start()` connects and keeps connected, `close()` stops.
  * Every trigger ends in list(reason): the session's (re)connect, a stream record, the resync timer.
@@ -75,6 +80,8 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
   /** When the last list was read (wall clock), and whether the lists stopped coming since (see stale()). */
   private listedAt: number | undefined;
   private isStale = false;
+  /** The list last emitted (its members, and how many): a list prompted by a change that brings nothing new is not. */
+  private emitted: { members: ReadonlySet<Member>; length: number } | undefined;
 
   constructor(private readonly options: MembershipOptions) {
     super();
@@ -108,7 +115,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
 
   private resyncSoon(): void {
     this.resyncTimer = this.timers.setTimeout(() => {
-      this.list('resync');
+      this.list(RESYNC);
       if (this.running) this.resyncSoon();
     }, this.options.resyncMs);
   }
@@ -149,7 +156,7 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     this.rpc = rpc;
     log.info('serf.connected', { address: address.text });
     this.emit('connected');
-    this.list('connected');
+    this.list(CONNECTED);
     rpc.once('close', () => watch.stop());
     watch.start();
   }
@@ -190,6 +197,11 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
     this.listedAt = now;
   }
 
+  private sameAsEmitted(members: readonly Member[]): boolean {
+    const emitted = this.emitted;
+    return emitted !== undefined && emitted.length === members.length && members.every((member) => emitted.members.has(member));
+  }
+
   private list(reason: string): void {
     this.listing.trigger(reason);
   }
@@ -206,6 +218,13 @@ export class SerfMembership extends EventEmitter<MembershipEvents> {
         else this.options.log.warn('member.malformed', { record: String(JSON.stringify(raw[i])).slice(0, 200) });
       }
       this.fresh();
+      // A burst of 5,000 joins logs 5,000 lines, and its event batch repeats them: most lists they prompt are the
+      // list already emitted, and each one emitted costs every service a pass (a read of HAProxy's table and a
+      // decision) for nothing. The decoder gives an unchanged member back as the same object, so "the same list" is
+      // the same objects in any order (Serf lists its members in no fixed order). The connection's first list and
+      // the periodic resync are always emitted: their passes are what finds HAProxy changed under the agent.
+      if (!ALWAYS_EMITTED.has(reason) && this.sameAsEmitted(members)) return;
+      this.emitted = { members: new Set(members), length: members.length };
       this.emit('members', members, reason);
     } catch (error) {
       this.options.log.warn('serf.list-failed', { reason, error: error as SerfError });

@@ -102,8 +102,10 @@ async function servicesRun(count: number): Promise<ServicesRun> {
     const [idleCpu = Number.NaN] = await cpuPercent([agent.process.pid], 10_000);
     const rssSettledMb = rssMb(agent.process.pid);
 
-    // Every (count / LEAVE)-th member leaves: spread over the services.
-    const leavers = members.filter((_, i) => i % Math.round(count / LEAVE) === 0).slice(0, LEAVE);
+    // Members are dealt to the services in turn (member i to service i % SERVICES): whole rounds of them leave, one
+    // round in every (count / LEAVE), so the leavers are spread evenly over the services.
+    const stride = Math.max(1, Math.round(count / LEAVE));
+    const leavers = members.filter((_, i) => Math.floor(i / SERVICES) % stride === 0).slice(0, LEAVE);
     const cpu1 = agentCpuMs();
     const t1 = Date.now();
     change(

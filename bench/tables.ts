@@ -514,7 +514,7 @@ function servicesNotes(runs: RunRecord[], counts: (r: RunRecord) => number[]): s
   const notes = runs.flatMap((r) => counts(r).flatMap((n) => failuresOf(r, n).map((reason) => `${n} members, a failed run: ${reason}`)));
   for (const r of runs)
     if (r.settings.logLevel !== undefined)
-      notes.push(`agent log level ${String(r.settings.logLevel)}; kernel conntrack table: ${String(r.settings.conntrackMax)}`);
+      notes.push(`agent log level ${r.settings.logLevel as string}; kernel conntrack table: ${r.settings.conntrackMax as string | number}`);
   return [...new Set(notes)].map((note) => `_${note}._`);
 }
 

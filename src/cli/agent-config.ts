@@ -240,25 +240,27 @@ export interface AgentConfig {
   log: Logger;
 }
 
-const duration = (name: string) =>
+/**
+ * A duration option. With `range`, one outside it is refused naming the bounds (in HAProxy's units) and why;
+ * without, anything above zero is taken.
+ */
+const duration = (name: string, range?: { min: number; max: number; why: string; like: string }) =>
   z.string().transform((text, ctx) => {
     const ms = parseDuration(text);
-    if (!Number.isFinite(ms) || ms <= 0)
-      ctx.addIssue({ code: 'custom', message: `--${name}: '${text}' is not a duration like 500ms, 10s or 2m` });
+    if (!Number.isFinite(ms) || (range === undefined && ms <= 0))
+      ctx.addIssue({ code: 'custom', message: `--${name}: '${text}' is not a duration like ${range?.like ?? '500ms, 10s or 2m'}` });
+    else if (range && (ms < range.min || ms > range.max)) {
+      const [min, max] = [range.min, range.max].map(haproxyDuration);
+      ctx.addIssue({ code: 'custom', message: `--${name}: '${text}' must be from ${min} to ${max} (${range.why})` });
+    }
     return ms;
   });
-/** --retry-stalled-after: a duration no longer than the template's `timeout server` (30 s), and not so short it cuts every answer. */
-const retryStalledAfter = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  const [min, max] = [RETRY_STALLED_MIN_MS, RETRY_STALLED_MAX_MS].map(haproxyDuration);
-  if (!Number.isFinite(ms))
-    ctx.addIssue({ code: 'custom', message: `--retry-stalled-after: '${text}' is not a duration like 5s or 2500ms` });
-  else if (ms < RETRY_STALLED_MIN_MS || ms > RETRY_STALLED_MAX_MS)
-    ctx.addIssue({
-      code: 'custom',
-      message: `--retry-stalled-after: '${text}' must be from ${min} to ${max} (the timeout server it shortens)`,
-    });
-  return ms;
+/** --retry-stalled-after: no longer than the template's `timeout server` (30 s), and not so short it cuts every answer. */
+const retryStalledAfter = duration('retry-stalled-after', {
+  min: RETRY_STALLED_MIN_MS,
+  max: RETRY_STALLED_MAX_MS,
+  why: 'the timeout server it shortens',
+  like: '5s or 2500ms',
 });
 const whole = (name: string, min: number, max: number) =>
   z.string().transform((text, ctx) => {

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
-import { agentArgs, imageNodeOptions, startAgent, type LogLine } from '../test/helpers/agent.js';
+import { agentArgs, benchNodeOptions, startAgent, type LogLine } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
@@ -89,8 +89,7 @@ export async function massChange(
   await serf.listen();
   // As ha/services/ha-agent/run starts it.
   const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', 'info', ...extraArgs])), {
-    // BENCH_AGENT_NODE_OPTIONS: flags tried beside the run script's (later flags win).
-    NODE_OPTIONS: `${imageNodeOptions()} ${process.env.BENCH_AGENT_NODE_OPTIONS ?? ''}`.trim(),
+    NODE_OPTIONS: benchNodeOptions(),
   });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();

@@ -22,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { raw } from '../src/runtime/commands.js';
-import { agentArgs, imageNodeOptions, startAgent } from '../test/helpers/agent.js';
+import { agentArgs, benchNodeOptions, startAgent } from '../test/helpers/agent.js';
 import { FakeSerf, type FakeMember } from '../test/helpers/fake-serf.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
@@ -61,8 +61,7 @@ async function servicesRun(count: number): Promise<ServicesRun> {
   await serf.listen();
   const services = names.map((name) => `${name}:path=/${name}`).join(' ');
   const agent = startAgent(productDefaults(agentArgs(haproxy, serf.address, ['--log-level', LOG_LEVEL, '--services', services])), {
-    // BENCH_AGENT_NODE_OPTIONS: flags tried beside the run script's, e.g. --cpu-prof (later flags win).
-    NODE_OPTIONS: `${imageNodeOptions()} ${process.env.BENCH_AGENT_NODE_OPTIONS ?? ''}`.trim(),
+    NODE_OPTIONS: benchNodeOptions(),
   });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
   runtime.start();

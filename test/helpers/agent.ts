@@ -56,6 +56,11 @@ export function imageNodeOptions(): string {
   return options;
 }
 
+/** The run script's Node.js options, then BENCH_AGENT_NODE_OPTIONS (flags a benchmark tries beside them: later ones win). */
+export function benchNodeOptions(): string {
+  return `${imageNodeOptions()} ${process.env.BENCH_AGENT_NODE_OPTIONS ?? ''}`.trim();
+}
+
 /** Runs the agent against `haproxy`, rendering into the very file HAProxy boots from; a short resync, debug logs. */
 export function agentArgs(haproxy: TestHaproxy, serfRpc: string, extra: readonly string[] = []): string[] {
   return imageArgs(haproxy, serfRpc, ['--resync', '2s', '--log-level', 'debug', ...extra]);

@@ -593,46 +593,11 @@ function soak(runs: RunRecord[]): string {
   );
 }
 
-/**
- * `BENCH_ONLY=events npm run bench:agent`'s printed output from before results were recorded, kept as text in
- * bench/results/idle-latency/ (`<time>-before.txt` on the commit before the log watch, `<time>-after.txt` on it):
- * the p50 and p95 of its rows, one column a file.
- */
-function idleLatency(dir: string): string {
-  let files: string[] = [];
-  try {
-    files = readdirSync(path.join(dir, 'idle-latency'))
-      .filter((f) => f.endsWith('.txt'))
-      .sort();
-  } catch {
-    return '_No run recorded in bench/results/idle-latency/._';
-  }
-  const texts = files.map((f) => readFileSync(path.join(dir, 'idle-latency', f), 'utf8'));
-  const pick = (pattern: RegExp, join: string) => texts.map((t) => pattern.exec(t)?.slice(1).join(join) ?? '-');
-  const rows: Array<[string, RegExp, string]> = [
-    ['Serf agent started → first request served', /^Serf agent started \(app listening\) → first request served\s+(\d+)\s+(\d+)/m, ' / '],
-    [
-      '  Serf agent started → agent planned the join',
-      /^\s+Serf agent started → agent planned the join.*?\s(\d+)\s+(\d+)\s+\d+\s+\d+\s*$/m,
-      ' / ',
-    ],
-    ['SIGINT → last request routed to it', /^SIGINT to its Serf agent → last request routed to it\s+(\d+)\s+(\d+)/m, ' / '],
-    ['  SIGINT → out of rotation', /^\s+SIGINT → out of rotation.*?\s(\d+)\s+(\d+)\s+\d+\s+\d+\s*$/m, ' / '],
-    ['idle 10 s, 1 member: ha-agent % / Serf %', /ha-agent ([\d.]+) % of a core, the balancer's Serf agent ([\d.]+) %/, ' / '],
-    ['machine load (1 min) at the start', /^machine: .*load average ([\d.]+) \(1 min\).* at (\S+)$/m, ' at '],
-  ];
-  return [
-    table(
-      ['ms, p50 / p95 (20 real Serf members, lan)', ...files],
-      rows.map(([label, pattern, join]) => [label, ...pick(pattern, join)]),
-    ),
-    '',
-    `_${files.length} runs' printed output (no samples kept). Files: bench/results/idle-latency/._`,
-  ].join('\n');
+/** How a table is made: from the bench's run records. */
+interface TableSpec {
+  bench: string;
+  make: (runs: RunRecord[]) => string;
 }
-
-/** How a table is made: from the bench's run records, or (a bench from before records) from its printed output kept as text. */
-type TableSpec = { bench: string; make: (runs: RunRecord[]) => string } | { bench: string; fromText: (dir: string) => string };
 
 /** Every table by name: the bench it reads and how it is made. */
 export const TABLES: Record<string, TableSpec> = {
@@ -652,14 +617,12 @@ export const TABLES: Record<string, TableSpec> = {
   'services-scale': { bench: 'services-scale', make: servicesScale },
   'services-curve': { bench: 'services-curve', make: servicesCurve },
   soak: { bench: 'soak', make: soak },
-  'idle-latency': { bench: 'idle-latency', fromText: idleLatency },
 };
 
 /** A table made from the recorded runs, or a line saying none is recorded. */
 export function makeTable(name: string, dir = resultsDir): string {
   const spec = TABLES[name];
   if (!spec) throw new Error(`unknown table '${name}' (known: ${Object.keys(TABLES).join(', ')})`);
-  if ('fromText' in spec) return spec.fromText(dir);
   const runs = records(spec.bench, dir);
   return runs.length > 0 ? spec.make(runs) : `_No run recorded in bench/results/${spec.bench}/._`;
 }

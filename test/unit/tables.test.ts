@@ -168,19 +168,4 @@ describe('generated tables', () => {
     });
     expect(makeTable('soak', dir)).toContain('| 60 | 434 (0) | 4,688,658 (4,113) | CHANGED | 62.6 → 73.3 | 72.6 | 2.1 % | 0 / 1 |');
   });
-
-  it('idle-latency: the p50 / p95 of each kept output, one column a file', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-tables-'));
-    mkdirSync(path.join(dir, 'idle-latency'));
-    writeFileSync(
-      path.join(dir, 'idle-latency/t-before.txt'),
-      "machine: 2 CPUs, load average 3.5 (1 min) at 2026-01-01T00:00:00Z\nSerf agent started (app listening) → first request served   120   340\nidle: ha-agent 1.20 % of a core, the balancer's Serf agent 0.50 %\n",
-    );
-    const made = makeTable('idle-latency', dir);
-    expect(made).toContain('| ms, p50 / p95 (20 real Serf members, lan) | t-before.txt |');
-    expect(made).toContain('| Serf agent started → first request served | 120 / 340 |');
-    expect(made).toContain('| SIGINT → last request routed to it | - |');
-    expect(made).toContain('| idle 10 s, 1 member: ha-agent % / Serf % | 1.20 / 0.50 |');
-    expect(made).toContain('| machine load (1 min) at the start | 3.5 at 2026-01-01T00:00:00Z |');
-  });
 });

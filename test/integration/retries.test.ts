@@ -8,7 +8,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startHaproxy } from '../helpers/haproxy.js';
+import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -18,6 +18,14 @@ afterAll(stopAll);
 
 const closers: Array<{ close: () => void }> = [];
 afterAll(() => closers.forEach((s) => s.close()));
+
+/** Listens on a free port of `address`; closed after all tests. */
+async function listen(server: net.Server, address: string, close: () => void = () => server.close()): Promise<number> {
+  const port = await freePort(address);
+  await new Promise<void>((resolve) => server.listen(port, address, resolve));
+  closers.push({ close });
+  return port;
+}
 
 /** Answers its health checks; takes every other request and drops it. Counts what it took, by method. */
 async function dropping(how: 'fin' | 'rst', address: string): Promise<{ port: number; taken: Map<string, number> }> {
@@ -35,10 +43,7 @@ async function dropping(how: 'fin' | 'rst', address: string): Promise<{ port: nu
     });
     socket.on('error', () => {});
   });
-  const port = await freePort(address);
-  await new Promise<void>((resolve) => server.listen(port, address, resolve));
-  closers.push(server);
-  return { port, taken };
+  return { port: await listen(server, address), taken };
 }
 
 /** Answers its health checks; takes every other request and never answers nor closes (a lost node). */
@@ -55,9 +60,7 @@ async function silent(address: string): Promise<{ port: number; taken: Map<strin
       else taken.set(method, (taken.get(method) ?? 0) + 1);
     });
   });
-  const port = await freePort(address);
-  await new Promise<void>((resolve) => server.listen(port, address, resolve));
-  closers.push({ close: () => (sockets.forEach((s) => s.destroy()), server.close()) });
+  const port = await listen(server, address, () => (sockets.forEach((s) => s.destroy()), server.close()));
   return { port, taken };
 }
 
@@ -67,10 +70,31 @@ async function answering(address: string, taken = new Map<string, number>()): Pr
     request.resume();
     request.on('end', () => response.end(request.url === '/health' ? '' : 'answered'));
   });
-  const port = await freePort(address);
-  await new Promise<void>((resolve) => server.listen(port, address, resolve));
-  closers.push(server);
-  return port;
+  return listen(server, address);
+}
+
+/** HAProxy with these servers, once all of them are UP; stopped after `body`. */
+async function withHaproxy(options: Parameters<typeof startHaproxy>[0], body: (haproxy: TestHaproxy) => Promise<void>): Promise<void> {
+  const haproxy = await startHaproxy(options);
+  const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
+  runtime.start();
+  try {
+    await waitFor('all servers UP', async () => (await runtime.stat(haproxy.backend)).every((s) => s.status.startsWith('UP')));
+    await body(haproxy);
+  } finally {
+    await runtime.close();
+    await haproxy.process.stop('SIGKILL');
+  }
+}
+
+/** One request through HAProxy: its status and body ('no answer' when the connection failed), and how long it took. */
+async function ask(url: string, method: string): Promise<{ outcome: string; ms: number }> {
+  const started = Date.now();
+  const outcome = await fetch(url, { method, body: method === 'GET' ? undefined : 'x' }).then(
+    async (r) => `${r.status} ${await r.text()}`,
+    () => 'no answer',
+  );
+  return { outcome, ms: Date.now() - started };
 }
 
 describe('retries of the rendered config', () => {
@@ -79,25 +103,15 @@ describe('retries of the rendered config', () => {
     async (how) => {
       const drop = await dropping(how, '127.0.0.61');
       const good = await answering('127.0.0.62');
-      const haproxy = await startHaproxy({
-        servers: [
-          { name: 'drops', address: '127.0.0.61', port: drop.port, weight: 100 },
-          { name: 'answers', address: '127.0.0.62', port: good, weight: 100 },
-        ],
-      });
-      const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
-      runtime.start();
-      try {
-        await waitFor('both servers UP', async () => (await runtime.stat(haproxy.backend)).every((s) => s.status.startsWith('UP')));
+      const servers = [
+        { name: 'drops', address: '127.0.0.61', port: drop.port, weight: 100 },
+        { name: 'answers', address: '127.0.0.62', port: good, weight: 100 },
+      ];
+      await withHaproxy({ servers }, async (haproxy) => {
         const results = new Map<string, string[]>();
         for (const method of ['GET', 'PUT', 'POST']) {
-          for (let i = 0; i < 6; i += 1) {
-            const outcome = await fetch(haproxy.frontendUrl, { method, body: method === 'GET' ? undefined : 'x' }).then(
-              async (r) => `${r.status} ${await r.text()}`,
-              () => 'no answer',
-            );
-            results.set(method, [...(results.get(method) ?? []), outcome]);
-          }
+          for (let i = 0; i < 6; i += 1)
+            results.set(method, [...(results.get(method) ?? []), (await ask(haproxy.frontendUrl, method)).outcome]);
         }
         // Round robin gave the dropping server some of each method: those were the ones retried (or not).
         for (const method of ['GET', 'PUT', 'POST']) expect(drop.taken.get(method) ?? 0).toBeGreaterThan(0);
@@ -105,10 +119,7 @@ describe('retries of the rendered config', () => {
         expect(results.get('PUT')).toEqual(Array(6).fill('200 answered'));
         const post = results.get('POST')!;
         expect(post.filter((r) => r !== '200 answered')).toHaveLength(drop.taken.get('POST')!);
-      } finally {
-        await runtime.close();
-        await haproxy.process.stop('SIGKILL');
-      }
+      });
     },
   );
 
@@ -116,29 +127,15 @@ describe('retries of the rendered config', () => {
     const mute = await silent('127.0.0.63');
     const answered = new Map<string, number>();
     const good = await answering('127.0.0.64', answered);
-    const haproxy = await startHaproxy({
-      retryStalledAfterMs: 1000,
-      servers: [
-        { name: 'silent', address: '127.0.0.63', port: mute.port, weight: 100 },
-        { name: 'answers', address: '127.0.0.64', port: good, weight: 100 },
-      ],
-    });
-    const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
-    runtime.start();
-    try {
-      await waitFor('both servers UP', async () => (await runtime.stat(haproxy.backend)).every((s) => s.status.startsWith('UP')));
-      const ask = async (method: string) => {
-        const started = Date.now();
-        const outcome = await fetch(haproxy.frontendUrl, { method, body: method === 'GET' ? undefined : 'x' }).then(
-          async (r) => `${r.status} ${await r.text()}`,
-          () => 'no answer',
-        );
-        return { outcome, ms: Date.now() - started };
-      };
+    const servers = [
+      { name: 'silent', address: '127.0.0.63', port: mute.port, weight: 100 },
+      { name: 'answers', address: '127.0.0.64', port: good, weight: 100 },
+    ];
+    await withHaproxy({ retryStalledAfterMs: 1000, servers }, async (haproxy) => {
       const gets = [];
-      for (let i = 0; i < 4; i += 1) gets.push(await ask('GET'));
+      for (let i = 0; i < 4; i += 1) gets.push(await ask(haproxy.frontendUrl, 'GET'));
       const posts = [];
-      for (let i = 0; i < 4; i += 1) posts.push(await ask('POST'));
+      for (let i = 0; i < 4; i += 1) posts.push(await ask(haproxy.frontendUrl, 'POST'));
       // Round robin gave the silent server some of each: the GETs were sent again after 1 s, the POSTs not.
       expect(mute.taken.get('GET') ?? 0).toBeGreaterThan(0);
       expect(mute.taken.get('POST') ?? 0).toBeGreaterThan(0);
@@ -153,9 +150,6 @@ describe('retries of the rendered config', () => {
         expect(post.ms).toBeLessThan(5000);
       }
       expect(answered.get('POST')).toBe(4 - cut.length);
-    } finally {
-      await runtime.close();
-      await haproxy.process.stop('SIGKILL');
-    }
+    });
   });
 });

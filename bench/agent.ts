@@ -185,23 +185,6 @@ async function mass(): Promise<void> {
     webServers: 'stand-in: one haproxy answering on a bind per server (bench/http-fleet.ts)',
   });
   const { results: runs, failures } = await massRuns(MASS, RUNS);
-  for (const key of [
-    'joinMs',
-    'outMs',
-    'deletedMs',
-    'joinCpuMs',
-    'outCpuMs',
-    'agentRssMb',
-    'agentRssSettledMb',
-    'agentRssPeakMb',
-    'idleCpu',
-  ] as const)
-    addSamples(
-      record,
-      key,
-      runs.map((r) => r[key]),
-    );
-  record.facts = { failures };
   const { results: off } = await massRuns(MASS, 1, { extraArgs: ['--serf-poll', '10m'] });
   // The Node.js fleet, once: how much HAProxy's first checks wait on a heavier stand-in.
   const { results: nodeFleet } = await massRuns(MASS, 1, { fleet: 'node', idleMs: 0 });

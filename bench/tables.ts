@@ -168,11 +168,24 @@ function figures(runs: RunRecord[], names: readonly string[], digits = 0): strin
   return `${table(head, rows)}\n\n${context(runs, !one)}`;
 }
 
+/** A single change's end-to-end latency and its target, p50 ≤ 150 ms: the rows a user sees, join and leave. */
+const SINGLE_CHANGE_TARGET_MS = 150;
+const SINGLE_CHANGE_ROWS = {
+  join: 'Serf agent started (app listening) → first request served',
+  leave: 'SIGINT to its Serf agent → last request routed to it',
+};
+
 function agentEvents(runs: RunRecord[]): string {
   const facts = runs.map((r) => r.facts as { requests: number; failed: number; slowOnLeaving: number; slowFailed: number });
   const f = facts.at(-1)!;
+  const targets = Object.entries(SINGLE_CHANGE_ROWS).map(([what, name]) => {
+    const p50s = runs.map((r) => median(r.samples[name] ?? []));
+    const headline = runs.length >= 5 ? (median(p50s) <= SINGLE_CHANGE_TARGET_MS ? 'met' : 'NOT met') : 'no headline (fewer than 5 runs)';
+    return `${what} ${headline}`;
+  });
   return [
     figures(runs, Object.keys(runs[0]!.samples)),
+    `_Target for a single change, p50 ≤ ${SINGLE_CHANGE_TARGET_MS} ms (the median of the runs’ p50s): ${targets.join('; ')}._`,
     `_Requests ${fmt(f.requests)}, failed ${fmt(f.failed)}; slow requests in flight on leaving servers ${f.slowOnLeaving}, slow requests failed ${f.slowFailed} (the newest run)._`,
   ].join('\n');
 }

@@ -50,6 +50,36 @@ describe('generated tables', () => {
     );
   });
 
+  it('agent-events: the single-change target is judged on the median of 5 or more runs’ p50s, and not below 5 runs', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-tables-'));
+    mkdirSync(path.join(dir, 'agent-events'));
+    const write = (i: number, join: number, leave: number) =>
+      writeFileSync(
+        path.join(dir, `agent-events/${i}.json`),
+        JSON.stringify({
+          bench: 'agent-events',
+          commit: 'c',
+          dirty: false,
+          started: `2026-01-0${i + 1}T00:00:00Z`,
+          ended: `2026-01-0${i + 1}T00:00:00Z`,
+          cpus: 2,
+          loadStart: [1, 1, 1],
+          loadEnd: [1, 1, 1],
+          settings: {},
+          samples: {
+            'Serf agent started (app listening) → first request served': [join - 10, join, join + 500],
+            'SIGINT to its Serf agent → last request routed to it': [leave, leave, leave],
+          },
+          missing: {},
+          facts: { requests: 10, failed: 0, slowOnLeaving: 0, slowFailed: 0 },
+        } satisfies RunRecord),
+      );
+    for (let i = 0; i < 4; i += 1) write(i, 140, 151);
+    expect(makeTable('agent-events', dir)).toContain('join no headline (fewer than 5 runs); leave no headline (fewer than 5 runs)');
+    write(4, 900, 100);
+    expect(makeTable('agent-events', dir)).toContain('p50 ≤ 150 ms (the median of the runs’ p50s): join met; leave NOT met._');
+  });
+
   /** A temporary results folder holding one record of `bench`. */
   const oneRecord = (bench: string, fields: Pick<RunRecord, 'settings' | 'samples'> & Partial<RunRecord>) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ha-agent-tables-'));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../bench/record.js';
-import { documents, fillTables, makeTable, records } from '../../bench/tables.js';
+import { documents, fillTables, makeTable, records, TABLES } from '../../bench/tables.js';
 
 describe('generated tables', () => {
   it.each(documents().map((file) => [path.basename(file), file]))('%s: every table is the one made from bench/results', (_name, file) => {
@@ -78,6 +78,14 @@ describe('generated tables', () => {
     expect(makeTable('agent-events', dir)).toContain('join no headline (fewer than 5 runs); leave no headline (fewer than 5 runs)');
     write(4, 900, 100);
     expect(makeTable('agent-events', dir)).toContain('p50 ≤ 150 ms (the median of the runs’ p50s): join met; leave NOT met._');
+  });
+
+  it('bench/record-all.sh records every table, and each table it lists has a recording command', () => {
+    const script = readFileSync(path.resolve(import.meta.dirname, '../../bench/record-all.sh'), 'utf8');
+    const listed = /^all=\(([^)]*)\)/m.exec(script)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+    const commands = [...script.matchAll(/^ {4}([\w-]+)\)/gm)].map((m) => m[1]);
+    expect([...listed].sort()).toEqual(Object.keys(TABLES).sort());
+    expect([...commands].sort()).toEqual(Object.keys(TABLES).sort());
   });
 
   /** A temporary results folder holding one record of `bench`. */

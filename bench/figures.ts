@@ -32,6 +32,9 @@ export function medianRange(values: readonly number[], digits = 0): string {
 }
 
 /** "met" only when the median meets the target. */
+/** A single change's target, end to end (a join served, a leave out of rotation): p50 ≤ 150 ms. */
+export const SINGLE_CHANGE_P50_TARGET_MS = 150;
+
 export function verdict(values: readonly number[], target: number): string {
   return spread(values).median <= target ? 'met' : 'NOT met';
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records every published table again, one bench after the other (they must not share the machine), then
-# writes the tables: `bash bench/record-all.sh [NAME…]` (default: all, ~3 hours on 2 cores; root and a Docker
-# engine for some). Each NAME is a table of docs/ or README.md; each bench writes its own results file(s) into
+# writes the tables: `bash bench/record-all.sh [NAME…]` (default: all, hours on 2 cores; root and a Docker engine
+# for some). Each NAME is a table of docs/ or README.md; each bench writes its own results file(s) into
 # bench/results/<bench>/ and its output into $RECORD_LOG_DIR/<name>.log. A bench that fails is reported at the
 # end (exit 1) and the others still run. Commit the results files and the docs afterwards.
 #
@@ -13,15 +13,24 @@ mkdir -p "$logs"
 all=(runtime libs agent-events agent-mass serf-scale services-scale services-curve serf-idle serf-poll scale-in compare
   soak balancer-tier compose swarm swarm-nodes)
 failed=()
+for name in "${@:-${all[@]}}"; do
+  [[ " ${all[*]} " == *" $name "* ]] || { echo "record-all: unknown table '$name' (known: ${all[*]})" >&2; exit 2; }
+done
 
 # The agent of the commit before the log watch (the poll), the serf-idle table's baseline, built in a worktree.
 before=""
 poll_build() {
+  [ -n "$before" ] && return 0
   before=$(mktemp -d /tmp/ha-agent-before-XXXX)
   git worktree add -q --detach "$before" 232e6b3 && ln -s "$PWD/node_modules" "$before/node_modules" &&
     (cd "$before" && npm run -s build)
 }
-cleanup() { [ -n "$before" ] && git worktree remove --force "$before" 2>/dev/null; }
+cleanup() {
+  [ -n "$before" ] || return 0
+  git worktree remove --force "$before" 2>/dev/null
+  rm -rf "$before"
+  git worktree prune
+}
 trap cleanup EXIT
 
 bench() {
@@ -41,7 +50,9 @@ bench() {
     scale-in)
       npm run -s proof:scale-in || return 1
       bash scripts/docker-engine.sh start && bash scripts/base-image.sh && docker-compose build -q ha || return 1
-      HAPROXY_BIN=$(bash scripts/haproxy-from-image.sh) PROOF_SUBNET=42 npx tsx bench/scale-in.ts
+      # Without a binary the bench would run the host's HAProxy again; a subnet of its own keeps the two sets' addresses apart.
+      bin=$(bash scripts/haproxy-from-image.sh) || return 1
+      HAPROXY_BIN=$bin PROOF_SUBNET=42 npx tsx bench/scale-in.ts
       ;;
     compare) for _ in 1 2 3 4 5; do npm run -s bench || return 1; done ;;
     soak) npm run -s bench:soak ;;
@@ -49,10 +60,6 @@ bench() {
     compose) bash scripts/docker-engine.sh start && HA_AGENT_RECORD=1 CI=true npx vitest run test/e2e/compose.test.ts ;;
     swarm) bash scripts/docker-engine.sh start && npm run -s bench:swarm ;;
     swarm-nodes) bash scripts/docker-engine.sh start && HA_AGENT_RECORD=1 CI=true npx vitest run test/e2e/swarm-nodes.test.ts ;;
-    *)
-      echo "record-all: unknown table '$1' (known: ${all[*]})" >&2
-      return 2
-      ;;
   esac
 }
 
@@ -63,7 +70,7 @@ for name in "${@:-${all[@]}}"; do
     failed+=("$name")
   fi
 done
-npm run -s tables
+npm run -s tables || failed+=(tables)
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "record-all: failed: ${failed[*]}" >&2
   exit 1

@@ -40,7 +40,7 @@ export async function serfWithMembers(members: number, batch: number, name = 'lb
     );
     await waitFor(`${from + count} members listed`, async () => (await listed()) >= 1 + from + count, { timeoutMs: 60_000 });
     // A graceful leave, not a kill: Serf applies a leave intent as it arrives, but finds killed members failed one at
-    // a time (1,000 of them took longer than 10 minutes), and until then it is not idle.
+    // a time (1,000 of them took longer than a bench can wait), and until then it is not idle.
     await Promise.all(started.map((member) => member.leave()));
   }
   // Idle means no member still changing: one whose leave intent was lost is found failed a little later.

@@ -5,7 +5,7 @@
  * status, so the list's length is what counts). The Serf
  * agent's CPU over BENCH_IDLE_MS (default 10 s) each: with no client; with one client reading what
  * the poll reads every 50 ms (the product's --serf-poll): `stats` alone (the poll before the leaving
- * members were read), `stats` + `members-filtered` (Status leaving, an empty answer: the poll now);
+ * members were read), `stats` + `members-filtered` (Status leaving, an empty answer: the poll, now the fallback);
  * and, for scale, the full `members` list every 50 ms. Prints % of a core and the answers' sizes, and records
  * them (bench/record.ts, `serf-poll`); asserts nothing.
  */

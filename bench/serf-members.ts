@@ -3,7 +3,8 @@
  * costs (bench/serf-idle.ts, bench/serf-poll.ts): the members are real Serf agents that join `batch` at a time
  * and then leave (1,000 running at once would not fit a 2-core machine). The balancer's Serf agent keeps them
  * listed as left for 1 h, and its RPC answers scan every listed member whatever its status, so the list's
- * length is what a reader pays for.
+ * length is what a reader pays for. On a 2-core machine 1,000 such members did not settle within the waits below
+ * (docs/scale.md): the benches that use this have no recorded run.
  */
 import { parseSerfAddress, SerfRpcClient } from '../src/membership/rpc-client.js';
 import { startSerf, type TestSerf } from '../test/helpers/serf.js';
@@ -40,17 +41,18 @@ export async function serfWithMembers(members: number, batch: number, name = 'lb
     );
     await waitFor(`${from + count} members listed`, async () => (await listed()) >= 1 + from + count, { timeoutMs: 60_000 });
     // A graceful leave, not a kill: Serf applies a leave intent as it arrives, but finds killed members failed one at
-    // a time (1,000 of them took longer than a bench can wait), and until then it is not idle.
+    // a time (1,000 of them took longer than a bench can wait). A batch's intents are gossiped among members that
+    // leave too, so a few are lost; those the balancer's agent still lists alive are found failed before the next
+    // batch joins, while they are few (its probes go round the members it lists alive, one a second).
     await Promise.all(started.map((member) => member.leave()));
+    await waitFor(
+      `${from + count} members gone`,
+      async () => (await rpc.membersFiltered({ Status: 'alive|suspect|leaving' })).length === 1,
+      {
+        timeoutMs: 180_000,
+        intervalMs: 500,
+      },
+    );
   }
-  // Idle means no member still changing: one whose leave intent was lost is found failed a little later.
-  await waitFor(
-    'every member listed left or failed',
-    async () => (await rpc.membersFiltered({ Status: 'alive|suspect|leaving' })).length === 1,
-    {
-      timeoutMs: 600_000,
-      intervalMs: 1_000,
-    },
-  );
   return { lb, rpc };
 }

@@ -1,0 +1,56 @@
+/**
+ * The memory a Node.js process started with `--inspect=127.0.0.1:0` keeps, read through its inspector
+ * right after a full collection. Unlike RSS, which swings by ±15 MB with V8's collections and heap
+ * sizing, two such readings taken in the same state differ only by what the process kept.
+ */
+import WebSocket from 'ws';
+
+/** The inspector's address as the process prints it to stderr ("Debugger listening on ws://…"). */
+export function inspectorUrl(output: string): string | undefined {
+  return /Debugger listening on (ws:\/\/\S+)/.exec(output)?.[1];
+}
+
+export interface KeptMemory {
+  /** Bytes in use on the JavaScript heap. */
+  heapUsed: number;
+  /** Bytes of C++ objects bound to JavaScript ones: Buffers, sockets' native parts. */
+  external: number;
+}
+
+/** What the process keeps after a full garbage collection (`process.memoryUsage()` read in the process itself). */
+export async function keptMemory(url: string): Promise<KeptMemory> {
+  const socket = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  let next = 0;
+  const call = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const id = (next += 1);
+      const onMessage = (data: WebSocket.RawData) => {
+        const message = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Uint8Array)).toString()) as {
+          id?: number;
+          result?: Record<string, unknown>;
+          error?: { message: string };
+        };
+        if (message.id !== id) return;
+        socket.off('message', onMessage);
+        if (message.error) reject(new Error(`${method}: ${message.error.message}`));
+        else resolve(message.result ?? {});
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    await call('HeapProfiler.collectGarbage');
+    const { result } = await call('Runtime.evaluate', { expression: 'process.memoryUsage()', returnByValue: true });
+    const value = (result as { value?: Partial<KeptMemory> } | undefined)?.value;
+    if (typeof value?.heapUsed !== 'number' || typeof value.external !== 'number') {
+      throw new Error(`process.memoryUsage() through the inspector answered ${JSON.stringify(result)}`);
+    }
+    return { heapUsed: value.heapUsed, external: value.external };
+  } finally {
+    socket.close();
+  }
+}

@@ -18,7 +18,7 @@ import { agentArgs, startAgent, type LogLine, type TestAgent } from '../test/hel
 import { startWebMember, type WebMember } from '../test/helpers/cluster.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { startHttpBackend } from '../test/helpers/http-backend.js';
-import { stopAll } from '../test/helpers/processes.js';
+import { stopAll, type Started } from '../test/helpers/processes.js';
 import { startSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, machineLine, medianRange, productDefaults, SINGLE_CHANGE_P50_TARGET_MS, spread, verdict } from './figures.js';
@@ -33,7 +33,7 @@ const PROFILE = { profile: 'lan' };
 const LABEL = process.env.BENCH_LABEL;
 
 const header = () =>
-  console.log(`${'ms'.padEnd(60)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  target`);
+  console.log(`${'ms'.padEnd(68)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  target`);
 /** The events run's record: every row's samples under the row's name. */
 let events: RunRecord | undefined;
 const row = (name: string, values: number[], target?: number) => {
@@ -42,13 +42,27 @@ const row = (name: string, values: number[], target?: number) => {
   const missing = values.length - s.n;
   const met = target === undefined ? '' : `p50 <= ${target} ${s.median <= target ? 'met' : 'NOT met'} (one run)`;
   console.log(
-    `${name.padEnd(60)} ${[s.median, s.p95, s.min, s.max].map((v) => v.toFixed(0).padStart(6)).join(' ')}  ${met}${missing > 0 ? ` [${missing} missing]` : ''}`,
+    `${name.padEnd(68)} ${[s.median, s.p95, s.min, s.max].map((v) => v.toFixed(0).padStart(6)).join(' ')}  ${met}${missing > 0 ? ` [${missing} missing]` : ''}`,
   );
 };
 const logTime = (agent: TestAgent, match: (l: LogLine) => boolean) => {
   const line = agent.logs().find(match);
   return line ? Date.parse(String(line.time)) : Number.NaN;
 };
+/** When each line of a process's output arrived: the returned function gives the first matching line's time. */
+function stampLines(process: Started): (line: RegExp) => number {
+  const lines: { at: number; line: string }[] = [];
+  let partial = '';
+  for (const stream of [process.child.stdout, process.child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      const at = Date.now();
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) lines.push({ at, line });
+    });
+  }
+  return (match) => lines.find((l) => match.test(l.line))?.at ?? Number.NaN;
+}
 const serfEventTime = (agent: TestAgent, type: string, name: string) =>
   logTime(agent, (l) => l.event === 'serf.event' && l.type === type && Array.isArray(l.members) && l.members.includes(name));
 
@@ -60,7 +74,10 @@ async function joinAndLeave(): Promise<void> {
     agent: 'product defaults (agentArgs without --resync), --log-level info',
   });
   const haproxy = await startHaproxy();
-  const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' }, config: PROFILE });
+  // At debug, the balancer's Serf agent writes the lines the agent's log watch reads (it asks the monitor at
+  // DEBUG): the bench stamps their arrival, which splits each change between Serf's part and the agent's.
+  const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' }, config: { ...PROFILE, log_level: 'debug' } });
+  const serfLogged = stampLines(lb.process);
   const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'info'])));
   const anchor = await startWebMember('anchor', '127.0.0.250', lb.bind); // keeps the backend serving
   // Started (heartbeat on): HAProxy closes a prompt session idle for `stats timeout`.
@@ -75,6 +92,7 @@ async function joinAndLeave(): Promise<void> {
 
   const joinToServed: number[] = [];
   const joinToListed: number[] = [];
+  const joinToSerfLogged: number[] = [];
   const plannedToServed: number[] = [];
   const plannedToSeen: number[] = [];
   const joinToSerfEvent: number[] = [];
@@ -101,11 +119,14 @@ async function joinAndLeave(): Promise<void> {
     const seen = logTime(agent, (l) => l.event === 'check.passed' && l.server === name);
     joinToServed.push(first.at - t0);
     joinToListed.push(planned - t0);
+    joinToSerfLogged.push(serfLogged(new RegExp(`serf: EventMemberJoin: ${name} `)) - t0);
     plannedToServed.push(first.at - planned);
     plannedToSeen.push(seen - planned);
   }
 
   const leaveToOut: number[] = [];
+  const leaveToSerfLogged: number[] = [];
+  const leaveToPlanned: number[] = [];
   const leaveToLast: number[] = [];
   const leaveToSerfEvent: number[] = [];
   let slowOnLeaving = 0;
@@ -124,6 +145,8 @@ async function joinAndLeave(): Promise<void> {
     const out = logTime(agent, (l) => l.event === 'step.finished' && l.command === drained);
     const last = [...served()].reverse().find((s) => s.by === member.name);
     leaveToOut.push(out - t0);
+    leaveToSerfLogged.push(serfLogged(new RegExp(`serf: messageLeaveType: ${member.name}$`)) - t0);
+    leaveToPlanned.push(logTime(agent, (l) => l.event === 'plan.action' && l.action !== 'join' && l.server === member.name) - t0);
     if (last) leaveToLast.push(Math.max(0, last.at - t0));
     leaveToSerfEvent.push(serfEventTime(agent, 'member-leave', member.name) - t0);
   }
@@ -139,11 +162,14 @@ async function joinAndLeave(): Promise<void> {
   );
   header();
   row('Serf agent started (app listening) → first request served', joinToServed, SINGLE_CHANGE_P50_TARGET_MS);
-  row('  Serf agent started → agent planned the join (poll + list)', joinToListed);
+  row('  Serf agent started → agent planned the join (log watch + list)', joinToListed);
+  row("    Serf agent started → the balancer's Serf agent logged the join", joinToSerfLogged);
   row('  agent planned the join → first request served (check)', plannedToServed);
   row('    agent planned the join → saw the first check passed', plannedToSeen);
   row('SIGINT to its Serf agent → last request routed to it', leaveToLast, SINGLE_CHANGE_P50_TARGET_MS);
   row('  SIGINT → out of rotation (`state drain` answered)', leaveToOut);
+  row("    SIGINT → the balancer's Serf agent logged the leave intent", leaveToSerfLogged);
+  row('    SIGINT → agent planned the leave (log watch + list)', leaveToPlanned);
   console.log("For comparison, when Serf's own coalesced events reached the agent (what it used to wait for):");
   row('  Serf agent started → Serf member-join event', joinToSerfEvent);
   row('  SIGINT → Serf member-leave event', leaveToSerfEvent);

@@ -29,6 +29,8 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
 const MASS = Number(process.env.BENCH_MASS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PROFILE = { profile: 'lan' };
+/** The balancer's Serf agent also logs at debug (see stampLines). */
+const BALANCER_SERF = { ...PROFILE, log_level: 'debug' };
 /** BENCH_LABEL names what a recorded run measured (e.g. `baseline`, `pino`), for before/after comparisons. */
 const LABEL = process.env.BENCH_LABEL;
 
@@ -49,18 +51,19 @@ const logTime = (agent: TestAgent, match: (l: LogLine) => boolean) => {
   const line = agent.logs().find(match);
   return line ? Date.parse(String(line.time)) : Number.NaN;
 };
-/** When each line of a process's output arrived: the returned function gives the first matching line's time. */
+/**
+ * When the bench read each line of a Serf agent's log (Serf writes it all to stdout): the returned function
+ * gives the first matching line's time. The bench's own event loop (it also runs the load) can delay a read.
+ */
 function stampLines(process: Started): (line: RegExp) => number {
   const lines: { at: number; line: string }[] = [];
   let partial = '';
-  for (const stream of [process.child.stdout, process.child.stderr]) {
-    stream?.on('data', (chunk: Buffer) => {
-      const at = Date.now();
-      const parts = (partial + chunk.toString()).split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) lines.push({ at, line });
-    });
-  }
+  process.child.stdout?.on('data', (chunk: Buffer) => {
+    const at = Date.now();
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) lines.push({ at, line });
+  });
   return (match) => lines.find((l) => match.test(l.line))?.at ?? Number.NaN;
 }
 const serfEventTime = (agent: TestAgent, type: string, name: string) =>
@@ -71,12 +74,13 @@ async function joinAndLeave(): Promise<void> {
     events: EVENTS,
     label: LABEL,
     serf: PROFILE,
+    balancerSerf: BALANCER_SERF,
     agent: 'product defaults (agentArgs without --resync), --log-level info',
   });
   const haproxy = await startHaproxy();
   // At debug, the balancer's Serf agent writes the lines the agent's log watch reads (it asks the monitor at
   // DEBUG): the bench stamps their arrival, which splits each change between Serf's part and the agent's.
-  const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' }, config: { ...PROFILE, log_level: 'debug' } });
+  const lb = await startSerf({ name: 'lb', address: '127.0.0.1', tags: { role: 'lb' }, config: BALANCER_SERF });
   const serfLogged = stampLines(lb.process);
   const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'info'])));
   const anchor = await startWebMember('anchor', '127.0.0.250', lb.bind); // keeps the backend serving
@@ -93,6 +97,7 @@ async function joinAndLeave(): Promise<void> {
   const joinToServed: number[] = [];
   const joinToListed: number[] = [];
   const joinToSerfLogged: number[] = [];
+  const joinLoggedToPlanned: number[] = [];
   const plannedToServed: number[] = [];
   const plannedToSeen: number[] = [];
   const joinToSerfEvent: number[] = [];
@@ -119,7 +124,9 @@ async function joinAndLeave(): Promise<void> {
     const seen = logTime(agent, (l) => l.event === 'check.passed' && l.server === name);
     joinToServed.push(first.at - t0);
     joinToListed.push(planned - t0);
-    joinToSerfLogged.push(serfLogged(new RegExp(`serf: EventMemberJoin: ${name} `)) - t0);
+    const logged = serfLogged(new RegExp(`serf: EventMemberJoin: ${name} `));
+    joinToSerfLogged.push(logged - t0);
+    joinLoggedToPlanned.push(planned - logged);
     plannedToServed.push(first.at - planned);
     plannedToSeen.push(seen - planned);
   }
@@ -127,6 +134,7 @@ async function joinAndLeave(): Promise<void> {
   const leaveToOut: number[] = [];
   const leaveToSerfLogged: number[] = [];
   const leaveToPlanned: number[] = [];
+  const leaveLoggedToPlanned: number[] = [];
   const leaveToLast: number[] = [];
   const leaveToSerfEvent: number[] = [];
   let slowOnLeaving = 0;
@@ -145,8 +153,13 @@ async function joinAndLeave(): Promise<void> {
     const out = logTime(agent, (l) => l.event === 'step.finished' && l.command === drained);
     const last = [...served()].reverse().find((s) => s.by === member.name);
     leaveToOut.push(out - t0);
-    leaveToSerfLogged.push(serfLogged(new RegExp(`serf: messageLeaveType: ${member.name}$`)) - t0);
-    leaveToPlanned.push(logTime(agent, (l) => l.event === 'plan.action' && l.action !== 'join' && l.server === member.name) - t0);
+    const [logged, planned] = [
+      serfLogged(new RegExp(`serf: messageLeaveType: ${member.name}$`)),
+      logTime(agent, (l) => l.event === 'plan.action' && l.action === 'remove' && l.server === member.name),
+    ];
+    leaveToSerfLogged.push(logged - t0);
+    leaveToPlanned.push(planned - t0);
+    leaveLoggedToPlanned.push(planned - logged);
     if (last) leaveToLast.push(Math.max(0, last.at - t0));
     leaveToSerfEvent.push(serfEventTime(agent, 'member-leave', member.name) - t0);
   }
@@ -164,12 +177,14 @@ async function joinAndLeave(): Promise<void> {
   row('Serf agent started (app listening) → first request served', joinToServed, SINGLE_CHANGE_P50_TARGET_MS);
   row('  Serf agent started → agent planned the join (log watch + list)', joinToListed);
   row("    Serf agent started → the balancer's Serf agent logged the join", joinToSerfLogged);
+  row("      the balancer's Serf agent logged the join → agent planned it", joinLoggedToPlanned);
   row('  agent planned the join → first request served (check)', plannedToServed);
   row('    agent planned the join → saw the first check passed', plannedToSeen);
   row('SIGINT to its Serf agent → last request routed to it', leaveToLast, SINGLE_CHANGE_P50_TARGET_MS);
   row('  SIGINT → out of rotation (`state drain` answered)', leaveToOut);
   row("    SIGINT → the balancer's Serf agent logged the leave intent", leaveToSerfLogged);
   row('    SIGINT → agent planned the leave (log watch + list)', leaveToPlanned);
+  row("      the balancer's Serf agent logged the leave intent → agent planned it", leaveLoggedToPlanned);
   console.log("For comparison, when Serf's own coalesced events reached the agent (what it used to wait for):");
   row('  Serf agent started → Serf member-join event', joinToSerfEvent);
   row('  SIGINT → Serf member-leave event', leaveToSerfEvent);

@@ -12,6 +12,7 @@
  *     `--max-semi-space-size=1`) is added to the agent's NODE_OPTIONS after ha/services/ha-agent/run's.
  * Prints figures; asserts nothing.
  */
+import { createInterface } from 'node:readline';
 import { once, startLoad } from '../src/lab/demo/load.js';
 import { RuntimeClient } from '../src/runtime/client.js';
 import { agentArgs, startAgent, type LogLine, type TestAgent } from '../test/helpers/agent.js';
@@ -57,13 +58,7 @@ const logTime = (agent: TestAgent, match: (l: LogLine) => boolean) => {
  */
 function stampLines(process: Started): (line: RegExp) => number {
   const lines: { at: number; line: string }[] = [];
-  let partial = '';
-  process.child.stdout?.on('data', (chunk: Buffer) => {
-    const at = Date.now();
-    const parts = (partial + chunk.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) lines.push({ at, line });
-  });
+  if (process.child.stdout) createInterface({ input: process.child.stdout }).on('line', (line) => lines.push({ at: Date.now(), line }));
   return (match) => lines.find((l) => match.test(l.line))?.at ?? Number.NaN;
 }
 const serfEventTime = (agent: TestAgent, type: string, name: string) =>

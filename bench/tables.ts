@@ -471,7 +471,7 @@ function serfIdle(runs: RunRecord[]): string {
   return tableOf(runs, ['idle, real Serf', 'ha-agent, % of a core', 'its Serf agent, % of a core', 'windows'], rows);
 }
 
-/** `npm run bench:serf-scale`: one row per run set (N real Serf agents), Serf's and the agent's parts of a join and a leave. */
+/** `npm run bench:serf-scale`: one row per run set (N real Serf agents), Serf's and the agent's parts of a join and of half of them leaving. */
 function serfScale(runs: RunRecord[]): string {
   const rows = runs.map((r) => {
     const failures = (r.facts.failures as string[] | undefined)?.length ?? 0;
@@ -481,6 +481,7 @@ function serfScale(runs: RunRecord[]): string {
       ...['joinMs', 'joinSerfMs', 'joinAgentMs', 'leaveMs', 'leaveSerfMs', 'leaveAgentMs'].map((n) => cellOf(r, n)),
       `${cellOf(r, 'joinCpuMs')} / ${cellOf(r, 'leaveCpuMs')}`,
       `${cellOf(r, 'rssMb', 1)} / ${cellOf(r, 'rssPeakMb', 1)}`,
+      cellOf(r, 'stayingNotAlive'),
     ];
   });
   return tableOf(
@@ -491,11 +492,12 @@ function serfScale(runs: RunRecord[]): string {
       'start → all UP, ms',
       "Serf's part",
       "agent's part",
-      'SIGINT → all out, ms',
+      'SIGINT to half → those out, ms',
       "Serf's part",
       "agent's part",
       'agent CPU join / leave, ms',
       'agent RSS after joins / peak, MB',
+      'staying members not alive then',
     ],
     rows,
   );

@@ -26,6 +26,12 @@ export interface SerfOptions {
   config?: Record<string, unknown>;
   bindPort?: number;
   rpcPort?: number;
+  /** Extra environment (GOMAXPROCS, …). */
+  env?: Record<string, string>;
+  /** Run at the idle scheduling class (chrt --idle), behind every normal process. */
+  idle?: boolean;
+  /** How long its RPC may take to answer after the start (default 10 s). */
+  startTimeoutMs?: number;
 }
 
 export async function startSerf(options: SerfOptions): Promise<TestSerf> {
@@ -49,7 +55,9 @@ export async function startSerf(options: SerfOptions): Promise<TestSerf> {
       ...options.config,
     }),
   );
-  const process = start('serf', ['agent', '-config-file', configFile]);
+  const command = ['serf', 'agent', '-config-file', configFile];
+  const [file, ...args] = options.idle ? ['chrt', '--idle', '0', ...command] : command;
+  const process = start(file!, args, options.env ? { env: { ...globalThis.process.env, ...options.env } } : {});
   await waitFor(
     `serf ${options.name} RPC`,
     () =>
@@ -58,6 +66,7 @@ export async function startSerf(options: SerfOptions): Promise<TestSerf> {
         socket.once('connect', () => (socket.destroy(), resolve(true)));
         socket.once('error', () => resolve(false));
       }),
+    { timeoutMs: options.startTimeoutMs ?? 10_000 },
   );
   return {
     name: options.name,

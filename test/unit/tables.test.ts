@@ -161,10 +161,11 @@ describe('generated tables', () => {
     expect(makeTable('serf-idle', idle)).toContain('| 1000 members, after | 5.00 | 0.30 | 1 |');
     const scale = oneRecord('serf-scale', {
       settings: { members: 250 },
-      samples: { joinMs: [10, 30, 20] },
+      samples: { joinMs: [10, 30, 20], stayingNotAlive: [0, 2, 1] },
       facts: { failures: ['run 3: timeout'] },
     });
     expect(makeTable('serf-scale', scale)).toContain('| 250 | 3 (+1 failed) | 20 (10–30) | - |');
+    expect(makeTable('serf-scale', scale)).toMatch(/\| 1 \(0–2\) \|\n/);
   });
 
   it('services-scale and services-curve: the cells for N members', () => {

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:serf-idle`: what an idle ha-agent costs, itself and the balancer's Serf agent, with
- * real Serf holding BENCH_MEMBERS (default 1,000) members, BENCH_BATCH (default 50) joining at a time and then
- * leaving (bench/serf-members.ts; the windows start once none of them is alive, suspect or leaving). Real haproxy; the agent
+ * real Serf holding BENCH_MEMBERS (default 1,000) members: BENCH_CORE (default 50) of them alive throughout, the
+ * rest joining BENCH_BATCH (default 50) at a time and then leaving (bench/serf-members.ts; the windows start once
+ * only the core is alive, suspect or leaving). Real haproxy; the agent
  * with the product's defaults. CPU of the agent and of the Serf agent over BENCH_IDLE_MS (default 10 s)
  * windows, BENCH_WINDOWS (default 5) of each, alternating: no agent; the agent as built here; and, when
  * BENCH_BEFORE is a checkout with a build (e.g. the commit before this work), its agent, as the baseline
@@ -14,19 +15,29 @@ import { start, stopAll, type Started } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuPercent, machineLine, medianRange, productDefaults } from './figures.js';
 import { addSamples, saveRecord, startRecord } from './record.js';
-import { serfWithMembers } from './serf-members.js';
+import { MEMBER_PLACEMENT_SETTING, serfWithMembers } from './serf-members.js';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50);
+const CORE = Number(process.env.BENCH_CORE ?? 50);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10_000);
 const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 5);
 const BEFORE = process.env.BENCH_BEFORE;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 console.log(machineLine());
-const record = startRecord('serf-idle', { members: MEMBERS, idleMs: IDLE_MS, windows: WINDOWS, before: BEFORE ?? null, profile: 'lan' });
+const record = startRecord('serf-idle', {
+  members: MEMBERS,
+  alive: CORE,
+  batch: BATCH,
+  idleMs: IDLE_MS,
+  windows: WINDOWS,
+  before: BEFORE ?? null,
+  profile: 'lan',
+  memberPlacement: MEMBER_PLACEMENT_SETTING,
+});
 // Stopped by PID also when the set-up fails.
-const started = await serfWithMembers(MEMBERS, BATCH).catch(async (error: unknown) => {
+const started = await serfWithMembers(MEMBERS, BATCH, CORE).catch(async (error: unknown) => {
   await stopAll();
   throw error;
 });

@@ -1,8 +1,8 @@
 /**
  * `npm run bench:serf-poll`: what ha-agent's Serf poll costs the balancer's Serf agent, with real Serf.
- * BENCH_MEMBERS (default 1,000) members, BENCH_BATCH (default 50) joining at a time and then leaving
- * (bench/serf-members.ts: listed as left for 1 h; Serf's RPC scans every listed member whatever its
- * status, so the list's length is what counts). The Serf
+ * BENCH_MEMBERS (default 1,000) members: BENCH_CORE (default 50) alive throughout, the rest joining
+ * BENCH_BATCH (default 50) at a time and then leaving (bench/serf-members.ts: listed as left for 1 h;
+ * Serf's RPC scans every listed member whatever its status, so the list's length is what counts). The Serf
  * agent's CPU over BENCH_IDLE_MS (default 10 s) each: with no client; with one client reading what
  * the poll reads every 50 ms (the product's --serf-poll): `stats` alone (the poll before the leaving
  * members were read), `stats` + `members-filtered` (Status leaving, an empty answer: the poll, now the fallback);
@@ -13,17 +13,26 @@ import { DEFAULT_POLL_MS } from '../src/membership/change-poller.js';
 import { stopAll } from '../test/helpers/processes.js';
 import { cpuPercent, machineLine } from './figures.js';
 import { addSamples, saveRecord, startRecord } from './record.js';
-import { serfConfig, serfWithMembers } from './serf-members.js';
+import { MEMBER_PLACEMENT_SETTING, serfConfig, serfWithMembers } from './serf-members.js';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50);
+const CORE = Number(process.env.BENCH_CORE ?? 50);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const record = startRecord('serf-poll', { members: MEMBERS, batch: BATCH, idleMs: IDLE_MS, pollMs: DEFAULT_POLL_MS, serf: serfConfig });
+const record = startRecord('serf-poll', {
+  members: MEMBERS,
+  alive: CORE,
+  batch: BATCH,
+  idleMs: IDLE_MS,
+  pollMs: DEFAULT_POLL_MS,
+  serf: serfConfig,
+  memberPlacement: MEMBER_PLACEMENT_SETTING,
+});
 console.log(machineLine());
 // Stopped by PID also when the set-up fails.
-const { lb, rpc } = await serfWithMembers(MEMBERS, BATCH).catch(async (error: unknown) => {
+const { lb, rpc } = await serfWithMembers(MEMBERS, BATCH, CORE).catch(async (error: unknown) => {
   await stopAll();
   throw error;
 });

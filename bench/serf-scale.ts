@@ -6,11 +6,9 @@
  * servers are one extra haproxy with a bind per member (bench/http-fleet.ts), on the members' addresses.
  * BENCH_RUNS (default 5) fresh runs per N.
  *
- * The members would each have a machine of their own; here they share two cores with the balancer. So they
- * run in the idle scheduling class (`chrt --idle`) with GOMAXPROCS=1: the balancer's Serf agent, HAProxy and
- * ha-agent are served first, as on their own machine, and the members get what is left. With 250 and more
- * that is not enough for them (their gossip and probes alone take the two cores), so Serf's part is slower
- * than on a real fleet and some staying members are falsely found failed; each run records how many.
+ * The members run behind the balancer's processes (bench/serf-members.ts). With 250 and more what is left of the
+ * two cores is not enough for them (their gossip and probes alone take it), so Serf's part is slower than on a
+ * real fleet and some staying members are falsely found failed; each run records how many.
  *
  * Per run: from the agents' start to all N UP in HAProxy, split into Serf's part (until the balancer's
  * Serf agent lists all N alive) and the agent's part (from then until all UP); from the SIGINTs to all
@@ -31,12 +29,13 @@ import { waitFor } from '../test/helpers/wait.js';
 import { cpuSeconds, machineLine, medianRange, productDefaults, rssMb } from './figures.js';
 import { startFleet, type Fleet } from './http-fleet.js';
 import { addSamples, saveRecord, startRecord } from './record.js';
+import { MEMBER_PLACEMENT, MEMBER_PLACEMENT_SETTING, serfConfig } from './serf-members.js';
 
 const COUNTS = (process.env.BENCH_COUNTS ?? '50,250,500').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const config = { profile: 'lan' };
-/** Behind the balancer's processes, as if on machines of their own (above); 500 starting at once need more than the default 10 s. */
-const MEMBER_PLACEMENT = { idle: true, env: { GOMAXPROCS: '1' }, startTimeoutMs: 120_000 };
+/** How long the join, and the leave, may take before the run counts as failed. */
+const PHASE_TIMEOUT_MS = Number(process.env.BENCH_PHASE_TIMEOUT_MS ?? 120_000);
+const config = serfConfig;
 
 interface ScaleRun {
   joinMs: number;
@@ -73,6 +72,15 @@ async function scaleRun(count: number): Promise<ScaleRun> {
     const up = async (only?: ReadonlySet<string>) =>
       (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP') && (!only || only.has(s.name))).length;
     const agentCpuMs = () => cpuSeconds(agent.process.pid) * 1000;
+    // A run that times out says how far Serf got.
+    const said = async (error: unknown): Promise<never> => {
+      const counts: Record<string, number> = {};
+      for (const m of await rpc.membersFiltered({ Tags: { role: 'backend' } })) {
+        const status = (m as { Status: string }).Status;
+        counts[status] = (counts[status] ?? 0) + 1;
+      }
+      throw new Error(`${(error as Error).message}; the balancer's Serf agent lists ${JSON.stringify(counts)}`);
+    };
 
     const cpu0 = agentCpuMs();
     const t0 = Date.now();
@@ -89,11 +97,11 @@ async function scaleRun(count: number): Promise<ScaleRun> {
       ),
     );
     const serfKnows = waitFor(`Serf lists ${count} alive`, async () => (await alive()) === count && Date.now(), {
-      timeoutMs: 300_000,
+      timeoutMs: PHASE_TIMEOUT_MS,
       intervalMs: 20,
     });
-    const allUp = waitFor(`${count} UP`, async () => (await up()) === count && Date.now(), { timeoutMs: 300_000, intervalMs: 50 });
-    const [known, upAt] = await Promise.all([serfKnows, allUp]);
+    const allUp = waitFor(`${count} UP`, async () => (await up()) === count && Date.now(), { timeoutMs: PHASE_TIMEOUT_MS, intervalMs: 50 });
+    const [known, upAt] = await Promise.all([serfKnows, allUp]).catch(said);
     const joinCpuMs = agentCpuMs() - cpu0;
     const rss = rssMb(agent.process.pid);
 
@@ -105,13 +113,13 @@ async function scaleRun(count: number): Promise<ScaleRun> {
     const serfGone = waitFor(
       `Serf lists none of the ${leavers.length} leaving alive`,
       async () => (await aliveNames()).every((name) => !leaverNames.has(name)) && Date.now(),
-      { timeoutMs: 300_000, intervalMs: 20 },
+      { timeoutMs: PHASE_TIMEOUT_MS, intervalMs: 20 },
     );
     const allOut = waitFor(`${leavers.length} out of rotation`, async () => (await up(leaverNames)) === 0 && Date.now(), {
-      timeoutMs: 300_000,
+      timeoutMs: PHASE_TIMEOUT_MS,
       intervalMs: 50,
     });
-    const [gone, outAt] = await Promise.all([serfGone, allOut]);
+    const [gone, outAt] = await Promise.all([serfGone, allOut]).catch(said);
     const leaveCpuMs = agentCpuMs() - cpu1;
     const stayingNotAlive = count - leavers.length - (await alive());
     await leaving;
@@ -142,9 +150,10 @@ for (const count of COUNTS) {
     members: count,
     leaving: Math.ceil(count / 2),
     runs: RUNS,
+    phaseTimeoutMs: PHASE_TIMEOUT_MS,
     profile: 'lan',
     agent: 'product defaults',
-    memberPlacement: 'chrt --idle 0, GOMAXPROCS=1',
+    memberPlacement: MEMBER_PLACEMENT_SETTING,
   });
   const runs: ScaleRun[] = [];
   const failures: string[] = [];

@@ -166,6 +166,9 @@ function figures(runs: RunRecord[], names: readonly string[], digits = 0): strin
   return `${table(head, rows)}\n\n${context(runs, !one)}`;
 }
 
+/** The members a real Serf agent lists in bench/serf-members.ts: how many, and how many of them alive. */
+const listedMembers = (run: RunRecord) => `${String(run.settings.members)} members (${String(run.settings.alive)} alive)`;
+
 /** The rows of a single change a user sees, judged against SINGLE_CHANGE_P50_TARGET_MS. */
 const SINGLE_CHANGE_ROWS = {
   join: 'Serf agent started (app listening) → first request served',
@@ -250,11 +253,7 @@ function serfPoll(runs: RunRecord[]): string {
   ]);
   return [
     table(
-      [
-        `the Serf agent's CPU over ${Number(run.settings.idleMs) / 1000} s, ${String(run.settings.members)} members + 1`,
-        '% of a core',
-        'reads/s',
-      ],
+      [`the Serf agent's CPU over ${Number(run.settings.idleMs) / 1000} s, ${listedMembers(run)} + itself`, '% of a core', 'reads/s'],
       rows,
     ),
     '',
@@ -462,7 +461,7 @@ function balancerTier(runs: RunRecord[]): string {
 function serfIdle(runs: RunRecord[]): string {
   const rows = runs.flatMap((r) =>
     [...new Set(Object.keys(r.samples).map((k) => k.split(': ')[0]!))].map((label) => [
-      `${String(r.settings.members)} members, ${label}`,
+      `${listedMembers(r)}, ${label}`,
       cellOf(r, `${label}: agent CPU % of a core`, 2),
       cellOf(r, `${label}: Serf agent CPU % of a core`, 2),
       String((r.samples[`${label}: Serf agent CPU % of a core`] ?? []).length),

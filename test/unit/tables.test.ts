@@ -150,15 +150,15 @@ describe('generated tables', () => {
 
   it('serf-idle and serf-scale: a row per window kind, a row per run set with its failures', () => {
     const idle = oneRecord('serf-idle', {
-      settings: { members: 1000 },
+      settings: { members: 1000, alive: 50 },
       samples: {
         'no agent: Serf agent CPU % of a core': [0.1, 0.2, 0.3],
         'after: agent CPU % of a core': [5],
         'after: Serf agent CPU % of a core': [0.3],
       },
     });
-    expect(makeTable('serf-idle', idle)).toContain('| 1000 members, no agent | - | 0.20 (0.10–0.30) | 3 |');
-    expect(makeTable('serf-idle', idle)).toContain('| 1000 members, after | 5.00 | 0.30 | 1 |');
+    expect(makeTable('serf-idle', idle)).toContain('| 1000 members (50 alive), no agent | - | 0.20 (0.10–0.30) | 3 |');
+    expect(makeTable('serf-idle', idle)).toContain('| 1000 members (50 alive), after | 5.00 | 0.30 | 1 |');
     const scale = oneRecord('serf-scale', {
       settings: { members: 250 },
       samples: { joinMs: [10, 30, 20], stayingNotAlive: [0, 2, 1] },

@@ -9,16 +9,19 @@
  */
 import { parseSerfAddress, SerfRpcClient } from '../src/membership/rpc-client.js';
 import { startSerf, type SerfOptions, type TestSerf } from '../test/helpers/serf.js';
+import { startFleet, type Fleet } from './http-fleet.js';
 import { waitFor } from '../test/helpers/wait.js';
 
 /** The Serf profile the images use. */
 export const serfConfig = { profile: 'lan' };
 
-/** How a member agent is started: behind the balancer's processes (above); 500 starting at once need more than 10 s. */
+/** How a member agent is started: behind the balancer's processes (above); started by the hundred on a busy machine, one can take over 10 s to answer. */
 export const MEMBER_PLACEMENT = { idle: true, env: { GOMAXPROCS: '1' }, startTimeoutMs: 120_000 } satisfies Partial<SerfOptions>;
 
 /** The same, as a record's setting. */
-export const MEMBER_PLACEMENT_SETTING = 'chrt --idle 0, GOMAXPROCS=1';
+export const MEMBER_PLACEMENT_SETTING = `chrt --idle 0, ${Object.entries(MEMBER_PLACEMENT.env)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(' ')}`;
 
 /** Member number `i` (0-based): 127.0.7.1 … 127.0.7.250, then 127.0.8.1 …, clear of the other benches' addresses. */
 const memberAddress = (i: number) => `127.0.${7 + Math.floor(i / 250)}.${(i % 250) + 1}`;
@@ -38,18 +41,19 @@ const startMembers = (from: number, count: number, join: string) =>
   );
 
 /**
- * The balancer's Serf agent listing `members` members: `core` of them stay alive, the rest joined `batch` at a time
- * and left, kept listed as left for 1 h. Its RPC answers scan every listed member whatever its status, so the list's
- * length is what a reader pays for. The core carries each batch's leave intents to the balancer's Serf agent: members
- * that leave together gossip their intents among themselves, and with no member staying most intents die with them
- * (Serf then finds those members failed one probe at a time, a second or more each).
+ * The balancer's Serf agent listing `members` members: `core` of them stay alive, each a server that answers (one
+ * haproxy with a bind per member, bench/http-fleet.ts), the rest joined `batch` at a time and left, kept listed as
+ * left for 1 h. Its RPC answers scan every listed member whatever its status, so the list's length is what a reader
+ * pays for. The core carries each batch's leave intents to the balancer's Serf agent: members that leave together
+ * gossip their intents among themselves, and with no member staying many intents die with them (Serf then finds
+ * those members failed by probing them, one a second at best).
  */
 export async function serfWithMembers(
   members: number,
   batch: number,
   core: number,
   name = 'lb',
-): Promise<{ lb: TestSerf; rpc: SerfRpcClient; core: TestSerf[] }> {
+): Promise<{ lb: TestSerf; rpc: SerfRpcClient; fleet: Fleet }> {
   const lb = await startSerf({
     name,
     address: '127.0.6.200',
@@ -57,10 +61,26 @@ export async function serfWithMembers(
     config: { ...serfConfig, tombstone_timeout: '1h', reconnect_timeout: '1h' },
   });
   const rpc = await SerfRpcClient.connect({ address: parseSerfAddress(lb.rpc) });
+  const names = async (Status: string) => new Set((await rpc.membersFiltered({ Status })).map((m) => (m as { Name: string }).Name));
   const listed = async () => Number(((await rpc.stats()) as { serf: { members: string } }).serf.members);
-  const notGone = async () => (await rpc.membersFiltered({ Status: 'alive|suspect|leaving' })).length;
-  const staying = await startMembers(0, core, lb.bind);
-  await waitFor(`${core} members alive`, async () => (await notGone()) === 1 + core, { timeoutMs: 60_000 });
+  const fleet = await startFleet('haproxy', core);
+  await Promise.all(
+    fleet.webs.map((web) =>
+      startSerf({
+        name: web.id,
+        address: web.address,
+        join: lb.bind,
+        tags: { role: 'backend', port: String(web.port) },
+        config: serfConfig,
+        ...MEMBER_PLACEMENT,
+      }),
+    ),
+  );
+  const coreAlive = async () => {
+    const alive = await names('alive');
+    return fleet.webs.every((web) => alive.has(web.id));
+  };
+  await waitFor(`${core} members alive`, coreAlive, { timeoutMs: 60_000 });
   for (let from = core; from < members; from += batch) {
     const count = Math.min(batch, members - from);
     const started = await startMembers(from, count, lb.bind);
@@ -68,10 +88,15 @@ export async function serfWithMembers(
     // A graceful leave, not a kill: Serf applies a leave intent as it arrives, but finds killed members failed one at
     // a time (1,000 of them took longer than a bench can wait).
     await Promise.all(started.map((member) => member.leave()));
-    await waitFor(`${from + count} members listed, ${core} alive`, async () => (await notGone()) === 1 + core, {
-      timeoutMs: 180_000,
-      intervalMs: 500,
-    });
+    await waitFor(
+      `the ${count} members up to ${from + count} gone`,
+      async () => {
+        const notGone = await names('alive|suspect|leaving');
+        return started.every((member) => !notGone.has(member.name));
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
   }
-  return { lb, rpc, core: staying };
+  if (!(await coreAlive())) throw new Error(`a member of the ${core} that stay is no longer alive`);
+  return { lb, rpc, fleet };
 }

@@ -8,7 +8,9 @@
  *
  * The members run behind the balancer's processes (bench/serf-members.ts). With 250 and more what is left of the
  * two cores is not enough for them (their gossip and probes alone take it), so Serf's part is slower than on a
- * real fleet and some staying members are falsely found failed; each run records how many.
+ * real fleet, and a member can miss its probes and be found failed: a run that never sees all N alive fails
+ * (after BENCH_PHASE_TIMEOUT_MS, default 120 s, per phase), and each run records how many staying members
+ * were not alive when the leaving ones were out.
  *
  * Per run: from the agents' start to all N UP in HAProxy, split into Serf's part (until the balancer's
  * Serf agent lists all N alive) and the agent's part (from then until all UP); from the SIGINTs to all
@@ -35,7 +37,8 @@ const COUNTS = (process.env.BENCH_COUNTS ?? '50,250,500').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** How long the join, and the leave, may take before the run counts as failed. */
 const PHASE_TIMEOUT_MS = Number(process.env.BENCH_PHASE_TIMEOUT_MS ?? 120_000);
-const config = serfConfig;
+/** The members that leave in a run of `count`: half of them (the larger half when odd). */
+const leavingOf = (count: number) => Math.ceil(count / 2);
 
 interface ScaleRun {
   joinMs: number;
@@ -54,7 +57,7 @@ interface ScaleRun {
 
 async function scaleRun(count: number): Promise<ScaleRun> {
   const haproxy = await startHaproxy();
-  const lb = await startSerf({ name: 'lb', address: '127.0.6.200', tags: { role: 'lb' }, config });
+  const lb = await startSerf({ name: 'lb', address: '127.0.6.200', tags: { role: 'lb' }, config: serfConfig });
   const rpc = await SerfRpcClient.connect({ address: parseSerfAddress(lb.rpc) });
   const agent = startAgent(productDefaults(agentArgs(haproxy, lb.rpc, ['--log-level', 'info'])), { NODE_OPTIONS: imageNodeOptions() });
   const runtime = new RuntimeClient({ url: haproxy.tcpUrl });
@@ -72,14 +75,24 @@ async function scaleRun(count: number): Promise<ScaleRun> {
     const up = async (only?: ReadonlySet<string>) =>
       (await runtime.stat(haproxy.backend)).filter((s) => s.status.startsWith('UP') && (!only || only.has(s.name))).length;
     const agentCpuMs = () => cpuSeconds(agent.process.pid) * 1000;
-    // A run that times out says how far Serf got.
-    const said = async (error: unknown): Promise<never> => {
-      const counts: Record<string, number> = {};
-      for (const m of await rpc.membersFiltered({ Tags: { role: 'backend' } })) {
-        const status = (m as { Status: string }).Status;
-        counts[status] = (counts[status] ?? 0) + 1;
+    // Both waits of a phase run together: when one fails, the other stops, and the error says how far Serf got.
+    const phase = async <A, B>(waits: (signal: AbortSignal) => [Promise<A>, Promise<B>]): Promise<[A, B]> => {
+      const stop = new AbortController();
+      try {
+        return await Promise.all(waits(stop.signal));
+      } catch (error) {
+        stop.abort();
+        const counts: Record<string, number> = {};
+        try {
+          for (const m of await rpc.membersFiltered({ Tags: { role: 'backend' } })) {
+            const status = (m as { Status: string }).Status;
+            counts[status] = (counts[status] ?? 0) + 1;
+          }
+        } catch {
+          throw error;
+        }
+        throw new Error(`${(error as Error).message}; the balancer's Serf agent lists ${JSON.stringify(counts)}`);
       }
-      throw new Error(`${(error as Error).message}; the balancer's Serf agent lists ${JSON.stringify(counts)}`);
     };
 
     const cpu0 = agentCpuMs();
@@ -91,35 +104,39 @@ async function scaleRun(count: number): Promise<ScaleRun> {
           address: web.address,
           join: lb.bind,
           tags: { role: 'backend', port: String(web.port) },
-          config,
+          config: serfConfig,
           ...MEMBER_PLACEMENT,
         }),
       ),
     );
-    const serfKnows = waitFor(`Serf lists ${count} alive`, async () => (await alive()) === count && Date.now(), {
-      timeoutMs: PHASE_TIMEOUT_MS,
-      intervalMs: 20,
-    });
-    const allUp = waitFor(`${count} UP`, async () => (await up()) === count && Date.now(), { timeoutMs: PHASE_TIMEOUT_MS, intervalMs: 50 });
-    const [known, upAt] = await Promise.all([serfKnows, allUp]).catch(said);
+    const [known, upAt] = await phase((signal) => [
+      waitFor(`Serf lists ${count} alive`, async () => (await alive()) === count && Date.now(), {
+        timeoutMs: PHASE_TIMEOUT_MS,
+        intervalMs: 20,
+        signal,
+      }),
+      waitFor(`${count} UP`, async () => (await up()) === count && Date.now(), { timeoutMs: PHASE_TIMEOUT_MS, intervalMs: 50, signal }),
+    ]);
     const joinCpuMs = agentCpuMs() - cpu0;
     const rss = rssMb(agent.process.pid);
 
     const cpu1 = agentCpuMs();
     const t1 = Date.now();
-    const leavers = members.slice(0, Math.ceil(count / 2));
+    const leavers = members.slice(0, leavingOf(count));
     const leaverNames = new Set(leavers.map((m) => m.name));
     const leaving = Promise.all(leavers.map((member) => member.leave()));
-    const serfGone = waitFor(
-      `Serf lists none of the ${leavers.length} leaving alive`,
-      async () => (await aliveNames()).every((name) => !leaverNames.has(name)) && Date.now(),
-      { timeoutMs: PHASE_TIMEOUT_MS, intervalMs: 20 },
-    );
-    const allOut = waitFor(`${leavers.length} out of rotation`, async () => (await up(leaverNames)) === 0 && Date.now(), {
-      timeoutMs: PHASE_TIMEOUT_MS,
-      intervalMs: 50,
-    });
-    const [gone, outAt] = await Promise.all([serfGone, allOut]).catch(said);
+    const [gone, outAt] = await phase((signal) => [
+      waitFor(
+        `Serf lists none of the ${leavers.length} leaving alive`,
+        async () => (await aliveNames()).every((name) => !leaverNames.has(name)) && Date.now(),
+        { timeoutMs: PHASE_TIMEOUT_MS, intervalMs: 20, signal },
+      ),
+      waitFor(`${leavers.length} out of rotation`, async () => (await up(leaverNames)) === 0 && Date.now(), {
+        timeoutMs: PHASE_TIMEOUT_MS,
+        intervalMs: 50,
+        signal,
+      }),
+    ]);
     const leaveCpuMs = agentCpuMs() - cpu1;
     const stayingNotAlive = count - leavers.length - (await alive());
     await leaving;
@@ -148,7 +165,7 @@ console.log(machineLine());
 for (const count of COUNTS) {
   const record = startRecord('serf-scale', {
     members: count,
-    leaving: Math.ceil(count / 2),
+    leaving: leavingOf(count),
     runs: RUNS,
     phaseTimeoutMs: PHASE_TIMEOUT_MS,
     profile: 'lan',
@@ -175,7 +192,7 @@ for (const count of COUNTS) {
     `  start → all UP: ${medianRange(pick('joinMs'))} ms = Serf ${medianRange(pick('joinSerfMs'))} + agent ${medianRange(pick('joinAgentMs'))}`,
   );
   console.log(
-    `  SIGINT to ${Math.ceil(count / 2)} → those out: ${medianRange(pick('leaveMs'))} ms = Serf ${medianRange(pick('leaveSerfMs'))} + agent ${medianRange(pick('leaveAgentMs'))}`,
+    `  SIGINT to ${leavingOf(count)} → those out: ${medianRange(pick('leaveMs'))} ms = Serf ${medianRange(pick('leaveSerfMs'))} + agent ${medianRange(pick('leaveAgentMs'))}`,
   );
   console.log(`  staying members not listed alive at that point: ${medianRange(pick('stayingNotAlive'))}`);
   console.log(`  agent CPU: join ${medianRange(pick('joinCpuMs'))} ms, leave ${medianRange(pick('leaveCpuMs'))} ms`);

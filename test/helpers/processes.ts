@@ -6,7 +6,8 @@ export interface Started {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
-  stop: (signal?: NodeJS.Signals) => Promise<void>;
+  /** Sends `signal`, then SIGKILL if the process has not exited `graceMs` (default 5 s) later. */
+  stop: (signal?: NodeJS.Signals, graceMs?: number) => Promise<void>;
 }
 
 const running = new Set<Started>();
@@ -29,10 +30,13 @@ export function start(command: string, args: readonly string[], options: SpawnOp
     child,
     output: () => output,
     exited,
-    stop: async (signal = 'SIGTERM') => {
+    stop: async (signal = 'SIGTERM', graceMs = 5_000) => {
       if (child.exitCode === null && child.signalCode === null) {
         process.kill(started.pid, signal);
-        const timer = setTimeout(() => child.exitCode === null && child.signalCode === null && process.kill(started.pid, 'SIGKILL'), 5_000);
+        const timer = setTimeout(
+          () => child.exitCode === null && child.signalCode === null && process.kill(started.pid, 'SIGKILL'),
+          graceMs,
+        );
         await exited;
         clearTimeout(timer);
       }

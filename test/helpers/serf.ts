@@ -13,7 +13,7 @@ export interface TestSerf {
   bind: string;
   rpc: string;
   process: Started;
-  /** SIGINT: a graceful leave. */
+  /** SIGINT: a graceful leave, killed only if still running 20 s later (Serf's leave waits up to 5 s for each of its two broadcasts, then 1 s more). */
   leave: () => Promise<void>;
 }
 
@@ -74,6 +74,6 @@ export async function startSerf(options: SerfOptions): Promise<TestSerf> {
     bind,
     rpc,
     process,
-    leave: () => process.stop('SIGINT'),
+    leave: () => process.stop('SIGINT', 20_000),
   };
 }

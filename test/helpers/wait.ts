@@ -1,12 +1,13 @@
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs` or once `signal` aborts. */
 export async function waitFor<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
-  { timeoutMs = 10_000, intervalMs = 50 } = {},
+  { timeoutMs = 10_000, intervalMs = 50, signal }: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    if (signal?.aborted) throw new Error(`stopped waiting for ${what}`);
     try {
       const value = await check();
       if (value !== undefined && value !== false) return value;

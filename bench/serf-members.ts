@@ -9,7 +9,7 @@
  */
 import { parseSerfAddress, SerfRpcClient } from '../src/membership/rpc-client.js';
 import { startSerf, type SerfOptions, type TestSerf } from '../test/helpers/serf.js';
-import { startFleet, type Fleet } from './http-fleet.js';
+import { startFleet, type Fleet, type Web } from './http-fleet.js';
 import { waitFor } from '../test/helpers/wait.js';
 
 /** The Serf profile the images use. */
@@ -40,6 +40,21 @@ const startMembers = (from: number, count: number, join: string) =>
     ),
   );
 
+/** A member for each web server (bench/http-fleet.ts), named by its id and tagged with its port, all started at once. */
+export const startWebMembers = (webs: readonly Web[], join: string): Promise<TestSerf[]> =>
+  Promise.all(
+    webs.map((web) =>
+      startSerf({
+        name: web.id,
+        address: web.address,
+        join,
+        tags: { role: 'backend', port: String(web.port) },
+        config: serfConfig,
+        ...MEMBER_PLACEMENT,
+      }),
+    ),
+  );
+
 /**
  * The balancer's Serf agent listing `members` members: `core` of them stay alive, each a server that answers (one
  * haproxy with a bind per member, bench/http-fleet.ts), the rest joined `batch` at a time and left, kept listed as
@@ -64,18 +79,7 @@ export async function serfWithMembers(
   const names = async (Status: string) => new Set((await rpc.membersFiltered({ Status })).map((m) => (m as { Name: string }).Name));
   const listed = async () => Number(((await rpc.stats()) as { serf: { members: string } }).serf.members);
   const fleet = await startFleet('haproxy', core);
-  await Promise.all(
-    fleet.webs.map((web) =>
-      startSerf({
-        name: web.id,
-        address: web.address,
-        join: lb.bind,
-        tags: { role: 'backend', port: String(web.port) },
-        config: serfConfig,
-        ...MEMBER_PLACEMENT,
-      }),
-    ),
-  );
+  await startWebMembers(fleet.webs, lb.bind);
   const coreAlive = async () => {
     const alive = await names('alive');
     return fleet.webs.every((web) => alive.has(web.id));

@@ -26,12 +26,12 @@ import { parseSerfAddress, SerfRpcClient } from '../src/membership/rpc-client.js
 import { agentArgs, imageNodeOptions, startAgent } from '../test/helpers/agent.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { stopAll } from '../test/helpers/processes.js';
-import { startSerf, type TestSerf } from '../test/helpers/serf.js';
+import { startSerf } from '../test/helpers/serf.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuSeconds, machineLine, medianRange, productDefaults, rssMb } from './figures.js';
 import { startFleet, type Fleet } from './http-fleet.js';
 import { addSamples, saveRecord, startRecord } from './record.js';
-import { MEMBER_PLACEMENT, MEMBER_PLACEMENT_SETTING, serfConfig } from './serf-members.js';
+import { MEMBER_PLACEMENT_SETTING, serfConfig, startWebMembers } from './serf-members.js';
 
 const COUNTS = (process.env.BENCH_COUNTS ?? '50,250,500').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -97,18 +97,7 @@ async function scaleRun(count: number): Promise<ScaleRun> {
 
     const cpu0 = agentCpuMs();
     const t0 = Date.now();
-    const members: TestSerf[] = await Promise.all(
-      fleet.webs.map((web) =>
-        startSerf({
-          name: web.id,
-          address: web.address,
-          join: lb.bind,
-          tags: { role: 'backend', port: String(web.port) },
-          config: serfConfig,
-          ...MEMBER_PLACEMENT,
-        }),
-      ),
-    );
+    const members = await startWebMembers(fleet.webs, lb.bind);
     const [known, upAt] = await phase((signal) => [
       waitFor(`Serf lists ${count} alive`, async () => (await alive()) === count && Date.now(), {
         timeoutMs: PHASE_TIMEOUT_MS,

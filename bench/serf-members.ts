@@ -26,18 +26,11 @@ export const MEMBER_PLACEMENT_SETTING = `chrt --idle 0, ${Object.entries(MEMBER_
 /** Member number `i` (0-based): 127.0.7.1 … 127.0.7.250, then 127.0.8.1 …, clear of the other benches' addresses. */
 const memberAddress = (i: number) => `127.0.${7 + Math.floor(i / 250)}.${(i % 250) + 1}`;
 
+/** Members `from` … `from + count - 1`, with no server behind them (they only join and leave). */
 const startMembers = (from: number, count: number, join: string) =>
-  Promise.all(
-    Array.from({ length: count }, (_, k) =>
-      startSerf({
-        name: `m-${from + k}`,
-        address: memberAddress(from + k),
-        join,
-        tags: { role: 'backend', port: '3000' },
-        config: serfConfig,
-        ...MEMBER_PLACEMENT,
-      }),
-    ),
+  startWebMembers(
+    Array.from({ length: count }, (_, k) => ({ id: `m-${from + k}`, address: memberAddress(from + k), port: 3000 })),
+    join,
   );
 
 /** A member for each web server (bench/http-fleet.ts), named by its id and tagged with its port, all started at once. */
